@@ -1,0 +1,399 @@
+//! Turning a [`Filter`] into an evaluation tree: paths resolved, literals normalised,
+//! impossible operator/type combinations refused, long `eq` OR-chains turned into sets.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use super::datetime::{parse_instant, Instant};
+use super::matcher::{Base, Node, NumLit, Path, StrOp, StrTest, Test};
+use super::schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
+use super::text::Fold;
+use crate::{AttrPath, CompValue, CompareOp, Filter};
+
+/// A filter compiled for fast, repeated evaluation against JSON resources.
+///
+/// ```
+/// use scim_filter::{CompiledFilter, Filter};
+/// use serde_json::json;
+/// let f = CompiledFilter::compile_schemaless(&Filter::parse(r#"meta.created ge "2020-01-01T00:00:00Z""#)?)?;
+/// assert!(f.matches(&json!({"meta": {"created": "2020-01-01T01:00:00+01:00"}})));
+/// assert!(!f.matches(&json!({"meta": {"created": "2019-12-31T23:59:59Z"}})));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CompiledFilter {
+    root: Node,
+}
+
+/// Why a parsed filter cannot be evaluated: an operator that the attribute's type does not
+/// support, or a literal that is not a value of that type. Maps to scimType
+/// `invalidFilter`, status 400 (RFC 7644 §3.4.2.2, table 9).
+///
+/// ```
+/// use scim_filter::{CompiledFilter, Filter};
+/// let err = CompiledFilter::compile_schemaless(&Filter::parse("active gt true").unwrap()).unwrap_err();
+/// assert_eq!(err.scim_type(), "invalidFilter");
+/// assert_eq!(err.to_string(), "invalid filter: operator `gt` cannot compare `active` with a boolean");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    path: String,
+    kind: CompileErrorKind,
+}
+
+/// The reasons for a [`CompileError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompileErrorKind {
+    /// The operator does not apply to the literal, e.g. `active gt true`, `title co 3`.
+    OperatorLiteral {
+        /// The operator.
+        op: CompareOp,
+        /// The literal's kind ("boolean", "null", "number").
+        literal: &'static str,
+    },
+    /// The operator does not apply to the attribute type, e.g. `gt` on a boolean attribute.
+    OperatorType {
+        /// The operator.
+        op: CompareOp,
+        /// The attribute's type.
+        attr_type: AttrType,
+    },
+    /// The literal is not a valid value of the attribute's type, e.g. a dateTime
+    /// attribute compared with `"yesterday"`.
+    InvalidLiteral {
+        /// The expected type name.
+        expected: String,
+    },
+}
+
+impl CompileError {
+    /// The attribute path the error is about.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &CompileErrorKind {
+        &self.kind
+    }
+
+    /// Always `invalidFilter`.
+    pub fn scim_type(&self) -> &'static str {
+        "invalidFilter"
+    }
+
+    /// Always 400.
+    pub fn status(&self) -> u16 {
+        400
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = &self.path;
+        match &self.kind {
+            CompileErrorKind::OperatorLiteral { op, literal } => write!(
+                f,
+                "invalid filter: operator `{op}` cannot compare `{path}` with a {literal}"
+            ),
+            CompileErrorKind::OperatorType { op, attr_type } => write!(
+                f,
+                "invalid filter: operator `{op}` is not supported for {attr_type} attribute `{path}`"
+            ),
+            CompileErrorKind::InvalidLiteral { expected } => write!(
+                f,
+                "invalid filter: the value compared with `{path}` is not a valid {expected}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// OR-chains with at least this many `eq` tests on one attribute become a set lookup.
+const SET_THRESHOLD: usize = 4;
+
+impl CompiledFilter {
+    /// Compiles `filter` against what `schema` knows about its attributes.
+    ///
+    /// ```
+    /// use scim_filter::{CompiledFilter, Filter, Schemaless};
+    /// let f = CompiledFilter::compile(&Filter::parse("title pr")?, &Schemaless)?;
+    /// assert!(f.matches(&serde_json::json!({"title": "Tour Guide"})));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compile<S: AttrSchema + ?Sized>(
+        filter: &Filter,
+        schema: &S,
+    ) -> Result<Self, CompileError> {
+        let root = Compiler { schema }.node(filter, None)?;
+        Ok(CompiledFilter { root })
+    }
+
+    /// Compiles without a schema: types come from the JSON values, strings compare
+    /// case-insensitively.
+    ///
+    /// ```
+    /// use scim_filter::{CompiledFilter, Filter};
+    /// let f = CompiledFilter::compile_schemaless(&Filter::parse(r#"userName eq "BJensen""#)?)?;
+    /// assert!(f.matches(&serde_json::json!({"UserName": "bjensen"})));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compile_schemaless(filter: &Filter) -> Result<Self, CompileError> {
+        Self::compile(filter, &Schemaless)
+    }
+
+    /// Whether `resource` satisfies the filter. Anything that is not a JSON object never
+    /// matches; evaluation never fails and never panics.
+    ///
+    /// ```
+    /// use scim_filter::{CompiledFilter, Filter};
+    /// let f = CompiledFilter::compile_schemaless(&Filter::parse("not (title pr)")?)?;
+    /// assert!(f.matches(&serde_json::json!({"title": null})));
+    /// assert!(!f.matches(&serde_json::json!([1, 2])));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn matches(&self, resource: &serde_json::Value) -> bool {
+        match resource {
+            serde_json::Value::Object(map) => self.root.eval(map),
+            _ => false,
+        }
+    }
+
+    /// Whether `resource` (a JSON object's map) satisfies the filter.
+    ///
+    /// ```
+    /// use scim_filter::{CompiledFilter, Filter};
+    /// let f = CompiledFilter::compile_schemaless(&Filter::parse("active eq true")?)?;
+    /// let serde_json::Value::Object(map) = serde_json::json!({"active": true}) else { unreachable!() };
+    /// assert!(f.matches_map(&map));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn matches_map(&self, resource: &serde_json::Map<String, serde_json::Value>) -> bool {
+        self.root.eval(resource)
+    }
+}
+
+struct Compiler<'s, S: ?Sized> {
+    schema: &'s S,
+}
+
+impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
+    /// `parent` is the valuePath attribute when compiling inside brackets.
+    fn node(&self, filter: &Filter, parent: Option<&AttrPath>) -> Result<Node, CompileError> {
+        Ok(match filter {
+            Filter::Present(path) => {
+                let (p, _) = self.resolve(path, parent);
+                Node::Leaf(p, Test::Present)
+            }
+            Filter::Compare { path, op, value } => self.compare(path, *op, value, parent)?,
+            Filter::ValuePath(vp) => {
+                let (p, _) = self.resolve(&vp.attr, parent);
+                let inner = self.node(&vp.filter, Some(&vp.attr))?;
+                Node::Any(p, Box::new(inner))
+            }
+            Filter::Not(inner) => Node::Not(Box::new(self.node(inner, parent)?)),
+            Filter::And(ops) => Node::And(
+                ops.iter()
+                    .map(|f| self.node(f, parent))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Filter::Or(ops) => {
+                let nodes = ops
+                    .iter()
+                    .map(|f| self.node(f, parent))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Node::Or(merge_eq_sets(nodes).into_boxed_slice())
+            }
+        })
+    }
+
+    /// The evaluation path of `path`, and what the schema knows about it.
+    fn resolve(&self, path: &AttrPath, parent: Option<&AttrPath>) -> (Path, Option<AttrInfo>) {
+        let absolute = match parent {
+            // Inside brackets, `type` means `emails.type`.
+            Some(parent) if path.urn.is_none() && path.sub_attr.is_none() => AttrPath {
+                urn: parent.urn.clone(),
+                name: parent.name.clone(),
+                sub_attr: Some(path.name.clone()),
+            },
+            _ => path.clone(),
+        };
+        let info = self.schema.attribute(&absolute);
+        let base = match (&path.urn, parent) {
+            (Some(urn), None) => match self.schema.urn_location(urn) {
+                Some(UrnLocation::Core) => Base::Root,
+                Some(UrnLocation::Extension) => Base::Extension(urn.as_str().into()),
+                None => Base::ExtensionOrRoot(urn.as_str().into()),
+            },
+            _ => Base::Root,
+        };
+        let complex = info.as_ref().map(|i| i.attr_type == AttrType::Complex);
+        (
+            Path {
+                base,
+                name: path.name.as_str().into(),
+                sub: path.sub_attr.as_deref().map(Into::into),
+                complex,
+            },
+            info,
+        )
+    }
+
+    fn compare(
+        &self,
+        path: &AttrPath,
+        op: CompareOp,
+        value: &CompValue,
+        parent: Option<&AttrPath>,
+    ) -> Result<Node, CompileError> {
+        let (p, info) = self.resolve(path, parent);
+        let err = |kind| CompileError {
+            path: path.to_string(),
+            kind,
+        };
+        let attr_type = info.as_ref().map(|i| i.attr_type);
+        if let Some(t @ (AttrType::Boolean | AttrType::Binary | AttrType::Complex)) = attr_type {
+            if op.is_ordering() || op.is_substring() {
+                return Err(err(CompileErrorKind::OperatorType { op, attr_type: t }));
+            }
+        }
+        let literal_err = |literal| err(CompileErrorKind::OperatorLiteral { op, literal });
+        // `ne` is the negation of `eq`, missing values included.
+        let (op, negate) = match op {
+            CompareOp::Ne => (CompareOp::Eq, true),
+            other => (other, false),
+        };
+        let test = match value {
+            CompValue::Null => match op {
+                CompareOp::Eq => Test::Absent,
+                _ => return Err(literal_err("null")),
+            },
+            CompValue::Bool(b) => match op {
+                CompareOp::Eq => Test::Bool(*b),
+                _ => return Err(literal_err("boolean")),
+            },
+            CompValue::Number(n) => {
+                if op.is_substring() {
+                    return Err(literal_err("number"));
+                }
+                Test::Num(
+                    StrOp::from_compare(op),
+                    NumLit::from(n),
+                )
+            }
+            CompValue::String(s) => Test::Str(self.string_test(op, s, info.as_ref(), &err)?),
+        };
+        let leaf = Node::Leaf(p, test);
+        Ok(if negate {
+            Node::Not(Box::new(leaf))
+        } else {
+            leaf
+        })
+    }
+
+    fn string_test(
+        &self,
+        op: CompareOp,
+        lit: &str,
+        info: Option<&AttrInfo>,
+        err: &dyn Fn(CompileErrorKind) -> CompileError,
+    ) -> Result<StrTest, CompileError> {
+        let fold = if info.is_some_and(|i| i.case_exact) {
+            Fold::Exact
+        } else {
+            Fold::Insensitive
+        };
+        let custom: Option<Arc<dyn CustomType>> = info.and_then(|i| i.custom.clone());
+        let normalised;
+        let lit = match &custom {
+            Some(c) => {
+                normalised = c.normalize(lit).ok_or_else(|| {
+                    err(CompileErrorKind::InvalidLiteral {
+                        expected: c.name().to_owned(),
+                    })
+                })?;
+                normalised.as_str()
+            }
+            None => lit,
+        };
+        let is_datetime = info.is_some_and(|i| i.attr_type == AttrType::DateTime);
+        // Substring operators look at the text; the others compare instants when both
+        // sides are dateTimes (always, when the schema says so).
+        let instant: Option<Instant> = if op.is_substring() || custom.is_some() {
+            None
+        } else {
+            match parse_instant(lit) {
+                Some(i) => Some(i),
+                None if is_datetime => {
+                    return Err(err(CompileErrorKind::InvalidLiteral {
+                        expected: "dateTime".to_owned(),
+                    }))
+                }
+                None => None,
+            }
+        };
+        Ok(StrTest {
+            op: StrOp::from_compare(op),
+            lit: fold.literal(lit),
+            fold,
+            instant,
+            custom,
+        })
+    }
+}
+
+/// Replaces ≥ [`SET_THRESHOLD`] plain string `eq` tests on the same path inside one OR chain
+/// by a single set lookup, so a 50-way OR costs one hash probe per value.
+fn merge_eq_sets(nodes: Vec<Node>) -> Vec<Node> {
+    let mergeable = |n: &Node| match n {
+        Node::Leaf(_, Test::Str(t)) => {
+            t.op == StrOp::Eq && t.instant.is_none() && t.custom.is_none()
+        }
+        _ => false,
+    };
+    if nodes.iter().filter(|n| mergeable(n)).count() < SET_THRESHOLD {
+        return nodes;
+    }
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut groups: Vec<(Path, Fold, HashSet<Box<str>>)> = Vec::new();
+    for node in nodes {
+        match node {
+            Node::Leaf(path, Test::Str(t))
+                if t.op == StrOp::Eq && t.instant.is_none() && t.custom.is_none() =>
+            {
+                match groups
+                    .iter_mut()
+                    .find(|(p, f, _)| *p == path && *f == t.fold)
+                {
+                    Some((_, _, set)) => {
+                        set.insert(t.lit);
+                    }
+                    None => groups.push((path, t.fold, HashSet::from([t.lit]))),
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    for (path, fold, set) in groups {
+        if set.len() >= SET_THRESHOLD {
+            out.push(Node::Leaf(path, Test::StrSet(fold, set)));
+        } else {
+            for lit in set {
+                out.push(Node::Leaf(
+                    path.clone(),
+                    Test::Str(StrTest {
+                        op: StrOp::Eq,
+                        lit,
+                        fold,
+                        instant: None,
+                        custom: None,
+                    }),
+                ));
+            }
+        }
+    }
+    out
+}

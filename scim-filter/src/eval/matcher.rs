@@ -1,0 +1,326 @@
+//! The evaluation tree and how it is run against a resource.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::datetime::{parse_instant, Instant};
+use super::schema::CustomType;
+use super::text::{self, Fold};
+use crate::CompareOp;
+
+type Object = Map<String, Value>;
+
+/// A compiled filter node.
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    And(Box<[Node]>),
+    Or(Box<[Node]>),
+    Not(Box<Node>),
+    /// Some value at the path passes the test.
+    Leaf(Path, Test),
+    /// valuePath: some value at the path (an object) satisfies the inner node, whose paths
+    /// are relative to that value.
+    Any(Path, Box<Node>),
+}
+
+/// Where an attribute is in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Path {
+    pub(crate) base: Base,
+    pub(crate) name: Box<str>,
+    pub(crate) sub: Option<Box<str>>,
+    /// Whether the schema says the attribute is complex (`None`: unknown).
+    pub(crate) complex: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Base {
+    /// The object the node is evaluated against.
+    Root,
+    /// The extension object keyed by this URN.
+    Extension(Box<str>),
+    /// The extension object keyed by this URN if present, else the root.
+    ExtensionOrRoot(Box<str>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Test {
+    /// `pr`.
+    Present,
+    /// `eq null`: no value.
+    Absent,
+    /// `eq true` / `eq false`.
+    Bool(bool),
+    Num(StrOp, NumLit),
+    Str(StrTest),
+    /// Merged `eq` OR-chain: literals folded per `Fold`.
+    StrSet(Fold, HashSet<Box<str>>),
+}
+
+/// The value operators after `ne` was turned into `not eq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StrOp {
+    Eq,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+}
+
+impl StrOp {
+    pub(crate) fn from_compare(op: CompareOp) -> StrOp {
+        match op {
+            CompareOp::Eq | CompareOp::Ne => StrOp::Eq,
+            CompareOp::Co => StrOp::Co,
+            CompareOp::Sw => StrOp::Sw,
+            CompareOp::Ew => StrOp::Ew,
+            CompareOp::Gt => StrOp::Gt,
+            CompareOp::Lt => StrOp::Lt,
+            CompareOp::Ge => StrOp::Ge,
+            CompareOp::Le => StrOp::Le,
+        }
+    }
+
+    fn holds(self, ord: Ordering) -> bool {
+        match self {
+            StrOp::Eq => ord == Ordering::Equal,
+            StrOp::Gt => ord == Ordering::Greater,
+            StrOp::Lt => ord == Ordering::Less,
+            StrOp::Ge => ord != Ordering::Less,
+            StrOp::Le => ord != Ordering::Greater,
+            StrOp::Co | StrOp::Sw | StrOp::Ew => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StrTest {
+    pub(crate) op: StrOp,
+    /// The literal, folded per `fold` (and normalised by `custom`).
+    pub(crate) lit: Box<str>,
+    pub(crate) fold: Fold,
+    /// The literal as an instant, when it is a dateTime and `op` is not a substring test.
+    pub(crate) instant: Option<Instant>,
+    pub(crate) custom: Option<Arc<dyn CustomType>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NumLit {
+    Int(i64),
+    Float(f64),
+}
+
+impl From<&serde_json::Number> for NumLit {
+    fn from(n: &serde_json::Number) -> Self {
+        match n.as_i64() {
+            Some(i) => NumLit::Int(i),
+            None => NumLit::Float(n.as_f64().unwrap_or(f64::NAN)),
+        }
+    }
+}
+
+impl Node {
+    pub(crate) fn eval(&self, obj: &Object) -> bool {
+        match self {
+            Node::And(ops) => ops.iter().all(|n| n.eval(obj)),
+            Node::Or(ops) => ops.iter().any(|n| n.eval(obj)),
+            Node::Not(inner) => !inner.eval(obj),
+            Node::Leaf(path, test) => test.eval(path, obj),
+            Node::Any(path, inner) => match path.attribute(obj) {
+                Some(Value::Array(items)) => items.iter().any(|v| match v {
+                    Value::Object(o) => inner.eval(o),
+                    // A simple multi-valued attribute (e.g. `schemas`): inside the brackets
+                    // `value` names the element itself (RFC 7644 §3.4.2.2 "value" sub-attribute).
+                    Value::Null => false,
+                    scalar => {
+                        let mut wrapped = Object::new();
+                        wrapped.insert("value".to_owned(), scalar.clone());
+                        inner.eval(&wrapped)
+                    }
+                }),
+                Some(Value::Object(o)) => inner.eval(o),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Case-insensitive key lookup (RFC 7643 §2.1): exact first, then a scan.
+#[inline]
+fn get_ci<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+impl Path {
+    /// The object the attribute is looked up in.
+    fn base<'a>(&self, obj: &'a Object) -> Option<&'a Object> {
+        match &self.base {
+            Base::Root => Some(obj),
+            Base::Extension(urn) => match get_ci(obj, urn) {
+                Some(Value::Object(ext)) => Some(ext),
+                _ => None,
+            },
+            Base::ExtensionOrRoot(urn) => match get_ci(obj, urn) {
+                Some(Value::Object(ext)) => Some(ext),
+                Some(_) => None,
+                None => Some(obj),
+            },
+        }
+    }
+
+    /// The attribute's value (before any sub-attribute step).
+    fn attribute<'a>(&self, obj: &'a Object) -> Option<&'a Value> {
+        get_ci(self.base(obj)?, &self.name)
+    }
+
+    /// Whether any comparable value at this path satisfies `f`.
+    fn any_value(&self, obj: &Object, f: &mut impl FnMut(&Value) -> bool) -> bool {
+        let Some(attr) = self.attribute(obj) else {
+            return false;
+        };
+        match &self.sub {
+            Some(sub) => match attr {
+                Value::Array(items) => items.iter().any(|item| match item {
+                    Value::Object(o) => get_ci(o, sub).is_some_and(|v| any_scalar(v, f)),
+                    _ => false,
+                }),
+                Value::Object(o) => get_ci(o, sub).is_some_and(|v| any_scalar(v, f)),
+                _ => false,
+            },
+            // A complex attribute without sub-attribute compares its `value`
+            // (RFC 7644 §3.4.2.2: "emails co ..." means "emails.value co ...").
+            None => match attr {
+                Value::Array(items) => items.iter().any(|item| match item {
+                    Value::Object(o) => get_ci(o, "value").is_some_and(|v| f(v)),
+                    other => f(other),
+                }),
+                Value::Object(o) if self.complex != Some(false) => {
+                    get_ci(o, "value").is_some_and(|v| f(v))
+                }
+                other => f(other),
+            },
+        }
+    }
+
+    /// Whether the attribute has a value (RFC 7643 §2.5: null and [] are unassigned).
+    fn present(&self, obj: &Object) -> bool {
+        let Some(attr) = self.attribute(obj) else {
+            return false;
+        };
+        match &self.sub {
+            None => is_present(attr),
+            Some(sub) => match attr {
+                Value::Array(items) => items.iter().any(|item| match item {
+                    Value::Object(o) => get_ci(o, sub).is_some_and(is_present),
+                    _ => false,
+                }),
+                Value::Object(o) => get_ci(o, sub).is_some_and(is_present),
+                _ => false,
+            },
+        }
+    }
+}
+
+fn any_scalar(v: &Value, f: &mut impl FnMut(&Value) -> bool) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(|x| f(x)),
+        other => f(other),
+    }
+}
+
+fn is_present(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(items) => items.iter().any(is_present),
+        Value::Object(o) => o.values().any(is_present),
+        _ => true,
+    }
+}
+
+impl Test {
+    fn eval(&self, path: &Path, obj: &Object) -> bool {
+        match self {
+            Test::Present => path.present(obj),
+            Test::Absent => !path.present(obj),
+            Test::Bool(b) => path.any_value(obj, &mut |v| v.as_bool() == Some(*b)),
+            Test::Num(op, lit) => path.any_value(obj, &mut |v| match v {
+                Value::Number(n) => num_cmp(n, *lit).is_some_and(|o| op.holds(o)),
+                _ => false,
+            }),
+            Test::Str(t) => path.any_value(obj, &mut |v| match v {
+                Value::String(s) => t.eval(s),
+                _ => false,
+            }),
+            Test::StrSet(fold, set) => path.any_value(obj, &mut |v| match v {
+                Value::String(s) => set_contains(*fold, set, s),
+                _ => false,
+            }),
+        }
+    }
+}
+
+fn num_cmp(n: &serde_json::Number, lit: NumLit) -> Option<Ordering> {
+    match (n.as_i64(), lit) {
+        (Some(a), NumLit::Int(b)) => Some(a.cmp(&b)),
+        _ => {
+            let a = n.as_f64()?;
+            let b = match lit {
+                NumLit::Int(i) => i as f64,
+                NumLit::Float(f) => f,
+            };
+            a.partial_cmp(&b)
+        }
+    }
+}
+
+fn set_contains(fold: Fold, set: &HashSet<Box<str>>, s: &str) -> bool {
+    match fold {
+        Fold::Exact => set.contains(s),
+        Fold::Insensitive if s.len() <= 64 && s.is_ascii() => {
+            let mut buf = [0u8; 64];
+            let lower = &mut buf[..s.len()];
+            lower.copy_from_slice(s.as_bytes());
+            lower.make_ascii_lowercase();
+            std::str::from_utf8(lower).is_ok_and(|l| set.contains(l))
+        }
+        Fold::Insensitive => set.contains(s.to_lowercase().as_str()),
+    }
+}
+
+impl StrTest {
+    fn eval(&self, value: &str) -> bool {
+        if let Some(custom) = &self.custom {
+            return match custom.normalize(value) {
+                Some(n) => self.eval_text(&n),
+                None => false,
+            };
+        }
+        if let Some(lit) = self.instant {
+            if let Some(v) = parse_instant(value) {
+                return self.op.holds(v.cmp(&lit));
+            }
+        }
+        self.eval_text(value)
+    }
+
+    fn eval_text(&self, value: &str) -> bool {
+        let lit = &*self.lit;
+        match self.op {
+            StrOp::Eq => text::eq(self.fold, value, lit),
+            StrOp::Co => text::contains(self.fold, value, lit),
+            StrOp::Sw => text::starts_with(self.fold, value, lit),
+            StrOp::Ew => text::ends_with(self.fold, value, lit),
+            op => op.holds(text::cmp(self.fold, value, lit)),
+        }
+    }
+}

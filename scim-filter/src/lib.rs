@@ -1,0 +1,53 @@
+//! # scim-filter
+//!
+//! The SCIM 2.0 filter and path language: the `filter` query parameter of
+//! RFC 7644 §3.4.2.2 and the PATCH `path` of RFC 7644 §3.5.2.
+//!
+//! - a [pest](https://pest.rs) grammar (`src/grammar/scim.pest`) whose rules name their RFC
+//!   sections;
+//! - a typed AST ([`Filter`], [`AttrPath`], [`ValuePath`], [`CompareOp`], [`CompValue`],
+//!   [`PatchPath`]) with [`FromStr`](std::str::FromStr) and a canonical
+//!   [`Display`](std::fmt::Display) that parses back to the same tree;
+//! - [`ParseError`] with byte offset, what was expected and what was found, mapping to the
+//!   SCIM `scimType` `invalidFilter` or `invalidPath`; input [`Limits`];
+//! - evaluation: a filter is [compiled](CompiledFilter::compile) once against what an
+//!   [`AttrSchema`] knows about the attributes (type, caseExact, multiValued) and then tested
+//!   against many resources;
+//! - a [`Visitor`] for hosts that translate filters into their own query language.
+//!
+//! No I/O, no runtime; builds for `wasm32-unknown-unknown`.
+//!
+//! ```
+//! use scim_filter::{CompiledFilter, Filter};
+//! use serde_json::json;
+//!
+//! let filter: Filter = r#"emails[type eq "work" and value co "@example.com"] and active eq true"#.parse()?;
+//! let compiled = CompiledFilter::compile_schemaless(&filter)?;
+//!
+//! let bjensen = json!({
+//!     "userName": "bjensen", "active": true,
+//!     "emails": [
+//!         {"type": "home", "value": "babs@jensen.org"},
+//!         {"type": "work", "value": "bjensen@EXAMPLE.com"}
+//!     ]
+//! });
+//! assert!(compiled.matches(&bjensen));
+//! assert!(!compiled.matches(&json!({"userName": "x", "active": true})));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod ast;
+mod error;
+mod eval;
+mod limits;
+mod parser;
+mod visitor;
+
+pub use ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath, UnknownOperator, ValuePath};
+pub use error::{InputKind, ParseError, ParseErrorKind};
+pub use eval::{
+    AttrInfo, AttrSchema, AttrType, CompileError, CompileErrorKind, CompiledFilter, CustomType,
+    Schemaless, UrnLocation,
+};
+pub use limits::Limits;
+pub use visitor::{walk, Visitor};

@@ -51,3 +51,17 @@ pub use eval::{
 };
 pub use limits::Limits;
 pub use visitor::{walk, Visitor};
+
+/// Internals exposed for the differential tests and fuzz targets; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    /// Parses a filter with the pest grammar only (no fast path, no limits).
+    pub fn reference_parse_filter(input: &str) -> Result<crate::Filter, crate::ParseError> {
+        crate::parser::reference_filter(input)
+    }
+
+    /// Parses a PATCH path with the pest grammar only (no fast path, no limits).
+    pub fn reference_parse_patch_path(input: &str) -> Result<crate::PatchPath, crate::ParseError> {
+        crate::parser::reference_patch_path(input)
+    }
+}

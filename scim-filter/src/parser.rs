@@ -18,23 +18,50 @@ struct ScimParser;
 
 type Result<T> = std::result::Result<T, ParseError>;
 
+mod fast;
+
 pub(crate) fn parse_filter(input: &str, limits: &Limits) -> Result<Filter> {
-    let pair = run(Rule::filter_input, input, InputKind::Filter, limits)?;
+    check_limits(input, InputKind::Filter, limits)?;
+    if let Some(f) = fast::filter(input) {
+        return Ok(f);
+    }
+    let pair = run(Rule::filter_input, input, InputKind::Filter)?;
     filter(pair, InputKind::Filter)
 }
 
 pub(crate) fn parse_patch_path(input: &str, limits: &Limits) -> Result<PatchPath> {
-    let pair = run(Rule::path_input, input, InputKind::PatchPath, limits)?;
+    check_limits(input, InputKind::PatchPath, limits)?;
+    if let Some(p) = fast::patch_path(input) {
+        return Ok(p);
+    }
+    let pair = run(Rule::path_input, input, InputKind::PatchPath)?;
     patch_path(pair, InputKind::PatchPath)
 }
 
 pub(crate) fn parse_attr_path(input: &str, limits: &Limits) -> Result<AttrPath> {
-    let pair = run(Rule::attr_path_input, input, InputKind::AttrPath, limits)?;
+    check_limits(input, InputKind::AttrPath, limits)?;
+    if let Some(p) = fast::attr_path(input) {
+        return Ok(p);
+    }
+    let pair = run(Rule::attr_path_input, input, InputKind::AttrPath)?;
     Ok(attr_path(pair))
 }
 
-/// Checks the limits, runs the grammar and returns the single top pair.
-fn run<'i>(rule: Rule, input: &'i str, kind: InputKind, limits: &Limits) -> Result<Pair<'i, Rule>> {
+/// The pest grammar alone, without the fast path: the reference the fast path is tested
+/// against.
+pub(crate) fn reference_filter(input: &str) -> Result<Filter> {
+    let pair = run(Rule::filter_input, input, InputKind::Filter)?;
+    filter(pair, InputKind::Filter)
+}
+
+/// The pest grammar alone, for PATCH paths.
+pub(crate) fn reference_patch_path(input: &str) -> Result<PatchPath> {
+    let pair = run(Rule::path_input, input, InputKind::PatchPath)?;
+    patch_path(pair, InputKind::PatchPath)
+}
+
+/// Refuses input beyond the limits before any parser runs.
+fn check_limits(input: &str, kind: InputKind, limits: &Limits) -> Result<()> {
     if input.len() > limits.max_length {
         return Err(ParseError::new(
             ParseErrorKind::TooLong {
@@ -58,6 +85,11 @@ fn run<'i>(rule: Rule, input: &'i str, kind: InputKind, limits: &Limits) -> Resu
             excerpt(input, offset),
         ));
     }
+    Ok(())
+}
+
+/// Runs the pest grammar and returns the single top pair.
+fn run<'i>(rule: Rule, input: &'i str, kind: InputKind) -> Result<Pair<'i, Rule>> {
     let mut pairs = ScimParser::parse(rule, input).map_err(|e| syntax_error(e, input, kind))?;
     pairs.next().ok_or_else(|| {
         ParseError::new(

@@ -151,12 +151,15 @@ impl Node {
     }
 }
 
-/// Case-insensitive key lookup (RFC 7643 §2.1): exact first, then a scan.
+/// Case-insensitive key lookup (RFC 7643 §2.1): the exact spelling first (one ordered-map
+/// search), then a scan that compares lengths before bytes, so only keys of the right
+/// length are dereferenced.
 #[inline]
 fn get_ci<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
     obj.get(key).or_else(|| {
+        let n = key.len();
         obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .find(|(k, _)| k.len() == n && k.as_bytes().eq_ignore_ascii_case(key.as_bytes()))
             .map(|(_, v)| v)
     })
 }

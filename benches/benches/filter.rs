@@ -23,7 +23,11 @@ fn benches(c: &mut Criterion) {
     parse.finish();
 
     let mut compile = c.benchmark_group("filter/compile");
-    for f in workload.filters.iter().filter(|f| f.id == "f01" || f.id == "f34") {
+    for f in workload
+        .filters
+        .iter()
+        .filter(|f| f.id == "f01" || f.id == "f34")
+    {
         let filter = Filter::parse(&f.filter).expect("workload filter parses");
         compile.bench_function(&f.id, |b| {
             b.iter_batched(
@@ -75,7 +79,8 @@ fn benches(c: &mut Criterion) {
     eval.throughput(Throughput::Elements(workload.users.len() as u64));
     for f in &workload.filters {
         let filter = Filter::parse(&f.filter).expect("workload filter parses");
-        let compiled = CompiledFilter::compile_schemaless(&filter).expect("workload filter compiles");
+        let compiled =
+            CompiledFilter::compile_schemaless(&filter).expect("workload filter compiles");
         let got = count_and_idxsum(&workload.users, |u| compiled.matches(u));
         assert_eq!(
             got,

@@ -51,7 +51,10 @@ impl Workload {
         let expected: Value =
             serde_json::from_str(&read("expected.json")?).map_err(|e| e.to_string())?;
         let mut filters = Vec::new();
-        for line in read("filters.txt")?.lines().filter(|l| !l.trim().is_empty()) {
+        for line in read("filters.txt")?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             let mut parts = line.splitn(3, '\t');
             let (Some(id), Some(class), Some(filter)) = (parts.next(), parts.next(), parts.next())
             else {
@@ -62,8 +65,12 @@ impl Workload {
                 id: id.to_owned(),
                 class: class.to_owned(),
                 filter: filter.to_owned(),
-                count: answer["count"].as_u64().ok_or(format!("no count for {id}"))?,
-                idxsum: answer["idxsum"].as_u64().ok_or(format!("no idxsum for {id}"))?,
+                count: answer["count"]
+                    .as_u64()
+                    .ok_or(format!("no count for {id}"))?,
+                idxsum: answer["idxsum"]
+                    .as_u64()
+                    .ok_or(format!("no idxsum for {id}"))?,
             });
         }
         let users: Vec<Value> =

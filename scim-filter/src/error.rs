@@ -57,7 +57,7 @@ pub enum ParseErrorKind {
 /// assert_eq!(err.status(), 400);
 /// assert_eq!(
 ///     err.to_string(),
-///     "invalid filter at byte 9: expected comparison operator or \"pr\", found `bad`"
+///     "invalid filter at byte 9: expected \"pr\" or comparison operator, found `bad`"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,6 +60,16 @@ pub mod __private {
         crate::parser::reference_filter(input)
     }
 
+    /// Parses a filter with the hand-written fast path only (no grammar fallback).
+    pub fn fast_parse_filter(input: &str) -> Option<crate::Filter> {
+        crate::parser::fast_filter(input)
+    }
+
+    /// Parses a PATCH path with the hand-written fast path only.
+    pub fn fast_parse_patch_path(input: &str) -> Option<crate::PatchPath> {
+        crate::parser::fast_patch_path(input)
+    }
+
     /// Parses a PATCH path with the pest grammar only (no fast path, no limits).
     pub fn reference_parse_patch_path(input: &str) -> Result<crate::PatchPath, crate::ParseError> {
         crate::parser::reference_patch_path(input)

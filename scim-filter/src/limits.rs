@@ -8,7 +8,7 @@
 /// ```
 /// use scim_filter::{Filter, Limits};
 /// let deep = format!("{}title pr{}", "(".repeat(100_000), ")".repeat(100_000));
-/// let err = Filter::parse_with(&deep, &Limits { max_length: 1 << 20, ..Limits::default() }).unwrap_err();
+/// let err = Filter::parse_with(&deep, &Limits::with_max_length(1 << 20)).unwrap_err();
 /// assert!(err.to_string().contains("nested"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

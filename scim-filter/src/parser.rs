@@ -22,29 +22,54 @@ mod fast;
 
 pub(crate) fn parse_filter(input: &str, limits: &Limits) -> Result<Filter> {
     check_limits(input, InputKind::Filter, limits)?;
-    if let Some(f) = fast::filter(input) {
-        return Ok(f);
+    let failure = match fast::filter(input) {
+        Ok(parsed) => return Ok(parsed),
+        Err(failure) => failure,
+    };
+    // The grammar is the reference: should it accept what the fast path refused, its
+    // reading wins (the differential tests make sure this does not happen).
+    match run(Rule::filter_input, input, InputKind::Filter) {
+        Ok(pair) => filter(pair, InputKind::Filter),
+        Err(_) => Err(failure.into_error(input, InputKind::Filter)),
     }
-    let pair = run(Rule::filter_input, input, InputKind::Filter)?;
-    filter(pair, InputKind::Filter)
 }
 
 pub(crate) fn parse_patch_path(input: &str, limits: &Limits) -> Result<PatchPath> {
     check_limits(input, InputKind::PatchPath, limits)?;
-    if let Some(p) = fast::patch_path(input) {
-        return Ok(p);
+    let failure = match fast::patch_path(input) {
+        Ok(parsed) => return Ok(parsed),
+        Err(failure) => failure,
+    };
+    // The grammar is the reference: should it accept what the fast path refused, its
+    // reading wins (the differential tests make sure this does not happen).
+    match run(Rule::path_input, input, InputKind::PatchPath) {
+        Ok(pair) => patch_path(pair, InputKind::PatchPath),
+        Err(_) => Err(failure.into_error(input, InputKind::PatchPath)),
     }
-    let pair = run(Rule::path_input, input, InputKind::PatchPath)?;
-    patch_path(pair, InputKind::PatchPath)
 }
 
 pub(crate) fn parse_attr_path(input: &str, limits: &Limits) -> Result<AttrPath> {
     check_limits(input, InputKind::AttrPath, limits)?;
-    if let Some(p) = fast::attr_path(input) {
-        return Ok(p);
+    let failure = match fast::attr_path(input) {
+        Ok(parsed) => return Ok(parsed),
+        Err(failure) => failure,
+    };
+    // The grammar is the reference: should it accept what the fast path refused, its
+    // reading wins (the differential tests make sure this does not happen).
+    match run(Rule::attr_path_input, input, InputKind::AttrPath) {
+        Ok(pair) => Ok(attr_path(pair)),
+        Err(_) => Err(failure.into_error(input, InputKind::AttrPath)),
     }
-    let pair = run(Rule::attr_path_input, input, InputKind::AttrPath)?;
-    Ok(attr_path(pair))
+}
+
+/// The fast path alone, for the differential tests.
+pub(crate) fn fast_filter(input: &str) -> Option<Filter> {
+    fast::filter(input).ok()
+}
+
+/// The fast path alone, for PATCH paths.
+pub(crate) fn fast_patch_path(input: &str) -> Option<PatchPath> {
+    fast::patch_path(input).ok()
 }
 
 /// The pest grammar alone, without the fast path: the reference the fast path is tested
@@ -58,6 +83,36 @@ pub(crate) fn reference_filter(input: &str) -> Result<Filter> {
 pub(crate) fn reference_patch_path(input: &str) -> Result<PatchPath> {
     let pair = run(Rule::path_input, input, InputKind::PatchPath)?;
     patch_path(pair, InputKind::PatchPath)
+}
+
+impl fast::Failure {
+    fn into_error(self, input: &str, kind: InputKind) -> ParseError {
+        let found = match self.kind {
+            ParseErrorKind::Syntax => excerpt(input, self.offset),
+            _ => literal_excerpt(input, self.offset),
+        };
+        ParseError::new(self.kind, kind, self.offset, self.expected, found)
+    }
+}
+
+/// The literal (string or number) starting at `offset`, shortened for messages.
+fn literal_excerpt(input: &str, offset: usize) -> String {
+    let rest = input.get(offset..).unwrap_or("");
+    let end = if rest.starts_with('"') {
+        let mut escaped = false;
+        rest.char_indices()
+            .skip(1)
+            .find(|&(_, c)| {
+                let close = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                close
+            })
+            .map_or(rest.len(), |(i, _)| i + 1)
+    } else {
+        rest.find(|c: char| c.is_whitespace() || c == ')' || c == ']')
+            .unwrap_or(rest.len())
+    };
+    rest[..end].chars().take(40).collect()
 }
 
 /// Refuses input beyond the limits before any parser runs.
@@ -241,18 +296,20 @@ fn compare_op(text: &str) -> Option<CompareOp> {
     if b.len() != 2 {
         return None;
     }
-    Some(match [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()] {
-        [b'e', b'q'] => CompareOp::Eq,
-        [b'n', b'e'] => CompareOp::Ne,
-        [b'c', b'o'] => CompareOp::Co,
-        [b's', b'w'] => CompareOp::Sw,
-        [b'e', b'w'] => CompareOp::Ew,
-        [b'g', b't'] => CompareOp::Gt,
-        [b'l', b't'] => CompareOp::Lt,
-        [b'g', b'e'] => CompareOp::Ge,
-        [b'l', b'e'] => CompareOp::Le,
-        _ => return None,
-    })
+    Some(
+        match [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()] {
+            [b'e', b'q'] => CompareOp::Eq,
+            [b'n', b'e'] => CompareOp::Ne,
+            [b'c', b'o'] => CompareOp::Co,
+            [b's', b'w'] => CompareOp::Sw,
+            [b'e', b'w'] => CompareOp::Ew,
+            [b'g', b't'] => CompareOp::Gt,
+            [b'l', b't'] => CompareOp::Lt,
+            [b'g', b'e'] => CompareOp::Ge,
+            [b'l', b'e'] => CompareOp::Le,
+            _ => return None,
+        },
+    )
 }
 
 /// `comp_value`: a JSON literal, number or string.
@@ -333,7 +390,13 @@ fn patch_path(pair: Pair<'_, Rule>, kind: InputKind) -> Result<PatchPath> {
 }
 
 fn value_error(kind: ParseErrorKind, input: InputKind, offset: usize, text: &str) -> ParseError {
-    ParseError::new(kind, input, offset, Vec::new(), text.chars().take(40).collect())
+    ParseError::new(
+        kind,
+        input,
+        offset,
+        Vec::new(),
+        text.chars().take(40).collect(),
+    )
 }
 
 /// A grammar/conversion mismatch; unreachable for a consistent grammar, but reported as an

@@ -36,7 +36,8 @@ impl CaseSchema {
                 "binary" => AttrType::Binary,
                 _ => AttrType::Complex,
             };
-            let info = AttrInfo::new(attr_type).case_exact(a["caseExact"].as_bool().unwrap_or(false));
+            let info =
+                AttrInfo::new(attr_type).case_exact(a["caseExact"].as_bool().unwrap_or(false));
             map.insert(name, info);
         }
         Some(CaseSchema(map))
@@ -91,7 +92,11 @@ fn run_filter_case(case: &Value) -> Result<(), String> {
     let has_match = case.get("matches").is_some();
     // Where the source contradicts the RFC, the RFC wins: a string the source accepted is
     // invalid, unless the conflict is about the match result.
-    let valid = if conflict && !has_match { false } else { source_valid };
+    let valid = if conflict && !has_match {
+        false
+    } else {
+        source_valid
+    };
     let parsed = Filter::parse(text);
     match (&parsed, valid) {
         (Ok(f), false) => return Err(format!("parsed as `{f}`, expected invalidFilter")),
@@ -106,7 +111,8 @@ fn run_filter_case(case: &Value) -> Result<(), String> {
     }
     let filter = parsed.map_err(|e| e.to_string())?;
     let printed = filter.to_string();
-    let reparsed = Filter::parse(&printed).map_err(|e| format!("canonical `{printed}` does not parse: {e}"))?;
+    let reparsed = Filter::parse(&printed)
+        .map_err(|e| format!("canonical `{printed}` does not parse: {e}"))?;
     if reparsed != filter {
         return Err(format!("round trip changed the AST: `{printed}`"));
     }
@@ -114,7 +120,11 @@ fn run_filter_case(case: &Value) -> Result<(), String> {
         return Ok(());
     };
     let source_matches = case["matches"].as_bool().ok_or("no matches")?;
-    let expected = if conflict { !source_matches } else { source_matches };
+    let expected = if conflict {
+        !source_matches
+    } else {
+        source_matches
+    };
     let compiled = match CaseSchema::from_case(case.get("schema")) {
         Some(schema) => CompiledFilter::compile(&filter, &schema),
         None => CompiledFilter::compile_schemaless(&filter),
@@ -172,17 +182,29 @@ fn check_all(file: &str, xfail: &[(&str, &str)], run: fn(&Value) -> Result<(), S
             }
             (Err(why), None) => problems.push(format!(
                 "{id}: {why}\n    input: {}",
-                case.get("filter").or(case.get("path")).unwrap_or(&Value::Null)
+                case.get("filter")
+                    .or(case.get("path"))
+                    .unwrap_or(&Value::Null)
             )),
         }
     }
     for id in xfail.keys() {
         if !all.iter().any(|c| c["id"].as_str() == Some(id)) {
-            problems.push(format!("{id}: in the expected-failure list but not in {file}"));
+            problems.push(format!(
+                "{id}: in the expected-failure list but not in {file}"
+            ));
         }
     }
-    eprintln!("{file}: {} cases, {passed} pass, {xfailed} expected failures", all.len());
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    eprintln!(
+        "{file}: {} cases, {passed} pass, {xfailed} expected failures",
+        all.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]

@@ -86,7 +86,7 @@ impl AttrPath {
     ///
     /// ```
     /// use scim_filter::{AttrPath, Limits};
-    /// let limits = Limits { max_length: 8, ..Limits::default() };
+    /// let limits = Limits::with_max_length(8);
     /// assert!(AttrPath::parse_with("displayName", &limits).is_err());
     /// ```
     pub fn parse_with(input: &str, limits: &Limits) -> Result<Self, ParseError> {

@@ -83,7 +83,7 @@ impl Filter {
     ///
     /// ```
     /// use scim_filter::{Filter, Limits};
-    /// let limits = Limits { max_depth: 2, ..Limits::default() };
+    /// let limits = Limits::default().max_depth(2);
     /// assert!(Filter::parse_with("((title pr))", &limits).is_ok());
     /// assert!(Filter::parse_with("(((title pr)))", &limits).is_err());
     /// ```

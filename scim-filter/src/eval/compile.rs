@@ -279,10 +279,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                 if op.is_substring() {
                     return Err(literal_err("number"));
                 }
-                Test::Num(
-                    StrOp::from_compare(op),
-                    NumLit::from(n),
-                )
+                Test::Num(StrOp::from_compare(op), NumLit::from(n))
             }
             CompValue::String(s) => Test::Str(self.string_test(op, s, info.as_ref(), &err)?),
         };

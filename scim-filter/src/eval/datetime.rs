@@ -67,10 +67,7 @@ pub(crate) fn parse_instant(s: &str) -> Option<Instant> {
         _ => return None,
     };
     let days = days_from_civil(year, month, day);
-    let secs = days * 86_400
-        + i64::from(hour) * 3600
-        + i64::from(minute) * 60
-        + i64::from(second)
+    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
         - offset_secs;
     Some(Instant { secs, nanos })
 }

@@ -72,10 +72,7 @@ pub(crate) fn contains(fold: Fold, value: &str, lit: &str) -> bool {
 /// Ordering of `value` against `lit` (lexicographic by code point, RFC 7644 §3.4.2.2).
 pub(crate) fn cmp(fold: Fold, value: &str, lit: &str) -> Ordering {
     match fold.value(value) {
-        (v, true) => v
-            .bytes()
-            .map(|b| b.to_ascii_lowercase())
-            .cmp(lit.bytes()),
+        (v, true) => v.bytes().map(|b| b.to_ascii_lowercase()).cmp(lit.bytes()),
         (v, false) => v.as_ref().cmp(lit),
     }
 }
@@ -110,11 +107,23 @@ mod tests {
         let lit = Fold::Insensitive.literal("ÉCOLE");
         assert!(eq(Fold::Insensitive, "école", &lit));
         assert!(eq(Fold::Insensitive, "École", &lit));
-        assert!(contains(Fold::Insensitive, "Bjensen@EXAMPLE.com", "example"));
-        assert!(!contains(Fold::Insensitive, "Bjensen@EXAMPLE.com", "examples"));
+        assert!(contains(
+            Fold::Insensitive,
+            "Bjensen@EXAMPLE.com",
+            "example"
+        ));
+        assert!(!contains(
+            Fold::Insensitive,
+            "Bjensen@EXAMPLE.com",
+            "examples"
+        ));
         assert!(contains(Fold::Insensitive, "abc", ""));
         assert!(starts_with(Fold::Insensitive, "MARY.smith", "mary."));
-        assert!(ends_with(Fold::Insensitive, "x@Example.ORG", "@example.org"));
+        assert!(ends_with(
+            Fold::Insensitive,
+            "x@Example.ORG",
+            "@example.org"
+        ));
         assert!(!ends_with(Fold::Insensitive, "g", "@example.org"));
         assert_eq!(cmp(Fold::Insensitive, "B", "a"), Ordering::Greater);
         assert_eq!(cmp(Fold::Exact, "B", "a"), Ordering::Less);

@@ -6,50 +6,65 @@
 //! and its result is used. The `differential` tests and the `filter_parse` fuzz target
 //! check that both accept the same inputs and build the same trees.
 
-use crate::{AttrPath, CompValue, CompareOp, Filter, PatchPath, ValuePath};
+use crate::{AttrPath, CompValue, CompareOp, Filter, ParseErrorKind, PatchPath, ValuePath};
 
-pub(super) fn filter(src: &str) -> Option<Filter> {
-    let mut p = Cursor::new(src);
-    p.ows();
-    let f = p.filter(false)?;
-    p.ows();
-    p.at_end().then_some(f)
+/// Where and why the fast path rejected its input: the furthest position any alternative
+/// reached, and what each alternative expected there (classic PEG error reporting).
+#[derive(Debug)]
+pub(super) struct Failure {
+    pub(super) offset: usize,
+    pub(super) expected: Vec<&'static str>,
+    pub(super) kind: ParseErrorKind,
 }
 
-pub(super) fn patch_path(src: &str) -> Option<PatchPath> {
+type Parsed<T> = Result<T, Failure>;
+
+pub(super) fn filter(src: &str) -> Parsed<Filter> {
     let mut p = Cursor::new(src);
     p.ows();
-    let attr = p.attr_path()?;
-    let mut path = PatchPath::from(attr);
-    let save = p.i;
-    if let Some(f) = p.value_filter() {
-        path.value_filter = Some(f);
-        let save_sub = p.i;
-        if p.eat(b'.') {
-            match p.name() {
-                Some(sub) => path.sub_attr = Some(sub.to_owned()),
-                None => p.i = save_sub,
+    let f = p.filter(false);
+    p.finish(f)
+}
+
+pub(super) fn patch_path(src: &str) -> Parsed<PatchPath> {
+    let mut p = Cursor::new(src);
+    p.ows();
+    let path = p.attr_path().map(|attr| {
+        let mut path = PatchPath::from(attr);
+        let save = p.i;
+        if let Some(f) = p.value_filter() {
+            path.value_filter = Some(f);
+            let save_sub = p.i;
+            if p.eat(b'.') {
+                match p.name("sub-attribute name") {
+                    Some(sub) => path.sub_attr = Some(sub.to_owned()),
+                    None => p.i = save_sub,
+                }
             }
+        } else {
+            p.i = save;
         }
-    } else {
-        p.i = save;
-    }
-    p.ows();
-    p.at_end().then_some(path)
+        path
+    });
+    p.finish(path)
 }
 
-pub(super) fn attr_path(src: &str) -> Option<AttrPath> {
+pub(super) fn attr_path(src: &str) -> Parsed<AttrPath> {
     let mut p = Cursor::new(src);
     p.ows();
-    let path = p.attr_path()?;
-    p.ows();
-    p.at_end().then_some(path)
+    let path = p.attr_path();
+    p.finish(path)
 }
 
 struct Cursor<'a> {
     src: &'a str,
     s: &'a [u8],
     i: usize,
+    /// The furthest offset at which something expected was missing, and what.
+    far: usize,
+    expected: Vec<&'static str>,
+    /// A lexically valid literal that is not a valid value (lone surrogate, 1e999).
+    invalid: Option<(usize, ParseErrorKind)>,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -64,8 +79,20 @@ fn is_urn_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'-' | b'_' | b'.' | b'+' | b'%' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'*' | b'='
-                | b'@' | b';' | b','
+            b'-' | b'_'
+                | b'.'
+                | b'+'
+                | b'%'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'='
+                | b'@'
+                | b';'
+                | b','
         )
 }
 
@@ -75,7 +102,48 @@ impl<'a> Cursor<'a> {
             src,
             s: src.as_bytes(),
             i: 0,
+            far: 0,
+            expected: Vec::new(),
+            invalid: None,
         }
+    }
+
+    /// Records that `what` was expected at the current offset.
+    fn expect(&mut self, what: &'static str) {
+        self.expect_at(self.i, what);
+    }
+
+    fn expect_at(&mut self, at: usize, what: &'static str) {
+        if at > self.far {
+            self.far = at;
+            self.expected.clear();
+        }
+        if at == self.far && !self.expected.contains(&what) {
+            self.expected.push(what);
+        }
+    }
+
+    /// Trailing whitespace, then the end of input.
+    fn finish<T>(mut self, parsed: Option<T>) -> Parsed<T> {
+        if let Some((offset, kind)) = self.invalid.take() {
+            return Err(Failure {
+                offset,
+                expected: Vec::new(),
+                kind,
+            });
+        }
+        if let Some(value) = parsed {
+            self.ows();
+            if self.at_end() {
+                return Ok(value);
+            }
+            self.expect("end of input");
+        }
+        Err(Failure {
+            offset: self.far,
+            expected: self.expected,
+            kind: ParseErrorKind::Syntax,
+        })
     }
 
     fn at_end(&self) -> bool {
@@ -130,7 +198,7 @@ impl<'a> Cursor<'a> {
         let mut ops: Vec<Filter> = Vec::new();
         loop {
             let save = self.i;
-            if self.keyword_op(b"or") {
+            if self.keyword_op(b"or", "\"or\"", "space and a filter after \"or\"") {
                 if let Some(next) = self.and_chain(val) {
                     ops.push(next);
                     continue;
@@ -148,7 +216,7 @@ impl<'a> Cursor<'a> {
         let mut ops: Vec<Filter> = Vec::new();
         loop {
             let save = self.i;
-            if self.keyword_op(b"and") {
+            if self.keyword_op(b"and", "\"and\"", "space and a filter after \"and\"") {
                 if let Some(next) = self.term(val) {
                     ops.push(next);
                     continue;
@@ -161,8 +229,20 @@ impl<'a> Cursor<'a> {
     }
 
     /// `or_op` / `and_op`: ws keyword (ws | &"(")
-    fn keyword_op(&mut self, kw: &[u8]) -> bool {
-        self.ws() && self.eat_kw(kw) && (self.ws() || self.peek() == Some(b'('))
+    fn keyword_op(&mut self, kw: &[u8], label: &'static str, then: &'static str) -> bool {
+        if !self.ws() {
+            return false;
+        }
+        if !self.eat_kw(kw) {
+            self.expect(label);
+            return false;
+        }
+        if self.ws() || self.peek() == Some(b'(') {
+            true
+        } else {
+            self.expect(then);
+            false
+        }
     }
 
     /// `term` / `val_term`
@@ -189,12 +269,18 @@ impl<'a> Cursor<'a> {
     fn parenthesised(&mut self, val: bool) -> Option<Filter> {
         self.ows();
         if !self.eat(b'(') {
+            self.expect("\"(\"");
             return None;
         }
         self.ows();
         let f = self.filter(val)?;
         self.ows();
-        self.eat(b')').then_some(f)
+        if self.eat(b')') {
+            Some(f)
+        } else {
+            self.expect("\")\"");
+            None
+        }
     }
 
     /// `attr_term` (val = false) / `attr_exp` (val = true)
@@ -211,6 +297,10 @@ impl<'a> Cursor<'a> {
             self.i = save;
         }
         if !self.ws() {
+            self.expect("space and an operator");
+            if !val {
+                self.expect("\"[\"");
+            }
             return None;
         }
         self.attr_test(path)
@@ -224,7 +314,12 @@ impl<'a> Cursor<'a> {
         self.ows();
         let f = self.filter(true)?;
         self.ows();
-        self.eat(b']').then_some(f)
+        if self.eat(b']') {
+            Some(f)
+        } else {
+            self.expect("\"]\"");
+            None
+        }
     }
 
     /// `attr_test`: present | compare_op ws comp_value
@@ -234,8 +329,14 @@ impl<'a> Cursor<'a> {
             return Some(Filter::Present(path));
         }
         self.i = save;
-        let op = self.compare_op()?;
+        let Some(op) = self.compare_op() else {
+            self.i = save;
+            self.expect("\"pr\"");
+            self.expect("comparison operator");
+            return None;
+        };
         if !self.ws() {
+            self.expect("space and a comparison value");
             return None;
         }
         let value = self.comp_value()?;
@@ -274,11 +375,16 @@ impl<'a> Cursor<'a> {
             }
             self.i = save;
         }
-        match self.peek()? {
-            b'"' => self.string(),
-            b'-' | b'0'..=b'9' => self.number(),
+        let v = match self.peek() {
+            Some(b'"') => self.string(),
+            Some(b'-' | b'0'..=b'9') => self.number(),
             _ => None,
+        };
+        if v.is_none() {
+            self.i = save;
+            self.expect("comparison value");
         }
+        v
     }
 
     /// `number`
@@ -312,7 +418,12 @@ impl<'a> Cursor<'a> {
         if self.peek().is_some_and(|b| is_name_char(b) || b == b'.') {
             return None;
         }
-        super::number(&self.src[start..self.i]).map(CompValue::Number)
+        let n = super::number(&self.src[start..self.i]);
+        if n.is_none() {
+            self.invalid
+                .get_or_insert((start, ParseErrorKind::InvalidNumber));
+        }
+        n.map(CompValue::Number)
     }
 
     fn digits(&mut self) {
@@ -326,37 +437,57 @@ impl<'a> Cursor<'a> {
         let start = self.i;
         self.i += 1;
         loop {
-            match self.peek()? {
+            let Some(b) = self.peek() else {
+                self.expect("closing quote");
+                return None;
+            };
+            match b {
                 b'"' => break,
                 b'\\' => {
                     self.i += 1;
-                    match self.peek()? {
+                    let Some(e) = self.peek() else {
+                        self.expect("escape character");
+                        return None;
+                    };
+                    match e {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 1,
                         b'u' => {
-                            let hex = self.s.get(self.i + 1..self.i + 5)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            let hex = self.s.get(self.i + 1..self.i + 5).unwrap_or(b"");
+                            if hex.len() != 4 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                                self.expect("four hex digits after \\u");
                                 return None;
                             }
                             self.i += 5;
                         }
-                        _ => return None,
+                        _ => {
+                            self.expect("JSON escape (\\\" \\\\ / b f n r t u)");
+                            return None;
+                        }
                     }
                 }
-                0..=0x1f => return None,
+                0..=0x1f => {
+                    self.expect("escaped control character");
+                    return None;
+                }
                 _ => self.i += 1,
             }
         }
         self.i += 1;
-        super::string(&self.src[start..self.i]).map(CompValue::String)
+        let s = super::string(&self.src[start..self.i]);
+        if s.is_none() {
+            self.invalid
+                .get_or_insert((start, ParseErrorKind::InvalidString));
+        }
+        s.map(CompValue::String)
     }
 
     /// `attr_path`: schema_urn? attr_name ("." sub_attr)?
     fn attr_path(&mut self) -> Option<AttrPath> {
         let urn = self.schema_urn();
-        let name = self.name()?.to_owned();
+        let name = self.name("attribute name")?.to_owned();
         let save = self.i;
         let sub_attr = if self.eat(b'.') {
-            match self.name() {
+            match self.name("sub-attribute name") {
                 Some(sub) => Some(sub.to_owned()),
                 None => {
                     self.i = save;
@@ -402,9 +533,9 @@ impl<'a> Cursor<'a> {
     }
 
     /// `attr_name` / `sub_attr`: ALPHA *nameChar | "$ref"
-    fn name(&mut self) -> Option<&'a str> {
+    fn name(&mut self, label: &'static str) -> Option<&'a str> {
         let start = self.i;
-        if self.peek()?.is_ascii_alphabetic() {
+        if self.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
             self.i += 1;
             while self.peek().is_some_and(is_name_char) {
                 self.i += 1;
@@ -412,6 +543,7 @@ impl<'a> Cursor<'a> {
         } else if self.s[self.i..].starts_with(b"$ref") {
             self.i += 4;
         } else {
+            self.expect(label);
             return None;
         }
         Some(&self.src[start..self.i])

@@ -2,6 +2,8 @@
 //! Each compiled filter is checked against `expected.json` (count and idxsum) before it is
 //! timed; a wrong answer aborts the run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use scim_benches::{count_and_idxsum, Workload};
 use scim_filter::{CompiledFilter, Filter};

@@ -11,9 +11,9 @@
 //! - `scim_v2` 1.x: `"…".parse::<scim_v2::filter::Filter>()`. It parses only; the crate
 //!   documents that it evaluates no filter.
 //!
-//! [`check`] runs every implementation once over the workload and compares the answers with
-//! `expected.json`; the bench (`benches/peers.rs`) and the results collector
-//! (`examples/collect.rs`) both use it.
+//! [`prepare`] runs every implementation once over the workload and compares the answers with
+//! `expected.json`; the bench (`benches/peers.rs`) times what it prepared, and the results
+//! collector (`examples/collect.rs`) uses its reports for the correctness columns.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -58,8 +58,8 @@ pub enum ParseStatus {
     Ok,
     /// Returned an error (the message).
     Error(String),
-    /// Panicked.
-    Panicked,
+    /// Panicked (the message).
+    Panicked(String),
 }
 
 impl ParseStatus {
@@ -74,7 +74,7 @@ impl fmt::Display for ParseStatus {
         match self {
             ParseStatus::Ok => f.write_str("yes"),
             ParseStatus::Error(_) => f.write_str("no"),
-            ParseStatus::Panicked => f.write_str("panic"),
+            ParseStatus::Panicked(_) => f.write_str("panic"),
         }
     }
 }
@@ -91,13 +91,15 @@ pub enum EvalStatus {
         idxsum: u64,
         /// Users for which evaluation returned `Err`.
         errors: u64,
-        /// (count, idxsum) equals `expected.json`.
+        /// (count, idxsum) per `expected.json`.
+        expected: (u64, u64),
+        /// (count, idxsum) equals `expected`.
         correct: bool,
     },
     /// The filter did not parse, so nothing was evaluated.
     NotParsed,
-    /// Evaluation panicked.
-    Panicked,
+    /// Evaluation panicked (the message).
+    Panicked(String),
     /// The implementation only parses.
     NoEvaluator,
 }
@@ -108,6 +110,7 @@ impl EvalStatus {
             count: got.0,
             idxsum: got.1,
             errors,
+            expected,
             correct: got == expected,
         }
     }
@@ -126,14 +129,17 @@ impl fmt::Display for EvalStatus {
         match self {
             EvalStatus::Answered {
                 count,
+                idxsum,
                 errors,
+                expected,
                 correct,
-                ..
             } => {
                 if *correct {
                     f.write_str("yes")?;
+                } else if *count == expected.0 {
+                    write!(f, "NO (idxsum {idxsum}, want {})", expected.1)?;
                 } else {
-                    write!(f, "NO (count {count})")?;
+                    write!(f, "NO (count {count}, want {})", expected.0)?;
                 }
                 if *errors > 0 {
                     write!(f, ", {errors} Err")?;
@@ -141,7 +147,7 @@ impl fmt::Display for EvalStatus {
                 Ok(())
             }
             EvalStatus::NotParsed => f.write_str("-"),
-            EvalStatus::Panicked => f.write_str("panic"),
+            EvalStatus::Panicked(_) => f.write_str("panic"),
             EvalStatus::NoEvaluator => f.write_str("n/a"),
         }
     }
@@ -156,7 +162,7 @@ pub struct FilterReport {
     pub class: String,
     /// Expected (count, idxsum).
     pub expected: (u64, u64),
-    /// Ours always parses and is always correct (checked by [`check`]); kept for the table.
+    /// Ours always parses and is always correct (checked by [`prepare`]); kept for the table.
     pub ours: (ParseStatus, EvalStatus),
     /// `scim-filter` 0.2.
     pub peer_scim_filter: (ParseStatus, EvalStatus),
@@ -164,16 +170,29 @@ pub struct FilterReport {
     pub scim_v2: ParseStatus,
 }
 
-/// Runs `f`, turning a panic into `None` (a peer's panic must not abort the bench).
-fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
-    catch_unwind(AssertUnwindSafe(f)).ok()
+/// Runs `f`, turning a panic into its message (a peer's panic must not abort the bench).
+/// The default hook is silenced meanwhile; the message ends up in the summary instead.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned())
+    })
 }
 
-fn parse_status<T, E: fmt::Display>(result: Option<Result<T, E>>) -> (ParseStatus, Option<T>) {
+fn parse_status<T, E: fmt::Display>(
+    result: Result<Result<T, E>, String>,
+) -> (ParseStatus, Option<T>) {
     match result {
-        Some(Ok(v)) => (ParseStatus::Ok, Some(v)),
-        Some(Err(e)) => (ParseStatus::Error(e.to_string()), None),
-        None => (ParseStatus::Panicked, None),
+        Ok(Ok(v)) => (ParseStatus::Ok, Some(v)),
+        Ok(Err(e)) => (ParseStatus::Error(e.to_string()), None),
+        Err(panic) => (ParseStatus::Panicked(panic), None),
     }
 }
 
@@ -201,10 +220,10 @@ pub fn check_ours(users: &[Value], f: &WorkloadFilter) -> scim_filter::CompiledF
 pub fn check_peer_scim_filter<'a>(
     users: &[Value],
     f: &'a WorkloadFilter,
-) -> ((ParseStatus, EvalStatus), Option<PeerFilter<'a>>) {
+) -> (ParseStatus, EvalStatus, Option<PeerFilter<'a>>) {
     let (parse, parsed) = parse_status(guarded(|| peer_parse(&f.filter)));
     let Some(parsed) = parsed else {
-        return ((parse, EvalStatus::NotParsed), None);
+        return (parse, EvalStatus::NotParsed, None);
     };
     let answer = guarded(|| {
         let mut errors = 0;
@@ -218,45 +237,63 @@ pub fn check_peer_scim_filter<'a>(
         (got, errors)
     });
     match answer {
-        Some((got, errors)) => (
-            (parse, EvalStatus::answered(got, errors, (f.count, f.idxsum))),
+        Ok((got, errors)) => (
+            parse,
+            EvalStatus::answered(got, errors, (f.count, f.idxsum)),
             Some(parsed),
         ),
-        None => ((parse, EvalStatus::Panicked), None),
+        Err(panic) => (parse, EvalStatus::Panicked(panic), None),
     }
 }
 
-/// Checks `scim_v2` on one filter (it only parses).
-pub fn check_scim_v2(f: &WorkloadFilter) -> ParseStatus {
-    parse_status(guarded(|| scim_v2_parse(&f.filter))).0
+/// Checks `scim_v2` on one filter (it only parses); returns the parsed filter if any.
+pub fn check_scim_v2(f: &WorkloadFilter) -> (ParseStatus, Option<scim_v2::filter::Filter>) {
+    parse_status(guarded(|| scim_v2_parse(&f.filter)))
 }
 
-/// Checks every implementation on every workload filter. Panics if ours is wrong; records
-/// what the peers do.
-pub fn check(workload: &Workload) -> Vec<FilterReport> {
-    // Peers' panics are caught and reported in the table; keep their messages off stderr.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let reports = workload
+/// One workload filter, checked, with what each implementation made of it (for timing).
+pub struct Prepared<'a> {
+    /// The workload line.
+    pub filter: &'a WorkloadFilter,
+    /// What each implementation did with it.
+    pub report: FilterReport,
+    /// Ours, compiled (ours always parses and is always correct, or [`prepare`] panics).
+    pub ours: scim_filter::CompiledFilter,
+    /// `scim-filter` 0.2's parse, when it parsed and evaluating it did not panic.
+    pub peer_scim_filter: Option<PeerFilter<'a>>,
+    /// `scim_v2`'s parse, when it parsed.
+    pub scim_v2: Option<scim_v2::filter::Filter>,
+}
+
+/// Checks every implementation on every workload filter against `expected.json`. Panics if
+/// ours is wrong; records what the peers do (errors and panics included).
+pub fn prepare(workload: &Workload) -> Vec<Prepared<'_>> {
+    workload
         .filters
         .iter()
         .map(|f| {
-            check_ours(&workload.users, f);
-            FilterReport {
-                id: f.id.clone(),
-                class: f.class.clone(),
-                expected: (f.count, f.idxsum),
-                ours: (
-                    ParseStatus::Ok,
-                    EvalStatus::answered((f.count, f.idxsum), 0, (f.count, f.idxsum)),
-                ),
-                peer_scim_filter: check_peer_scim_filter(&workload.users, f).0,
-                scim_v2: check_scim_v2(f),
+            let ours = check_ours(&workload.users, f);
+            let (peer_parse, peer_eval, peer) = check_peer_scim_filter(&workload.users, f);
+            let (v2_parse, v2) = check_scim_v2(f);
+            Prepared {
+                filter: f,
+                report: FilterReport {
+                    id: f.id.clone(),
+                    class: f.class.clone(),
+                    expected: (f.count, f.idxsum),
+                    ours: (
+                        ParseStatus::Ok,
+                        EvalStatus::answered((f.count, f.idxsum), 0, (f.count, f.idxsum)),
+                    ),
+                    peer_scim_filter: (peer_parse, peer_eval),
+                    scim_v2: v2_parse,
+                },
+                ours,
+                peer_scim_filter: peer,
+                scim_v2: v2,
             }
         })
-        .collect();
-    std::panic::set_hook(hook);
-    reports
+        .collect()
 }
 
 /// The correctness summary as a markdown table (printed by the bench at the end of setup and
@@ -288,5 +325,43 @@ pub fn summary_table(reports: &[FilterReport]) -> String {
             .filter(|r| r.peer_scim_filter.1.correct() == Some(true))
             .count(),
     ));
+    let details: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            let peer_parse = match &r.peer_scim_filter.0 {
+                ParseStatus::Ok => None,
+                ParseStatus::Error(e) | ParseStatus::Panicked(e) => Some((PEER_SCIM_FILTER, e)),
+            };
+            let peer_eval = match &r.peer_scim_filter.1 {
+                EvalStatus::Panicked(e) => Some((PEER_SCIM_FILTER, e)),
+                _ => None,
+            };
+            let v2_parse = match &r.scim_v2 {
+                ParseStatus::Ok => None,
+                ParseStatus::Error(e) | ParseStatus::Panicked(e) => Some((SCIM_V2, e)),
+            };
+            [peer_parse, peer_eval, v2_parse]
+                .into_iter()
+                .flatten()
+                .map(|(name, e)| format!("- {} {name}: {}", r.id, shorten(e, 160)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !details.is_empty() {
+        out.push_str("\npeer parse errors and panics:\n");
+        for line in details {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// The first `max` characters of `s` on one line, with `…` if cut.
+fn shorten(s: &str, max: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
 }

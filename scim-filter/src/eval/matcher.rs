@@ -204,11 +204,11 @@ impl Path {
             // (RFC 7644 §3.4.2.2: "emails co ..." means "emails.value co ...").
             None => match attr {
                 Value::Array(items) => items.iter().any(|item| match item {
-                    Value::Object(o) => get_ci(o, "value").is_some_and(|v| f(v)),
+                    Value::Object(o) => get_ci(o, "value").is_some_and(&mut *f),
                     other => f(other),
                 }),
                 Value::Object(o) if self.complex != Some(false) => {
-                    get_ci(o, "value").is_some_and(|v| f(v))
+                    get_ci(o, "value").is_some_and(&mut *f)
                 }
                 other => f(other),
             },
@@ -236,7 +236,7 @@ impl Path {
 
 fn any_scalar(v: &Value, f: &mut impl FnMut(&Value) -> bool) -> bool {
     match v {
-        Value::Array(items) => items.iter().any(|x| f(x)),
+        Value::Array(items) => items.iter().any(&mut *f),
         other => f(other),
     }
 }

@@ -20,3 +20,6 @@ mod text;
 
 pub use compile::{CompileError, CompileErrorKind, CompiledFilter};
 pub use schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
+
+#[cfg(test)]
+mod tests;

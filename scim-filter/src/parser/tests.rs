@@ -1,6 +1,8 @@
 //! Per-rule grammar tests (each rule of `grammar/scim.pest` accepted and refused), error
 //! positions and messages, and the fast path's agreement with the grammar on each.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use crate::__private::{fast_parse_filter, reference_parse_filter};
 use crate::{AttrPath, CompValue, CompareOp, Filter, Limits, ParseErrorKind, PatchPath};
 

@@ -1,0 +1,404 @@
+//! Evaluation semantics, one RFC rule per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::{
+    AttrInfo, AttrPath, AttrSchema, AttrType, CompileErrorKind, CompiledFilter, CustomType, Filter,
+    UrnLocation,
+};
+
+fn matches(filter: &str, resource: &Value) -> bool {
+    let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let c = CompiledFilter::compile_schemaless(&f).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    c.matches(resource)
+}
+
+fn compile_error(filter: &str) -> CompileErrorKind {
+    let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    match CompiledFilter::compile_schemaless(&f) {
+        Err(e) => e.kind().clone(),
+        Ok(_) => panic!("{filter} compiled"),
+    }
+}
+
+fn user() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "id": "2819c223-7f76-453a-919d-413861904646",
+        "userName": "bjensen@example.com",
+        "name": {"familyName": "Jensen", "givenName": "Barbara"},
+        "title": "Tour Guide",
+        "active": true,
+        "loginCount": 42,
+        "score": 4.5,
+        "emails": [
+            {"value": "bjensen@example.com", "type": "work", "primary": true},
+            {"value": "babs@jensen.org", "type": "home"}
+        ],
+        "phoneNumbers": [],
+        "nickName": null,
+        "x509Certificates": [{"value": "MIIDQzCC"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "employeeNumber": "701984",
+            "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "displayName": "John Smith"}
+        },
+        "meta": {"created": "2010-01-23T04:56:22Z", "lastModified": "2011-05-13T04:42:34-07:00"}
+    })
+}
+
+#[test]
+fn attribute_names_are_case_insensitive() {
+    let u = user();
+    assert!(matches(r#"USERNAME eq "bjensen@example.com""#, &u));
+    assert!(matches(r#"Name.FamilyName eq "jensen""#, &u));
+    assert!(matches(r#"EMAILS[TYPE eq "work"]"#, &u));
+}
+
+#[test]
+fn strings_default_to_case_insensitive() {
+    let u = user();
+    assert!(matches(r#"title eq "TOUR GUIDE""#, &u));
+    assert!(matches(r#"title co "OUR g""#, &u));
+    assert!(matches(r#"title sw "tour""#, &u));
+    assert!(matches(r#"title ew "GUIDE""#, &u));
+    assert!(!matches(r#"title ew "tour""#, &u));
+    assert!(matches(r#"title gt "TOUR""#, &u));
+    assert!(matches(r#"title lt "u""#, &u));
+    assert!(matches(r#"title ge "tour guide""#, &u));
+    assert!(matches(r#"title le "tour guide""#, &u));
+}
+
+#[test]
+fn case_exact_from_the_schema() {
+    struct Exact;
+    impl AttrSchema for Exact {
+        fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+            Some(AttrInfo::new(AttrType::String).case_exact(path.name == "id"))
+        }
+    }
+    let u = user();
+    let f = Filter::parse(r#"id eq "2819C223-7F76-453A-919D-413861904646""#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile(&f, &Exact).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.matches(&u));
+    assert!(matches(
+        r#"id eq "2819C223-7F76-453A-919D-413861904646""#,
+        &u
+    ));
+}
+
+#[test]
+fn multi_valued_any_value_and_complex_value_default() {
+    let u = user();
+    assert!(matches(r#"emails.value eq "babs@jensen.org""#, &u));
+    // Without a sub-attribute, a complex multi-valued attribute compares `value`.
+    assert!(matches(r#"emails co "jensen.org""#, &u));
+    assert!(matches(r#"emails.type eq "home""#, &u));
+    assert!(!matches(r#"emails.type eq "other""#, &u));
+    assert!(matches(
+        r#"schemas eq "urn:ietf:params:scim:schemas:core:2.0:User""#,
+        &u
+    ));
+    assert!(matches(
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "26118915-6090-4610-87e4-49d8ca9f808d""#,
+        &u
+    ));
+}
+
+#[test]
+fn present_is_false_for_null_empty_and_missing() {
+    let u = user();
+    assert!(matches("title pr", &u));
+    assert!(matches("emails pr", &u));
+    assert!(matches("emails.primary pr", &u));
+    assert!(!matches("phoneNumbers pr", &u));
+    assert!(!matches("nickName pr", &u));
+    assert!(!matches("missing pr", &u));
+    assert!(!matches("addresses.type pr", &u));
+    assert!(!matches("x pr", &json!({"x": {}})));
+    assert!(!matches("x pr", &json!({"x": [null]})));
+    assert!(matches("x pr", &json!({"x": ""})));
+    // `eq null` is the negation of `pr`.
+    assert!(matches("nickName eq null", &u));
+    assert!(matches("phoneNumbers eq null", &u));
+    assert!(!matches("title eq null", &u));
+    assert!(matches("title ne null", &u));
+}
+
+#[test]
+fn datetimes_compare_as_instants() {
+    let u = user();
+    // 04:42:34-07:00 is 11:42:34Z.
+    assert!(matches(
+        r#"meta.lastModified gt "2011-05-13T11:00:00Z""#,
+        &u
+    ));
+    assert!(matches(
+        r#"meta.lastModified eq "2011-05-13T11:42:34.000Z""#,
+        &u
+    ));
+    assert!(!matches(
+        r#"meta.lastModified lt "2011-05-13T05:00:00Z""#,
+        &u
+    ));
+    assert!(matches(r#"meta.created ge "2010-01-23T04:56:22Z""#, &u));
+    assert!(matches(
+        r#"meta.created le "2010-01-23T05:56:22+01:00""#,
+        &u
+    ));
+    // Substring operators look at the text.
+    assert!(matches(r#"meta.created sw "2010-01""#, &u));
+}
+
+#[test]
+fn datetime_attribute_needs_a_datetime_literal() {
+    struct Dt;
+    impl AttrSchema for Dt {
+        fn attribute(&self, _: &AttrPath) -> Option<AttrInfo> {
+            Some(AttrInfo::new(AttrType::DateTime))
+        }
+    }
+    let f = Filter::parse(r#"meta.created gt "yesterday""#).unwrap_or_else(|e| panic!("{e}"));
+    let e = CompiledFilter::compile(&f, &Dt)
+        .err()
+        .map(|e| e.kind().clone());
+    assert!(
+        matches!(e, Some(CompileErrorKind::InvalidLiteral { .. })),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn numbers_compare_by_value() {
+    let u = user();
+    assert!(matches("loginCount eq 42", &u));
+    assert!(matches("loginCount eq 42.0", &u));
+    assert!(matches("loginCount gt 41.5", &u));
+    assert!(matches("score lt 5", &u));
+    assert!(matches("score ge 4.5", &u));
+    assert!(!matches(r#"loginCount eq "42""#, &u));
+    assert!(!matches("title eq 42", &u));
+}
+
+#[test]
+fn booleans_only_with_eq_and_ne() {
+    let u = user();
+    assert!(matches("active eq true", &u));
+    assert!(matches("active ne false", &u));
+    assert!(!matches("active eq false", &u));
+    assert!(!matches(r#"active eq "true""#, &u));
+    for op in ["gt", "lt", "ge", "le", "co", "sw", "ew"] {
+        let kind = compile_error(&format!("active {op} true"));
+        assert!(
+            matches!(
+                kind,
+                CompileErrorKind::OperatorLiteral {
+                    literal: "boolean",
+                    ..
+                }
+            ),
+            "{op}"
+        );
+    }
+    assert!(matches!(
+        compile_error("title gt null"),
+        CompileErrorKind::OperatorLiteral {
+            literal: "null",
+            ..
+        }
+    ));
+    assert!(matches!(
+        compile_error("title co 3"),
+        CompileErrorKind::OperatorLiteral {
+            literal: "number",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn boolean_and_binary_attributes_refuse_ordering_and_substring() {
+    struct Typed;
+    impl AttrSchema for Typed {
+        fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+            match path.name.as_str() {
+                "active" => Some(AttrInfo::new(AttrType::Boolean)),
+                "x509Certificates" => Some(AttrInfo::new(AttrType::Binary)),
+                _ => None,
+            }
+        }
+    }
+    for text in [
+        r#"active gt "x""#,
+        r#"x509Certificates co "MII""#,
+        r#"x509Certificates gt "A""#,
+    ] {
+        let f = Filter::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let e = CompiledFilter::compile(&f, &Typed)
+            .err()
+            .map(|e| e.kind().clone());
+        assert!(
+            matches!(e, Some(CompileErrorKind::OperatorType { .. })),
+            "{text}: {e:?}"
+        );
+    }
+    let f = Filter::parse(r#"x509Certificates eq "MIIDQzCC""#).unwrap_or_else(|e| panic!("{e}"));
+    assert!(CompiledFilter::compile(&f, &Typed).is_ok_and(|c| c.matches(&user())));
+}
+
+#[test]
+fn value_path_needs_one_value_satisfying_everything() {
+    let u = user();
+    assert!(matches(
+        r#"emails[type eq "work" and value co "example.com"]"#,
+        &u
+    ));
+    // Conditions met by two different emails do not match a valuePath...
+    assert!(!matches(
+        r#"emails[type eq "home" and value co "example.com"]"#,
+        &u
+    ));
+    // ...but they do with plain paths (RFC 7644 §3.4.2.2: each expression stands alone).
+    assert!(matches(
+        r#"emails.type eq "home" and emails.value co "example.com""#,
+        &u
+    ));
+    assert!(matches(r#"emails[type eq "work" and primary eq true]"#, &u));
+    assert!(!matches(
+        r#"emails[type eq "home" and primary eq true]"#,
+        &u
+    ));
+    assert!(matches(r#"emails[not (type eq "work")]"#, &u));
+    assert!(!matches(r#"phoneNumbers[type pr]"#, &u));
+}
+
+#[test]
+fn not_of_missing_is_true_and_ne_is_not_eq() {
+    let u = user();
+    assert!(matches(r#"not (nickName eq "x")"#, &u));
+    assert!(matches(r#"nickName ne "x""#, &u));
+    assert!(matches(r#"missing ne "x""#, &u));
+    assert!(!matches(r#"emails.type ne "home""#, &u));
+    assert!(matches("not (missing pr)", &u));
+}
+
+#[test]
+fn extension_urns_are_never_split_on_the_dot() {
+    let u = user();
+    assert!(matches(
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#,
+        &u
+    ));
+    assert!(matches(
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName sw "john""#,
+        &u
+    ));
+    assert!(matches(
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#,
+        &u
+    ));
+    assert!(matches(
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "barbara""#,
+        &u
+    ));
+    assert!(!matches(
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName pr"#,
+        &u
+    ));
+}
+
+#[test]
+fn urn_location_from_the_schema() {
+    struct Ext;
+    impl AttrSchema for Ext {
+        fn attribute(&self, _: &AttrPath) -> Option<AttrInfo> {
+            None
+        }
+        fn urn_location(&self, urn: &str) -> Option<UrnLocation> {
+            Some(if urn.contains(":extension:") {
+                UrnLocation::Extension
+            } else {
+                UrnLocation::Core
+            })
+        }
+    }
+    let f = Filter::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName pr")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile(&f, &Ext).unwrap_or_else(|e| panic!("{e}"));
+    // An extension without the attribute does not fall back to the core attributes.
+    assert!(!c.matches(
+        &json!({"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {}})
+    ));
+    assert!(!c.matches(&json!({"userName": "x"})));
+}
+
+#[test]
+fn long_or_chains_become_a_set() {
+    let names: Vec<String> = (0..50).map(|i| format!("user{i}@example.com")).collect();
+    let text = names
+        .iter()
+        .map(|n| format!("userName eq \"{}\"", n.to_uppercase()))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let f = Filter::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile_schemaless(&f).unwrap_or_else(|e| panic!("{e}"));
+    let debug = format!("{c:?}");
+    assert!(debug.contains("StrSet"), "not merged: {debug}");
+    assert!(c.matches(&json!({"userName": "user17@example.com"})));
+    assert!(c.matches(&json!({"userName": "USER49@Example.COM"})));
+    assert!(!c.matches(&json!({"userName": "user50@example.com"})));
+    assert!(c.matches(&json!({"userName": ["x", "user3@example.com"]})));
+    // Non-ASCII values take the Unicode path.
+    let f = Filter::parse(r#"a eq "É" or a eq "b" or a eq "c" or a eq "d""#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile_schemaless(&f).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.matches(&json!({"a": "é"})));
+}
+
+#[test]
+fn custom_types_normalise_both_sides() {
+    #[derive(Debug)]
+    struct E164;
+    impl CustomType for E164 {
+        fn name(&self) -> &str {
+            "E.164 phone number"
+        }
+        fn normalize(&self, value: &str) -> Option<String> {
+            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+            (!digits.is_empty()).then(|| format!("+{digits}"))
+        }
+    }
+    struct Phones;
+    impl AttrSchema for Phones {
+        fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+            (path.name == "phoneNumbers" && path.sub_attr.as_deref() == Some("value"))
+                .then(|| AttrInfo::new(AttrType::String).custom(Arc::new(E164)))
+        }
+    }
+    let u = json!({"phoneNumbers": [{"value": "+15550100001", "type": "work"}]});
+    let f = Filter::parse(r#"phoneNumbers.value eq "+1 (555) 010-0001""#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile(&f, &Phones).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.matches(&u));
+    let f = Filter::parse(r#"phoneNumbers[value eq "1-555-010-0001" and type eq "work"]"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile(&f, &Phones).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.matches(&u));
+    let f = Filter::parse(r#"phoneNumbers.value eq "call me""#).unwrap_or_else(|e| panic!("{e}"));
+    assert!(CompiledFilter::compile(&f, &Phones).is_err());
+}
+
+#[test]
+fn non_objects_never_match() {
+    let f = Filter::parse("not (a pr)").unwrap_or_else(|e| panic!("{e}"));
+    let c = CompiledFilter::compile_schemaless(&f).unwrap_or_else(|e| panic!("{e}"));
+    for v in [json!(null), json!(1), json!("a"), json!([])] {
+        assert!(!c.matches(&v));
+    }
+    assert!(c.matches(&json!({})));
+}

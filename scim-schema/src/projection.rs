@@ -1,0 +1,350 @@
+//! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) with the `returned`
+//! characteristic (RFC 7643 §7): which attributes a response shows.
+
+use serde_json::Value;
+
+use scim_filter::{AttrPath, ParseError};
+
+use crate::attribute::find;
+use crate::{Attribute, ResourceTypeRef, Returned};
+
+type Object = serde_json::Map<String, Value>;
+
+/// A malformed `attributes` / `excludedAttributes` entry (scimType `invalidPath`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid attribute list entry `{entry}`: {source}")]
+pub struct ProjectionError {
+    /// The entry.
+    pub entry: String,
+    /// The parse error.
+    #[source]
+    pub source: ParseError,
+}
+
+impl ProjectionError {
+    /// Always `invalidPath`.
+    pub fn scim_type(&self) -> &'static str {
+        "invalidPath"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// Top level (core schema or common attributes).
+    Root,
+    /// Inside the extension object with this id.
+    Extension(String),
+    /// The whole extension object with this id.
+    WholeExtension(String),
+}
+
+#[derive(Debug, Clone)]
+struct Selector {
+    scope: Scope,
+    name: String,
+    sub: Option<String>,
+}
+
+impl Selector {
+    fn is(&self, scope: &Scope, name: &str) -> bool {
+        self.scope == *scope && self.name.eq_ignore_ascii_case(name)
+    }
+}
+
+/// Which attributes a response shows: the `attributes` or `excludedAttributes` of a
+/// request resolved against a resource type. Parse once per request, apply per resource.
+///
+/// - `returned: never` attributes (`password`) are never shown;
+/// - `returned: always` attributes (`id`) are always shown, and `schemas` too;
+/// - `returned: request` attributes only when listed in `attributes`;
+/// - sub-attributes (`name.givenName`, `members.display`) and URN-qualified names
+///   (`urn:…:enterprise:2.0:User:department`, or a whole extension by its URN) are honoured.
+///
+/// ```
+/// use scim_schema::{Projection, Registry};
+/// use scim_filter::AttrPath;
+/// let registry = Registry::standard();
+/// let groups = registry.resource_type("Group").unwrap();
+/// let p = Projection::parse(&groups, None, Some("members.display"))?;
+/// let group = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+///     "id": "g", "displayName": "Admins",
+///     "members": [{"value": "u1", "display": "Babs"}]});
+/// assert_eq!(p.apply(&group)["members"], serde_json::json!([{"value": "u1"}]));
+/// // The engine can skip looking up member names:
+/// assert!(!p.includes(&"members.display".parse::<AttrPath>().unwrap()));
+/// assert!(p.includes(&"members.value".parse::<AttrPath>().unwrap()));
+/// # Ok::<(), scim_schema::ProjectionError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Projection<'r> {
+    rt: ResourceTypeRef<'r>,
+    include: Option<Vec<Selector>>,
+    exclude: Vec<Selector>,
+}
+
+impl<'r> Projection<'r> {
+    /// The default projection: everything but `returned: never` and `returned: request`.
+    pub fn default_for(rt: &ResourceTypeRef<'r>) -> Self {
+        Projection {
+            rt: *rt,
+            include: None,
+            exclude: Vec::new(),
+        }
+    }
+
+    /// Parses comma-separated `attributes` and `excludedAttributes` lists. When both are
+    /// given, `attributes` selects and `excludedAttributes` then removes from the selection.
+    pub fn parse(
+        rt: &ResourceTypeRef<'r>,
+        attributes: Option<&str>,
+        excluded_attributes: Option<&str>,
+    ) -> Result<Self, ProjectionError> {
+        let list = |text: Option<&str>| -> Result<Vec<Selector>, ProjectionError> {
+            let Some(text) = text else {
+                return Ok(Vec::new());
+            };
+            text.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(|entry| {
+                    let path = AttrPath::parse(entry).map_err(|source| ProjectionError {
+                        entry: entry.to_owned(),
+                        source,
+                    })?;
+                    Ok(selector(rt, path))
+                })
+                .collect()
+        };
+        let include = match attributes {
+            Some(a) if !a.trim().is_empty() => Some(list(Some(a))?),
+            _ => None,
+        };
+        Ok(Projection {
+            rt: *rt,
+            include,
+            exclude: list(excluded_attributes)?,
+        })
+    }
+
+    /// The resource as the response should show it.
+    pub fn apply(&self, resource: &Value) -> Value {
+        let Value::Object(obj) = resource else {
+            return resource.clone();
+        };
+        let rt = self.rt;
+        let mut out = Object::new();
+        for (key, value) in obj {
+            if key.eq_ignore_ascii_case("schemas") {
+                out.insert(key.clone(), value.clone());
+                continue;
+            }
+            if let Some(ext) = rt.extension(key) {
+                let Value::Object(inner) = value else {
+                    continue;
+                };
+                let whole = Scope::WholeExtension(ext.id.clone());
+                if self.exclude.iter().any(|s| s.scope == whole) {
+                    continue;
+                }
+                let whole_included = self
+                    .include
+                    .as_ref()
+                    .is_some_and(|inc| inc.iter().any(|s| s.scope == whole));
+                let scope = Scope::Extension(ext.id.clone());
+                let mut projected = Object::new();
+                for (k, v) in inner {
+                    let def = find(&ext.attributes, k);
+                    if let Some(v) = self.attribute(&scope, k, def, v, whole_included) {
+                        projected.insert(k.clone(), v);
+                    }
+                }
+                if !projected.is_empty() {
+                    out.insert(key.clone(), Value::Object(projected));
+                }
+                continue;
+            }
+            let def = find(rt.common_attributes(), key).or_else(|| rt.core_schema().attribute(key));
+            if let Some(v) = self.attribute(&Scope::Root, key, def, value, false) {
+                out.insert(key.clone(), v);
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// Whether responses will show the attribute at `path` (for `a.b`, the sub-attribute):
+    /// lets the engine skip work for attributes nobody will see.
+    pub fn includes(&self, path: &AttrPath) -> bool {
+        let sel = selector(&self.rt, path.clone());
+        let (scope, whole_included) = match &sel.scope {
+            Scope::WholeExtension(id) => {
+                return !self.exclude.iter().any(|s| s.scope == sel.scope)
+                    && self.include.as_ref().is_none_or(|inc| {
+                        inc.iter().any(|s| {
+                            s.scope == sel.scope || s.scope == Scope::Extension(id.clone())
+                        })
+                    });
+            }
+            Scope::Extension(id) => (
+                sel.scope.clone(),
+                self.include.as_ref().is_some_and(|inc| {
+                    inc.iter()
+                        .any(|s| s.scope == Scope::WholeExtension(id.clone()))
+                }),
+            ),
+            Scope::Root => (Scope::Root, false),
+        };
+        let resolved = self.rt.resolve(path);
+        let def = resolved.map(|r| r.attribute);
+        let top = self.decide_top(&scope, &sel.name, def, whole_included);
+        match (top, &sel.sub) {
+            (Decision::Drop, _) => false,
+            (_, None) => true,
+            (decision, Some(sub)) => {
+                let sub_def = def.and_then(|d| d.sub_attribute(sub));
+                self.keep_sub(&scope, &sel.name, &decision, sub, sub_def)
+            }
+        }
+    }
+
+    fn attribute(
+        &self,
+        scope: &Scope,
+        name: &str,
+        def: Option<&Attribute>,
+        value: &Value,
+        whole_included: bool,
+    ) -> Option<Value> {
+        match self.decide_top(scope, name, def, whole_included) {
+            Decision::Drop => None,
+            decision => Some(self.filter_subs(scope, name, def, &decision, value)),
+        }
+    }
+
+    fn decide_top(
+        &self,
+        scope: &Scope,
+        name: &str,
+        def: Option<&Attribute>,
+        whole_included: bool,
+    ) -> Decision {
+        let returned = def.map_or(Returned::Default, |d| d.returned);
+        match returned {
+            Returned::Never => return Decision::Drop,
+            Returned::Always => return Decision::Whole,
+            _ => {}
+        }
+        if self
+            .exclude
+            .iter()
+            .any(|s| s.sub.is_none() && s.is(scope, name))
+        {
+            return Decision::Drop;
+        }
+        match &self.include {
+            None if returned == Returned::Request => Decision::Drop,
+            None => Decision::Whole,
+            Some(_) if whole_included => Decision::Whole,
+            Some(inc) => {
+                if inc.iter().any(|s| s.sub.is_none() && s.is(scope, name)) {
+                    Decision::Whole
+                } else if inc.iter().any(|s| s.sub.is_some() && s.is(scope, name)) {
+                    Decision::OnlySubs
+                } else {
+                    Decision::Drop
+                }
+            }
+        }
+    }
+
+    fn keep_sub(
+        &self,
+        scope: &Scope,
+        name: &str,
+        decision: &Decision,
+        sub: &str,
+        sub_def: Option<&Attribute>,
+    ) -> bool {
+        let returned = sub_def.map_or(Returned::Default, |d| d.returned);
+        let named = |list: &[Selector]| {
+            list.iter().any(|s| {
+                s.is(scope, name)
+                    && s.sub
+                        .as_deref()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(sub))
+            })
+        };
+        match returned {
+            Returned::Never => return false,
+            Returned::Always => return true,
+            _ => {}
+        }
+        if named(&self.exclude) {
+            return false;
+        }
+        let requested = self.include.as_deref().is_some_and(named);
+        match decision {
+            Decision::OnlySubs => requested,
+            _ => returned != Returned::Request || requested,
+        }
+    }
+
+    fn filter_subs(
+        &self,
+        scope: &Scope,
+        name: &str,
+        def: Option<&Attribute>,
+        decision: &Decision,
+        value: &Value,
+    ) -> Value {
+        let project = |obj: &Object| -> Object {
+            obj.iter()
+                .filter(|(k, _)| {
+                    let sub_def = def.and_then(|d| d.sub_attribute(k));
+                    self.keep_sub(scope, name, decision, k, sub_def)
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        match value {
+            Value::Object(obj) => Value::Object(project(obj)),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Object(obj) => Value::Object(project(obj)),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Decision {
+    Drop,
+    /// Show it, filtering sub-attributes by their own `returned` and exclusions.
+    Whole,
+    /// Show only the requested sub-attributes (and `returned: always` ones).
+    OnlySubs,
+}
+
+fn selector(rt: &ResourceTypeRef<'_>, path: AttrPath) -> Selector {
+    let scope = match &path.urn {
+        None => Scope::Root,
+        Some(urn) if rt.is_core(urn) => Scope::Root,
+        Some(urn) => match rt.extension_of(&path) {
+            Some(ext) => Scope::WholeExtension(ext.id.clone()),
+            None => Scope::Extension(
+                rt.extension(urn)
+                    .map_or_else(|| urn.clone(), |e| e.id.clone()),
+            ),
+        },
+    };
+    Selector {
+        scope,
+        name: path.name,
+        sub: path.sub_attr,
+    }
+}

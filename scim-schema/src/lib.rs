@@ -21,7 +21,7 @@
 //!
 //! let registry = Registry::standard();
 //! let users = registry.resource_type("User").unwrap();
-//! let created = users.validate_create(&json!({
+//! let created = users.validate_create(json!({
 //!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
 //!     "userName": "bjensen", "password": "t1meMa$heen", "name": {"givenName": "Barbara"}
 //! }), &ValidationOptions::default())?;

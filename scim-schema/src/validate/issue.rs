@@ -114,7 +114,7 @@ impl fmt::Display for Issue {
 /// let registry = Registry::standard();
 /// let users = registry.resource_type("User").unwrap();
 /// let err = users
-///     .validate_create(&serde_json::json!({
+///     .validate_create(serde_json::json!({
 ///         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
 ///         "active": "yes", "password": 12345
 ///     }), &ValidationOptions::default())

@@ -124,7 +124,7 @@ impl ResourceTypeRef<'_> {
     /// use scim_schema::{Registry, ValidationOptions};
     /// let registry = Registry::standard();
     /// let users = registry.resource_type("User").unwrap();
-    /// let ok = users.validate_create(&serde_json::json!({
+    /// let ok = users.validate_create(serde_json::json!({
     ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
     ///     "id": "client-chosen", "USERNAME": "bjensen", "active": true
     /// }), &ValidationOptions::default())?;
@@ -136,12 +136,12 @@ impl ResourceTypeRef<'_> {
     /// ```
     pub fn validate_create(
         &self,
-        input: &Value,
+        mut input: Value,
         options: &ValidationOptions,
     ) -> Result<Validated, ValidationError> {
         let mut w = Walker::new(*self, options, Mode::Input);
-        let out = w.resource(input);
-        w.finish(out)
+        w.resource(&mut input);
+        w.finish(input)
     }
 
     /// Validates a full replacement (PUT, RFC 7644 §3.5.1) of `current`: readOnly input is
@@ -157,7 +157,7 @@ impl ResourceTypeRef<'_> {
     ///     "id": "1", "userName": "bjensen", "groups": [{"value": "g1"}]});
     /// let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
     ///     "id": "other", "userName": "bjensen", "title": "Boss"});
-    /// let ok = users.validate_replace(&put, &current, &ValidationOptions::default())?;
+    /// let ok = users.validate_replace(put, &current, &ValidationOptions::default())?;
     /// assert_eq!(ok.resource["id"], "1");
     /// assert_eq!(ok.resource["groups"][0]["value"], "g1");
     /// assert_eq!(ok.resource["title"], "Boss");
@@ -165,16 +165,17 @@ impl ResourceTypeRef<'_> {
     /// ```
     pub fn validate_replace(
         &self,
-        input: &Value,
+        mut input: Value,
         current: &Value,
         options: &ValidationOptions,
     ) -> Result<Validated, ValidationError> {
         let mut w = Walker::new(*self, options, Mode::Input);
-        let mut out = w.resource(input);
-        if let (Some(out_map), Value::Object(cur)) = (out.as_mut(), current) {
-            w.carry_over(out_map, cur);
+        if w.resource(&mut input) {
+            if let Value::Object(cur) = current {
+                w.carry_over(&mut input, cur);
+            }
         }
-        w.finish(out)
+        w.finish(input)
     }
 
     /// Validates the value a PATCH operation supplies for `path` (RFC 7644 §3.5.2): its
@@ -186,22 +187,24 @@ impl ResourceTypeRef<'_> {
     /// let registry = Registry::standard();
     /// let users = registry.resource_type("User").unwrap();
     /// let path = "emails".parse().unwrap();
-    /// let v = users.validate_value(&path, &serde_json::json!([{"value": "a@b.c", "TYPE": "work"}]),
+    /// let v = users.validate_value(&path, serde_json::json!([{"value": "a@b.c", "TYPE": "work"}]),
     ///     &ValidationOptions::default())?;
     /// assert_eq!(v.resource[0]["type"], "work");
-    /// assert!(users.validate_value(&"active".parse().unwrap(), &serde_json::json!("yes"),
+    /// assert!(users.validate_value(&"active".parse().unwrap(), serde_json::json!("yes"),
     ///     &ValidationOptions::default()).is_err());
     /// # Ok::<(), scim_schema::ValidationError>(())
     /// ```
     pub fn validate_value(
         &self,
         path: &AttrPath,
-        value: &Value,
+        mut value: Value,
         options: &ValidationOptions,
     ) -> Result<Validated, ValidationError> {
         let mut w = Walker::new(*self, options, Mode::Value);
-        let out = w.path_value(path, value);
-        w.finish(out)
+        if !w.path_value(path, &mut value) {
+            value = Value::Null;
+        }
+        w.finish(value)
     }
 
     /// Checks a whole stored or patched resource: types, required attributes, single
@@ -214,17 +217,17 @@ impl ResourceTypeRef<'_> {
     /// let two_primaries = serde_json::json!({
     ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1", "userName": "x",
     ///     "emails": [{"value": "a@x", "primary": true}, {"value": "b@x", "primary": true}]});
-    /// let err = users.check_resource(&two_primaries, &ValidationOptions::default()).unwrap_err();
+    /// let err = users.check_resource(two_primaries, &ValidationOptions::default()).unwrap_err();
     /// assert_eq!(err.issues()[0].path, "emails");
     /// ```
     pub fn check_resource(
         &self,
-        resource: &Value,
+        mut resource: Value,
         options: &ValidationOptions,
     ) -> Result<Validated, ValidationError> {
         let mut w = Walker::new(*self, options, Mode::Stored);
-        let out = w.resource(resource);
-        w.finish(out)
+        w.resource(&mut resource);
+        w.finish(resource)
     }
 }
 

@@ -47,6 +47,25 @@ fn get_ci<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
     })
 }
 
+/// What to do with a key once the walk over its object is done.
+enum Action {
+    Keep,
+    Remove(String),
+    Rename(String, String),
+}
+
+impl Action {
+    fn new(key: &str, canonical: &str, keep: bool) -> Action {
+        if !keep {
+            Action::Remove(key.to_owned())
+        } else if key != canonical {
+            Action::Rename(key.to_owned(), canonical.to_owned())
+        } else {
+            Action::Keep
+        }
+    }
+}
+
 fn present(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,
@@ -67,17 +86,14 @@ impl<'r, 'o> Walker<'r, 'o> {
         }
     }
 
-    pub(super) fn finish(self, out: Option<Value>) -> Result<Validated, ValidationError> {
-        match out {
-            Some(resource) if self.issues.is_empty() => Ok(Validated {
+    pub(super) fn finish(self, resource: Value) -> Result<Validated, ValidationError> {
+        if self.issues.is_empty() {
+            Ok(Validated {
                 resource,
                 coercions: self.coercions,
-            }),
-            _ if self.issues.is_empty() => Err(ValidationError::new(vec![Issue {
-                path: self.path,
-                kind: IssueKind::NotAnObject,
-            }])),
-            _ => Err(ValidationError::new(self.issues)),
+            })
+        } else {
+            Err(ValidationError::new(self.issues))
         }
     }
 
@@ -95,12 +111,11 @@ impl<'r, 'o> Walker<'r, 'o> {
         });
     }
 
-    fn wrong(&mut self, expected: &'static str, found: &Value) -> Option<Value> {
+    fn wrong(&mut self, expected: &'static str, found: &Value) {
         self.issue(IssueKind::WrongType {
             expected,
             found: json_kind(found),
         });
-        None
     }
 
     fn invalid(&mut self, reason: impl Into<String>) {
@@ -131,80 +146,101 @@ impl<'r, 'o> Walker<'r, 'o> {
         r
     }
 
-    /// A whole resource.
-    pub(super) fn resource(&mut self, input: &Value) -> Option<Value> {
+    /// A whole resource, normalised in place.
+    pub(super) fn resource(&mut self, input: &mut Value) -> bool {
         let Value::Object(obj) = input else {
             self.path = json_kind(input).to_owned();
             self.issue(IssueKind::NotAnObject);
-            return None;
+            return false;
         };
         let rt = self.rt;
         let core = rt.core_schema();
-        let mut out = Object::new();
+        let mut actions: Vec<Action> = Vec::new();
         let mut extensions_present: Vec<&Schema> = Vec::new();
-        let mut listed: Option<&Value> = None;
-        for (key, value) in obj {
+        let mut schemas_key: Option<String> = None;
+        for (key, value) in obj.iter_mut() {
             if key.eq_ignore_ascii_case("schemas") {
-                listed = Some(value);
+                schemas_key = Some(key.clone());
                 continue;
             }
             if let Some(common) = find(rt.common_attributes(), key) {
                 let keep = match common.mutability {
                     Mutability::ReadOnly => self.mode != Mode::Input,
-                    _ => true,
+                    _ => self.at(&common.name, ".", |w| w.attribute(common, value)),
                 };
-                if keep {
-                    let v = if common.name == "externalId" {
-                        self.at(&common.name, ".", |w| w.attribute(common, value))
-                    } else {
-                        Some(value.clone())
-                    };
-                    if let Some(v) = v {
-                        self.insert(&mut out, &common.name, v);
-                    }
-                }
+                actions.push(Action::new(key, &common.name, keep));
                 continue;
             }
             if let Some(ext) = rt.extension(key) {
-                self.at(&ext.id, ":", |w| match value {
+                let keep = self.at(&ext.id, ":", |w| match value {
                     Value::Object(m) => {
-                        let o = w.attributes(&ext.attributes, m, ":");
-                        extensions_present.push(ext);
-                        w.insert(&mut out, &ext.id, Value::Object(o));
+                        w.attributes(&ext.attributes, m, ":");
+                        true
                     }
-                    Value::Null => {}
+                    Value::Null => false,
                     other => {
                         w.wrong("an object", other);
+                        true
                     }
                 });
+                if keep {
+                    extensions_present.push(ext);
+                }
+                actions.push(Action::new(key, &ext.id, keep));
                 continue;
             }
             if let Some(attr) = find(&core.attributes, key) {
-                if let Some(v) = self.at(&attr.name, ".", |w| w.attribute(attr, value)) {
-                    self.insert(&mut out, &attr.name, v);
-                }
+                let keep = self.at(&attr.name, ".", |w| w.attribute(attr, value));
+                actions.push(Action::new(key, &attr.name, keep));
                 continue;
             }
-            self.unknown(key, ".");
+            let keep = self.unknown(key, ".");
+            actions.push(Action::new(key, key, keep));
         }
-        self.required(&core.attributes, &out, ".");
+        self.apply(obj, actions, ".");
+        self.required(&core.attributes, obj, ".");
         for (ext, required) in rt.extensions() {
-            if required && !out.contains_key(&ext.id) {
+            if required && !obj.contains_key(&ext.id) {
                 self.at(&ext.id, ".", |w| w.issue(IssueKind::Required));
             }
         }
-        let schemas = self.schemas(listed, &extensions_present);
-        out.insert("schemas".to_owned(), schemas);
-        Some(Value::Object(out))
+        let listed = schemas_key.and_then(|k| obj.remove(&k));
+        let schemas = self.schemas(listed.as_ref(), &extensions_present);
+        obj.insert(
+            "schemas".to_owned(),
+            schemas.unwrap_or_else(|| listed.unwrap_or(Value::Null)),
+        );
+        true
     }
 
-    /// Checks `schemas` (RFC 7643 §3: the core schema and every extension present) and
-    /// returns it in canonical spelling.
-    fn schemas(&mut self, listed: Option<&Value>, present: &[&Schema]) -> Value {
+    /// Applies the removals and renamings decided while walking an object.
+    fn apply(&mut self, obj: &mut Object, actions: Vec<Action>, sep: &str) {
+        for action in actions {
+            match action {
+                Action::Keep => {}
+                Action::Remove(key) => {
+                    obj.remove(&key);
+                }
+                Action::Rename(from, to) => {
+                    if let Some(v) = obj.remove(&from) {
+                        if obj.contains_key(&to) {
+                            self.at(&to, sep, |w| w.issue(IssueKind::Duplicate));
+                        } else {
+                            obj.insert(to, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks `schemas` (RFC 7643 §3: the core schema and every extension present).
+    /// Returns the canonical spelling when it differs from what was sent.
+    fn schemas(&mut self, listed: Option<&Value>, present: &[&Schema]) -> Option<Value> {
         let rt = self.rt;
         let core = rt.core_schema();
         let saved = std::mem::replace(&mut self.path, "schemas".to_owned());
-        let mut canonical: Vec<Value> = vec![Value::String(core.id.clone())];
+        let mut canonical: Vec<&str> = vec![core.id.as_str()];
         match listed {
             None | Some(Value::Null) => self.issue(IssueKind::Schemas {
                 reason: format!("is required and must contain `{}`", core.id),
@@ -216,9 +252,8 @@ impl<'r, 'o> Walker<'r, 'o> {
                         Some(urn) if rt.is_core(urn) => has_core = true,
                         Some(urn) => match rt.extension(urn) {
                             Some(ext) => {
-                                let id = Value::String(ext.id.clone());
-                                if !canonical.contains(&id) {
-                                    canonical.push(id);
+                                if !canonical.contains(&ext.id.as_str()) {
+                                    canonical.push(&ext.id);
                                 }
                             }
                             None => self.issue(IssueKind::Schemas {
@@ -239,10 +274,7 @@ impl<'r, 'o> Walker<'r, 'o> {
                     });
                 }
                 for ext in present {
-                    if !canonical
-                        .iter()
-                        .any(|c| c.as_str() == Some(ext.id.as_str()))
-                    {
+                    if !canonical.contains(&ext.id.as_str()) {
                         self.issue(IssueKind::Schemas {
                             reason: format!("must list `{}`, whose attributes are present", ext.id),
                         });
@@ -254,39 +286,48 @@ impl<'r, 'o> Walker<'r, 'o> {
             }),
         }
         self.path = saved;
-        Value::Array(canonical)
+        let same = matches!(listed, Some(Value::Array(items))
+            if items.len() == canonical.len()
+                && items.iter().zip(&canonical).all(|(a, b)| a.as_str() == Some(*b)));
+        (!same).then(|| {
+            Value::Array(
+                canonical
+                    .into_iter()
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            )
+        })
     }
 
-    fn insert(&mut self, out: &mut Object, name: &str, value: Value) {
-        if out.contains_key(name) {
-            self.at(name, ".", |w| w.issue(IssueKind::Duplicate));
-        } else {
-            out.insert(name.to_owned(), value);
-        }
-    }
-
-    fn unknown(&mut self, key: &str, sep: &str) {
+    /// An attribute outside the schema; returns whether to keep it.
+    fn unknown(&mut self, key: &str, sep: &str) -> bool {
         self.at(key, sep, |w| match w.opts.unknown {
             UnknownAttributes::Reject => w.issue(IssueKind::UnknownAttribute),
             UnknownAttributes::Ignore => w.coerce(CoercionKind::DroppedUnknown),
         });
+        false
     }
 
-    /// The attributes of an object (an extension, or a complex value).
-    fn attributes(&mut self, defs: &[Attribute], obj: &Object, sep: &str) -> Object {
-        let mut out = Object::new();
-        for (key, value) in obj {
-            match find(defs, key) {
+    /// The attributes of an object (an extension, or a complex value), in place.
+    fn attributes(&mut self, defs: &[Attribute], obj: &mut Object, sep: &str) {
+        let mut actions: Vec<Action> = Vec::new();
+        for (key, value) in obj.iter_mut() {
+            let action = match find(defs, key) {
                 Some(attr) => {
-                    if let Some(v) = self.at(&attr.name, sep, |w| w.attribute(attr, value)) {
-                        self.insert(&mut out, &attr.name, v);
-                    }
+                    let keep = self.at(&attr.name, sep, |w| w.attribute(attr, value));
+                    Action::new(key, &attr.name, keep)
                 }
-                None => self.unknown(key, sep),
+                None => {
+                    let keep = self.unknown(key, sep);
+                    Action::new(key, key, keep)
+                }
+            };
+            if !matches!(action, Action::Keep) {
+                actions.push(action);
             }
         }
-        self.required(defs, &out, sep);
-        out
+        self.apply(obj, actions, sep);
+        self.required(defs, obj, sep);
     }
 
     fn required(&mut self, defs: &[Attribute], out: &Object, sep: &str) {
@@ -303,36 +344,41 @@ impl<'r, 'o> Walker<'r, 'o> {
         }
     }
 
-    /// One attribute's value (single or multi-valued).
-    fn attribute(&mut self, attr: &Attribute, value: &Value) -> Option<Value> {
+    /// One attribute's value (single or multi-valued), in place; returns whether to keep
+    /// the attribute.
+    fn attribute(&mut self, attr: &Attribute, value: &mut Value) -> bool {
         if value.is_null() {
-            return None;
+            return false;
         }
         if attr.mutability == Mutability::ReadOnly && self.mode == Mode::Input {
-            return None;
+            return false;
         }
         if attr.multi_valued {
-            let wrapped;
-            let items: &[Value] = match value {
-                Value::Array(items) => items,
-                other if self.opts.leniency.wrap_single_values => {
-                    self.coerce(CoercionKind::WrappedInArray);
-                    wrapped = [other.clone()];
-                    &wrapped
+            if !value.is_array() {
+                if !self.opts.leniency.wrap_single_values {
+                    self.wrong("an array", value);
+                    return true;
                 }
-                other => return self.wrong("an array", other),
+                self.coerce(CoercionKind::WrappedInArray);
+                let single = value.take();
+                *value = Value::Array(vec![single]);
+            }
+            let Value::Array(items) = value else {
+                return true;
             };
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                if item.is_null() {
-                    continue;
-                }
-                if let Some(v) = self.at_index(i, |w| w.single(attr, item)) {
-                    out.push(v);
+            let mut dropped = false;
+            for (i, item) in items.iter_mut().enumerate() {
+                let keep = !item.is_null() && self.at_index(i, |w| w.single(attr, item));
+                if !keep {
+                    *item = Value::Null;
+                    dropped = true;
                 }
             }
+            if dropped {
+                items.retain(|v| !v.is_null());
+            }
             if attr.attr_type == AttrType::Complex {
-                let primaries = out
+                let primaries = items
                     .iter()
                     .filter(|v| v.get("primary") == Some(&Value::Bool(true)))
                     .count();
@@ -340,90 +386,94 @@ impl<'r, 'o> Walker<'r, 'o> {
                     self.issue(IssueKind::MultiplePrimary);
                 }
             }
-            return Some(Value::Array(out));
+            return true;
         }
-        match value {
-            Value::Array(items)
-                if items.len() == 1 && self.opts.leniency.unwrap_one_element_arrays =>
-            {
+        if let Value::Array(items) = value {
+            if items.len() == 1 && self.opts.leniency.unwrap_one_element_arrays {
                 self.coerce(CoercionKind::UnwrappedArray);
-                self.single(attr, &items[0])
+                let only = items.pop().unwrap_or(Value::Null);
+                *value = only;
+            } else {
+                self.wrong("a single value", value);
+                return true;
             }
-            Value::Array(_) => self.wrong("a single value", value),
-            v => self.single(attr, v),
         }
+        self.single(attr, value)
     }
 
-    /// One value of the attribute's type.
-    fn single(&mut self, attr: &Attribute, value: &Value) -> Option<Value> {
+    /// One value of the attribute's type, in place; returns whether to keep it.
+    fn single(&mut self, attr: &Attribute, value: &mut Value) -> bool {
         let lenient = self.opts.leniency;
-        match (attr.attr_type, value) {
-            (AttrType::Complex, Value::Object(m)) => {
-                Some(Value::Object(self.attributes(&attr.sub_attributes, m, ".")))
-            }
+        match (attr.attr_type, &mut *value) {
+            (AttrType::Complex, Value::Object(m)) => self.attributes(&attr.sub_attributes, m, "."),
             (AttrType::Complex, Value::String(s))
                 if lenient.bare_string_for_complex && attr.has_value_sub_attribute() =>
             {
                 self.coerce(CoercionKind::StringToComplexValue);
                 let mut m = Object::new();
-                m.insert("value".to_owned(), Value::String(s.clone()));
-                Some(Value::Object(self.attributes(
-                    &attr.sub_attributes,
-                    &m,
-                    ".",
-                )))
+                m.insert("value".to_owned(), Value::String(std::mem::take(s)));
+                self.attributes(&attr.sub_attributes, &mut m, ".");
+                *value = Value::Object(m);
             }
-            (AttrType::Complex, other) => self.wrong("an object", other),
+            (AttrType::Complex, other) => {
+                self.wrong("an object", other);
+            }
             (AttrType::String, Value::String(s)) => {
-                self.string_rules(attr, s);
-                Some(value.clone())
+                let s = std::mem::take(s);
+                self.string_rules(attr, &s);
+                *value = Value::String(s);
             }
-            (AttrType::String, other) => self.wrong("a string", other),
+            (AttrType::String, other) => {
+                self.wrong("a string", other);
+            }
             (AttrType::Reference, Value::String(s)) => {
                 if !is_reference(s) {
                     self.invalid("is not a URI reference");
                 }
-                Some(value.clone())
             }
-            (AttrType::Reference, other) => self.wrong("a string (URI reference)", other),
+            (AttrType::Reference, other) => {
+                self.wrong("a string (URI reference)", other);
+            }
             (AttrType::Binary, Value::String(s)) => {
                 if !is_base64(s) {
                     self.invalid("is not base64 (RFC 4648)");
                 }
-                Some(value.clone())
             }
-            (AttrType::Binary, other) => self.wrong("a base64 string", other),
+            (AttrType::Binary, other) => {
+                self.wrong("a base64 string", other);
+            }
             (AttrType::DateTime, Value::String(s)) => {
                 if !is_datetime(s) {
                     self.invalid("is not an RFC 3339 dateTime with offset");
                 }
-                Some(value.clone())
             }
-            (AttrType::DateTime, other) => self.wrong("a dateTime string", other),
-            (AttrType::Boolean, Value::Bool(_)) => Some(value.clone()),
-            (AttrType::Boolean, Value::String(s)) if lenient.string_booleans => {
-                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") {
-                    self.coerce(CoercionKind::StringToBoolean);
-                    Some(Value::Bool(s.eq_ignore_ascii_case("true")))
-                } else {
-                    self.wrong("a boolean", value)
-                }
+            (AttrType::DateTime, other) => {
+                self.wrong("a dateTime string", other);
             }
-            (AttrType::Boolean, other) => self.wrong("a boolean", other),
-            (AttrType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                Some(value.clone())
+            (AttrType::Boolean, Value::Bool(_)) => {}
+            (AttrType::Boolean, Value::String(s))
+                if lenient.string_booleans
+                    && (s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")) =>
+            {
+                self.coerce(CoercionKind::StringToBoolean);
+                let b = s.eq_ignore_ascii_case("true");
+                *value = Value::Bool(b);
             }
-            (AttrType::Integer, Value::String(s)) if lenient.numeric_strings => {
-                match s.trim().parse::<i64>() {
-                    Ok(i) => {
-                        self.coerce(CoercionKind::StringToNumber);
-                        Some(Value::from(i))
-                    }
-                    Err(_) => self.wrong("an integer", value),
-                }
+            (AttrType::Boolean, other) => {
+                self.wrong("a boolean", other);
             }
-            (AttrType::Integer, other) => self.wrong("an integer", other),
-            (AttrType::Decimal, Value::Number(_)) => Some(value.clone()),
+            (AttrType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {}
+            (AttrType::Integer, Value::String(s))
+                if lenient.numeric_strings && s.trim().parse::<i64>().is_ok() =>
+            {
+                self.coerce(CoercionKind::StringToNumber);
+                let i = s.trim().parse::<i64>().unwrap_or_default();
+                *value = Value::from(i);
+            }
+            (AttrType::Integer, other) => {
+                self.wrong("an integer", other);
+            }
+            (AttrType::Decimal, Value::Number(_)) => {}
             (AttrType::Decimal, Value::String(s)) if lenient.numeric_strings => {
                 match s
                     .trim()
@@ -433,14 +483,21 @@ impl<'r, 'o> Walker<'r, 'o> {
                 {
                     Some(n) => {
                         self.coerce(CoercionKind::StringToNumber);
-                        Some(Value::Number(n))
+                        *value = Value::Number(n);
                     }
-                    None => self.wrong("a decimal number", value),
+                    None => {
+                        self.wrong("a decimal number", value);
+                    }
                 }
             }
-            (AttrType::Decimal, other) => self.wrong("a decimal number", other),
-            (_, other) => self.wrong("a value of a known type", other),
+            (AttrType::Decimal, other) => {
+                self.wrong("a decimal number", other);
+            }
+            (_, other) => {
+                self.wrong("a value of a known type", other);
+            }
         }
+        true
     }
 
     fn string_rules(&mut self, attr: &Attribute, s: &str) {
@@ -467,25 +524,28 @@ impl<'r, 'o> Walker<'r, 'o> {
         }
     }
 
-    /// A PATCH operation's value for `path`.
-    pub(super) fn path_value(&mut self, path: &AttrPath, value: &Value) -> Option<Value> {
+    /// A PATCH operation's value for `path`, in place; returns whether a value remains.
+    pub(super) fn path_value(&mut self, path: &AttrPath, value: &mut Value) -> bool {
         let rt = self.rt;
         if let Some(ext) = rt.extension_of(path) {
             self.path = ext.id.clone();
-            return match value {
-                Value::Object(m) => Some(Value::Object(self.attributes(&ext.attributes, m, ":"))),
-                other => self.wrong("an object", other),
-            };
+            match value {
+                Value::Object(m) => self.attributes(&ext.attributes, m, ":"),
+                other => {
+                    self.wrong("an object", other);
+                }
+            }
+            return true;
         }
         self.path = path.to_string();
         let Some(resolved) = rt.resolve(path) else {
             self.issue(IssueKind::UnknownAttribute);
-            return None;
+            return false;
         };
         let target = resolved.target();
         if target.mutability == Mutability::ReadOnly {
             self.issue(IssueKind::ReadOnly);
-            return None;
+            return false;
         }
         let element_of_multi = resolved.sub_attribute.is_none()
             && target.multi_valued

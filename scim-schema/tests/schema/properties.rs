@@ -115,9 +115,9 @@ proptest! {
             options = options.unknown_attributes(UnknownAttributes::Ignore);
         }
         for rt in r.resource_types() {
-            let created = rt.validate_create(&v, &options);
-            let _ = rt.validate_replace(&v, &v, &options);
-            let _ = rt.check_resource(&v, &options);
+            let created = rt.validate_create(v.clone(), &options);
+            let _ = rt.validate_replace(v.clone(), &v, &options);
+            let _ = rt.check_resource(v.clone(), &options);
             if let Err(e) = &created {
                 prop_assert!(!e.issues().is_empty());
                 let t = e.scim_type();
@@ -125,7 +125,7 @@ proptest! {
             }
             // A validated resource validates again, unchanged (normalisation is idempotent).
             if let Ok(ok) = created {
-                let again = rt.validate_create(&ok.resource, &options);
+                let again = rt.validate_create(ok.resource.clone(), &options);
                 prop_assert_eq!(again.map(|a| a.resource), Ok(ok.resource));
             }
         }

@@ -17,7 +17,7 @@ fn user(body: Value) -> Value {
 fn create_err(body: Value) -> Vec<(String, IssueKind)> {
     let r = registry();
     let users = r.resource_type("User").unwrap();
-    match users.validate_create(&body, &strict()) {
+    match users.validate_create(body, &strict()) {
         Ok(v) => panic!("accepted: {}", v.resource),
         Err(e) => e
             .issues()
@@ -31,7 +31,7 @@ fn create_ok(body: Value, options: &ValidationOptions) -> scim_schema::Validated
     let r = registry();
     let users = r.resource_type("User").unwrap();
     users
-        .validate_create(&body, options)
+        .validate_create(body, options)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -47,14 +47,14 @@ fn rfc_7643_examples_validate() {
         let example = rfc_example(name);
         let rt = r.resource_type(rt).unwrap();
         let stored = rt
-            .check_resource(&example, &strict())
+            .check_resource(example.clone(), &strict())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             stored.resource, example,
             "{name}: a valid stored resource is unchanged"
         );
         let created = rt
-            .validate_create(&example, &strict())
+            .validate_create(example, &strict())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         // Input: id, meta and readOnly attributes are ignored.
         assert!(
@@ -75,7 +75,7 @@ fn required_attributes() {
     let groups = r.resource_type("Group").unwrap();
     let err = groups
         .validate_create(
-            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]}),
             &strict(),
         )
         .unwrap_err();
@@ -164,7 +164,7 @@ fn integers_decimals_and_datetimes() {
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        things.validate_create(&body, &strict()).is_ok()
+        things.validate_create(body, &strict()).is_ok()
     };
     assert!(check(json!({"count": 3})));
     assert!(!check(json!({"count": 3.5})));
@@ -243,7 +243,7 @@ fn schemas_rules() {
     let err = r
         .resource_type("User")
         .unwrap()
-        .validate_create(&user(json!({})), &strict())
+        .validate_create(user(json!({})), &strict())
         .unwrap_err();
     assert_eq!(err.issues()[0].path, scim_schema::urn::ENTERPRISE_USER);
     assert_eq!(err.issues()[0].kind, IssueKind::Required);
@@ -299,18 +299,16 @@ fn immutable_attributes_settable_once() {
     };
     // Unset before: may be set.
     assert!(badges
-        .validate_replace(&put(Some("S9")), &unset, &strict())
+        .validate_replace(put(Some("S9")), &unset, &strict())
         .is_ok());
     // Set before: same value fine, omitted keeps it, a different one is refused.
     assert!(badges
-        .validate_replace(&put(Some("S1")), &set, &strict())
+        .validate_replace(put(Some("S1")), &set, &strict())
         .is_ok());
-    let kept = badges
-        .validate_replace(&put(None), &set, &strict())
-        .unwrap();
+    let kept = badges.validate_replace(put(None), &set, &strict()).unwrap();
     assert_eq!(kept.resource["serial"], "S1");
     let err = badges
-        .validate_replace(&put(Some("S2")), &set, &strict())
+        .validate_replace(put(Some("S2")), &set, &strict())
         .unwrap_err();
     assert_eq!(err.scim_type(), "mutability");
     assert_eq!(err.issues()[0].path, "serial");
@@ -324,7 +322,7 @@ fn canonical_values_only_when_enforced() {
     let users = r.resource_type("User").unwrap();
     let err = users
         .validate_create(
-            &body,
+            body.clone(),
             &ValidationOptions::default().enforce_canonical_values(true),
         )
         .unwrap_err();
@@ -332,7 +330,7 @@ fn canonical_values_only_when_enforced() {
     let ok = user(json!({"emails": [{"value": "a@b", "type": "WORK"}]}));
     assert!(users
         .validate_create(
-            &ok,
+            ok,
             &ValidationOptions::default().enforce_canonical_values(true)
         )
         .is_ok());
@@ -360,7 +358,7 @@ fn write_only_values_never_echoed() {
         json!({"password": ["s3cr3tP4ss"]}),
     ] {
         let err = users
-            .validate_create(&user(bad.clone()), &strict())
+            .validate_create(user(bad.clone()), &strict())
             .unwrap_err();
         let text = format!("{err} {err:?}");
         assert!(
@@ -370,7 +368,7 @@ fn write_only_values_never_echoed() {
     }
     // And no other value is echoed either.
     let err = users
-        .validate_create(&user(json!({"title": ["Tour Guide X7"]})), &strict())
+        .validate_create(user(json!({"title": ["Tour Guide X7"]})), &strict())
         .unwrap_err();
     assert!(!format!("{err:?}").contains("Tour Guide X7"));
 }
@@ -439,33 +437,33 @@ fn patch_values() {
     let path = |s: &str| s.parse().unwrap();
     // One element of a multi-valued attribute, or several.
     assert!(users
-        .validate_value(&path("emails"), &json!({"value": "a@b"}), &strict())
+        .validate_value(&path("emails"), json!({"value": "a@b"}), &strict())
         .is_ok());
     assert!(users
-        .validate_value(&path("emails"), &json!([{"value": "a@b"}]), &strict())
+        .validate_value(&path("emails"), json!([{"value": "a@b"}]), &strict())
         .is_ok());
     assert!(users
-        .validate_value(&path("emails.value"), &json!("a@b"), &strict())
+        .validate_value(&path("emails.value"), json!("a@b"), &strict())
         .is_ok());
     assert!(users
-        .validate_value(&path("name.givenName"), &json!(1), &strict())
+        .validate_value(&path("name.givenName"), json!(1), &strict())
         .is_err());
     let err = users
-        .validate_value(&path("groups"), &json!([{"value": "g"}]), &strict())
+        .validate_value(&path("groups"), json!([{"value": "g"}]), &strict())
         .unwrap_err();
     assert_eq!(err.scim_type(), "mutability");
     let err = users
-        .validate_value(&path("nope"), &json!(1), &strict())
+        .validate_value(&path("nope"), json!(1), &strict())
         .unwrap_err();
     assert_eq!(err.issues()[0].kind, IssueKind::UnknownAttribute);
     let ext = path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
     assert!(users
-        .validate_value(&ext, &json!({"department": "Tours"}), &strict())
+        .validate_value(&ext, json!({"department": "Tours"}), &strict())
         .is_ok());
     let manager = path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager");
     let lenient = ValidationOptions::default().leniency(Leniency::all());
     let v = users
-        .validate_value(&manager, &json!("123"), &lenient)
+        .validate_value(&manager, json!("123"), &lenient)
         .unwrap();
     assert_eq!(v.resource, json!({"value": "123"}));
 }
@@ -494,9 +492,9 @@ fn custom_attribute_types_validate() {
         .unwrap();
     let users = r.resource_type("User").unwrap();
     let ok = user(json!({"phoneNumbers": [{"value": "+15550100001", "type": "work"}]}));
-    assert!(users.validate_create(&ok, &strict()).is_ok());
+    assert!(users.validate_create(ok.clone(), &strict()).is_ok());
     let bad = user(json!({"phoneNumbers": [{"value": "call me maybe", "type": "work"}]}));
-    let err = users.validate_create(&bad, &strict()).unwrap_err();
+    let err = users.validate_create(bad, &strict()).unwrap_err();
     assert!(err.to_string().contains("E.164"), "{err}");
     // And filters use it.
     let f = scim_filter::Filter::parse(r#"phoneNumbers.value eq "+1 (555) 010-0001""#).unwrap();
@@ -517,14 +515,14 @@ fn gluu_custom_attributes_and_fido() {
             "customAttr3": 3000
         }
     });
-    assert!(users.validate_create(&body, &strict()).is_ok());
+    assert!(users.validate_create(body, &strict()).is_ok());
     let fido = r.resource_type("FidoDevice").unwrap();
     assert_eq!(fido.definition().endpoint, "/FidoDevices");
     let current = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:FidoDevice"], "id": "d1",
         "userId": "u1", "deviceData": "{\"platform\":\"ios\"}", "displayName": "Old"});
     let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:FidoDevice"],
         "userId": "someone-else", "deviceData": "x", "displayName": "New", "description": "Mine"});
-    let v = fido.validate_replace(&put, &current, &strict()).unwrap();
+    let v = fido.validate_replace(put, &current, &strict()).unwrap();
     assert_eq!(v.resource["userId"], "u1", "readOnly kept");
     assert_eq!(v.resource["deviceData"], "{\"platform\":\"ios\"}");
     assert_eq!(v.resource["displayName"], "New");
@@ -535,6 +533,6 @@ fn gluu_custom_attributes_and_fido() {
 fn not_an_object() {
     let r = registry();
     let users = r.resource_type("User").unwrap();
-    let err = users.validate_create(&json!([1]), &strict()).unwrap_err();
+    let err = users.validate_create(json!([1]), &strict()).unwrap_err();
     assert_eq!(err.scim_type(), "invalidSyntax");
 }

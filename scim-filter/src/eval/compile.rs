@@ -145,6 +145,43 @@ impl CompiledFilter {
         Self::compile(filter, &Schemaless)
     }
 
+    /// Compiles the filter of a value path (`emails[type eq "work"]`) for testing the
+    /// values of attribute `parent` one by one: paths inside are relative to a value, and
+    /// the schema is asked about `parent.sub`. [`CompiledFilter::matches_value`] then
+    /// tests one value.
+    ///
+    /// ```
+    /// use scim_filter::{AttrPath, CompiledFilter, Filter, Schemaless};
+    /// let f = Filter::parse(r#"type eq "work" and primary eq true"#)?;
+    /// let c = CompiledFilter::compile_for_values(&AttrPath::new("emails"), &f, &Schemaless)?;
+    /// assert!(c.matches_value(&serde_json::json!({"type": "work", "primary": true})));
+    /// assert!(!c.matches_value(&serde_json::json!({"type": "home", "primary": true})));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compile_for_values<S: AttrSchema + ?Sized>(
+        parent: &AttrPath,
+        filter: &Filter,
+        schema: &S,
+    ) -> Result<Self, CompileError> {
+        let root = Compiler { schema }.node(filter, Some(parent))?;
+        Ok(CompiledFilter { root })
+    }
+
+    /// Tests one value of a multi-valued attribute against a filter from
+    /// [`CompiledFilter::compile_for_values`]. A simple (non-object) value is tested as
+    /// `{"value": v}`, so `schemas[value eq "…"]` works.
+    pub fn matches_value(&self, value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => self.root.eval(map),
+            serde_json::Value::Null => false,
+            scalar => {
+                let mut wrapped = serde_json::Map::new();
+                wrapped.insert("value".to_owned(), scalar.clone());
+                self.root.eval(&wrapped)
+            }
+        }
+    }
+
     /// Whether `resource` satisfies the filter. Anything that is not a JSON object never
     /// matches; evaluation never fails and never panics.
     ///

@@ -1,0 +1,1221 @@
+//! Applying a PatchOp to a resource (RFC 7644 §3.5.2.1–3), atomically.
+
+use std::collections::HashSet;
+
+use scim_filter::{AttrPath, PatchPath};
+use scim_schema::{AttrType, Attribute, Location, Mutability, ResourceTypeRef};
+use serde_json::Value;
+
+use crate::error::{invalid_path, invalid_value, mutability, no_target, syntax, PatchError};
+use crate::journal::{container, get, Journal, Object, Slot};
+use crate::message::{OpKind, PatchOperation, PatchRequest};
+use crate::outcome::{ChangeKind, Delta, Normalization, NormalizationKind, PatchOutcome};
+use crate::select::{element_value, filter_assignments, Matcher};
+use crate::{PatchOptions, PrimaryRule};
+
+/// Applies PATCH requests to resources of one resource type.
+///
+/// ```
+/// use scim_patch::{Patcher, PatchOptions, PatchRequest};
+/// use serde_json::json;
+///
+/// let registry = scim_schema::Registry::standard();
+/// let users = registry.resource_type("User").unwrap();
+/// let patcher = Patcher::new(users, PatchOptions::default());
+/// let mut user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1",
+///     "userName": "bjensen", "emails": [{"value": "b@x.org", "type": "work", "primary": true}]});
+/// let request = PatchRequest::from_json(&json!({
+///     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///     "Operations": [{"op": "add", "path": "emails",
+///                     "value": [{"value": "babs@home.org", "type": "home", "primary": true}]}]
+/// }), patcher.options())?;
+/// let outcome = patcher.apply(&mut user, &request)?;
+/// assert!(outcome.changed);
+/// // The single-primary rule: the value this request made primary wins.
+/// assert_eq!(user["emails"][0]["primary"], false);
+/// assert_eq!(user["emails"][1]["primary"], true);
+/// assert_eq!(outcome.delta.get("emails").unwrap().added.len(), 1);
+/// # Ok::<(), scim_patch::PatchError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Patcher<'r> {
+    rt: Option<ResourceTypeRef<'r>>,
+    options: PatchOptions,
+}
+
+impl<'r> Patcher<'r> {
+    /// A schema-aware applier: paths resolve against `rt`, values are type-checked,
+    /// mutability and required attributes are enforced.
+    pub fn new(rt: ResourceTypeRef<'r>, options: PatchOptions) -> Self {
+        Patcher {
+            rt: Some(rt),
+            options,
+        }
+    }
+
+    /// An applier without schema: any attribute is accepted, types come from the JSON, a
+    /// URN-prefixed attribute lives in the object keyed by its URN unless the URN contains
+    /// `:core:`.
+    pub fn schemaless(options: PatchOptions) -> Patcher<'static> {
+        Patcher { rt: None, options }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &PatchOptions {
+        &self.options
+    }
+
+    /// Applies every operation of `request` to `resource`, in order. On error the resource
+    /// is exactly as it was (the changes made so far are undone).
+    pub fn apply(
+        &self,
+        resource: &mut Value,
+        request: &PatchRequest,
+    ) -> Result<PatchOutcome, PatchError> {
+        let Value::Object(map) = resource else {
+            return Err(invalid_value("the resource to patch is not a JSON object"));
+        };
+        let mut run = Run {
+            p: self,
+            journal: Journal::default(),
+            delta: Delta::default(),
+            had_before: Vec::new(),
+            normalizations: request.normalizations.clone(),
+            primaries: Vec::new(),
+        };
+        let ops = &request.operations;
+        let mut i = 0;
+        while i < ops.len() {
+            let batch = member_removal_batch(&ops[i..]);
+            let result = if batch > 1 {
+                run.remove_batch(map, &ops[i..i + batch])
+                    .map_err(|e| e.at(i, ops[i].path_text.clone()))
+            } else {
+                run.operation(map, i, &ops[i])
+                    .map_err(|e| e.at(i, ops[i].path_text.clone()))
+            };
+            if let Err(e) = result {
+                run.journal.rollback(map);
+                return Err(e);
+            }
+            i += batch.max(1);
+        }
+        run.enforce_single_primary(map);
+        Ok(run.finish(map))
+    }
+}
+
+/// How many operations from the start of `ops` are `remove attr[value eq "…"]` on the same
+/// attribute: those are applied in one pass with a set of values (O(n + k), not O(n·k)).
+fn member_removal_batch(ops: &[PatchOperation]) -> usize {
+    let key = |op: &PatchOperation| -> Option<AttrPath> {
+        let path = op.path.as_ref()?;
+        let is_value_eq = matches!(&path.value_filter, Some(scim_filter::Filter::Compare {
+            path: p, op: scim_filter::CompareOp::Eq, value: scim_filter::CompValue::String(_)
+        }) if p.urn.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("value"));
+        (op.op == OpKind::Remove && is_value_eq && path.sub_attr.is_none() && op.value.is_none())
+            .then(|| path.attr.clone())
+    };
+    let Some(first) = ops.first().and_then(key) else {
+        return 0;
+    };
+    ops.iter()
+        .take_while(|op| key(op).is_some_and(|k| k.matches(&first)))
+        .count()
+}
+
+/// An attribute resolved for patching.
+struct Target<'a> {
+    slot: Slot,
+    /// The schema definition (schema-less: `None`).
+    def: Option<&'a Attribute>,
+    /// The attribute path for messages and the delta.
+    display: String,
+    /// The path used for value validation (without sub-attribute).
+    path: AttrPath,
+}
+
+impl Target<'_> {
+    fn multi_valued(&self, current: Option<&Value>, value: Option<&Value>) -> bool {
+        match self.def {
+            Some(d) => d.multi_valued,
+            None => {
+                matches!(current, Some(Value::Array(_)))
+                    || (current.is_none() && matches!(value, Some(Value::Array(_))))
+            }
+        }
+    }
+
+    fn complex(&self, current: Option<&Value>, value: &Value) -> bool {
+        match self.def {
+            Some(d) => d.attr_type == AttrType::Complex,
+            None => matches!(current, Some(Value::Object(_))) && value.is_object(),
+        }
+    }
+}
+
+struct Run<'p, 'r> {
+    p: &'p Patcher<'r>,
+    journal: Journal,
+    delta: Delta,
+    /// Per delta entry: whether the attribute had a value before the request.
+    had_before: Vec<bool>,
+    normalizations: Vec<Normalization>,
+    /// Multi-valued attributes touched: slot, the `value` of the element primary before
+    /// the request, and the `value`s this request wrote with `primary: true`.
+    primaries: Vec<(Slot, String, Option<String>, Vec<String>)>,
+}
+
+fn present(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(_) => true,
+    }
+}
+
+fn is_primary(v: &Value) -> bool {
+    v.get("primary") == Some(&Value::Bool(true))
+}
+
+fn element_key(v: &Value) -> String {
+    element_value(v).map_or_else(|| v.to_string(), str::to_owned)
+}
+
+impl<'r> Run<'_, 'r> {
+    fn rt(&self) -> Option<&ResourceTypeRef<'r>> {
+        self.p.rt.as_ref()
+    }
+
+    /// Resolves the attribute of `path` (its sub-attribute is handled by the caller).
+    fn target(&self, map: &Object, path: &AttrPath) -> Result<Target<'r>, PatchError> {
+        let top = AttrPath {
+            urn: path.urn.clone(),
+            name: path.name.clone(),
+            sub_attr: None,
+        };
+        let (ext, name, def) = match self.p.rt {
+            Some(rt) => {
+                let resolved = rt.resolve(&top).ok_or_else(|| {
+                    invalid_path(format!(
+                        "`{top}` is not an attribute of {}",
+                        rt.definition().name
+                    ))
+                })?;
+                if let Some(sub) = &path.sub_attr {
+                    if resolved.attribute.sub_attribute(sub).is_none() {
+                        return Err(invalid_path(format!(
+                            "`{path}` is not an attribute of {}",
+                            rt.definition().name
+                        )));
+                    }
+                }
+                let ext = match resolved.location {
+                    Location::Extension(s) => Some(s.id.clone()),
+                    _ => None,
+                };
+                (
+                    ext,
+                    resolved.attribute.name.clone(),
+                    Some(resolved.attribute),
+                )
+            }
+            None => {
+                let ext = match &path.urn {
+                    Some(urn) if !urn.to_ascii_lowercase().contains(":core:") => Some(
+                        map.keys()
+                            .find(|k| k.eq_ignore_ascii_case(urn))
+                            .cloned()
+                            .unwrap_or_else(|| urn.clone()),
+                    ),
+                    _ => None,
+                };
+                (ext, path.name.clone(), None)
+            }
+        };
+        // Keep the spelling the resource already uses.
+        let key = container(map, ext.as_deref())
+            .and_then(|o| o.keys().find(|k| k.eq_ignore_ascii_case(&name)).cloned())
+            .unwrap_or(name);
+        let display = match &ext {
+            Some(e) => format!("{e}:{key}"),
+            None => key.clone(),
+        };
+        Ok(Target {
+            slot: Slot { ext, key },
+            def,
+            display,
+            path: top,
+        })
+    }
+
+    /// The delta entry for `target`, created on first touch.
+    fn touch(&mut self, map: &Object, target: &Target<'_>) -> usize {
+        match self
+            .delta
+            .changes
+            .iter()
+            .position(|c| c.path == target.display)
+        {
+            Some(i) => i,
+            None => {
+                self.delta.entry(&target.display);
+                let current = get(map, &target.slot);
+                self.had_before.push(present(current));
+                if let Some(Value::Array(items)) = current {
+                    let old = items.iter().find(|v| is_primary(v)).map(element_key);
+                    self.primaries.push((
+                        target.slot.clone(),
+                        target.display.clone(),
+                        old,
+                        Vec::new(),
+                    ));
+                } else {
+                    self.primaries.push((
+                        target.slot.clone(),
+                        target.display.clone(),
+                        None,
+                        Vec::new(),
+                    ));
+                }
+                self.delta.changes.len() - 1
+            }
+        }
+    }
+
+    fn note_primaries(&mut self, target: &Target<'_>, written: &[Value]) {
+        let keys: Vec<String> = written
+            .iter()
+            .filter(|v| is_primary(v))
+            .map(element_key)
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        if let Some(entry) = self.primaries.iter_mut().find(|e| e.0 == target.slot) {
+            entry.3.extend(keys);
+        }
+    }
+
+    /// Checks the value against the schema; returns it normalised.
+    fn validated(
+        &mut self,
+        index: usize,
+        path: &AttrPath,
+        value: &Value,
+    ) -> Result<Value, PatchError> {
+        let Some(rt) = self.p.rt else {
+            return Ok(value.clone());
+        };
+        match rt.validate_value(path, value.clone(), &self.p.options.validation) {
+            Ok(v) => {
+                self.normalizations
+                    .extend(v.coercions.into_iter().map(|c| Normalization {
+                        operation: index,
+                        kind: NormalizationKind::Value(c),
+                    }));
+                Ok(v.resource)
+            }
+            Err(e) if e.scim_type() == "mutability" => Err(mutability(e.to_string())),
+            Err(e) => Err(invalid_value(e.to_string())),
+        }
+    }
+
+    fn check_writable(
+        &self,
+        map: &Object,
+        target: &Target<'_>,
+        sub: Option<&Attribute>,
+        display: &str,
+    ) -> Result<(), PatchError> {
+        for def in [target.def, sub].into_iter().flatten() {
+            match def.mutability {
+                Mutability::ReadOnly => {
+                    return Err(mutability(format!("`{display}` is readOnly")));
+                }
+                Mutability::Immutable if present(get(map, &target.slot)) && sub.is_none() => {
+                    return Err(mutability(format!(
+                        "`{display}` is immutable and already has a value"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn operation(
+        &mut self,
+        map: &mut Object,
+        i: usize,
+        op: &PatchOperation,
+    ) -> Result<(), PatchError> {
+        match (&op.path, op.op, &op.value) {
+            (None, OpKind::Remove, _) => Err(no_target("`remove` needs a `path`")),
+            (None, kind, Some(value)) => self.no_path(map, i, kind, value),
+            (None, kind, None) => Err(invalid_value(format!("`{kind}` needs a `value`"))),
+            (Some(path), kind @ (OpKind::Add | OpKind::Replace), None) => {
+                // Path and mutability errors first, as they say more.
+                let target = self.target(map, &path.attr)?;
+                let sub_def = match (&path.attr.sub_attr, target.def) {
+                    (Some(sub), Some(def)) => def.sub_attribute(sub),
+                    _ => None,
+                };
+                self.check_writable(map, &target, sub_def, &target.display)?;
+                Err(invalid_value(format!("`{kind}` needs a `value`")))
+            }
+            (Some(path), OpKind::Remove, value) => self.remove(map, i, path, value.as_ref()),
+            (Some(path), kind, Some(value)) => match &path.value_filter {
+                None => self.set_attr(map, i, kind, &path.attr, value),
+                Some(_) => self.filtered(map, i, kind, path, value),
+            },
+        }
+    }
+
+    /// add/replace without path: the value is a map of attributes (RFC 7644 §3.5.2.1/3).
+    fn no_path(
+        &mut self,
+        map: &mut Object,
+        i: usize,
+        kind: OpKind,
+        value: &Value,
+    ) -> Result<(), PatchError> {
+        let Value::Object(attrs) = value else {
+            return Err(invalid_value(format!(
+                "`{kind}` without a path needs an object of attributes as its value"
+            )));
+        };
+        if attrs.is_empty() {
+            return Err(invalid_value(format!(
+                "`{kind}` without a path needs at least one attribute"
+            )));
+        }
+        let profile = self.p.options.profile;
+        for (key, v) in attrs {
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            if key.eq_ignore_ascii_case("id") {
+                if profile.ignore_id_in_value {
+                    self.normalizations.push(Normalization {
+                        operation: i,
+                        kind: NormalizationKind::IgnoredId,
+                    });
+                    continue;
+                }
+                return Err(mutability("`id` is readOnly"));
+            }
+            let is_extension = match self.p.rt {
+                Some(rt) => rt.extension(key).is_some(),
+                None => key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") && v.is_object(),
+            };
+            if is_extension {
+                let Value::Object(inner) = v else {
+                    return Err(invalid_value(format!("`{key}` must be an object")));
+                };
+                for (k, v2) in inner {
+                    let path = AttrPath::new(k.clone()).with_urn(key.clone());
+                    self.set_attr(map, i, kind, &path, v2)?;
+                }
+                continue;
+            }
+            let path =
+                if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") || key.contains('.') {
+                    let allowed = if key.contains('.') && !key[..4].eq_ignore_ascii_case("urn:") {
+                        profile.dotted_keys
+                    } else {
+                        profile.urn_keys
+                    };
+                    let parsed = AttrPath::parse(key).map_err(|e| invalid_path(e.to_string()))?;
+                    if !allowed {
+                        return Err(invalid_path(format!(
+                            "`{key}` is a path; a value without `path` holds attribute names"
+                        )));
+                    }
+                    self.normalizations.push(Normalization {
+                        operation: i,
+                        kind: NormalizationKind::PathKey(key.clone()),
+                    });
+                    parsed
+                } else {
+                    AttrPath::new(key.clone())
+                };
+            self.set_attr(map, i, kind, &path, v)?;
+        }
+        Ok(())
+    }
+
+    /// add/replace at an attribute path without value filter.
+    fn set_attr(
+        &mut self,
+        map: &mut Object,
+        i: usize,
+        kind: OpKind,
+        path: &AttrPath,
+        value: &Value,
+    ) -> Result<(), PatchError> {
+        if let Some(ext) = self.p.rt.and_then(|rt| rt.extension_of(path)) {
+            let Value::Object(inner) = value else {
+                return Err(invalid_value(format!("`{}` must be an object", ext.id)));
+            };
+            for (k, v) in inner {
+                let sub_path = AttrPath::new(k.clone()).with_urn(ext.id.clone());
+                self.set_attr(map, i, kind, &sub_path, v)?;
+            }
+            return Ok(());
+        }
+        let target = self.target(map, path)?;
+        let sub_def = match (&path.sub_attr, target.def) {
+            (Some(sub), Some(def)) => def.sub_attribute(sub),
+            _ => None,
+        };
+        let display = match &path.sub_attr {
+            Some(sub) => format!("{}.{sub}", target.display),
+            None => target.display.clone(),
+        };
+        self.check_writable(map, &target, sub_def, &display)?;
+        if value.is_null() {
+            let required = sub_def.or(target.def).is_some_and(|d| d.required);
+            if required {
+                return Err(invalid_value(format!("`{display}` is required")));
+            }
+            return match &path.sub_attr {
+                None => {
+                    let entry = self.touch(map, &target);
+                    let _ = entry;
+                    self.journal.set(map, &target.slot, None);
+                    Ok(())
+                }
+                Some(sub) => self.set_sub_everywhere(map, kind, &target, sub, None, &display),
+            };
+        }
+        let checked_path = AttrPath {
+            sub_attr: path.sub_attr.clone(),
+            ..target.path.clone()
+        };
+        let value = self.validated(i, &checked_path, value)?;
+        let current = get(map, &target.slot);
+        if let Some(sub) = &path.sub_attr {
+            return self.set_sub_everywhere(map, kind, &target, sub, Some(value), &display);
+        }
+        if target.multi_valued(current, Some(&value)) {
+            let elements = match value {
+                Value::Array(items) => items,
+                single => vec![single],
+            };
+            let entry = self.touch(map, &target);
+            self.note_primaries(&target, &elements);
+            return match kind {
+                OpKind::Add => {
+                    let added = self.append_distinct(map, &target, elements);
+                    self.delta.changes[entry].added.extend(added);
+                    Ok(())
+                }
+                _ => {
+                    let old = get(map, &target.slot).cloned();
+                    let new = Value::Array(elements.clone());
+                    if self.journal.set(map, &target.slot, Some(new)) {
+                        let change = &mut self.delta.changes[entry];
+                        if let Some(Value::Array(old)) = old {
+                            change.removed.extend(old);
+                        }
+                        change.added.extend(elements);
+                    }
+                    Ok(())
+                }
+            };
+        }
+        if target.def.is_none() && matches!(current, Some(Value::Object(_))) && !value.is_object() {
+            return Err(invalid_value(format!(
+                "`{display}` is complex: its value must be an object"
+            )));
+        }
+        if target.complex(current, &value) {
+            let Value::Object(subs) = &value else {
+                return Err(invalid_value(format!(
+                    "`{display}` is complex: its value must be an object"
+                )));
+            };
+            // Sub-attributes given replace, the others stay (RFC 7644 §3.5.2.1, §3.5.2.3).
+            let mut merged = match current {
+                Some(Value::Object(o)) => o.clone(),
+                _ => Object::new(),
+            };
+            for (k, v) in subs {
+                merged.insert(k.clone(), v.clone());
+            }
+            self.touch(map, &target);
+            self.journal
+                .set(map, &target.slot, Some(Value::Object(merged)));
+            return Ok(());
+        }
+        self.touch(map, &target);
+        self.journal.set(map, &target.slot, Some(value));
+        Ok(())
+    }
+
+    /// Sets (or removes) a sub-attribute of a complex attribute, or of every value of a
+    /// multi-valued one.
+    fn set_sub_everywhere(
+        &mut self,
+        map: &mut Object,
+        kind: OpKind,
+        target: &Target<'_>,
+        sub: &str,
+        value: Option<Value>,
+        display: &str,
+    ) -> Result<(), PatchError> {
+        // `add` to a multi-valued sub-attribute appends (RFC 7644 §3.5.2.1).
+        let combine = |old: Option<&Value>, new: &Option<Value>| -> Option<Value> {
+            match (kind, old, new) {
+                (OpKind::Add, Some(Value::Array(old)), Some(v)) => {
+                    let mut items = old.clone();
+                    let added: Vec<Value> = match v {
+                        Value::Array(vs) => vs.clone(),
+                        single => vec![single.clone()],
+                    };
+                    for e in added {
+                        if !items.contains(&e) {
+                            items.push(e);
+                        }
+                    }
+                    Some(Value::Array(items))
+                }
+                _ => new.clone(),
+            }
+        };
+        let current = get(map, &target.slot).cloned();
+        match current {
+            Some(Value::Array(items)) => {
+                if items.is_empty() {
+                    return Err(no_target(format!("`{}` has no values", target.display)));
+                }
+                self.touch(map, target);
+                for (idx, item) in items.into_iter().enumerate() {
+                    if let Value::Object(mut o) = item {
+                        match combine(o.get(sub), &value) {
+                            Some(v) => o.insert(sub.to_owned(), v),
+                            None => o.remove(sub),
+                        };
+                        self.journal
+                            .set_element(map, &target.slot, idx, Value::Object(o));
+                    }
+                }
+                Ok(())
+            }
+            Some(Value::Object(mut o)) => {
+                self.touch(map, target);
+                match combine(o.get(sub), &value) {
+                    Some(v) => o.insert(sub.to_owned(), v),
+                    None => o.remove(sub),
+                };
+                self.journal.set(map, &target.slot, Some(Value::Object(o)));
+                Ok(())
+            }
+            None | Some(Value::Null) => match value {
+                None => Ok(()),
+                Some(v) if !target.def.is_some_and(|d| d.multi_valued) => {
+                    self.touch(map, target);
+                    let mut o = Object::new();
+                    o.insert(sub.to_owned(), v);
+                    self.journal.set(map, &target.slot, Some(Value::Object(o)));
+                    Ok(())
+                }
+                Some(_) => Err(no_target(format!(
+                    "`{display}`: `{}` has no values",
+                    target.display
+                ))),
+            },
+            Some(_) => Err(invalid_value(format!(
+                "`{}` is not complex",
+                target.display
+            ))),
+        }
+    }
+
+    /// Appends the values not already present (exact duplicates are skipped); returns them.
+    fn append_distinct(
+        &mut self,
+        map: &mut Object,
+        target: &Target<'_>,
+        elements: Vec<Value>,
+    ) -> Vec<Value> {
+        let mut fresh: Vec<Value> = Vec::with_capacity(elements.len());
+        for e in elements {
+            if !e.is_null() && !fresh.contains(&e) {
+                fresh.push(e);
+            }
+        }
+        let mut duplicate = vec![false; fresh.len()];
+        if let Some(Value::Array(existing)) = get(map, &target.slot) {
+            let keys: Vec<Option<&str>> = fresh.iter().map(element_value).collect();
+            if keys.iter().all(Option::is_some) && fresh.len() > 4 {
+                let index: HashSet<&str> = keys.iter().flatten().copied().collect();
+                for item in existing {
+                    if let Some(v) = element_value(item) {
+                        if index.contains(v) {
+                            for (j, e) in fresh.iter().enumerate() {
+                                if keys[j] == Some(v) && e == item {
+                                    duplicate[j] = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                for item in existing {
+                    let v = element_value(item);
+                    for (j, e) in fresh.iter().enumerate() {
+                        if !duplicate[j] && keys[j] == v && e == item {
+                            duplicate[j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        let added: Vec<Value> = fresh
+            .into_iter()
+            .zip(duplicate)
+            .filter_map(|(e, dup)| (!dup).then_some(e))
+            .collect();
+        self.journal.append(map, &target.slot, added.clone());
+        added
+    }
+
+    /// add/replace through a value filter: `emails[type eq "work"]`, `…].value`.
+    fn filtered(
+        &mut self,
+        map: &mut Object,
+        i: usize,
+        kind: OpKind,
+        path: &PatchPath,
+        value: &Value,
+    ) -> Result<(), PatchError> {
+        let Some(filter) = &path.value_filter else {
+            return Ok(());
+        };
+        let target = self.target(map, &path.attr)?;
+        let current = get(map, &target.slot);
+        if target.def.is_some_and(|d| !d.multi_valued)
+            || matches!(current, Some(v) if !v.is_array())
+        {
+            return Err(invalid_path(format!(
+                "`{}` is not multi-valued: a value filter does not apply",
+                target.display
+            )));
+        }
+        let sub_def = match (&path.sub_attr, target.def) {
+            (Some(sub), Some(def)) => Some(def.sub_attribute(sub).ok_or_else(|| {
+                invalid_path(format!("`{}.{sub}` is not an attribute", target.display))
+            })?),
+            _ => None,
+        };
+        let display = match &path.sub_attr {
+            Some(sub) => format!("{}.{sub}", target.display),
+            None => target.display.clone(),
+        };
+        if let Some(def) = target.def {
+            if def.mutability == Mutability::ReadOnly {
+                return Err(mutability(format!("`{}` is readOnly", target.display)));
+            }
+        }
+        if let Some(sub) = sub_def {
+            if matches!(sub.mutability, Mutability::ReadOnly | Mutability::Immutable) {
+                return Err(mutability(format!(
+                    "`{display}` is {}",
+                    if sub.mutability == Mutability::ReadOnly {
+                        "readOnly"
+                    } else {
+                        "immutable"
+                    }
+                )));
+            }
+        }
+        let matcher = Matcher::new(&path.attr, filter, self.rt())?;
+        let indices: Vec<usize> = match current {
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| matcher.matches(v))
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let checked_path = AttrPath {
+            sub_attr: path.sub_attr.clone(),
+            ..target.path.clone()
+        };
+        let value = self.validated(i, &checked_path, value)?;
+        let entry = self.touch(map, &target);
+        if indices.is_empty() {
+            let created = match (&path.sub_attr, kind) {
+                (Some(sub), OpKind::Add) if self.p.options.profile.add_creates_from_filter => {
+                    filter_assignments(filter).map(|pairs| {
+                        let mut o = Object::new();
+                        for (k, v) in pairs {
+                            o.insert(k, v);
+                        }
+                        o.insert(sub.clone(), value.clone());
+                        Value::Object(o)
+                    })
+                }
+                _ => None,
+            };
+            let Some(element) = created else {
+                return Err(no_target(format!(
+                    "no value of `{}` matches `{filter}`",
+                    target.display
+                )));
+            };
+            self.normalizations.push(Normalization {
+                operation: i,
+                kind: NormalizationKind::CreatedFromFilter,
+            });
+            self.note_primaries(&target, std::slice::from_ref(&element));
+            let added = self.append_distinct(map, &target, vec![element]);
+            self.delta.changes[entry].added.extend(added);
+            return Ok(());
+        }
+        let items = match get(map, &target.slot) {
+            Some(Value::Array(items)) => items.clone_subset(&indices),
+            _ => Vec::new(),
+        };
+        let mut written = Vec::new();
+        for (idx, old) in indices.into_iter().zip(items) {
+            let new = match (&path.sub_attr, kind) {
+                (Some(sub), _) => {
+                    let mut o = match old.clone() {
+                        Value::Object(o) => o,
+                        _ => Object::new(),
+                    };
+                    o.insert(sub.clone(), value.clone());
+                    Value::Object(o)
+                }
+                // Sub-attributes given replace, others stay: the complex-attribute rule of
+                // RFC 7644 §3.5.2.1/3 applied to each matched value.
+                (None, _) => match (old.clone(), &value) {
+                    (Value::Object(mut o), Value::Object(v)) => {
+                        for (k, x) in v {
+                            o.insert(k.clone(), x.clone());
+                        }
+                        Value::Object(o)
+                    }
+                    (_, v) => v.clone(),
+                },
+            };
+            if self
+                .journal
+                .set_element(map, &target.slot, idx, new.clone())
+            {
+                let change = &mut self.delta.changes[entry];
+                change.removed.push(old);
+                change.added.push(new.clone());
+                written.push(new);
+            }
+        }
+        self.note_primaries(&target, &written);
+        Ok(())
+    }
+
+    /// remove (RFC 7644 §3.5.2.2).
+    fn remove(
+        &mut self,
+        map: &mut Object,
+        i: usize,
+        path: &PatchPath,
+        value: Option<&Value>,
+    ) -> Result<(), PatchError> {
+        let target = self.target(map, &path.attr)?;
+        let sub_name = path.sub_attr.as_ref().or(path.attr.sub_attr.as_ref());
+        let sub_def = match (sub_name, target.def) {
+            (Some(sub), Some(def)) => def.sub_attribute(sub),
+            _ => None,
+        };
+        let display = match sub_name {
+            Some(sub) => format!("{}.{sub}", target.display),
+            None => target.display.clone(),
+        };
+        for def in [target.def, sub_def].into_iter().flatten() {
+            if matches!(def.mutability, Mutability::ReadOnly | Mutability::Immutable)
+                && (sub_def.is_none() || std::ptr::eq(def, sub_def.unwrap_or(def)))
+            {
+                return Err(mutability(format!(
+                    "`{display}` is {} and cannot be removed",
+                    if def.mutability == Mutability::ReadOnly {
+                        "readOnly"
+                    } else {
+                        "immutable"
+                    }
+                )));
+            }
+        }
+        let current = get(map, &target.slot);
+        if let (Some(value), None, Some(sub)) = (value, &path.value_filter, sub_name) {
+            let sub_items = match current {
+                Some(Value::Object(o)) => o.get(sub.as_str()).and_then(Value::as_array),
+                _ => None,
+            };
+            let (Some(items), true) = (sub_items, self.p.options.profile.remove_with_value) else {
+                return Err(syntax(format!("`remove` of `{display}` with a `value` is not RFC 7644; only a path selects what to remove")));
+            };
+            let list: Vec<&Value> = match value {
+                Value::Array(vs) => vs.iter().collect(),
+                single => vec![single],
+            };
+            if list.iter().any(|v| v.is_array()) {
+                return Err(syntax(
+                    "`remove` values must be values of the attribute, not arrays",
+                ));
+            }
+            self.normalizations.push(Normalization {
+                operation: i,
+                kind: NormalizationKind::RemoveWithValue,
+            });
+            let gone = matching_listed(items, &list);
+            let kept: Vec<Value> = items
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| gone.binary_search(i).is_err())
+                .map(|(_, v)| v.clone())
+                .collect();
+            if kept.len() == items.len() {
+                return Ok(());
+            }
+            let mut o = match current {
+                Some(Value::Object(o)) => o.clone(),
+                _ => Object::new(),
+            };
+            o.insert(sub.clone(), Value::Array(kept));
+            self.touch(map, &target);
+            self.journal.set(map, &target.slot, Some(Value::Object(o)));
+            return Ok(());
+        }
+        // Entra ID: remove with a list of values removes just those.
+        if let (Some(value), None, None) = (value, &path.value_filter, sub_name) {
+            let multi = target.multi_valued(current, Some(value));
+            if !self.p.options.profile.remove_with_value || !multi {
+                return Err(syntax(format!("`remove` of `{display}` with a `value` is not RFC 7644; only a path selects what to remove")));
+            }
+            let list: Vec<&Value> = match value {
+                Value::Array(items) => items.iter().collect(),
+                single => vec![single],
+            };
+            if list.iter().any(|v| v.is_array()) {
+                return Err(syntax(
+                    "`remove` values must be values of the attribute, not arrays",
+                ));
+            }
+            self.normalizations.push(Normalization {
+                operation: i,
+                kind: NormalizationKind::RemoveWithValue,
+            });
+            let indices: Vec<usize> = match current {
+                Some(Value::Array(items)) => matching_listed(items, &list),
+                _ => Vec::new(),
+            };
+            return self.remove_indices(map, &target, &indices);
+        }
+        if let Some(filter) = &path.value_filter {
+            if target.def.is_some_and(|d| !d.multi_valued)
+                || matches!(current, Some(v) if !v.is_array())
+            {
+                return Err(invalid_path(format!(
+                    "`{}` is not multi-valued: a value filter does not apply",
+                    target.display
+                )));
+            }
+            let matcher = Matcher::new(&path.attr, filter, self.rt())?;
+            let indices: Vec<usize> = match current {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| matcher.matches(v))
+                    .map(|(i, _)| i)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            return match sub_name {
+                None => self.remove_indices(map, &target, &indices),
+                Some(sub) => {
+                    if sub_def.is_some_and(|d| d.required) {
+                        return Err(invalid_value(format!("`{display}` is required")));
+                    }
+                    let entry = self.touch(map, &target);
+                    let items = match get(map, &target.slot) {
+                        Some(Value::Array(items)) => items.clone_subset(&indices),
+                        _ => Vec::new(),
+                    };
+                    for (idx, old) in indices.into_iter().zip(items) {
+                        if let Value::Object(mut o) = old.clone() {
+                            let key = o.keys().find(|k| k.eq_ignore_ascii_case(sub)).cloned();
+                            if let Some(key) = key {
+                                o.remove(&key);
+                                let new = Value::Object(o);
+                                if self
+                                    .journal
+                                    .set_element(map, &target.slot, idx, new.clone())
+                                {
+                                    self.delta.changes[entry].removed.push(old);
+                                    self.delta.changes[entry].added.push(new);
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+            };
+        }
+        match sub_name {
+            Some(sub) => {
+                if sub_def.is_some_and(|d| d.required) {
+                    return Err(invalid_value(format!("`{display}` is required")));
+                }
+                if !present(current) {
+                    return Ok(());
+                }
+                let sub = sub.clone();
+                self.set_sub_everywhere(map, OpKind::Remove, &target, &sub, None, &display)
+            }
+            None => {
+                if target.def.is_some_and(|d| d.required) {
+                    return Err(invalid_value(format!(
+                        "`{display}` is required and cannot be removed"
+                    )));
+                }
+                if current.is_none() {
+                    return Ok(());
+                }
+                let entry = self.touch(map, &target);
+                let old = get(map, &target.slot).cloned();
+                if self.journal.set(map, &target.slot, None) {
+                    if let Some(Value::Array(items)) = old {
+                        self.delta.changes[entry].removed.extend(items);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn remove_indices(
+        &mut self,
+        map: &mut Object,
+        target: &Target<'_>,
+        indices: &[usize],
+    ) -> Result<(), PatchError> {
+        if indices.is_empty() {
+            return Ok(());
+        }
+        let entry = self.touch(map, target);
+        let removed = self.journal.remove_elements(map, &target.slot, indices);
+        self.delta.changes[entry].removed.extend(removed);
+        // No values left: the attribute is unassigned (RFC 7644 §3.5.2.2).
+        if matches!(get(map, &target.slot), Some(Value::Array(items)) if items.is_empty()) {
+            if target.def.is_some_and(|d| d.required) {
+                return Err(invalid_value(format!(
+                    "`{}` is required: its last value cannot be removed",
+                    target.display
+                )));
+            }
+            self.journal.set(map, &target.slot, None);
+        }
+        Ok(())
+    }
+
+    /// Consecutive `remove attr[value eq "…"]` operations in one pass.
+    fn remove_batch(&mut self, map: &mut Object, ops: &[PatchOperation]) -> Result<(), PatchError> {
+        let Some(first) = ops.first().and_then(|op| op.path.as_ref()) else {
+            return Ok(());
+        };
+        let target = self.target(map, &first.attr)?;
+        if let Some(def) = target.def {
+            if !def.multi_valued {
+                return Err(invalid_path(format!(
+                    "`{}` is not multi-valued: a value filter does not apply",
+                    target.display
+                )));
+            }
+            if matches!(def.mutability, Mutability::ReadOnly | Mutability::Immutable) {
+                return Err(mutability(format!(
+                    "`{}` cannot be changed",
+                    target.display
+                )));
+            }
+        }
+        let lits = ops
+            .iter()
+            .filter_map(|op| match op.path.as_ref()?.value_filter.as_ref()? {
+                scim_filter::Filter::Compare {
+                    value: scim_filter::CompValue::String(s),
+                    ..
+                } => Some(s.as_str()),
+                _ => None,
+            });
+        let mut case_path = first.attr.clone();
+        case_path.sub_attr = Some("value".to_owned());
+        let case_exact = self
+            .p
+            .rt
+            .and_then(|rt| rt.resolve(&case_path))
+            .is_some_and(|r| r.target().case_exact);
+        let matcher = Matcher::set(lits, case_exact);
+        let indices: Vec<usize> = match get(map, &target.slot) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| matcher.matches(v))
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.remove_indices(map, &target, &indices)
+    }
+
+    /// After all operations: at most one `primary: true` per multi-valued attribute.
+    fn enforce_single_primary(&mut self, map: &mut Object) {
+        let rule = self.p.options.primary;
+        for (slot, display, old_primary, written) in std::mem::take(&mut self.primaries) {
+            let Some(Value::Array(items)) = get(map, &slot) else {
+                continue;
+            };
+            let primaries: Vec<usize> = items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| is_primary(v))
+                .map(|(i, _)| i)
+                .collect();
+            if primaries.len() < 2 {
+                continue;
+            }
+            let keys: Vec<String> = primaries.iter().map(|&i| element_key(&items[i])).collect();
+            let by_request = written
+                .iter()
+                .rev()
+                .find_map(|w| keys.iter().rposition(|k| k == w));
+            let existing = old_primary
+                .as_ref()
+                .and_then(|o| keys.iter().position(|k| k == o));
+            let winner = match rule {
+                PrimaryRule::RequestWins => by_request.or(existing),
+                PrimaryRule::KeepExisting => existing.or(by_request),
+            }
+            .unwrap_or(keys.len() - 1);
+            let losers: Vec<(usize, Value)> = primaries
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != winner)
+                .map(|(_, &idx)| {
+                    let mut e = items[idx].clone();
+                    if let Value::Object(o) = &mut e {
+                        o.insert("primary".to_owned(), Value::Bool(false));
+                    }
+                    (idx, e)
+                })
+                .collect();
+            for (idx, e) in losers {
+                self.journal.set_element(map, &slot, idx, e);
+            }
+            let _ = display;
+        }
+    }
+
+    fn finish(mut self, map: &Object) -> PatchOutcome {
+        for (change, had) in self.delta.changes.iter_mut().zip(&self.had_before) {
+            let slot_present = change_present(map, &change.path);
+            change.kind = match (had, slot_present) {
+                (false, true) => ChangeKind::Added,
+                (true, false) => ChangeKind::Removed,
+                _ => ChangeKind::Modified,
+            };
+        }
+        // Drop entries for attributes an operation touched without changing.
+        let delta = Delta {
+            changes: self
+                .delta
+                .changes
+                .into_iter()
+                .zip(self.had_before)
+                .filter(|(c, had)| {
+                    !(c.added.is_empty()
+                        && c.removed.is_empty()
+                        && c.kind == ChangeKind::Modified
+                        && *had
+                        && false)
+                })
+                .map(|(c, _)| c)
+                .collect(),
+        };
+        PatchOutcome {
+            changed: !self.journal.is_empty(),
+            delta,
+            normalizations: self.normalizations,
+        }
+    }
+}
+
+/// Indices (ascending) of the values a `remove` value list names: by `value` when the list
+/// gives only values (one pass with a set — the Entra ID shape), else the values having every
+/// listed sub-attribute.
+fn matching_listed(items: &[Value], list: &[&Value]) -> Vec<usize> {
+    let only_values = list.iter().all(|v| match v {
+        Value::Object(o) => o.len() == 1 && element_value(v).is_some(),
+        other => other.is_string(),
+    });
+    let keys: Option<Vec<&str>> = if only_values {
+        list.iter().map(|v| element_value(v)).collect()
+    } else {
+        None
+    };
+    match keys {
+        Some(keys) => {
+            let m = Matcher::set(keys, false);
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| m.matches(v))
+                .map(|(i, _)| i)
+                .collect()
+        }
+        None => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                list.iter().any(|entry| match (entry, item) {
+                    // Every listed sub-attribute equal; a listed null matches an absent one.
+                    (Value::Object(want), Value::Object(have)) => want.iter().all(|(k, v)| {
+                        let got = have
+                            .iter()
+                            .find(|(hk, _)| hk.eq_ignore_ascii_case(k))
+                            .map(|(_, hv)| hv);
+                        got.unwrap_or(&Value::Null) == v
+                    }),
+                    (want, have) => *want == *have,
+                })
+            })
+            .map(|(i, _)| i)
+            .collect(),
+    }
+}
+
+fn change_present(map: &Object, display: &str) -> bool {
+    let (ext, key) = match display.rfind(':') {
+        Some(i) if display.starts_with("urn:") || display.starts_with("URN:") => {
+            (Some(&display[..i]), &display[i + 1..])
+        }
+        _ => (None, display),
+    };
+    container(map, ext).is_some_and(|o| present(o.get(key)))
+}
+
+trait CloneSubset {
+    fn clone_subset(&self, indices: &[usize]) -> Vec<Value>;
+}
+
+impl CloneSubset for Vec<Value> {
+    fn clone_subset(&self, indices: &[usize]) -> Vec<Value> {
+        indices
+            .iter()
+            .filter_map(|&i| self.get(i).cloned())
+            .collect()
+    }
+}

@@ -1,0 +1,256 @@
+//! The undo journal that makes a PATCH atomic without copying the resource: every change
+//! records how to take it back, holding the values it displaced (moved, not cloned, where
+//! they are large), and a failed request replays the journal backwards.
+
+use serde_json::{Map, Value};
+
+pub(crate) type Object = Map<String, Value>;
+
+/// Where an attribute is: inside an extension object or at the top level, under its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) ext: Option<String>,
+    pub(crate) key: String,
+}
+
+enum Undo {
+    /// The attribute held `old` (or nothing).
+    Attr { slot: Slot, old: Option<Value> },
+    /// The extension object did not exist.
+    ExtCreated { ext: String },
+    /// Elements were appended after `len`.
+    Truncate { slot: Slot, len: usize },
+    /// Elements were removed from these (ascending, original) indices.
+    Reinsert {
+        slot: Slot,
+        removed: Vec<(usize, Value)>,
+    },
+    /// One element held `old`.
+    Elem {
+        slot: Slot,
+        index: usize,
+        old: Value,
+    },
+}
+
+#[derive(Default)]
+pub(crate) struct Journal {
+    entries: Vec<Undo>,
+}
+
+pub(crate) fn container<'a>(map: &'a Object, ext: Option<&str>) -> Option<&'a Object> {
+    match ext {
+        None => Some(map),
+        Some(ext) => map.get(ext).and_then(Value::as_object),
+    }
+}
+
+fn container_mut<'a>(map: &'a mut Object, ext: Option<&str>) -> Option<&'a mut Object> {
+    match ext {
+        None => Some(map),
+        Some(ext) => map.get_mut(ext).and_then(Value::as_object_mut),
+    }
+}
+
+pub(crate) fn get<'a>(map: &'a Object, slot: &Slot) -> Option<&'a Value> {
+    container(map, slot.ext.as_deref())?.get(&slot.key)
+}
+
+impl Journal {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The object the slot lives in, creating the extension object when needed.
+    fn object<'a>(&mut self, map: &'a mut Object, ext: Option<&str>) -> Option<&'a mut Object> {
+        match ext {
+            None => Some(map),
+            Some(ext) => {
+                if !matches!(map.get(ext), Some(Value::Object(_))) {
+                    let old = map.insert(ext.to_owned(), Value::Object(Object::new()));
+                    self.entries.push(match old {
+                        None => Undo::ExtCreated {
+                            ext: ext.to_owned(),
+                        },
+                        Some(old) => Undo::Attr {
+                            slot: Slot {
+                                ext: None,
+                                key: ext.to_owned(),
+                            },
+                            old: Some(old),
+                        },
+                    });
+                }
+                map.get_mut(ext).and_then(Value::as_object_mut)
+            }
+        }
+    }
+
+    /// Sets (or, with `None`, removes) an attribute. Returns whether anything changed.
+    pub(crate) fn set(&mut self, map: &mut Object, slot: &Slot, value: Option<Value>) -> bool {
+        if get(map, slot) == value.as_ref() {
+            return false;
+        }
+        let old = match value {
+            Some(v) => match self.object(map, slot.ext.as_deref()) {
+                Some(obj) => obj.insert(slot.key.clone(), v),
+                None => return false,
+            },
+            None => container_mut(map, slot.ext.as_deref()).and_then(|o| o.remove(&slot.key)),
+        };
+        self.entries.push(Undo::Attr {
+            slot: slot.clone(),
+            old,
+        });
+        true
+    }
+
+    /// Appends elements to an array attribute (creating it).
+    pub(crate) fn append(&mut self, map: &mut Object, slot: &Slot, elements: Vec<Value>) {
+        if elements.is_empty() {
+            return;
+        }
+        let Some(obj) = self.object(map, slot.ext.as_deref()) else {
+            return;
+        };
+        match obj.get_mut(&slot.key) {
+            Some(Value::Array(items)) => {
+                self.entries.push(Undo::Truncate {
+                    slot: slot.clone(),
+                    len: items.len(),
+                });
+                items.extend(elements);
+            }
+            _ => {
+                let old = obj.insert(slot.key.clone(), Value::Array(elements));
+                self.entries.push(Undo::Attr {
+                    slot: slot.clone(),
+                    old,
+                });
+            }
+        }
+    }
+
+    /// Removes the elements at `indices` (ascending); returns them.
+    pub(crate) fn remove_elements(
+        &mut self,
+        map: &mut Object,
+        slot: &Slot,
+        indices: &[usize],
+    ) -> Vec<Value> {
+        let Some(Value::Array(items)) =
+            container_mut(map, slot.ext.as_deref()).and_then(|o| o.get_mut(&slot.key))
+        else {
+            return Vec::new();
+        };
+        let mut removed = Vec::with_capacity(indices.len());
+        let mut kept = Vec::with_capacity(items.len().saturating_sub(indices.len()));
+        let mut next = indices.iter().peekable();
+        for (i, item) in std::mem::take(items).into_iter().enumerate() {
+            if next.peek() == Some(&&i) {
+                next.next();
+                removed.push((i, item));
+            } else {
+                kept.push(item);
+            }
+        }
+        *items = kept;
+        let values = removed.iter().map(|(_, v)| v.clone()).collect();
+        self.entries.push(Undo::Reinsert {
+            slot: slot.clone(),
+            removed,
+        });
+        values
+    }
+
+    /// Replaces one element; returns whether it changed.
+    pub(crate) fn set_element(
+        &mut self,
+        map: &mut Object,
+        slot: &Slot,
+        index: usize,
+        value: Value,
+    ) -> bool {
+        let Some(Value::Array(items)) =
+            container_mut(map, slot.ext.as_deref()).and_then(|o| o.get_mut(&slot.key))
+        else {
+            return false;
+        };
+        let Some(item) = items.get_mut(index) else {
+            return false;
+        };
+        if *item == value {
+            return false;
+        }
+        let old = std::mem::replace(item, value);
+        self.entries.push(Undo::Elem {
+            slot: slot.clone(),
+            index,
+            old,
+        });
+        true
+    }
+
+    /// Takes back every change, newest first.
+    pub(crate) fn rollback(self, map: &mut Object) {
+        for undo in self.entries.into_iter().rev() {
+            match undo {
+                Undo::Attr { slot, old } => {
+                    if let Some(obj) = container_mut(map, slot.ext.as_deref()) {
+                        match old {
+                            Some(v) => {
+                                obj.insert(slot.key, v);
+                            }
+                            None => {
+                                obj.remove(&slot.key);
+                            }
+                        }
+                    }
+                }
+                Undo::ExtCreated { ext } => {
+                    map.remove(&ext);
+                }
+                Undo::Truncate { slot, len } => {
+                    if let Some(Value::Array(items)) =
+                        container_mut(map, slot.ext.as_deref()).and_then(|o| o.get_mut(&slot.key))
+                    {
+                        items.truncate(len);
+                    }
+                }
+                Undo::Reinsert { slot, removed } => {
+                    if let Some(Value::Array(items)) =
+                        container_mut(map, slot.ext.as_deref()).and_then(|o| o.get_mut(&slot.key))
+                    {
+                        let kept = std::mem::take(items);
+                        let mut merged = Vec::with_capacity(kept.len() + removed.len());
+                        let mut removed = removed.into_iter().peekable();
+                        let mut kept = kept.into_iter();
+                        loop {
+                            if removed.peek().is_some_and(|(i, _)| *i == merged.len()) {
+                                if let Some((_, v)) = removed.next() {
+                                    merged.push(v);
+                                }
+                            } else if let Some(v) = kept.next() {
+                                merged.push(v);
+                            } else if let Some((_, v)) = removed.next() {
+                                merged.push(v);
+                            } else {
+                                break;
+                            }
+                        }
+                        *items = merged;
+                    }
+                }
+                Undo::Elem { slot, index, old } => {
+                    if let Some(Value::Array(items)) =
+                        container_mut(map, slot.ext.as_deref()).and_then(|o| o.get_mut(&slot.key))
+                    {
+                        if let Some(item) = items.get_mut(index) {
+                            *item = old;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

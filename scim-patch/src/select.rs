@@ -1,0 +1,153 @@
+//! Selecting values of a multi-valued attribute: a compiled value filter, with fast paths
+//! for the shapes IdPs send most (`members[value eq "id"]`, a list of values).
+
+use std::collections::HashSet;
+
+use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter};
+use scim_schema::ResourceTypeRef;
+use serde_json::Value;
+
+use crate::error::{invalid_path, PatchError};
+
+/// The `value` of an element: the element itself for simple values, its `value`
+/// sub-attribute for complex ones.
+pub(crate) fn element_value(element: &Value) -> Option<&str> {
+    match element {
+        Value::String(s) => Some(s),
+        Value::Object(m) => m
+            .get("value")
+            .or_else(|| {
+                m.iter()
+                    .find(|(k, _)| k.len() == 5 && k.eq_ignore_ascii_case("value"))
+                    .map(|(_, v)| v)
+            })
+            .and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+pub(crate) enum Matcher {
+    /// `value eq "x"`.
+    ValueEq {
+        lit: String,
+        case_exact: bool,
+    },
+    /// `value eq "a" or value eq "b" …`, or a list of values: literals folded unless
+    /// case-exact.
+    ValueSet {
+        set: HashSet<String>,
+        case_exact: bool,
+    },
+    Filter(CompiledFilter),
+}
+
+impl Matcher {
+    pub(crate) fn new(
+        attr: &AttrPath,
+        filter: &Filter,
+        rt: Option<&ResourceTypeRef<'_>>,
+    ) -> Result<Matcher, PatchError> {
+        let case_exact = value_case_exact(attr, rt);
+        if let Some(lit) = value_eq(filter) {
+            return Ok(Matcher::ValueEq {
+                lit: lit.to_owned(),
+                case_exact,
+            });
+        }
+        if let Filter::Or(ops) = filter {
+            let lits: Option<Vec<&str>> = ops.iter().map(value_eq).collect();
+            if let Some(lits) = lits {
+                return Ok(Matcher::set(lits, case_exact));
+            }
+        }
+        let compiled = match rt {
+            Some(rt) => CompiledFilter::compile_for_values(attr, filter, rt),
+            None => CompiledFilter::compile_for_values(attr, filter, &scim_filter::Schemaless),
+        }
+        .map_err(|e| invalid_path(e.to_string()))?;
+        Ok(Matcher::Filter(compiled))
+    }
+
+    pub(crate) fn set<'a>(lits: impl IntoIterator<Item = &'a str>, case_exact: bool) -> Matcher {
+        let set = lits
+            .into_iter()
+            .map(|l| {
+                if case_exact {
+                    l.to_owned()
+                } else {
+                    l.to_lowercase()
+                }
+            })
+            .collect();
+        Matcher::ValueSet { set, case_exact }
+    }
+
+    pub(crate) fn matches(&self, element: &Value) -> bool {
+        match self {
+            Matcher::ValueEq { lit, case_exact } => element_value(element).is_some_and(|v| {
+                v.len() == lit.len()
+                    && (if *case_exact {
+                        v == lit
+                    } else {
+                        v.eq_ignore_ascii_case(lit)
+                    })
+                    || (!case_exact && !v.is_ascii() && v.to_lowercase() == lit.to_lowercase())
+            }),
+            Matcher::ValueSet { set, case_exact } => element_value(element).is_some_and(|v| {
+                if *case_exact {
+                    set.contains(v)
+                } else {
+                    set.contains(&v.to_lowercase())
+                }
+            }),
+            Matcher::Filter(f) => f.matches_value(element),
+        }
+    }
+}
+
+/// `value eq "literal"`, the common member selector.
+fn value_eq(filter: &Filter) -> Option<&str> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(s),
+        } if path.urn.is_none()
+            && path.sub_attr.is_none()
+            && path.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `attr.value` compares case-sensitively (schema-less: no).
+fn value_case_exact(attr: &AttrPath, rt: Option<&ResourceTypeRef<'_>>) -> bool {
+    let Some(rt) = rt else { return false };
+    let mut path = attr.clone();
+    path.sub_attr = Some("value".to_owned());
+    rt.resolve(&path).is_some_and(|r| r.target().case_exact)
+}
+
+/// For `add` through an unmatched filter (Entra ID): the `{sub: literal}` pairs of a filter
+/// made of `eq` comparisons joined by `and`.
+pub(crate) fn filter_assignments(filter: &Filter) -> Option<Vec<(String, Value)>> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.urn.is_none() && path.sub_attr.is_none() => {
+            Some(vec![(path.name.clone(), value.to_json())])
+        }
+        Filter::And(ops) => {
+            let mut all = Vec::new();
+            for op in ops {
+                all.extend(filter_assignments(op)?);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of scim-patch: one binary, one module per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+mod properties;
+mod rfc;

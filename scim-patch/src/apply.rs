@@ -262,19 +262,22 @@ impl<'r> Run<'_, 'r> {
                 self.delta.entry(&target.display);
                 let current = get(map, &target.slot);
                 self.had_before.push(present(current));
-                if let Some(Value::Array(items)) = current {
-                    let old = items.iter().find(|v| is_primary(v)).map(element_key);
+                // The single-primary rule needs the old primary; attributes whose schema
+                // has no `primary` (group members) skip the scan.
+                let has_primary = target
+                    .def
+                    .is_none_or(|d| d.sub_attribute("primary").is_some());
+                if has_primary {
+                    let old = match current {
+                        Some(Value::Array(items)) => {
+                            items.iter().find(|v| is_primary(v)).map(element_key)
+                        }
+                        _ => None,
+                    };
                     self.primaries.push((
                         target.slot.clone(),
                         target.display.clone(),
                         old,
-                        Vec::new(),
-                    ));
-                } else {
-                    self.primaries.push((
-                        target.slot.clone(),
-                        target.display.clone(),
-                        None,
                         Vec::new(),
                     ));
                 }
@@ -1128,23 +1131,7 @@ impl<'r> Run<'_, 'r> {
                 _ => ChangeKind::Modified,
             };
         }
-        // Drop entries for attributes an operation touched without changing.
-        let delta = Delta {
-            changes: self
-                .delta
-                .changes
-                .into_iter()
-                .zip(self.had_before)
-                .filter(|(c, had)| {
-                    !(c.added.is_empty()
-                        && c.removed.is_empty()
-                        && c.kind == ChangeKind::Modified
-                        && *had
-                        && false)
-                })
-                .map(|(c, _)| c)
-                .collect(),
-        };
+        let delta = self.delta;
         PatchOutcome {
             changed: !self.journal.is_empty(),
             delta,

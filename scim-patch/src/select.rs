@@ -14,14 +14,12 @@ use crate::error::{invalid_path, PatchError};
 pub(crate) fn element_value(element: &Value) -> Option<&str> {
     match element {
         Value::String(s) => Some(s),
+        // A scan comparing key lengths first: only the key of length 5 is read, which on
+        // large groups (cold in cache) beats an ordered-map search.
         Value::Object(m) => m
-            .get("value")
-            .or_else(|| {
-                m.iter()
-                    .find(|(k, _)| k.len() == 5 && k.eq_ignore_ascii_case("value"))
-                    .map(|(_, v)| v)
-            })
-            .and_then(Value::as_str),
+            .iter()
+            .find(|(k, _)| k.len() == 5 && k.eq_ignore_ascii_case("value"))
+            .and_then(|(_, v)| v.as_str()),
         _ => None,
     }
 }
@@ -97,12 +95,26 @@ impl Matcher {
                 if *case_exact {
                     set.contains(v)
                 } else {
-                    set.contains(&v.to_lowercase())
+                    with_lowercase(v, |l| set.contains(l))
                 }
             }),
             Matcher::Filter(f) => f.matches_value(element),
         }
     }
+}
+
+/// Runs `f` on the lower-case form of `s`, without allocating for short ASCII strings.
+fn with_lowercase<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    if s.len() <= 64 && s.is_ascii() {
+        let mut buf = [0u8; 64];
+        let lower = &mut buf[..s.len()];
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
+        if let Ok(l) = std::str::from_utf8(lower) {
+            return f(l);
+        }
+    }
+    f(&s.to_lowercase())
 }
 
 /// `value eq "literal"`, the common member selector.

@@ -350,7 +350,9 @@ impl<'r, 'o> Walker<'r, 'o> {
         if value.is_null() {
             return false;
         }
-        if attr.mutability == Mutability::ReadOnly && self.mode == Mode::Input {
+        // readOnly values a client sends are ignored (RFC 7644 §3.3, §3.5.2); a PATCH that
+        // targets a readOnly attribute itself is refused before this point.
+        if attr.mutability == Mutability::ReadOnly && self.mode != Mode::Stored {
             return false;
         }
         if attr.multi_valued {

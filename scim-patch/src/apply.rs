@@ -158,8 +158,8 @@ struct Run<'p, 'r> {
     p: &'p Patcher<'r>,
     journal: Journal,
     delta: Delta,
-    /// Per delta entry: whether the attribute had a value before the request.
-    had_before: Vec<bool>,
+    /// Per delta entry: the attribute's slot, and whether it had a value before.
+    had_before: Vec<(Slot, bool)>,
     normalizations: Vec<Normalization>,
     /// Multi-valued attributes touched: slot, the `value` of the element primary before
     /// the request, and the `value`s this request wrote with `primary: true`.
@@ -261,7 +261,8 @@ impl<'r> Run<'_, 'r> {
             None => {
                 self.delta.entry(&target.display);
                 let current = get(map, &target.slot);
-                self.had_before.push(present(current));
+                self.had_before
+                    .push((target.slot.clone(), present(current)));
                 // The single-primary rule needs the old primary; attributes whose schema
                 // has no `primary` (group members) skip the scan.
                 let has_primary = target
@@ -484,8 +485,7 @@ impl<'r> Run<'_, 'r> {
             }
             return match &path.sub_attr {
                 None => {
-                    let entry = self.touch(map, &target);
-                    let _ = entry;
+                    self.touch(map, &target);
                     self.journal.set(map, &target.slot, None);
                     Ok(())
                 }
@@ -1077,7 +1077,7 @@ impl<'r> Run<'_, 'r> {
     /// After all operations: at most one `primary: true` per multi-valued attribute.
     fn enforce_single_primary(&mut self, map: &mut Object) {
         let rule = self.p.options.primary;
-        for (slot, display, old_primary, written) in std::mem::take(&mut self.primaries) {
+        for (slot, _display, old_primary, written) in std::mem::take(&mut self.primaries) {
             let Some(Value::Array(items)) = get(map, &slot) else {
                 continue;
             };
@@ -1118,23 +1118,29 @@ impl<'r> Run<'_, 'r> {
             for (idx, e) in losers {
                 self.journal.set_element(map, &slot, idx, e);
             }
-            let _ = display;
         }
     }
 
-    fn finish(mut self, map: &Object) -> PatchOutcome {
-        for (change, had) in self.delta.changes.iter_mut().zip(&self.had_before) {
-            let slot_present = change_present(map, &change.path);
-            change.kind = match (had, slot_present) {
-                (false, true) => ChangeKind::Added,
-                (true, false) => ChangeKind::Removed,
-                _ => ChangeKind::Modified,
-            };
-        }
-        let delta = self.delta;
+    fn finish(self, map: &Object) -> PatchOutcome {
+        // One entry per attribute that changed (not merely addressed), with its overall kind.
+        let changes = self
+            .delta
+            .changes
+            .into_iter()
+            .zip(self.had_before)
+            .filter(|(_, (slot, _))| self.journal.changed(slot))
+            .map(|(mut change, (slot, had))| {
+                change.kind = match (had, present(get(map, &slot))) {
+                    (false, true) => ChangeKind::Added,
+                    (true, false) => ChangeKind::Removed,
+                    _ => ChangeKind::Modified,
+                };
+                change
+            })
+            .collect();
         PatchOutcome {
             changed: !self.journal.is_empty(),
-            delta,
+            delta: Delta { changes },
             normalizations: self.normalizations,
         }
     }
@@ -1182,16 +1188,6 @@ fn matching_listed(items: &[Value], list: &[&Value]) -> Vec<usize> {
             .map(|(i, _)| i)
             .collect(),
     }
-}
-
-fn change_present(map: &Object, display: &str) -> bool {
-    let (ext, key) = match display.rfind(':') {
-        Some(i) if display.starts_with("urn:") || display.starts_with("URN:") => {
-            (Some(&display[..i]), &display[i + 1..])
-        }
-        _ => (None, display),
-    };
-    container(map, ext).is_some_and(|o| present(o.get(key)))
 }
 
 trait CloneSubset {

@@ -61,6 +61,17 @@ impl Journal {
         self.entries.is_empty()
     }
 
+    /// Whether any change was made to the attribute in `slot`.
+    pub(crate) fn changed(&self, slot: &Slot) -> bool {
+        self.entries.iter().any(|u| match u {
+            Undo::Attr { slot: s, .. }
+            | Undo::Truncate { slot: s, .. }
+            | Undo::Reinsert { slot: s, .. }
+            | Undo::Elem { slot: s, .. } => s == slot,
+            Undo::ExtCreated { .. } => false,
+        })
+    }
+
     /// The object the slot lives in, creating the extension object when needed.
     fn object<'a>(&mut self, map: &'a mut Object, ext: Option<&str>) -> Option<&'a mut Object> {
         match ext {

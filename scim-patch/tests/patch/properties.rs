@@ -131,6 +131,7 @@ proptest! {
                     if !outcome.changed {
                         prop_assert_eq!(&resource, &before);
                     }
+                    prop_assert_eq!(outcome.changed, !outcome.delta.changes.is_empty());
                 }
             }
         }

@@ -154,18 +154,24 @@ impl Journal {
         else {
             return Vec::new();
         };
+        // Compact in place from the first removed index: earlier values do not move and the
+        // array keeps its capacity (a later append does not reallocate).
         let mut removed = Vec::with_capacity(indices.len());
-        let mut kept = Vec::with_capacity(items.len().saturating_sub(indices.len()));
+        let Some(&first) = indices.first() else {
+            return Vec::new();
+        };
         let mut next = indices.iter().peekable();
-        for (i, item) in std::mem::take(items).into_iter().enumerate() {
-            if next.peek() == Some(&&i) {
+        let mut write = first;
+        for read in first..items.len() {
+            if next.peek() == Some(&&read) {
                 next.next();
-                removed.push((i, item));
+                removed.push((read, std::mem::take(&mut items[read])));
             } else {
-                kept.push(item);
+                items.swap(write, read);
+                write += 1;
             }
         }
-        *items = kept;
+        items.truncate(write);
         let values = removed.iter().map(|(_, v)| v.clone()).collect();
         self.entries.push(Undo::Reinsert {
             slot: slot.clone(),
@@ -263,5 +269,68 @@ impl Journal {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_change_rolls_back() {
+        let original = json!({"a": [0, 1, 2, 3, 4, 5, 6], "b": "x", "urn:e": {"c": 1}});
+        let Value::Object(mut map) = original.clone() else {
+            unreachable!()
+        };
+        let a = Slot {
+            ext: None,
+            key: "a".into(),
+        };
+        let mut j = Journal::default();
+        let removed = j.remove_elements(&mut map, &a, &[0, 2, 6]);
+        assert_eq!(removed, vec![json!(0), json!(2), json!(6)]);
+        assert_eq!(map["a"], json!([1, 3, 4, 5]));
+        j.append(&mut map, &a, vec![json!(7)]);
+        assert!(j.set_element(&mut map, &a, 1, json!(33)));
+        assert!(j.set(
+            &mut map,
+            &Slot {
+                ext: None,
+                key: "b".into()
+            },
+            None
+        ));
+        assert!(j.set(
+            &mut map,
+            &Slot {
+                ext: Some("urn:e".into()),
+                key: "d".into()
+            },
+            Some(json!(2))
+        ));
+        assert!(j.set(
+            &mut map,
+            &Slot {
+                ext: Some("urn:new".into()),
+                key: "e".into()
+            },
+            Some(json!(3))
+        ));
+        assert!(!j.set(
+            &mut map,
+            &Slot {
+                ext: Some("urn:e".into()),
+                key: "c".into()
+            },
+            Some(json!(1))
+        ));
+        assert_eq!(
+            Value::Object(map.clone()),
+            json!({"a": [1, 33, 4, 5, 7], "urn:e": {"c": 1, "d": 2}, "urn:new": {"e": 3}})
+        );
+        assert!(j.changed(&a));
+        j.rollback(&mut map);
+        assert_eq!(Value::Object(map), original);
     }
 }

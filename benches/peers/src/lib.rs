@@ -308,7 +308,13 @@ pub fn summary_table(reports: &[FilterReport]) -> String {
     for r in reports {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | n/a |\n",
-            r.id, r.class, r.ours.0, r.peer_scim_filter.0, r.scim_v2, r.ours.1, r.peer_scim_filter.1,
+            r.id,
+            r.class,
+            r.ours.0,
+            r.peer_scim_filter.0,
+            r.scim_v2,
+            r.ours.1,
+            r.peer_scim_filter.1,
         ));
     }
     let parsed = |s: &ParseStatus| s.is_ok();
@@ -317,9 +323,15 @@ pub fn summary_table(reports: &[FilterReport]) -> String {
         "\nparsed: {OURS} {}/{n}, {PEER_SCIM_FILTER} {}/{n}, {SCIM_V2} {}/{n}; \
          correct: {OURS} {}/{n}, {PEER_SCIM_FILTER} {}/{n}\n",
         reports.iter().filter(|r| parsed(&r.ours.0)).count(),
-        reports.iter().filter(|r| parsed(&r.peer_scim_filter.0)).count(),
+        reports
+            .iter()
+            .filter(|r| parsed(&r.peer_scim_filter.0))
+            .count(),
         reports.iter().filter(|r| parsed(&r.scim_v2)).count(),
-        reports.iter().filter(|r| r.ours.1.correct() == Some(true)).count(),
+        reports
+            .iter()
+            .filter(|r| r.ours.1.correct() == Some(true))
+            .count(),
         reports
             .iter()
             .filter(|r| r.peer_scim_filter.1.correct() == Some(true))

@@ -122,6 +122,50 @@ fn benches(c: &mut Criterion) {
     }
     g.finish();
 
+    // The same work without a fresh copy per iteration: remove the 100 members of p10 and
+    // add them back (the group returns to its state), on the 1,000-member group.
+    let mut g = c.benchmark_group("patch/cycle");
+    let groups = registry.resource_type("Group").unwrap();
+    let patcher = Patcher::new(groups, options);
+    let by_id = |id: &str| {
+        let p = patches["patches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap();
+        PatchRequest::from_json(&p["request"], &options).unwrap()
+    };
+    let removed: Vec<Value> = patches["group"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            patches["check"]["rm_ids"]
+                .as_array()
+                .unwrap()
+                .contains(&m["value"])
+        })
+        .cloned()
+        .collect();
+    let readd = PatchRequest::from_json(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": removed}]}),
+        &options,
+    )
+    .unwrap();
+    let mut group = patches["group"].clone();
+    for id in ["p10", "p11"] {
+        let remove = by_id(id);
+        g.bench_function(format!("{id}-then-readd-100-on-1000"), |b| {
+            b.iter(|| {
+                patcher.apply(&mut group, &remove).unwrap();
+                patcher.apply(&mut group, &readd).unwrap();
+            })
+        });
+    }
+    g.finish();
+
     // 100,000 members: add one, remove one.
     let groups = registry.resource_type("Group").unwrap();
     let patcher = Patcher::new(groups, PatchOptions::default());
@@ -160,6 +204,20 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             patcher.apply(&mut big, &remove_existing).unwrap();
             patcher.apply(&mut big, &readd_existing).unwrap();
+        })
+    });
+    // The floor: one pass over the members reading each `value`, nothing else.
+    g.bench_function("floor-scan-values-100k", |b| {
+        b.iter(|| {
+            big["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m.get("value").and_then(Value::as_str)
+                        == Some(std::hint::black_box("ffffffff-0000-4000-8000-000000000001"))
+                })
+                .count()
         })
     });
     g.bench_function("add1-100k", |b| {

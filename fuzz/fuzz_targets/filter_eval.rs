@@ -12,11 +12,14 @@
 //! - `not (F)` matches an object exactly when `F` does not; nothing matches a non-object;
 //!   `matches_map` agrees with `matches`;
 //! - an `and`/`or` chain matches exactly when all/any of its operands, each compiled on
-//!   its own, match (this checks the OR-of-`eq` set optimisation against plain tests).
+//!   its own, match (this checks the OR-of-`eq` set optimisation against plain tests);
+//! - schema-less, flipping the case of the ASCII letters in a resource's string values
+//!   changes nothing (strings compare case-insensitively without a schema).
+//!
+//! Besides the fixed and fuzzed resources, "probe" resources are built from the filter's
+//! own paths and literals, so that leaves are also evaluated on values that match.
 
 #![no_main]
-
-mod common;
 
 use std::sync::{Arc, OnceLock};
 
@@ -24,7 +27,7 @@ use libfuzzer_sys::fuzz_target;
 use scim_filter::{
     AttrInfo, AttrPath, AttrSchema, AttrType, CompiledFilter, CustomType, Filter, UrnLocation,
 };
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -43,19 +46,23 @@ fuzz_target!(|data: &[u8]| {
     let fuzzed: Option<Value> = json_bytes.and_then(|b| serde_json::from_slice(b).ok());
 
     let mut resources: Vec<Value> = fixed_resources().to_vec();
+    resources.extend(probes(&filter));
     if let Some(v) = fuzzed {
         resources.push(splice(&v));
         resources.push(json!({ "emails": [v.clone()], "value": v.clone() }));
         resources.push(v);
     }
 
-    check(&filter, &resources, |f| CompiledFilter::compile_schemaless(f));
-    check(&filter, &resources, |f| CompiledFilter::compile(f, &UserSchema));
+    check(&filter, &resources, true, |f| CompiledFilter::compile_schemaless(f));
+    check(&filter, &resources, false, |f| CompiledFilter::compile(f, &UserSchema));
 });
 
+/// `case_insensitive`: no attribute is caseExact (schema-less), so flipping the case of
+/// every ASCII letter in the resource's string values must not change the outcome.
 fn check(
     filter: &Filter,
     resources: &[Value],
+    case_insensitive: bool,
     compile: impl Fn(&Filter) -> Result<CompiledFilter, scim_filter::CompileError>,
 ) {
     let compiled = compile(filter);
@@ -104,6 +111,14 @@ fn check(
                     "`not ({filter})` is not the negation of `{filter}` on {resource}"
                 );
                 assert_eq!(compiled.matches_map(map), m, "matches_map disagrees on {resource}");
+                if case_insensitive {
+                    let flipped = flip_case(resource);
+                    assert_eq!(
+                        compiled.matches(&flipped),
+                        m,
+                        "schema-less `{filter}` gives {m} on {resource} but not on its case-flipped copy {flipped}"
+                    );
+                }
             }
             _ => assert!(!m && !n, "`{filter}` or its negation matched non-object {resource}"),
         }
@@ -119,6 +134,109 @@ fn check(
                 "`{filter}` gives {m} on {resource}, but its operands evaluated one by one give {expected}"
             );
         }
+    }
+}
+
+/// Resources built from the filter's own attribute paths and literals, so that its leaves
+/// (and the set lookup of long `eq` OR-chains) are also tested on values that match: one
+/// resource holding every leaf's value, and one per leaf for the first few leaves.
+fn probes(filter: &Filter) -> Vec<Value> {
+    let mut leaves = Vec::new();
+    collect_leaves(filter, &mut leaves);
+    let mut all = Map::new();
+    let mut out = Vec::new();
+    for (i, (path, value)) in leaves.iter().enumerate() {
+        insert_at(&mut all, path, value.clone());
+        if i < 6 {
+            let mut one = Map::new();
+            insert_at(&mut one, path, value.clone());
+            out.push(Value::Object(one));
+        }
+    }
+    out.push(Value::Object(all));
+    out
+}
+
+/// (path, value) for each test in `filter`; a valuePath's inner tests become one object in
+/// an array at the valuePath's attribute.
+fn collect_leaves(filter: &Filter, out: &mut Vec<(AttrPath, Value)>) {
+    match filter {
+        Filter::Present(path) => out.push((path.clone(), json!("present"))),
+        Filter::Compare { path, value, .. } => out.push((path.clone(), value.to_json())),
+        Filter::ValuePath(vp) => {
+            let mut inner = Vec::new();
+            collect_leaves(&vp.filter, &mut inner);
+            let mut element = Map::new();
+            for (path, value) in inner {
+                insert_at(&mut element, &path, value);
+            }
+            out.push((vp.attr.clone(), json!([Value::Object(element)])));
+        }
+        Filter::Not(inner) => collect_leaves(inner, out),
+        Filter::And(ops) | Filter::Or(ops) => {
+            for op in ops {
+                collect_leaves(op, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn insert_at(obj: &mut Map<String, Value>, path: &AttrPath, value: Value) {
+    let target = match &path.urn {
+        Some(urn) => {
+            let ext = obj
+                .entry(urn.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !ext.is_object() {
+                *ext = Value::Object(Map::new());
+            }
+            match ext {
+                Value::Object(m) => m,
+                _ => return,
+            }
+        }
+        None => obj,
+    };
+    match &path.sub_attr {
+        None => {
+            target.insert(path.name.clone(), value);
+        }
+        Some(sub) => {
+            let parent = target
+                .entry(path.name.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !parent.is_object() {
+                *parent = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = parent {
+                m.insert(sub.clone(), value);
+            }
+        }
+    }
+}
+
+/// `v` with the case of every ASCII letter in its string values (not keys) flipped.
+fn flip_case(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(flip_case).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), flip_case(v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

@@ -3,8 +3,9 @@
 //! Asserts, for every UTF-8 input:
 //! - parsing never panics; an error points inside the input, maps to `invalidFilter`, and
 //!   is `TooLong`/`TooDeep` exactly when the limits say so;
-//! - the fast path and the pest grammar agree (same tree, or the same error) whenever the
-//!   limits let the grammar run;
+//! - `Filter::parse`, the fast path alone and the pest grammar alone accept the same inputs
+//!   and build equal trees whenever the limits let the parsers run (and report the same
+//!   error for a literal that lexes but is no JSON value);
 //! - an accepted filter is no deeper than the limits allow, prints canonical text that
 //!   parses back (with the fast path and with the pest grammar) to an equal tree, and
 //!   parses the same with surrounding whitespace;
@@ -18,8 +19,8 @@ use common::{
     check_depth_limit, check_error, check_length_limits, depth_bound, is_limit_error, relaxed,
 };
 use libfuzzer_sys::fuzz_target;
-use scim_filter::__private::reference_parse_filter;
-use scim_filter::{Filter, InputKind, Limits};
+use scim_filter::__private::{fast_parse_filter, reference_parse_filter};
+use scim_filter::{Filter, InputKind, Limits, ParseErrorKind};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
@@ -37,18 +38,32 @@ fn check(input: &str) {
         Err(e) => check_error(e, input, InputKind::Filter, &limits),
     }
 
-    // Differential: the public parse (fast path, pest on rejection) against pest alone.
+    // Differential, whenever the limits let the parsers run: the public parse (fast path,
+    // then pest when the fast path refuses) and the fast path alone against pest alone.
     if !parsed.as_ref().is_err_and(is_limit_error) {
         let reference = reference_parse_filter(input);
         assert_eq!(
             parsed.as_ref().ok(),
             reference.as_ref().ok(),
-            "fast path and pest grammar disagree on {input:?}"
+            "Filter::parse and the pest grammar disagree on {input:?}"
         );
+        let fast = fast_parse_filter(input);
         assert_eq!(
-            parsed, reference,
-            "fast path and pest grammar report different errors for {input:?}"
+            fast.as_ref(),
+            reference.as_ref().ok(),
+            "the fast path alone and the pest grammar disagree on {input:?}"
         );
+        // A literal that lexes but is no JSON value (`"\ud800"`, `1e999`) fails the same
+        // way on both paths: the public parse falls back to the grammar's conversion.
+        if let Err(r) = &reference {
+            if !matches!(r.kind(), ParseErrorKind::Syntax) {
+                assert_eq!(
+                    parsed.as_ref().err(),
+                    Some(r),
+                    "Filter::parse and the pest grammar report different value errors for {input:?}"
+                );
+            }
+        }
     }
 
     check_length_limits(input, InputKind::Filter, &parsed, Filter::parse_with);
@@ -85,6 +100,11 @@ fn check_accepted(input: &str, filter: &Filter, limits: &Limits) {
         reference.as_ref().ok(),
         Some(filter),
         "pest grammar rejects or misreads canonical text {canonical:?} (from {input:?}): {reference:?}"
+    );
+    assert_eq!(
+        fast_parse_filter(&canonical).as_ref(),
+        Some(filter),
+        "the fast path alone rejects or misreads canonical text {canonical:?} (from {input:?})"
     );
 
     // Leading and trailing whitespace is ignored (grammar: SOI ows filter ows EOI).

@@ -4,7 +4,8 @@
 //! Asserts, for every UTF-8 input:
 //! - parsing never panics; errors point inside the input, map to `invalidPath`, and are
 //!   `TooLong`/`TooDeep` exactly when the limits say so;
-//! - PatchPath: the fast path and the pest grammar agree; an accepted path prints canonical
+//! - PatchPath: `PatchPath::parse`, the fast path alone and the pest grammar alone accept the
+//!   same inputs and build equal paths; an accepted path prints canonical
 //!   text that parses back (fast path and pest) to an equal path; a sub-attribute only
 //!   follows a value filter; the value filter is no deeper than the limits allow and reads
 //!   the same as the filter `attr[valFilter]`;
@@ -20,8 +21,8 @@ use common::{
     check_depth_limit, check_error, check_length_limits, depth_bound, is_limit_error, relaxed,
 };
 use libfuzzer_sys::fuzz_target;
-use scim_filter::__private::reference_parse_patch_path;
-use scim_filter::{AttrPath, Filter, InputKind, Limits, PatchPath, ValuePath};
+use scim_filter::__private::{fast_parse_patch_path, reference_parse_patch_path};
+use scim_filter::{AttrPath, Filter, InputKind, Limits, ParseErrorKind, PatchPath, ValuePath};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
@@ -44,12 +45,23 @@ fn check_patch_path(input: &str) {
         assert_eq!(
             parsed.as_ref().ok(),
             reference.as_ref().ok(),
-            "fast path and pest grammar disagree on PATCH path {input:?}"
+            "PatchPath::parse and the pest grammar disagree on {input:?}"
         );
+        let fast = fast_parse_patch_path(input);
         assert_eq!(
-            parsed, reference,
-            "fast path and pest grammar report different errors for PATCH path {input:?}"
+            fast.as_ref(),
+            reference.as_ref().ok(),
+            "the fast path alone and the pest grammar disagree on PATCH path {input:?}"
         );
+        if let Err(r) = &reference {
+            if !matches!(r.kind(), ParseErrorKind::Syntax) {
+                assert_eq!(
+                    parsed.as_ref().err(),
+                    Some(r),
+                    "PatchPath::parse and the pest grammar report different value errors for {input:?}"
+                );
+            }
+        }
     }
 
     // An attribute path is a PATCH path without value filter, and nothing else is.
@@ -101,6 +113,11 @@ fn check_accepted_patch_path(input: &str, path: &PatchPath, limits: &Limits) {
         reference.as_ref().ok(),
         Some(path),
         "pest grammar rejects or misreads canonical PATCH path {canonical:?} (from {input:?}): {reference:?}"
+    );
+    assert_eq!(
+        fast_parse_patch_path(&canonical).as_ref(),
+        Some(path),
+        "the fast path alone rejects or misreads canonical PATCH path {canonical:?} (from {input:?})"
     );
 
     if let Some(filter) = &path.value_filter {

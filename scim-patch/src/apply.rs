@@ -1,7 +1,5 @@
 //! Applying a PatchOp to a resource (RFC 7644 §3.5.2.1–3), atomically.
 
-use std::collections::HashSet;
-
 use scim_filter::{AttrPath, PatchPath};
 use scim_schema::{AttrType, Attribute, Location, Mutability, ResourceTypeRef};
 use serde_json::Value;
@@ -10,7 +8,7 @@ use crate::error::{invalid_path, invalid_value, mutability, no_target, syntax, P
 use crate::journal::{container, get, Journal, Object, Slot};
 use crate::message::{OpKind, PatchOperation, PatchRequest};
 use crate::outcome::{ChangeKind, Delta, Normalization, NormalizationKind, PatchOutcome};
-use crate::select::{element_value, filter_assignments, Matcher};
+use crate::select::{element_value, filter_assignments, FxSet, Matcher};
 use crate::{PatchOptions, PrimaryRule};
 
 /// Applies PATCH requests to resources of one resource type.
@@ -643,17 +641,32 @@ impl<'r> Run<'_, 'r> {
         target: &Target<'_>,
         elements: Vec<Value>,
     ) -> Vec<Value> {
-        let mut fresh: Vec<Value> = Vec::with_capacity(elements.len());
-        for e in elements {
-            if !e.is_null() && !fresh.contains(&e) {
-                fresh.push(e);
-            }
-        }
+        // Duplicates within the request, in O(k): by `value` first, equality only on a tie.
+        let keep: Vec<bool> = {
+            let mut seen: FxSet<&str> = FxSet::default();
+            elements
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    !e.is_null()
+                        && match element_value(e) {
+                            Some(v) if !seen.insert(v) => !elements[..i].contains(e),
+                            Some(_) => true,
+                            None => !elements[..i].contains(e),
+                        }
+                })
+                .collect()
+        };
+        let fresh: Vec<Value> = elements
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(e, k)| k.then_some(e))
+            .collect();
         let mut duplicate = vec![false; fresh.len()];
         if let Some(Value::Array(existing)) = get(map, &target.slot) {
             let keys: Vec<Option<&str>> = fresh.iter().map(element_value).collect();
             if keys.iter().all(Option::is_some) && fresh.len() > 4 {
-                let index: HashSet<&str> = keys.iter().flatten().copied().collect();
+                let index: FxSet<&str> = keys.iter().flatten().copied().collect();
                 for item in existing {
                     if let Some(v) = element_value(item) {
                         if index.contains(v) {

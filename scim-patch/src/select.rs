@@ -2,6 +2,7 @@
 //! for the shapes IdPs send most (`members[value eq "id"]`, a list of values).
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter};
 use scim_schema::ResourceTypeRef;
@@ -24,6 +25,34 @@ pub(crate) fn element_value(element: &Value) -> Option<&str> {
     }
 }
 
+/// A fast non-cryptographic hasher (the rustc "Fx" mix) for sets of member ids: the ids come
+/// from the request and the resource, a hash-flooding attack would cost the attacker's own
+/// request only.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A set keyed with [`FxHasher`].
+pub(crate) type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+
 pub(crate) enum Matcher {
     /// `value eq "x"`.
     ValueEq {
@@ -33,7 +62,7 @@ pub(crate) enum Matcher {
     /// `value eq "a" or value eq "b" …`, or a list of values: literals folded unless
     /// case-exact.
     ValueSet {
-        set: HashSet<String>,
+        set: FxSet<String>,
         case_exact: bool,
     },
     Filter(CompiledFilter),

@@ -109,7 +109,7 @@ fn literal_excerpt(input: &str, offset: usize) -> String {
             })
             .map_or(rest.len(), |(i, _)| i + 1)
     } else {
-        rest.find(|c: char| c.is_whitespace() || c == ')' || c == ']')
+        rest.find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
             .unwrap_or(rest.len())
     };
     rest[..end].chars().take(40).collect()

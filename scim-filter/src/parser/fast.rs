@@ -125,17 +125,18 @@ impl<'a> Cursor<'a> {
 
     /// Trailing whitespace, then the end of input.
     fn finish<T>(mut self, parsed: Option<T>) -> Parsed<T> {
-        if let Some((offset, kind)) = self.invalid.take() {
-            return Err(Failure {
-                offset,
-                expected: Vec::new(),
-                kind,
-            });
-        }
         if let Some(value) = parsed {
             self.ows();
             if self.at_end() {
-                return Ok(value);
+                // Like the grammar, a literal's value is judged only once the text parses.
+                return match self.invalid.take() {
+                    None => Ok(value),
+                    Some((offset, kind)) => Err(Failure {
+                        offset,
+                        expected: Vec::new(),
+                        kind,
+                    }),
+                };
             }
             self.expect("end of input");
         }
@@ -418,12 +419,15 @@ impl<'a> Cursor<'a> {
         if self.peek().is_some_and(|b| is_name_char(b) || b == b'.') {
             return None;
         }
-        let n = super::number(&self.src[start..self.i]);
-        if n.is_none() {
-            self.invalid
-                .get_or_insert((start, ParseErrorKind::InvalidNumber));
+        match super::number(&self.src[start..self.i]) {
+            Some(n) => Some(CompValue::Number(n)),
+            None => {
+                // Lexically a number: parsing goes on, the value is refused at the end.
+                self.invalid
+                    .get_or_insert((start, ParseErrorKind::InvalidNumber));
+                Some(CompValue::Null)
+            }
         }
-        n.map(CompValue::Number)
     }
 
     fn digits(&mut self) {
@@ -473,12 +477,14 @@ impl<'a> Cursor<'a> {
             }
         }
         self.i += 1;
-        let s = super::string(&self.src[start..self.i]);
-        if s.is_none() {
-            self.invalid
-                .get_or_insert((start, ParseErrorKind::InvalidString));
+        match super::string(&self.src[start..self.i]) {
+            Some(s) => Some(CompValue::String(s)),
+            None => {
+                self.invalid
+                    .get_or_insert((start, ParseErrorKind::InvalidString));
+                Some(CompValue::Null)
+            }
         }
-        s.map(CompValue::String)
     }
 
     /// `attr_path`: schema_urn? attr_name ("." sub_attr)?

@@ -115,6 +115,11 @@ fn comp_values() {
     assert_eq!(e.kind(), &ParseErrorKind::InvalidString);
     let e = refused("a eq 1e400");
     assert_eq!(e.kind(), &ParseErrorKind::InvalidNumber);
+    assert_eq!(e.found(), "1e400");
+    // A syntax error elsewhere is reported first, as the grammar does.
+    let e = refused("a eq 1e400,");
+    assert_eq!(e.kind(), &ParseErrorKind::Syntax);
+    assert_eq!(e.offset(), 10);
 }
 
 #[test]

@@ -1,0 +1,148 @@
+//! Every limit and option of the engine in one place, with defaults.
+
+use std::collections::HashMap;
+
+use scim_filter::Limits;
+use scim_patch::PatchOptions;
+use scim_schema::ValidationOptions;
+
+/// Which scope each operation needs. The default follows the Gluu SCIM scopes
+/// (`https://gluu.org/scim/users.read`, `users.write`, `groups.read`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopePolicy {
+    /// Per resource type name: the scope to read and the scope to write.
+    pub per_type: HashMap<String, (String, String)>,
+    /// For resource types not in `per_type`: `{prefix}{lowercased name}.read` / `.write`.
+    pub prefix: String,
+    /// For `POST /.search` across resource types.
+    pub search_all: String,
+    /// For `/Bulk`.
+    pub bulk: String,
+}
+
+impl Default for ScopePolicy {
+    fn default() -> Self {
+        let prefix = "https://gluu.org/scim/";
+        let pair = |name: &str| {
+            (
+                format!("{prefix}{name}.read"),
+                format!("{prefix}{name}.write"),
+            )
+        };
+        let per_type = [
+            ("User", "users"),
+            ("Group", "groups"),
+            ("FidoDevice", "fido"),
+            ("Fido2Device", "fido2"),
+        ]
+        .into_iter()
+        .map(|(rt, s)| (rt.to_owned(), pair(s)))
+        .collect();
+        ScopePolicy {
+            per_type,
+            prefix: prefix.to_owned(),
+            search_all: format!("{prefix}all-resources.search"),
+            bulk: format!("{prefix}bulk"),
+        }
+    }
+}
+
+impl ScopePolicy {
+    /// The scope to read (`write == false`) or write resources of `resource_type`.
+    ///
+    /// ```
+    /// let p = scim_core::ScopePolicy::default();
+    /// assert_eq!(p.scope_for("User", false), "https://gluu.org/scim/users.read");
+    /// assert_eq!(p.scope_for("Group", true), "https://gluu.org/scim/groups.write");
+    /// ```
+    pub fn scope_for(&self, resource_type: &str, write: bool) -> String {
+        match self.per_type.get(resource_type) {
+            Some((r, w)) => {
+                if write {
+                    w.clone()
+                } else {
+                    r.clone()
+                }
+            }
+            None => format!(
+                "{}{}.{}",
+                self.prefix,
+                resource_type.to_ascii_lowercase(),
+                if write { "write" } else { "read" }
+            ),
+        }
+    }
+}
+
+/// Engine configuration. `/ServiceProviderConfig` reports it truthfully.
+///
+/// ```
+/// let c = scim_core::Config::new("https://example.com/scim/v2");
+/// assert_eq!(c.max_results, 200);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The absolute base URL, for `meta.location` and `Location` (no trailing slash).
+    pub base_url: String,
+    /// Most resources one list response returns (`count` is clamped to it). Default 200.
+    pub max_results: usize,
+    /// Largest accepted request body in bytes (413 beyond). Default 1 MiB.
+    pub max_payload: usize,
+    /// Filter length and nesting limits.
+    pub filter_limits: Limits,
+    /// PATCH options (limits, profiles, primary rule).
+    pub patch: PatchOptions,
+    /// Validation options for POST and PUT bodies.
+    pub validation: ValidationOptions,
+    /// Scopes per operation.
+    pub scopes: ScopePolicy,
+    /// Answer PATCH with 204 instead of 200 and the resource.
+    pub patch_no_content: bool,
+    /// How often a PATCH is retried when a concurrent write changed the version.
+    pub max_patch_retries: usize,
+    /// `authenticationSchemes` reported by `/ServiceProviderConfig`.
+    pub authentication_schemes: Vec<serde_json::Value>,
+}
+
+impl Config {
+    /// Defaults for a service at `base_url`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Config {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            max_results: 200,
+            max_payload: 1 << 20,
+            filter_limits: Limits::default(),
+            patch: PatchOptions::default(),
+            validation: ValidationOptions::default(),
+            scopes: ScopePolicy::default(),
+            patch_no_content: false,
+            max_patch_retries: 16,
+            authentication_schemes: vec![serde_json::json!({
+                "type": "oauthbearertoken",
+                "name": "OAuth Bearer Token",
+                "description": "Authentication scheme using the OAuth Bearer Token Standard",
+                "specUri": "https://www.rfc-editor.org/info/rfc6750",
+                "primary": true
+            })],
+        }
+    }
+
+    /// Sets the PATCH options.
+    pub fn patch_options(mut self, patch: PatchOptions) -> Self {
+        self.patch = patch;
+        self
+    }
+
+    /// Sets the validation options.
+    pub fn validation_options(mut self, validation: ValidationOptions) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// Sets the maximum list size.
+    pub fn max_results(mut self, max: usize) -> Self {
+        self.max_results = max;
+        self
+    }
+}

@@ -1,0 +1,287 @@
+//! Listing: `GET /{type}` and `POST /{type}/.search`, `POST /.search` (RFC 7644 §3.4.2–3).
+
+use scim_filter::{AttrPath, CompiledFilter, Filter};
+use scim_schema::{Projection, ResourceTypeRef};
+use serde_json::{json, Value};
+
+use super::{json_body, Engine, Result};
+use crate::sort::sort_resources;
+use crate::store::{Query, Sort, StoredResource};
+use crate::{Request, RequestContext, Response, ScimError, ScimType, Store};
+
+/// The ListResponse message URN.
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// The SearchRequest message URN.
+pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// The parameters of a list request, from the query string or a SearchRequest body.
+#[derive(Debug, Default)]
+struct Params {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    descending: bool,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+fn int_param(name: &str, v: Option<&str>) -> Result<Option<i64>> {
+    v.map(|s| {
+        s.trim().parse::<i64>().map_err(|_| {
+            ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("`{name}` must be an integer"),
+            )
+        })
+    })
+    .transpose()
+}
+
+impl Params {
+    fn from_query(req: &Request) -> Result<Params> {
+        Ok(Params {
+            filter: req.query_param("filter").map(str::to_owned),
+            sort_by: req.query_param("sortBy").map(str::to_owned),
+            descending: sort_order(req.query_param("sortOrder"))?,
+            start_index: int_param("startIndex", req.query_param("startIndex"))?,
+            count: int_param("count", req.query_param("count"))?,
+            attributes: req.query_param("attributes").map(str::to_owned),
+            excluded: req.query_param("excludedAttributes").map(str::to_owned),
+        })
+    }
+
+    fn from_body(body: &Value) -> Result<Params> {
+        let Value::Object(m) = body else {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "a SearchRequest must be a JSON object",
+            ));
+        };
+        let get = |k: &str| {
+            m.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v)
+        };
+        // `schemas` should name the SearchRequest message (RFC 7644 §3.4.3); a body that names
+        // something else is refused, one that omits it is accepted.
+        if let Some(schemas) = get("schemas") {
+            let ok = schemas.as_array().is_some_and(|a| {
+                a.iter().any(|s| {
+                    s.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))
+                })
+            });
+            if !ok {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidSyntax,
+                    format!("`schemas` must contain `{SEARCH_REQUEST}`"),
+                ));
+            }
+        }
+        let list = |k: &str| -> Result<Option<String>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) => Ok(Some(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )),
+                Some(_) => Err(ScimError::bad_request(
+                    ScimType::InvalidSyntax,
+                    format!("`{k}` must be an array of attribute names"),
+                )),
+            }
+        };
+        let string = |k: &str| -> Result<Option<String>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ScimError::bad_request(
+                    ScimType::InvalidSyntax,
+                    format!("`{k}` must be a string"),
+                )),
+            }
+        };
+        let int = |k: &str| -> Result<Option<i64>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::bad_request(
+                        ScimType::InvalidValue,
+                        format!("`{k}` must be an integer"),
+                    )
+                }),
+            }
+        };
+        let sort_order_text = string("sortOrder")?;
+        Ok(Params {
+            filter: string("filter")?,
+            sort_by: string("sortBy")?,
+            descending: sort_order(sort_order_text.as_deref())?,
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            attributes: list("attributes")?,
+            excluded: list("excludedAttributes")?,
+        })
+    }
+}
+
+fn sort_order(v: Option<&str>) -> Result<bool> {
+    match v {
+        None => Ok(false),
+        Some(s) if s.eq_ignore_ascii_case("ascending") => Ok(false),
+        Some(s) if s.eq_ignore_ascii_case("descending") => Ok(true),
+        Some(_) => Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            "`sortOrder` must be \"ascending\" or \"descending\"",
+        )),
+    }
+}
+
+impl<S: Store> Engine<S> {
+    pub(super) async fn list(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, false)?;
+        let params = Params::from_query(req)?;
+        self.run_list(ctx, &[*rt], &params).await
+    }
+
+    pub(super) async fn search(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, false)?;
+        let params = Params::from_body(&json_body(req)?)?;
+        self.run_list(ctx, &[*rt], &params).await
+    }
+
+    pub(super) async fn search_all(&self, ctx: &RequestContext, req: &Request) -> Result<Response> {
+        self.require(ctx, &self.config.scopes.search_all)?;
+        let params = Params::from_body(&json_body(req)?)?;
+        let types: Vec<ResourceTypeRef<'_>> = self.registry.resource_types().collect();
+        self.run_list(ctx, &types, &params).await
+    }
+
+    async fn run_list(
+        &self,
+        ctx: &RequestContext,
+        types: &[ResourceTypeRef<'_>],
+        params: &Params,
+    ) -> Result<Response> {
+        let filter = match &params.filter {
+            Some(text) => Some(Filter::parse_with(text, &self.config.filter_limits)?),
+            None => None,
+        };
+        let sort_path = match &params.sort_by {
+            Some(text) => Some(AttrPath::parse(text)?),
+            None => None,
+        };
+        // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; count < 0 as 0; count is capped.
+        let start_index = params.start_index.unwrap_or(1).max(1) as usize;
+        let count = params.count.map_or(self.config.max_results, |c| {
+            (c.max(0) as usize).min(self.config.max_results)
+        });
+        let single = types.len() == 1;
+        let mut all: Vec<(usize, StoredResource)> = Vec::new();
+        let mut total = 0;
+        for (i, rt) in types.iter().enumerate() {
+            let compiled = match &filter {
+                Some(f) => match CompiledFilter::compile(f, rt) {
+                    Ok(c) => Some(c),
+                    Err(e) if single => return Err(e.into()),
+                    // Across types, a filter that cannot apply to a type selects nothing there.
+                    Err(_) => continue,
+                },
+                None => None,
+            };
+            let query = Query {
+                filter: filter.as_ref(),
+                compiled: compiled.as_ref(),
+                sort: sort_path.as_ref().map(|path| Sort {
+                    path,
+                    descending: params.descending,
+                }),
+                start_index: if single { start_index } else { 1 },
+                count: if single { count } else { usize::MAX },
+            };
+            let mut result = self
+                .store
+                .query(&ctx.tenant, &rt.definition().name, query)
+                .await?;
+            // Complete in memory what the store did not do.
+            if !result.filtered {
+                if let Some(c) = &compiled {
+                    result.resources.retain(|r| c.matches(&r.resource));
+                }
+                result.total_results = result.resources.len();
+            }
+            if !result.sorted {
+                if let Some(path) = &sort_path {
+                    sort_resources(&mut result.resources, path, params.descending);
+                }
+            }
+            if single && !result.paged {
+                result.resources = result
+                    .resources
+                    .into_iter()
+                    .skip(start_index - 1)
+                    .take(count)
+                    .collect();
+            }
+            total += result.total_results;
+            all.extend(result.resources.into_iter().map(|r| (i, r)));
+        }
+        if !single {
+            if let Some(path) = &sort_path {
+                let mut stored: Vec<StoredResource> = Vec::new();
+                let mut owners = Vec::new();
+                for (i, r) in all {
+                    owners.push((r.id.clone(), i));
+                    stored.push(r);
+                }
+                sort_resources(&mut stored, path, params.descending);
+                all = stored
+                    .into_iter()
+                    .map(|r| {
+                        let i = owners
+                            .iter()
+                            .find(|(id, _)| *id == r.id)
+                            .map_or(0, |(_, i)| *i);
+                        (i, r)
+                    })
+                    .collect();
+            }
+            all = all.into_iter().skip(start_index - 1).take(count).collect();
+        }
+        let mut rendered = Vec::with_capacity(all.len());
+        let projections: Vec<Projection<'_>> = types
+            .iter()
+            .map(|rt| {
+                Projection::parse(rt, params.attributes.as_deref(), params.excluded.as_deref())
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        for (i, stored) in &all {
+            rendered.push(self.render(&types[*i], stored, &projections[*i]));
+        }
+        Ok(Response::json(
+            200,
+            &json!({
+                "schemas": [LIST_RESPONSE],
+                "totalResults": total,
+                "itemsPerPage": rendered.len(),
+                "startIndex": start_index,
+                "Resources": rendered,
+            }),
+        ))
+    }
+}

@@ -1,0 +1,302 @@
+//! Single-resource endpoints: POST (create), GET, PUT, PATCH, DELETE (RFC 7644 §3.3–§3.6).
+
+use chrono::SecondsFormat;
+use scim_patch::{PatchRequest, Patcher};
+use scim_schema::{AttrType, Projection, ResourceTypeRef, Uniqueness};
+use serde_json::{json, Value};
+
+use super::{json_body, Engine, Result};
+use crate::store::{StoredResource, UniqueKey};
+use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
+
+/// The weak ETag of a version (RFC 7644 §3.14).
+pub(crate) fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+impl<S: Store> Engine<S> {
+    /// `meta.location` of a resource.
+    pub(crate) fn location(&self, rt: &ResourceTypeRef<'_>, id: &str) -> String {
+        let endpoint = rt.definition().endpoint.trim_start_matches('/');
+        format!("{}/{endpoint}/{id}", self.config.base_url)
+    }
+
+    /// The resource as responses show it: `meta.location` and `meta.version` filled in,
+    /// then projected (`returned: never` attributes such as `password` never leave).
+    pub(crate) fn render(
+        &self,
+        rt: &ResourceTypeRef<'_>,
+        stored: &StoredResource,
+        projection: &Projection<'_>,
+    ) -> Value {
+        let mut resource = stored.resource.clone();
+        if let Value::Object(m) = &mut resource {
+            let meta = m.entry("meta").or_insert_with(|| json!({}));
+            if let Value::Object(meta) = meta {
+                meta.insert("location".into(), json!(self.location(rt, &stored.id)));
+                meta.insert("version".into(), json!(etag(stored.version)));
+                meta.entry("resourceType")
+                    .or_insert_with(|| json!(rt.definition().name));
+            }
+        }
+        projection.apply(&resource)
+    }
+
+    fn projection<'r>(&self, rt: &ResourceTypeRef<'r>, req: &Request) -> Result<Projection<'r>> {
+        Ok(Projection::parse(
+            rt,
+            req.query_param("attributes"),
+            req.query_param("excludedAttributes"),
+        )?)
+    }
+
+    fn respond(
+        &self,
+        status: u16,
+        rt: &ResourceTypeRef<'_>,
+        stored: &StoredResource,
+        req: &Request,
+    ) -> Result<Response> {
+        let projection = self.projection(rt, req)?;
+        let body = self.render(rt, stored, &projection);
+        Ok(Response::json(status, &body)
+            .with_header("ETag", etag(stored.version))
+            .with_header("Location", self.location(rt, &stored.id)))
+    }
+
+    /// Values that must be unique (`uniqueness: server|global`): case-folded unless caseExact.
+    fn unique_keys(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> Vec<UniqueKey> {
+        rt.core_schema()
+            .attributes
+            .iter()
+            .filter(|a| {
+                a.uniqueness != Uniqueness::None
+                    && a.attr_type == AttrType::String
+                    && !a.multi_valued
+            })
+            .filter_map(|a| {
+                let v = resource.get(&a.name)?.as_str()?;
+                Some(UniqueKey {
+                    attribute: a.name.clone(),
+                    value: if a.case_exact {
+                        v.to_owned()
+                    } else {
+                        v.to_lowercase()
+                    },
+                })
+            })
+            .collect()
+    }
+
+    fn stamp(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        resource: &mut Value,
+        created: Option<&Value>,
+    ) {
+        let now = json!(ctx.now.to_rfc3339_opts(SecondsFormat::Millis, true));
+        if let Value::Object(m) = resource {
+            m.insert(
+                "meta".into(),
+                json!({
+                    "resourceType": rt.definition().name,
+                    "created": created.cloned().unwrap_or_else(|| now.clone()),
+                    "lastModified": now,
+                }),
+            );
+        }
+    }
+
+    async fn current(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        id: &str,
+    ) -> Result<StoredResource> {
+        self.store
+            .get(&ctx.tenant, &rt.definition().name, id)
+            .await?
+            .ok_or_else(|| ScimError::not_found(format!("Resource {id} not found")))
+    }
+
+    /// `If-Match` (RFC 7644 §3.14): 412 when the current version differs.
+    fn check_if_match(req: &Request, current: &StoredResource) -> Result<()> {
+        match req.header("If-Match") {
+            Some(tags) if !matches_any(tags, current.version) => {
+                Err(ScimError::precondition_failed(format!(
+                    "If-Match {tags} does not match the current version {}",
+                    etag(current.version)
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) async fn create(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, true)?;
+        let body = json_body(req)?;
+        let mut resource = rt.validate_create(body, &self.config.validation)?.resource;
+        self.stamp(ctx, rt, &mut resource, None);
+        let unique = self.unique_keys(rt, &resource);
+        let stored = self
+            .store
+            .create(&ctx.tenant, &rt.definition().name, resource, unique)
+            .await?;
+        self.respond(201, rt, &stored, req)
+    }
+
+    pub(super) async fn get(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        id: &str,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, false)?;
+        let current = self.current(ctx, rt, id).await?;
+        if req
+            .header("If-None-Match")
+            .is_some_and(|tags| matches_any(tags, current.version))
+        {
+            return Ok(Response::empty(304).with_header("ETag", etag(current.version)));
+        }
+        self.respond(200, rt, &current, req)
+    }
+
+    pub(super) async fn replace(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        id: &str,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, true)?;
+        let body = json_body(req)?;
+        let current = self.current(ctx, rt, id).await?;
+        Self::check_if_match(req, &current)?;
+        let mut resource = rt
+            .validate_replace(body, &current.resource, &self.config.validation)?
+            .resource;
+        let created = current
+            .resource
+            .get("meta")
+            .and_then(|m| m.get("created"))
+            .cloned();
+        self.stamp(ctx, rt, &mut resource, created.as_ref());
+        if let Value::Object(m) = &mut resource {
+            m.insert("id".into(), json!(id));
+        }
+        let unique = self.unique_keys(rt, &resource);
+        let stored = self
+            .store
+            .replace(
+                &ctx.tenant,
+                &rt.definition().name,
+                id,
+                current.version,
+                resource,
+                unique,
+            )
+            .await?;
+        self.respond(200, rt, &stored, req)
+    }
+
+    pub(super) async fn patch(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        id: &str,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, true)?;
+        let request = PatchRequest::from_slice(&req.body, &self.config.patch)?;
+        let patcher = Patcher::new(*rt, self.config.patch);
+        let mut attempt = 0;
+        loop {
+            let current = self.current(ctx, rt, id).await?;
+            Self::check_if_match(req, &current)?;
+            let mut resource = current.resource.clone();
+            let outcome = patcher.apply(&mut resource, &request)?;
+            let stored = if outcome.changed {
+                let created = current
+                    .resource
+                    .get("meta")
+                    .and_then(|m| m.get("created"))
+                    .cloned();
+                self.stamp(ctx, rt, &mut resource, created.as_ref());
+                let unique = self.unique_keys(rt, &resource);
+                match self
+                    .store
+                    .replace(
+                        &ctx.tenant,
+                        &rt.definition().name,
+                        id,
+                        current.version,
+                        resource,
+                        unique,
+                    )
+                    .await
+                {
+                    Ok(stored) => stored,
+                    // Read-modify-write: a concurrent write moved the version; try again on the
+                    // new state unless the client pinned a version.
+                    Err(StoreError::VersionMismatch)
+                        if req.header("If-Match").is_none()
+                            && attempt < self.config.max_patch_retries =>
+                    {
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                current
+            };
+            if self.config.patch_no_content {
+                return Ok(Response::empty(204).with_header("ETag", etag(stored.version)));
+            }
+            return self.respond(200, rt, &stored, req);
+        }
+    }
+
+    pub(super) async fn delete(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        id: &str,
+        req: &Request,
+    ) -> Result<Response> {
+        self.require_type(ctx, rt, true)?;
+        let expected = match req.header("If-Match") {
+            Some(_) => {
+                let current = self.current(ctx, rt, id).await?;
+                Self::check_if_match(req, &current)?;
+                Some(current.version)
+            }
+            None => None,
+        };
+        self.store
+            .delete(&ctx.tenant, &rt.definition().name, id, expected)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ScimError::not_found(format!("Resource {id} not found")),
+                other => other.into(),
+            })?;
+        Ok(Response::empty(204))
+    }
+}
+
+/// Whether an `If-Match`/`If-None-Match` header value names `version` (or is `*`).
+fn matches_any(tags: &str, version: u64) -> bool {
+    let ours = etag(version);
+    let strong = format!("\"{version}\"");
+    tags.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == ours || t == strong)
+}

@@ -1,0 +1,260 @@
+//! One mapping from every error to the wire: HTTP status, `scimType`, `detail`
+//! (RFC 7644 §3.12).
+
+use std::fmt;
+
+use serde_json::{json, Value};
+
+/// The `scimType` values of RFC 7644 §3.12, table 9, spelled exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScimType {
+    /// The filter syntax was invalid, or the attribute and comparison are not supported.
+    InvalidFilter,
+    /// The filter yields more results than the server is willing to return.
+    TooMany,
+    /// One or more attribute values are already in use or reserved.
+    Uniqueness,
+    /// The attempted modification is not compatible with the attribute's mutability.
+    Mutability,
+    /// The request body structure was invalid or did not conform to the request schema.
+    InvalidSyntax,
+    /// The "path" attribute was invalid or malformed.
+    InvalidPath,
+    /// The path did not yield an attribute or value that could be operated on.
+    NoTarget,
+    /// A required value was missing, or the value was not compatible.
+    InvalidValue,
+    /// The specified SCIM protocol version is not supported.
+    InvalidVers,
+    /// The request cannot be completed due to sensitive information in the URI.
+    Sensitive,
+}
+
+impl ScimType {
+    /// Every value, in the order of RFC 7644 table 9.
+    pub const ALL: [ScimType; 10] = [
+        ScimType::InvalidFilter,
+        ScimType::TooMany,
+        ScimType::Uniqueness,
+        ScimType::Mutability,
+        ScimType::InvalidSyntax,
+        ScimType::InvalidPath,
+        ScimType::NoTarget,
+        ScimType::InvalidValue,
+        ScimType::InvalidVers,
+        ScimType::Sensitive,
+    ];
+
+    /// The RFC spelling.
+    ///
+    /// ```
+    /// assert_eq!(scim_core::ScimType::InvalidVers.as_str(), "invalidVers");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidVers => "invalidVers",
+            ScimType::Sensitive => "sensitive",
+        }
+    }
+
+    /// Parses the RFC spelling (as the other crates report it).
+    pub fn from_str_exact(s: &str) -> Option<ScimType> {
+        ScimType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl fmt::Display for ScimType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as the client sees it: status, optional `scimType`, and a `detail` that says what
+/// and where (and never contains a `returned: never` value).
+///
+/// ```
+/// use scim_core::{ScimError, ScimType};
+/// let e = ScimError::bad_request(ScimType::InvalidFilter, "expected comparison value at byte 11");
+/// let body = e.to_json();
+/// assert_eq!(body["status"], "400");
+/// assert_eq!(body["scimType"], "invalidFilter");
+/// assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimError {
+    /// HTTP status.
+    pub status: u16,
+    /// The `scimType`, for 400 (and 409, 413) errors that have one.
+    pub scim_type: Option<ScimType>,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+/// The Error message URN.
+pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+impl ScimError {
+    /// An error with a status and detail.
+    pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        ScimError {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    /// 400 with a `scimType`.
+    pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self::new(400, Some(scim_type), detail)
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, None, detail)
+    }
+
+    /// 409 `uniqueness`.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, Some(ScimType::Uniqueness), detail)
+    }
+
+    /// 412: a precondition (`If-Match`) failed.
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(412, None, detail)
+    }
+
+    /// 405.
+    pub fn method_not_allowed(detail: impl Into<String>) -> Self {
+        Self::new(405, None, detail)
+    }
+
+    /// 403: the caller lacks the scope.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, None, detail)
+    }
+
+    /// 413: the payload is too large.
+    pub fn payload_too_large(detail: impl Into<String>) -> Self {
+        Self::new(413, None, detail)
+    }
+
+    /// 500, with a detail that reveals nothing about the internals.
+    pub fn internal() -> Self {
+        Self::new(500, None, "the service could not complete the request")
+    }
+
+    /// The RFC 7644 §3.12 JSON body.
+    pub fn to_json(&self) -> Value {
+        let mut body = json!({
+            "schemas": [ERROR_URN],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t.as_str());
+        }
+        body
+    }
+}
+
+impl fmt::Display for ScimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scim_type {
+            Some(t) => write!(f, "{} {}: {}", self.status, t, self.detail),
+            None => write!(f, "{}: {}", self.status, self.detail),
+        }
+    }
+}
+
+impl std::error::Error for ScimError {}
+
+fn typed(status: u16, scim_type: &str, detail: String) -> ScimError {
+    ScimError::new(status, ScimType::from_str_exact(scim_type), detail)
+}
+
+impl From<scim_filter::ParseError> for ScimError {
+    fn from(e: scim_filter::ParseError) -> Self {
+        typed(e.status(), e.scim_type(), e.to_string())
+    }
+}
+
+impl From<scim_filter::CompileError> for ScimError {
+    fn from(e: scim_filter::CompileError) -> Self {
+        typed(e.status(), e.scim_type(), e.to_string())
+    }
+}
+
+impl From<scim_schema::ValidationError> for ScimError {
+    fn from(e: scim_schema::ValidationError) -> Self {
+        typed(e.status(), e.scim_type(), e.to_string())
+    }
+}
+
+impl From<scim_schema::ProjectionError> for ScimError {
+    fn from(e: scim_schema::ProjectionError) -> Self {
+        typed(400, e.scim_type(), e.to_string())
+    }
+}
+
+impl From<scim_patch::PatchError> for ScimError {
+    fn from(e: scim_patch::PatchError) -> Self {
+        typed(e.status(), e.scim_type(), e.to_string())
+    }
+}
+
+impl From<crate::StoreError> for ScimError {
+    fn from(e: crate::StoreError) -> Self {
+        match e {
+            crate::StoreError::NotFound => ScimError::not_found("resource not found"),
+            crate::StoreError::VersionMismatch => {
+                ScimError::precondition_failed("the resource changed (version mismatch)")
+            }
+            crate::StoreError::Conflict { attribute } => {
+                ScimError::conflict(format!("`{attribute}` is already in use"))
+            }
+            crate::StoreError::Unavailable(_) => ScimError::internal(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7644 §3.12, table 9, verbatim.
+    #[test]
+    fn scim_types_match_rfc_table_9() {
+        let table = [
+            "invalidFilter",
+            "tooMany",
+            "uniqueness",
+            "mutability",
+            "invalidSyntax",
+            "invalidPath",
+            "noTarget",
+            "invalidValue",
+            "invalidVers",
+            "sensitive",
+        ];
+        let ours: Vec<&str> = ScimType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(ours, table);
+    }
+
+    #[test]
+    fn store_errors_never_leak_internals() {
+        let e = ScimError::from(crate::StoreError::Unavailable(
+            "disk /var/db is full".into(),
+        ));
+        assert_eq!(e.status, 500);
+        assert!(!e.detail.contains("disk"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Plain-data requests and responses: what a host's web framework hands in and sends back.
+
+use serde_json::Value;
+
+/// An HTTP method.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+    /// Anything else.
+    Other(String),
+}
+
+impl Method {
+    /// Parses a method name (case-insensitive).
+    ///
+    /// ```
+    /// assert_eq!(scim_core::Method::parse("patch"), scim_core::Method::Patch);
+    /// ```
+    pub fn parse(s: &str) -> Method {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A request, relative to the SCIM base URL.
+///
+/// ```
+/// use scim_core::{Method, Request};
+/// let r = Request::new(Method::Get, "/Users")
+///     .with_query("filter", r#"userName eq "bjensen""#)
+///     .with_header("If-None-Match", "W/\"3\"");
+/// assert_eq!(r.query_param("FILTER"), Some(r#"userName eq "bjensen""#));
+/// assert_eq!(r.header("if-none-match"), Some("W/\"3\""));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path below the base URL, e.g. `/Users/2819c223` (percent-decoded).
+    pub path: String,
+    /// Query parameters, decoded.
+    pub query: Vec<(String, String)>,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A request without query, headers or body.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a query parameter.
+    pub fn with_query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn with_json(mut self, body: &Value) -> Self {
+        self.body = body.to_string().into_bytes();
+        self
+    }
+
+    /// A header's value (names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A query parameter's value (names compared case-insensitively, as real clients vary).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers (`Content-Type`, `Location`, `ETag`).
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for 204 and 304).
+    pub body: Vec<u8>,
+}
+
+/// The SCIM media type (RFC 7644 §8.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+impl Response {
+    /// A JSON response with `Content-Type: application/scim+json`.
+    pub fn json(status: u16, body: &Value) -> Self {
+        Response {
+            status,
+            headers: vec![("Content-Type".to_owned(), SCIM_JSON.to_owned())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// A response without body.
+    pub fn empty(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (`Value::Null` when empty or not JSON).
+    pub fn body_json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl From<crate::ScimError> for Response {
+    fn from(e: crate::ScimError) -> Self {
+        Response::json(e.status, &e.to_json())
+    }
+}

@@ -89,6 +89,13 @@ pub struct Config {
     pub max_results: usize,
     /// Largest accepted request body in bytes (413 beyond). Default 1 MiB.
     pub max_payload: usize,
+    /// Most operations one `/Bulk` request may carry (413 beyond, RFC 7644 §3.7.4).
+    /// Default 1000; `0` turns `/Bulk` off (501, and `bulk.supported: false`).
+    pub bulk_max_operations: usize,
+    /// Largest accepted `/Bulk` request body in bytes (413 beyond, RFC 7644 §3.7.4).
+    /// Default 1 MiB. `max_payload` applies to every request, so the effective limit — the one
+    /// `/ServiceProviderConfig` reports as `maxPayloadSize` — is the smaller of the two.
+    pub bulk_max_payload: usize,
     /// Filter length and nesting limits.
     pub filter_limits: Limits,
     /// PATCH options (limits, profiles, primary rule).
@@ -112,6 +119,8 @@ impl Config {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             max_results: 200,
             max_payload: 1 << 20,
+            bulk_max_operations: 1000,
+            bulk_max_payload: 1 << 20,
             filter_limits: Limits::default(),
             patch: PatchOptions::default(),
             validation: ValidationOptions::default(),
@@ -143,6 +152,23 @@ impl Config {
     /// Sets the maximum list size.
     pub fn max_results(mut self, max: usize) -> Self {
         self.max_results = max;
+        self
+    }
+
+    /// Sets the most operations one `/Bulk` request may carry (`0` turns `/Bulk` off).
+    ///
+    /// ```
+    /// let c = scim_core::Config::new("https://example.com/scim/v2").bulk_max_operations(50);
+    /// assert_eq!(c.bulk_max_operations, 50);
+    /// ```
+    pub fn bulk_max_operations(mut self, max: usize) -> Self {
+        self.bulk_max_operations = max;
+        self
+    }
+
+    /// Sets the largest accepted `/Bulk` request body, in bytes.
+    pub fn bulk_max_payload(mut self, bytes: usize) -> Self {
+        self.bulk_max_payload = bytes;
         self
     }
 }

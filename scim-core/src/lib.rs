@@ -25,6 +25,8 @@ mod config;
 mod context;
 mod engine;
 mod error;
+#[cfg(feature = "http")]
+mod http_conv;
 mod message;
 mod sort;
 mod store;
@@ -32,7 +34,7 @@ mod store;
 pub use block_on::block_on;
 pub use config::{Config, ScopePolicy};
 pub use context::{RequestContext, Scopes};
-pub use engine::Engine;
+pub use engine::{Engine, OVERHEAD_BYPASS};
 pub use error::{ScimError, ScimType, ERROR_URN};
 pub use message::{Method, Request, Response, SCIM_JSON};
 pub use store::{

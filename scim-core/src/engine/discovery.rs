@@ -15,7 +15,12 @@ impl<S: Store> Engine<S> {
             &json!({
                 "schemas": [scim_schema::urn::SERVICE_PROVIDER_CONFIG],
                 "patch": {"supported": true},
-                "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+                "bulk": {
+                    "supported": c.bulk_max_operations > 0,
+                    "maxOperations": c.bulk_max_operations,
+                    // Every request, /Bulk included, is also held to `max_payload`.
+                    "maxPayloadSize": c.bulk_max_payload.min(c.max_payload),
+                },
                 "filter": {"supported": true, "maxResults": c.max_results},
                 "changePassword": {"supported": true},
                 "sort": {"supported": true},

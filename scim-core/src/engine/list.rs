@@ -151,7 +151,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<Response> {
         self.require_type(ctx, rt, false)?;
         let params = Params::from_query(req)?;
-        self.run_list(ctx, &[*rt], &params).await
+        self.run_list(ctx, req, &[*rt], &params).await
     }
 
     pub(super) async fn search(
@@ -162,19 +162,20 @@ impl<S: Store> Engine<S> {
     ) -> Result<Response> {
         self.require_type(ctx, rt, false)?;
         let params = Params::from_body(&json_body(req)?)?;
-        self.run_list(ctx, &[*rt], &params).await
+        self.run_list(ctx, req, &[*rt], &params).await
     }
 
     pub(super) async fn search_all(&self, ctx: &RequestContext, req: &Request) -> Result<Response> {
         self.require(ctx, &self.config.scopes.search_all)?;
         let params = Params::from_body(&json_body(req)?)?;
         let types: Vec<ResourceTypeRef<'_>> = self.registry.resource_types().collect();
-        self.run_list(ctx, &types, &params).await
+        self.run_list(ctx, req, &types, &params).await
     }
 
     async fn run_list(
         &self,
         ctx: &RequestContext,
+        req: &Request,
         types: &[ResourceTypeRef<'_>],
         params: &Params,
     ) -> Result<Response> {
@@ -263,16 +264,29 @@ impl<S: Store> Engine<S> {
             }
             all = all.into_iter().skip(start_index - 1).take(count).collect();
         }
-        let mut rendered = Vec::with_capacity(all.len());
         let projections: Vec<Projection<'_>> = types
             .iter()
             .map(|rt| {
                 Projection::parse(rt, params.attributes.as_deref(), params.excluded.as_deref())
             })
             .collect::<std::result::Result<_, _>>()?;
-        for (i, stored) in &all {
-            rendered.push(self.render(&types[*i], stored, &projections[*i]));
+        // Read-time attributes (members.display, User.groups), one batch per type.
+        let mut by_type: Vec<Vec<StoredResource>> = types.iter().map(|_| Vec::new()).collect();
+        let order: Vec<(usize, usize)> = all
+            .into_iter()
+            .map(|(i, r)| {
+                by_type[i].push(r);
+                (i, by_type[i].len() - 1)
+            })
+            .collect();
+        for (i, batch) in by_type.iter_mut().enumerate() {
+            self.decorate(ctx, &types[i], req, &projections[i], batch)
+                .await?;
         }
+        let rendered: Vec<Value> = order
+            .iter()
+            .map(|&(i, j)| self.render(&types[i], &by_type[i][j], &projections[i]))
+            .collect();
         Ok(Response::json(
             200,
             &json!({

@@ -1,8 +1,12 @@
 //! The protocol engine: routes a [`Request`] to the endpoint of RFC 7644 §3 it names.
 
+mod bulk;
 mod discovery;
+mod groups;
 mod list;
 mod resources;
+
+pub use groups::OVERHEAD_BYPASS;
 
 use scim_schema::{Registry, ResourceTypeRef};
 
@@ -88,11 +92,10 @@ impl<S: Store> Engine<S> {
                 Method::Post => self.search_all(ctx, req).await,
                 _ => Err(ScimError::method_not_allowed("use POST for /.search")),
             },
-            ["Bulk"] => Err(ScimError::new(
-                501,
-                None,
-                "Bulk operations are not supported by this service",
-            )),
+            ["Bulk"] => match req.method {
+                Method::Post => self.bulk(ctx, req).await,
+                _ => Err(ScimError::method_not_allowed("use POST for /Bulk")),
+            },
             ["Me", rest @ ..] => {
                 let Some(subject) = &ctx.subject else {
                     return Err(ScimError::new(

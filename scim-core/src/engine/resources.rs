@@ -1,5 +1,7 @@
 //! Single-resource endpoints: POST (create), GET, PUT, PATCH, DELETE (RFC 7644 §3.3–§3.6).
 
+use std::collections::HashSet;
+
 use chrono::SecondsFormat;
 use scim_patch::{PatchRequest, Patcher};
 use scim_schema::{AttrType, Projection, ResourceTypeRef, Uniqueness};
@@ -50,22 +52,26 @@ impl<S: Store> Engine<S> {
         )?)
     }
 
-    fn respond(
+    async fn respond(
         &self,
+        ctx: &RequestContext,
         status: u16,
         rt: &ResourceTypeRef<'_>,
-        stored: &StoredResource,
+        stored: StoredResource,
         req: &Request,
     ) -> Result<Response> {
         let projection = self.projection(rt, req)?;
-        let body = self.render(rt, stored, &projection);
+        let mut one = [stored];
+        self.decorate(ctx, rt, req, &projection, &mut one).await?;
+        let [stored] = one;
+        let body = self.render(rt, &stored, &projection);
         Ok(Response::json(status, &body)
             .with_header("ETag", etag(stored.version))
             .with_header("Location", self.location(rt, &stored.id)))
     }
 
     /// Values that must be unique (`uniqueness: server|global`): case-folded unless caseExact.
-    fn unique_keys(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> Vec<UniqueKey> {
+    pub(crate) fn unique_keys(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> Vec<UniqueKey> {
         rt.core_schema()
             .attributes
             .iter()
@@ -142,13 +148,15 @@ impl<S: Store> Engine<S> {
         self.require_type(ctx, rt, true)?;
         let body = json_body(req)?;
         let mut resource = rt.validate_create(body, &self.config.validation)?.resource;
+        self.check_members(ctx, rt, req, &mut resource, None)
+            .await?;
         self.stamp(ctx, rt, &mut resource, None);
         let unique = self.unique_keys(rt, &resource);
         let stored = self
             .store
             .create(&ctx.tenant, &rt.definition().name, resource, unique)
             .await?;
-        self.respond(201, rt, &stored, req)
+        self.respond(ctx, 201, rt, stored, req).await
     }
 
     pub(super) async fn get(
@@ -166,7 +174,7 @@ impl<S: Store> Engine<S> {
         {
             return Ok(Response::empty(304).with_header("ETag", etag(current.version)));
         }
-        self.respond(200, rt, &current, req)
+        self.respond(ctx, 200, rt, current, req).await
     }
 
     pub(super) async fn replace(
@@ -183,6 +191,14 @@ impl<S: Store> Engine<S> {
         let mut resource = rt
             .validate_replace(body, &current.resource, &self.config.validation)?
             .resource;
+        // Only members the replacement adds are checked for existence.
+        let known: HashSet<&str> = member_ids(&current.resource).collect();
+        let added: HashSet<String> = member_ids(&resource)
+            .filter(|v| !known.contains(v))
+            .map(str::to_owned)
+            .collect();
+        self.check_members(ctx, rt, req, &mut resource, Some(&added))
+            .await?;
         let created = current
             .resource
             .get("meta")
@@ -204,7 +220,7 @@ impl<S: Store> Engine<S> {
                 unique,
             )
             .await?;
-        self.respond(200, rt, &stored, req)
+        self.respond(ctx, 200, rt, stored, req).await
     }
 
     pub(super) async fn patch(
@@ -223,6 +239,15 @@ impl<S: Store> Engine<S> {
             Self::check_if_match(req, &current)?;
             let mut resource = current.resource.clone();
             let outcome = patcher.apply(&mut resource, &request)?;
+            if let Some(change) = outcome.delta.get("members") {
+                let added: HashSet<String> = change
+                    .added
+                    .iter()
+                    .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+                    .collect();
+                self.check_members(ctx, rt, req, &mut resource, Some(&added))
+                    .await?;
+            }
             let stored = if outcome.changed {
                 let created = current
                     .resource
@@ -261,7 +286,7 @@ impl<S: Store> Engine<S> {
             if self.config.patch_no_content {
                 return Ok(Response::empty(204).with_header("ETag", etag(stored.version)));
             }
-            return self.respond(200, rt, &stored, req);
+            return self.respond(ctx, 200, rt, stored, req).await;
         }
     }
 
@@ -288,8 +313,25 @@ impl<S: Store> Engine<S> {
                 StoreError::NotFound => ScimError::not_found(format!("Resource {id} not found")),
                 other => other.into(),
             })?;
+        if rt
+            .definition()
+            .schema
+            .eq_ignore_ascii_case(scim_schema::urn::USER)
+        {
+            self.remove_from_groups(ctx, id).await?;
+        }
         Ok(Response::empty(204))
     }
+}
+
+/// The `value`s of a group's members.
+fn member_ids(resource: &Value) -> impl Iterator<Item = &str> {
+    resource
+        .get("members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("value").and_then(Value::as_str))
 }
 
 /// Whether an `If-Match`/`If-None-Match` header value names `version` (or is `*`).

@@ -168,7 +168,7 @@ fn discovery_endpoints() {
     let (s, spc, _) = send(&e, &c, req(Method::Get, "/ServiceProviderConfig"));
     assert_eq!(s, 200);
     assert_eq!(spc["patch"]["supported"], true);
-    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["bulk"]["supported"], true);
     assert_eq!(spc["filter"]["maxResults"], 200);
     let (_, types, _) = send(&e, &c, req(Method::Get, "/ResourceTypes"));
     assert_eq!(types["totalResults"], 4);

@@ -2,8 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bulk;
 mod errors;
 mod gluu_walkthrough;
+mod groups;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scim_core::{block_on, Config, Engine, MemoryStore, Method, Request, RequestContext, Response};

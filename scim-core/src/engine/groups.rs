@@ -1,0 +1,285 @@
+//! Group semantics (RFC 7643 §4.2, and the Gluu guide's advice for large groups):
+//! members must exist (checked with one store query per member type, not one per member),
+//! `members.display` and `User.groups` are derived at read time, and deleting a user removes
+//! it from its groups. `Group-Overhead-Bypass` (header or query parameter) skips member
+//! checks and look-ups entirely.
+
+use std::collections::{HashMap, HashSet};
+
+use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter};
+use scim_schema::{Projection, ResourceTypeRef};
+use serde_json::{json, Value};
+
+use super::{Engine, Result};
+use crate::store::{Query, StoredResource};
+use crate::{Request, RequestContext, ScimError, ScimType, Store};
+
+/// The header / query parameter that turns member checks and look-ups off.
+pub const OVERHEAD_BYPASS: &str = "Group-Overhead-Bypass";
+
+pub(crate) fn bypass(req: &Request) -> bool {
+    req.header(OVERHEAD_BYPASS).is_some() || req.query_param(OVERHEAD_BYPASS).is_some()
+}
+
+fn is_group(rt: &ResourceTypeRef<'_>) -> bool {
+    rt.definition()
+        .schema
+        .eq_ignore_ascii_case(scim_schema::urn::GROUP)
+}
+
+fn is_user(rt: &ResourceTypeRef<'_>) -> bool {
+    rt.definition()
+        .schema
+        .eq_ignore_ascii_case(scim_schema::urn::USER)
+}
+
+/// `attr eq "v1" or attr eq "v2" …` (compiled as a set lookup by scim-filter).
+fn any_of(attr: AttrPath, values: &[&str]) -> Option<Filter> {
+    let mut ops: Vec<Filter> = values
+        .iter()
+        .map(|v| {
+            Filter::compare(
+                attr.clone(),
+                CompareOp::Eq,
+                CompValue::String((*v).to_owned()),
+            )
+        })
+        .collect();
+    match ops.len() {
+        0 => None,
+        1 => ops.pop(),
+        _ => Some(Filter::Or(ops)),
+    }
+}
+
+fn member_values(group: &Value) -> Vec<&str> {
+    group
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x.get("value").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl<S: Store> Engine<S> {
+    /// Resources of type `rt_name` whose `attr` equals one of `values`: one store query.
+    async fn find_by(
+        &self,
+        ctx: &RequestContext,
+        rt_name: &str,
+        attr: &str,
+        values: &[&str],
+    ) -> Result<Vec<StoredResource>> {
+        let Some(rt) = self.registry.resource_type(rt_name) else {
+            return Ok(Vec::new());
+        };
+        let Some(filter) = any_of(attr.parse().map_err(ScimError::from)?, values) else {
+            return Ok(Vec::new());
+        };
+        let compiled = CompiledFilter::compile(&filter, &rt)?;
+        let query = Query {
+            filter: Some(&filter),
+            compiled: Some(&compiled),
+            sort: None,
+            start_index: 1,
+            count: usize::MAX,
+        };
+        let mut result = self.store.query(&ctx.tenant, rt_name, query).await?;
+        if !result.filtered {
+            result.resources.retain(|r| compiled.matches(&r.resource));
+        }
+        Ok(result.resources)
+    }
+
+    /// Checks that the given member ids exist as users or groups (RFC 7643 §4.2) and fills
+    /// in a missing `type`.
+    pub(crate) async fn check_members(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        req: &Request,
+        group: &mut Value,
+        only: Option<&HashSet<String>>,
+    ) -> Result<()> {
+        if !is_group(rt) || bypass(req) {
+            return Ok(());
+        }
+        let wanted: Vec<String> = member_values(group)
+            .into_iter()
+            .filter(|v| only.is_none_or(|o| o.contains(*v)))
+            .map(str::to_owned)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let mut kinds: HashMap<String, &'static str> = HashMap::new();
+        for r in self.find_by(ctx, "User", "id", &refs).await? {
+            kinds.insert(r.id, "User");
+        }
+        let missing: Vec<&str> = refs
+            .iter()
+            .copied()
+            .filter(|v| !kinds.contains_key(*v))
+            .collect();
+        if !missing.is_empty() {
+            for r in self.find_by(ctx, "Group", "id", &missing).await? {
+                kinds.insert(r.id, "Group");
+            }
+        }
+        if let Some(absent) = refs.iter().find(|v| !kinds.contains_key(**v)) {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("member {absent} is not an existing User or Group (send {OVERHEAD_BYPASS} to skip this check)"),
+            ));
+        }
+        if let Some(Value::Array(members)) = group.get_mut("members") {
+            for m in members.iter_mut() {
+                let kind = m
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|v| kinds.get(v))
+                    .copied();
+                if let (Some(kind), Value::Object(o)) = (kind, m) {
+                    o.entry("type").or_insert_with(|| json!(kind));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Read-time attributes: `members.display` of groups and `groups` of users, each with one
+    /// store query per page of resources, and none at all when the projection excludes them
+    /// or the request bypasses the overhead.
+    pub(crate) async fn decorate(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        req: &Request,
+        projection: &Projection<'_>,
+        resources: &mut [StoredResource],
+    ) -> Result<()> {
+        if bypass(req) || resources.is_empty() {
+            return Ok(());
+        }
+        if is_group(rt) && projection.includes(&"members.display".parse().map_err(ScimError::from)?)
+        {
+            let ids: HashSet<String> = resources
+                .iter()
+                .flat_map(|r| member_values(&r.resource))
+                .map(str::to_owned)
+                .collect();
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut names: HashMap<String, Value> = HashMap::new();
+            for kind in ["User", "Group"] {
+                for r in self.find_by(ctx, kind, "id", &refs).await? {
+                    let name = r
+                        .resource
+                        .get("displayName")
+                        .or_else(|| r.resource.get("userName"))
+                        .cloned();
+                    if let Some(n) = name {
+                        names.insert(r.id, n);
+                    }
+                }
+            }
+            for r in resources.iter_mut() {
+                if let Some(Value::Array(members)) = r.resource.get_mut("members") {
+                    for m in members.iter_mut() {
+                        let name = m
+                            .get("value")
+                            .and_then(Value::as_str)
+                            .and_then(|v| names.get(v))
+                            .cloned();
+                        if let (Some(name), Value::Object(o)) = (name, m) {
+                            o.insert("display".into(), name);
+                        }
+                    }
+                }
+            }
+        }
+        if is_user(rt) && projection.includes(&"groups".parse().map_err(ScimError::from)?) {
+            let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let groups = self.find_by(ctx, "Group", "members.value", &refs).await?;
+            let group_rt = self.registry.resource_type("Group");
+            for r in resources.iter_mut() {
+                let mine: Vec<Value> = groups
+                    .iter()
+                    .filter(|g| member_values(&g.resource).contains(&r.id.as_str()))
+                    .map(|g| {
+                        let mut entry = json!({"value": g.id, "type": "direct"});
+                        if let Some(rt) = &group_rt {
+                            entry["$ref"] = json!(self.location(rt, &g.id));
+                        }
+                        if let Some(d) = g.resource.get("displayName") {
+                            entry["display"] = d.clone();
+                        }
+                        entry
+                    })
+                    .collect();
+                if let Value::Object(o) = &mut r.resource {
+                    if mine.is_empty() {
+                        o.remove("groups");
+                    } else {
+                        o.insert("groups".into(), Value::Array(mine));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a user is deleted: remove it from every group (one query to find them).
+    pub(crate) async fn remove_from_groups(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+    ) -> Result<()> {
+        for mut group in self
+            .find_by(ctx, "Group", "members.value", &[user_id])
+            .await?
+        {
+            for _ in 0..=self.config.max_patch_retries {
+                if let Some(Value::Array(members)) = group.resource.get_mut("members") {
+                    members.retain(|m| m.get("value").and_then(Value::as_str) != Some(user_id));
+                    if members.is_empty() {
+                        if let Value::Object(o) = &mut group.resource {
+                            o.remove("members");
+                        }
+                    }
+                }
+                let unique = match self.registry.resource_type("Group") {
+                    Some(rt) => self.unique_keys(&rt, &group.resource),
+                    None => Vec::new(),
+                };
+                match self
+                    .store
+                    .replace(
+                        &ctx.tenant,
+                        "Group",
+                        &group.id,
+                        group.version,
+                        group.resource.clone(),
+                        unique,
+                    )
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(crate::StoreError::VersionMismatch) => {
+                        match self.store.get(&ctx.tenant, "Group", &group.id).await? {
+                            Some(fresh) => group = fresh,
+                            None => break,
+                        }
+                    }
+                    Err(crate::StoreError::NotFound) => break,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! Group semantics: members exist, display and User.groups derived at read time,
+//! Group-Overhead-Bypass, deleting a user removes it from its groups.
+
+use scim_core::{Config, Engine, MemoryStore, Method};
+use serde_json::json;
+
+use super::{ctx, engine, req, send, BASE};
+
+fn user(e: &Engine<MemoryStore>, name: &str, display: &str) -> String {
+    let (s, body, _) = send(e, &ctx(), req(Method::Post, "/Users").with_json(&json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "displayName": display})));
+    assert_eq!(s, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn group_body(members: &[&str]) -> serde_json::Value {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Tour Guides",
+        "members": members.iter().map(|m| json!({"value": m})).collect::<Vec<_>>()})
+}
+
+#[test]
+fn members_must_exist_unless_bypassed() {
+    let e = engine();
+    let u1 = user(&e, "babs", "Babs Jensen");
+    let (s, body, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&group_body(&[&u1, "nope"])),
+    );
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["scimType"], "invalidValue");
+    assert!(body["detail"].as_str().unwrap().contains("nope"));
+    for bypass in [
+        req(Method::Post, "/Groups").with_header("Group-Overhead-Bypass", "true"),
+        req(Method::Post, "/Groups").with_query("Group-Overhead-Bypass", "1"),
+    ] {
+        let (s, body, _) = send(&e, &ctx(), bypass.with_json(&group_body(&[&u1, "nope"])));
+        assert_eq!(s, 201, "{body}");
+    }
+}
+
+#[test]
+fn display_and_groups_are_derived_at_read_time() {
+    let e = engine();
+    let u1 = user(&e, "babs", "Babs Jensen");
+    let u2 = user(&e, "mandy", "Mandy Pepperidge");
+    let (s, group, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&group_body(&[&u1, &u2])),
+    );
+    assert_eq!(s, 201, "{group}");
+    let gid = group["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        group["members"][0],
+        json!({"value": u1, "display": "Babs Jensen", "type": "User"})
+    );
+    assert_eq!(group["members"][1]["display"], "Mandy Pepperidge");
+    // Not stored: renaming the user shows up in the group.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "displayName", "value": "Barbara Jensen"}]});
+    let (s, _, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Patch, &format!("/Users/{u1}")).with_json(&patch),
+    );
+    assert_eq!(s, 200);
+    let (_, g, _) = send(&e, &ctx(), req(Method::Get, &format!("/Groups/{gid}")));
+    assert_eq!(g["members"][0]["display"], "Barbara Jensen");
+    // Excluded, or bypassed: no display.
+    for r in [
+        req(Method::Get, &format!("/Groups/{gid}"))
+            .with_query("excludedAttributes", "members.display"),
+        req(Method::Get, &format!("/Groups/{gid}")).with_query("attributes", "members.value"),
+        req(Method::Get, &format!("/Groups/{gid}")).with_header("Group-Overhead-Bypass", "true"),
+    ] {
+        let (_, g, _) = send(&e, &ctx(), r);
+        assert!(
+            g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m.get("display").is_none()),
+            "{g}"
+        );
+    }
+    // In a list too.
+    let (_, list, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, "/Groups").with_query("filter", "displayName eq \"Tour Guides\""),
+    );
+    assert_eq!(
+        list["Resources"][0]["members"][1]["display"],
+        "Mandy Pepperidge"
+    );
+    // User.groups.
+    let (_, u, _) = send(&e, &ctx(), req(Method::Get, &format!("/Users/{u1}")));
+    assert_eq!(
+        u["groups"],
+        json!([{"value": gid, "$ref": format!("{BASE}/Groups/{gid}"), "display": "Tour Guides", "type": "direct"}])
+    );
+    let (_, users, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, "/Users").with_query("sortBy", "userName"),
+    );
+    assert_eq!(users["Resources"][0]["groups"][0]["value"], gid);
+    assert_eq!(users["Resources"][1]["groups"][0]["value"], gid);
+}
+
+#[test]
+fn patching_members_and_deleting_users() {
+    let e = engine();
+    let u1 = user(&e, "babs", "Babs");
+    let u2 = user(&e, "mandy", "Mandy");
+    let u3 = user(&e, "jim", "Jim");
+    let (_, group, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&group_body(&[&u1, &u2])),
+    );
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let add = |v: &str| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": v}]}]});
+    let (s, body, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Patch, &format!("/Groups/{gid}")).with_json(&add("ghost")),
+    );
+    assert_eq!(s, 400, "{body}");
+    let (s, body, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Patch, &format!("/Groups/{gid}")).with_json(&add(&u3)),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["members"].as_array().unwrap().len(), 3);
+    // Deleting a user removes it from its groups.
+    let (s, _, _) = send(&e, &ctx(), req(Method::Delete, &format!("/Users/{u1}")));
+    assert_eq!(s, 204);
+    let (_, g, _) = send(&e, &ctx(), req(Method::Get, &format!("/Groups/{gid}")));
+    let values: Vec<&str> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, [u2.as_str(), u3.as_str()]);
+}
+
+#[test]
+fn entra_shaped_member_patch() {
+    let registry = scim_schema::Registry::standard();
+    let e = Engine::new(
+        registry,
+        MemoryStore::new(),
+        Config::new(BASE).patch_options(scim_patch::PatchOptions::entra_id()),
+    );
+    let u1 = user(&e, "babs", "Babs");
+    let u2 = user(&e, "mandy", "Mandy");
+    let (_, group, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&group_body(&[&u1, &u2])),
+    );
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let (s, body, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Patch, &format!("/Groups/{gid}")).with_json(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Remove", "path": "members", "value": [{"value": u1}]},
+                       {"op": "Replace", "path": "displayName", "value": "Guides"}]})),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["displayName"], "Guides");
+    assert_eq!(body["members"].as_array().unwrap().len(), 1);
+    assert_eq!(body["members"][0]["value"], u2);
+}

@@ -25,6 +25,7 @@ mod config;
 mod context;
 mod engine;
 mod error;
+mod hooks;
 #[cfg(feature = "http")]
 mod http_conv;
 mod message;
@@ -36,6 +37,7 @@ pub use config::{Config, ScopePolicy};
 pub use context::{RequestContext, Scopes};
 pub use engine::{Engine, OVERHEAD_BYPASS};
 pub use error::{ScimError, ScimType, ERROR_URN};
+pub use hooks::{Hooks, NoHooks};
 pub use message::{Method, Request, Response, SCIM_JSON};
 pub use store::{
     MemoryStore, Query, QueryResult, Sort, Store, StoreError, StoredResource, UniqueKey,

@@ -179,7 +179,12 @@ impl<S: Store> Engine<S> {
         types: &[ResourceTypeRef<'_>],
         params: &Params,
     ) -> Result<Response> {
-        let filter = match &params.filter {
+        let mut filter_text = params.filter.clone();
+        for rt in types {
+            self.hooks
+                .before_query(ctx, &rt.definition().name, &mut filter_text)?;
+        }
+        let filter = match &filter_text {
             Some(text) => Some(Filter::parse_with(text, &self.config.filter_limits)?),
             None => None,
         };
@@ -285,7 +290,7 @@ impl<S: Store> Engine<S> {
         }
         let rendered: Vec<Value> = order
             .iter()
-            .map(|&(i, j)| self.render(&types[i], &by_type[i][j], &projections[i]))
+            .map(|&(i, j)| self.render(ctx, &types[i], &by_type[i][j], &projections[i]))
             .collect();
         Ok(Response::json(
             200,

@@ -8,7 +8,11 @@ mod resources;
 
 pub use groups::OVERHEAD_BYPASS;
 
+use std::sync::Arc;
+
 use scim_schema::{Registry, ResourceTypeRef};
+
+use crate::hooks::{Hooks, NoHooks};
 
 use crate::{Config, Method, Request, RequestContext, Response, ScimError, ScimType, Store};
 
@@ -26,14 +30,24 @@ use crate::{Config, Method, Request, RequestContext, Response, ScimError, ScimTy
 /// assert_eq!(created.status, 201);
 /// assert!(created.header("Location").unwrap().starts_with("https://example.com/scim/v2/Users/"));
 /// ```
-#[derive(Debug)]
 pub struct Engine<S> {
     registry: Registry,
     store: S,
     config: Config,
+    hooks: Arc<dyn Hooks>,
 }
 
 type Result<T> = std::result::Result<T, ScimError>;
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("registry", &self.registry)
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
 
 impl<S: Store> Engine<S> {
     /// An engine over `store` serving the resource types of `registry`.
@@ -42,7 +56,14 @@ impl<S: Store> Engine<S> {
             registry,
             store,
             config,
+            hooks: Arc::new(NoHooks),
         }
+    }
+
+    /// This engine with host callbacks around each operation.
+    pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// The registry.

@@ -27,6 +27,7 @@ impl<S: Store> Engine<S> {
     /// then projected (`returned: never` attributes such as `password` never leave).
     pub(crate) fn render(
         &self,
+        ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
         stored: &StoredResource,
         projection: &Projection<'_>,
@@ -41,6 +42,9 @@ impl<S: Store> Engine<S> {
                     .or_insert_with(|| json!(rt.definition().name));
             }
         }
+        // The host's hook first, the projection last: `returned: never` stays out whatever
+        // a hook adds.
+        self.hooks.after(ctx, &rt.definition().name, &mut resource);
         projection.apply(&resource)
     }
 
@@ -64,7 +68,7 @@ impl<S: Store> Engine<S> {
         let mut one = [stored];
         self.decorate(ctx, rt, req, &projection, &mut one).await?;
         let [stored] = one;
-        let body = self.render(rt, &stored, &projection);
+        let body = self.render(ctx, rt, &stored, &projection);
         Ok(Response::json(status, &body)
             .with_header("ETag", etag(stored.version))
             .with_header("Location", self.location(rt, &stored.id)))
@@ -150,6 +154,8 @@ impl<S: Store> Engine<S> {
         let mut resource = rt.validate_create(body, &self.config.validation)?.resource;
         self.check_members(ctx, rt, req, &mut resource, None)
             .await?;
+        self.hooks
+            .before_create(ctx, &rt.definition().name, &mut resource)?;
         self.stamp(ctx, rt, &mut resource, None);
         let unique = self.unique_keys(rt, &resource);
         let stored = self
@@ -199,6 +205,8 @@ impl<S: Store> Engine<S> {
             .collect();
         self.check_members(ctx, rt, req, &mut resource, Some(&added))
             .await?;
+        self.hooks
+            .before_replace(ctx, &rt.definition().name, id, &mut resource)?;
         let created = current
             .resource
             .get("meta")
@@ -232,6 +240,8 @@ impl<S: Store> Engine<S> {
     ) -> Result<Response> {
         self.require_type(ctx, rt, true)?;
         let request = PatchRequest::from_slice(&req.body, &self.config.patch)?;
+        self.hooks
+            .before_patch(ctx, &rt.definition().name, id, &request)?;
         let patcher = Patcher::new(*rt, self.config.patch);
         let mut attempt = 0;
         loop {
@@ -298,6 +308,7 @@ impl<S: Store> Engine<S> {
         req: &Request,
     ) -> Result<Response> {
         self.require_type(ctx, rt, true)?;
+        self.hooks.before_delete(ctx, &rt.definition().name, id)?;
         let expected = match req.header("If-Match") {
             Some(_) => {
                 let current = self.current(ctx, rt, id).await?;

@@ -6,6 +6,7 @@ mod bulk;
 mod errors;
 mod gluu_walkthrough;
 mod groups;
+mod hooks;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scim_core::{block_on, Config, Engine, MemoryStore, Method, Request, RequestContext, Response};

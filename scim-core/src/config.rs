@@ -104,6 +104,9 @@ pub struct Config {
     pub validation: ValidationOptions,
     /// Scopes per operation.
     pub scopes: ScopePolicy,
+    /// Most candidates the engine filters in memory when a store could not apply a filter;
+    /// beyond it the request fails with `tooMany` (RFC 7644 §3.12). Default 100,000.
+    pub max_filter_scan: usize,
     /// Answer PATCH with 204 instead of 200 and the resource.
     pub patch_no_content: bool,
     /// How often a PATCH is retried when a concurrent write changed the version.
@@ -127,6 +130,7 @@ impl Config {
             scopes: ScopePolicy::default(),
             patch_no_content: false,
             max_patch_retries: 16,
+            max_filter_scan: 100_000,
             authentication_schemes: vec![serde_json::json!({
                 "type": "oauthbearertoken",
                 "name": "OAuth Bearer Token",

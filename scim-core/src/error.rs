@@ -29,10 +29,12 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed due to sensitive information in the URI.
     Sensitive,
+    /// The `cursor` is not one this service issued (RFC 9865).
+    InvalidCursor,
 }
 
 impl ScimType {
-    /// Every value, in the order of RFC 7644 table 9.
+    /// The values of RFC 7644 table 9, in its order (RFC 9865 adds [`ScimType::InvalidCursor`]).
     pub const ALL: [ScimType; 10] = [
         ScimType::InvalidFilter,
         ScimType::TooMany,
@@ -63,12 +65,16 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
         }
     }
 
     /// Parses the RFC spelling (as the other crates report it).
     pub fn from_str_exact(s: &str) -> Option<ScimType> {
-        ScimType::ALL.into_iter().find(|t| t.as_str() == s)
+        ScimType::ALL
+            .into_iter()
+            .chain([ScimType::InvalidCursor])
+            .find(|t| t.as_str() == s)
     }
 }
 

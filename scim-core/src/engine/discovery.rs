@@ -24,6 +24,13 @@ impl<S: Store> Engine<S> {
                 "filter": {"supported": true, "maxResults": c.max_results},
                 "changePassword": {"supported": true},
                 "sort": {"supported": true},
+                "pagination": {
+                    "cursor": true,
+                    "index": true,
+                    "defaultPaginationMethod": "index",
+                    "defaultPageSize": c.max_results,
+                    "maxPageSize": c.max_results,
+                },
                 "etag": {"supported": true},
                 "authenticationSchemes": c.authentication_schemes,
                 "meta": {

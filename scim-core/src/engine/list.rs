@@ -24,6 +24,8 @@ struct Params {
     count: Option<i64>,
     attributes: Option<String>,
     excluded: Option<String>,
+    /// RFC 9865 cursor paging: `Some("")` asks for the first page.
+    cursor: Option<String>,
 }
 
 fn int_param(name: &str, v: Option<&str>) -> Result<Option<i64>> {
@@ -48,6 +50,7 @@ impl Params {
             count: int_param("count", req.query_param("count"))?,
             attributes: req.query_param("attributes").map(str::to_owned),
             excluded: req.query_param("excludedAttributes").map(str::to_owned),
+            cursor: req.query_param("cursor").map(str::to_owned),
         })
     }
 
@@ -126,8 +129,31 @@ impl Params {
             count: int("count")?,
             attributes: list("attributes")?,
             excluded: list("excludedAttributes")?,
+            cursor: string("cursor")?,
         })
     }
+}
+
+/// Cursors are opaque to clients; this engine encodes the 1-based position of the page's
+/// first resource (index paging underneath, so any store supports them).
+fn encode_cursor(start_index: usize) -> String {
+    format!("p{start_index:x}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<usize> {
+    if cursor.is_empty() {
+        return Ok(1);
+    }
+    cursor
+        .strip_prefix('p')
+        .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+        .filter(|&i| i >= 1)
+        .ok_or_else(|| {
+            ScimError::bad_request(
+                ScimType::InvalidCursor,
+                "the cursor was not issued by this service",
+            )
+        })
 }
 
 fn sort_order(v: Option<&str>) -> Result<bool> {
@@ -193,7 +219,11 @@ impl<S: Store> Engine<S> {
             None => None,
         };
         // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; count < 0 as 0; count is capped.
-        let start_index = params.start_index.unwrap_or(1).max(1) as usize;
+        // With a cursor (RFC 9865) the position comes from the cursor instead.
+        let start_index = match &params.cursor {
+            Some(cursor) => decode_cursor(cursor)?,
+            None => params.start_index.unwrap_or(1).max(1) as usize,
+        };
         let count = params.count.map_or(self.config.max_results, |c| {
             (c.max(0) as usize).min(self.config.max_results)
         });
@@ -227,6 +257,16 @@ impl<S: Store> Engine<S> {
             // Complete in memory what the store did not do.
             if !result.filtered {
                 if let Some(c) = &compiled {
+                    if result.resources.len() > self.config.max_filter_scan {
+                        return Err(ScimError::bad_request(
+                            ScimType::TooMany,
+                            format!(
+                                "the filter would have to be checked on {} resources; the limit is {}",
+                                result.resources.len(),
+                                self.config.max_filter_scan
+                            ),
+                        ));
+                    }
                     result.resources.retain(|r| c.matches(&r.resource));
                 }
                 result.total_results = result.resources.len();
@@ -292,15 +332,24 @@ impl<S: Store> Engine<S> {
             .iter()
             .map(|&(i, j)| self.render(ctx, &types[i], &by_type[i][j], &projections[i]))
             .collect();
-        Ok(Response::json(
-            200,
-            &json!({
-                "schemas": [LIST_RESPONSE],
-                "totalResults": total,
-                "itemsPerPage": rendered.len(),
-                "startIndex": start_index,
-                "Resources": rendered,
-            }),
-        ))
+        let items = rendered.len();
+        let mut body = json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "itemsPerPage": items,
+            "Resources": rendered,
+        });
+        if params.cursor.is_some() {
+            if start_index - 1 + items < total {
+                body["nextCursor"] = json!(encode_cursor(start_index + items));
+            }
+            if start_index > 1 {
+                body["previousCursor"] =
+                    json!(encode_cursor(start_index.saturating_sub(count).max(1)));
+            }
+        } else {
+            body["startIndex"] = json!(start_index);
+        }
+        Ok(Response::json(200, &body))
     }
 }

@@ -7,6 +7,7 @@ mod errors;
 mod gluu_walkthrough;
 mod groups;
 mod hooks;
+mod paging;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scim_core::{block_on, Config, Engine, MemoryStore, Method, Request, RequestContext, Response};

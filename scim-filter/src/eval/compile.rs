@@ -237,14 +237,75 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     .map(|f| self.node(f, parent))
                     .collect::<Result<_, _>>()?,
             ),
-            Filter::Or(ops) => {
-                let nodes = ops
-                    .iter()
-                    .map(|f| self.node(f, parent))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Node::Or(merge_eq_sets(nodes).into_boxed_slice())
-            }
+            Filter::Or(ops) => Node::Or(self.or_chain(ops, parent)?.into_boxed_slice()),
         })
+    }
+
+    /// An OR chain. String `eq` tests on one attribute (`id eq "a" or id eq "b" …`, as
+    /// hosts build to fetch many resources at once) are grouped first, so the attribute is
+    /// resolved once per chain rather than once per operand, and become one set lookup.
+    fn or_chain(
+        &self,
+        ops: &[Filter],
+        parent: Option<&AttrPath>,
+    ) -> Result<Vec<Node>, CompileError> {
+        let mut groups: Vec<(&AttrPath, Vec<&str>)> = Vec::new();
+        let mut nodes = Vec::with_capacity(ops.len());
+        for f in ops {
+            match f {
+                Filter::Compare {
+                    path,
+                    op: CompareOp::Eq,
+                    value: CompValue::String(s),
+                } => match groups.iter_mut().find(|(p, _)| p.matches(path)) {
+                    Some((_, lits)) => lits.push(s),
+                    None => groups.push((path, vec![s])),
+                },
+                other => nodes.push(self.node(other, parent)?),
+            }
+        }
+        for (path, lits) in groups {
+            let (p, info) = self.resolve(path, parent);
+            let plain = info
+                .as_ref()
+                .is_none_or(|i| i.custom.is_none() && i.attr_type != AttrType::DateTime);
+            let mut set = HashSet::new();
+            let fold = if info.as_ref().is_some_and(|i| i.case_exact) {
+                Fold::Exact
+            } else {
+                Fold::Insensitive
+            };
+            for lit in lits {
+                // dateTime literals compare as instants: they keep their own test.
+                if plain && parse_instant(lit).is_none() {
+                    set.insert(fold.literal(lit));
+                } else {
+                    nodes.push(self.compare(
+                        path,
+                        CompareOp::Eq,
+                        &CompValue::String(lit.to_owned()),
+                        parent,
+                    )?);
+                }
+            }
+            if set.len() >= SET_THRESHOLD {
+                nodes.push(Node::Leaf(p, Test::StrSet(fold, set)));
+            } else {
+                for lit in set {
+                    nodes.push(Node::Leaf(
+                        p.clone(),
+                        Test::Str(StrTest {
+                            op: StrOp::Eq,
+                            lit,
+                            fold,
+                            instant: None,
+                            custom: None,
+                        }),
+                    ));
+                }
+            }
+        }
+        Ok(merge_eq_sets(nodes))
     }
 
     /// The evaluation path of `path`, and what the schema knows about it.

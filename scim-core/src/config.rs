@@ -107,6 +107,8 @@ pub struct Config {
     /// Most candidates the engine filters in memory when a store could not apply a filter;
     /// beyond it the request fails with `tooMany` (RFC 7644 §3.12). Default 100,000.
     pub max_filter_scan: usize,
+    /// Remove a deleted user from the groups it belonged to. Default true.
+    pub remove_deleted_from_groups: bool,
     /// Answer PATCH with 204 instead of 200 and the resource.
     pub patch_no_content: bool,
     /// How often a PATCH is retried when a concurrent write changed the version.
@@ -131,6 +133,7 @@ impl Config {
             patch_no_content: false,
             max_patch_retries: 16,
             max_filter_scan: 100_000,
+            remove_deleted_from_groups: true,
             authentication_schemes: vec![serde_json::json!({
                 "type": "oauthbearertoken",
                 "name": "OAuth Bearer Token",

@@ -324,10 +324,11 @@ impl<S: Store> Engine<S> {
                 StoreError::NotFound => ScimError::not_found(format!("Resource {id} not found")),
                 other => other.into(),
             })?;
-        if rt
-            .definition()
-            .schema
-            .eq_ignore_ascii_case(scim_schema::urn::USER)
+        if self.config.remove_deleted_from_groups
+            && rt
+                .definition()
+                .schema
+                .eq_ignore_ascii_case(scim_schema::urn::USER)
         {
             self.remove_from_groups(ctx, id).await?;
         }

@@ -176,3 +176,106 @@ fn entra_shaped_member_patch() {
     assert_eq!(body["members"].as_array().unwrap().len(), 1);
     assert_eq!(body["members"][0]["value"], u2);
 }
+
+/// Counts store queries, to show which requests look members up.
+struct Counting(MemoryStore, std::sync::atomic::AtomicUsize);
+
+impl scim_core::Store for Counting {
+    fn get(
+        &self,
+        t: &str,
+        rt: &str,
+        id: &str,
+    ) -> impl std::future::Future<
+        Output = Result<Option<scim_core::StoredResource>, scim_core::StoreError>,
+    > + Send {
+        self.0.get(t, rt, id)
+    }
+    fn create(
+        &self,
+        t: &str,
+        rt: &str,
+        r: serde_json::Value,
+        u: Vec<scim_core::UniqueKey>,
+    ) -> impl std::future::Future<Output = Result<scim_core::StoredResource, scim_core::StoreError>> + Send
+    {
+        self.0.create(t, rt, r, u)
+    }
+    fn replace(
+        &self,
+        t: &str,
+        rt: &str,
+        id: &str,
+        v: u64,
+        r: serde_json::Value,
+        u: Vec<scim_core::UniqueKey>,
+    ) -> impl std::future::Future<Output = Result<scim_core::StoredResource, scim_core::StoreError>> + Send
+    {
+        self.0.replace(t, rt, id, v, r, u)
+    }
+    fn delete(
+        &self,
+        t: &str,
+        rt: &str,
+        id: &str,
+        v: Option<u64>,
+    ) -> impl std::future::Future<Output = Result<(), scim_core::StoreError>> + Send {
+        self.0.delete(t, rt, id, v)
+    }
+    fn query(
+        &self,
+        t: &str,
+        rt: &str,
+        q: scim_core::Query<'_>,
+    ) -> impl std::future::Future<Output = Result<scim_core::QueryResult, scim_core::StoreError>> + Send
+    {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.query(t, rt, q)
+    }
+}
+
+#[test]
+fn member_lookups_one_query_and_none_when_not_needed() {
+    let e = Engine::new(
+        scim_schema::Registry::standard(),
+        Counting(MemoryStore::new(), std::sync::atomic::AtomicUsize::new(0)),
+        Config::new(BASE),
+    );
+    let users: Vec<String> = (0..50)
+        .map(|i| {
+            let (s, body, _) = send(&e, &ctx(), req(Method::Post, "/Users").with_json(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("u{i}")})));
+            assert_eq!(s, 201);
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let count = |e: &Engine<Counting>| e.store().1.swap(0, std::sync::atomic::Ordering::SeqCst);
+    count(&e);
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let (s, group, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups")
+            .with_query("excludedAttributes", "members.display")
+            .with_json(&group_body(&refs)),
+    );
+    assert_eq!(s, 201, "{group}");
+    assert_eq!(count(&e), 1, "50 members checked with one query");
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let (_, _, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, &format!("/Groups/{gid}"))
+            .with_query("excludedAttributes", "members.display"),
+    );
+    assert_eq!(count(&e), 0, "no member look-ups when display is excluded");
+    let (_, _, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, &format!("/Groups/{gid}")).with_header("Group-Overhead-Bypass", "1"),
+    );
+    assert_eq!(count(&e), 0, "none when bypassed");
+    let (_, g, _) = send(&e, &ctx(), req(Method::Get, &format!("/Groups/{gid}")));
+    assert_eq!(g["members"][49]["display"], "u49");
+    assert_eq!(count(&e), 2, "one query per member type for display");
+}

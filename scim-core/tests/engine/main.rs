@@ -30,8 +30,8 @@ pub(crate) fn ctx() -> RequestContext {
     RequestContext::new(at(0))
 }
 
-pub(crate) fn send(
-    engine: &Engine<MemoryStore>,
+pub(crate) fn send<S: scim_core::Store>(
+    engine: &Engine<S>,
     ctx: &RequestContext,
     req: Request,
 ) -> (u16, Value, Response) {

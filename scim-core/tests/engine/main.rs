@@ -5,6 +5,7 @@
 mod bulk;
 mod errors;
 mod gluu_walkthrough;
+mod golden;
 mod groups;
 mod hooks;
 mod paging;

@@ -66,12 +66,14 @@ fn member_values(group: &Value) -> Vec<&str> {
 
 impl<S: Store> Engine<S> {
     /// Resources of type `rt_name` whose `attr` equals one of `values`: one store query.
+    /// `needed` names the top-level attributes the caller reads (`None`: all of them).
     async fn find_by(
         &self,
         ctx: &RequestContext,
         rt_name: &str,
         attr: &str,
         values: &[&str],
+        needed: Option<&[&str]>,
     ) -> Result<Vec<StoredResource>> {
         let Some(rt) = self.registry.resource_type(rt_name) else {
             return Ok(Vec::new());
@@ -86,6 +88,7 @@ impl<S: Store> Engine<S> {
             sort: None,
             start_index: 1,
             count: usize::MAX,
+            attributes: needed,
         };
         let mut result = self.store.query(&ctx.tenant, rt_name, query).await?;
         if !result.filtered {
@@ -117,7 +120,7 @@ impl<S: Store> Engine<S> {
         }
         let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let mut kinds: HashMap<String, &'static str> = HashMap::new();
-        for r in self.find_by(ctx, "User", "id", &refs).await? {
+        for r in self.find_by(ctx, "User", "id", &refs, Some(&[])).await? {
             kinds.insert(r.id, "User");
         }
         let missing: Vec<&str> = refs
@@ -126,7 +129,10 @@ impl<S: Store> Engine<S> {
             .filter(|v| !kinds.contains_key(*v))
             .collect();
         if !missing.is_empty() {
-            for r in self.find_by(ctx, "Group", "id", &missing).await? {
+            for r in self
+                .find_by(ctx, "Group", "id", &missing, Some(&[]))
+                .await?
+            {
                 kinds.insert(r.id, "Group");
             }
         }
@@ -175,7 +181,10 @@ impl<S: Store> Engine<S> {
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let mut names: HashMap<String, Value> = HashMap::new();
             for kind in ["User", "Group"] {
-                for r in self.find_by(ctx, kind, "id", &refs).await? {
+                for r in self
+                    .find_by(ctx, kind, "id", &refs, Some(&["displayName", "userName"]))
+                    .await?
+                {
                     let name = r
                         .resource
                         .get("displayName")
@@ -204,12 +213,21 @@ impl<S: Store> Engine<S> {
         if is_user(rt) && projection.includes(&"groups".parse().map_err(ScimError::from)?) {
             let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let groups = self.find_by(ctx, "Group", "members.value", &refs).await?;
+            // For one user the filter already says it is a member: only names are read.
+            let single_user = refs.len() == 1;
+            let needed: &[&str] = if single_user {
+                &["displayName"]
+            } else {
+                &["displayName", "members"]
+            };
+            let groups = self
+                .find_by(ctx, "Group", "members.value", &refs, Some(needed))
+                .await?;
             let group_rt = self.registry.resource_type("Group");
             for r in resources.iter_mut() {
                 let mine: Vec<Value> = groups
                     .iter()
-                    .filter(|g| member_values(&g.resource).contains(&r.id.as_str()))
+                    .filter(|g| single_user || member_values(&g.resource).contains(&r.id.as_str()))
                     .map(|g| {
                         let mut entry = json!({"value": g.id, "type": "direct"});
                         if let Some(rt) = &group_rt {
@@ -240,7 +258,7 @@ impl<S: Store> Engine<S> {
         user_id: &str,
     ) -> Result<()> {
         for mut group in self
-            .find_by(ctx, "Group", "members.value", &[user_id])
+            .find_by(ctx, "Group", "members.value", &[user_id], None)
             .await?
         {
             for _ in 0..=self.config.max_patch_retries {

@@ -249,6 +249,7 @@ impl<S: Store> Engine<S> {
                 }),
                 start_index: if single { start_index } else { 1 },
                 count: if single { count } else { usize::MAX },
+                attributes: None,
             };
             let mut result = self
                 .store

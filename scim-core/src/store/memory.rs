@@ -143,6 +143,19 @@ impl Table {
     }
 }
 
+/// The top-level attributes `attrs` (and `id`) of `resource`.
+fn select(resource: &Value, attrs: &[&str]) -> Value {
+    let Value::Object(m) = resource else {
+        return resource.clone();
+    };
+    Value::Object(
+        m.iter()
+            .filter(|(k, _)| k.as_str() == "id" || attrs.iter().any(|a| a.eq_ignore_ascii_case(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
 impl Store for MemoryStore {
     fn get(
         &self,
@@ -240,7 +253,15 @@ impl Store for MemoryStore {
                     .rows
                     .values()
                     .filter(|r| query.compiled.is_none_or(|f| f.matches(&r.resource)))
-                    .cloned()
+                    .map(|r| match query.attributes {
+                        // Copy only what the engine will read.
+                        Some(attrs) => StoredResource {
+                            id: r.id.clone(),
+                            version: r.version,
+                            resource: select(&r.resource, attrs),
+                        },
+                        None => r.clone(),
+                    })
                     .collect(),
             };
             if let Some(sort) = query.sort {

@@ -78,6 +78,9 @@ pub struct Query<'a> {
     pub start_index: usize,
     /// Maximum number of resources.
     pub count: usize,
+    /// When set, the engine reads only these top-level attributes (and `id`) of the results:
+    /// a store may return just those (e.g. the display names of 100,000 group members).
+    pub attributes: Option<&'a [&'a str]>,
 }
 
 /// What a store returns for a [`Query`].

@@ -64,6 +64,7 @@ impl Store for NoPushDown {
             sort: None,
             start_index: 1,
             count: usize::MAX,
+            attributes: None,
         };
         let inner = scim_core::block_on(self.0.query(t, rt, all));
         std::future::ready(inner.map(|r| QueryResult {

@@ -1,0 +1,161 @@
+//! `scim`: the SCIM 2.0 host and tools.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use scim_cli::serve::{self, ServeOptions};
+use scim_cli::tools;
+
+/// SCIM 2.0: serve it, or check filters, PATCH requests and resources from the command line.
+#[derive(Parser)]
+#[command(name = "scim", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the SCIM server (in-memory store) on localhost.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Path the SCIM endpoints live under.
+        #[arg(long, default_value = "/scim/v2")]
+        base_path: String,
+        /// A bearer token granting every scope (repeatable). Without any, one is generated.
+        #[arg(long = "token")]
+        tokens: Vec<String>,
+        /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Turn the Entra ID / Okta leniency off (strict RFC 7643/7644).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Parse a filter and print its canonical form; with a file, print the resources that match.
+    Filter {
+        /// The filter, e.g. 'userName sw "J"'.
+        expr: String,
+        /// Resources: a JSON array, one object, or JSON lines.
+        file: Option<PathBuf>,
+        /// Resource type whose schema the filter compiles against.
+        #[arg(long, default_value = "User")]
+        resource_type: String,
+    },
+    /// Apply a PatchOp message to a resource; print the result and the delta.
+    Patch {
+        /// The PatchOp message.
+        patch: PathBuf,
+        /// The resource.
+        resource: PathBuf,
+        /// Resource type.
+        #[arg(long, default_value = "User")]
+        resource_type: String,
+        /// Accept Entra ID / Okta deviations.
+        #[arg(long)]
+        lenient: bool,
+    },
+    /// Validate a resource as a create request; print it normalised or the issues.
+    Validate {
+        /// The resource.
+        file: PathBuf,
+        /// Resource type.
+        #[arg(long, default_value = "User")]
+        resource_type: String,
+        /// Accept Entra ID / Okta deviations.
+        #[arg(long)]
+        lenient: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let outcome = match cli.command {
+        Command::Serve {
+            addr,
+            base_path,
+            tokens,
+            config,
+            strict,
+        } => return serve_main(addr, base_path, tokens, config, strict),
+        Command::Filter {
+            expr,
+            file,
+            resource_type,
+        } => tools::filter(&expr, file.as_deref(), &resource_type),
+        Command::Patch {
+            patch,
+            resource,
+            resource_type,
+            lenient,
+        } => tools::patch(&patch, &resource, &resource_type, lenient),
+        Command::Validate {
+            file,
+            resource_type,
+            lenient,
+        } => tools::validate(&file, &resource_type, lenient),
+    };
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(u8::try_from(outcome.code).unwrap_or(1))
+}
+
+fn serve_main(
+    addr: std::net::SocketAddr,
+    base_path: String,
+    tokens: Vec<String>,
+    config: Option<PathBuf>,
+    strict: bool,
+) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let mut options = ServeOptions::new();
+    options.addr = addr;
+    options.base_path = base_path;
+    if let Some(path) = config {
+        options = match options.load(&path) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+    }
+    if strict {
+        options.idp_profiles = false;
+    }
+    for t in tokens {
+        options.tokens.insert(t, scim_core::Scopes::All);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(options.addr).await?;
+        serve::run(listener, options, serve::ctrl_c()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scim serve: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! `scim serve`: the engine behind axum, with bearer-token auth.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::Router;
+use scim_core::{Config, Engine, MemoryStore, RequestContext, ScimError, Scopes};
+use serde_json::Value;
+
+use crate::auth::{random_token, Tokens};
+
+/// What `scim serve` runs with.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The path the SCIM endpoints live under, e.g. `/scim/v2`.
+    pub base_path: String,
+    /// The public base URL for `meta.location` (default `http://{addr}{base_path}`).
+    pub public_url: Option<String>,
+    /// Known tokens.
+    pub tokens: Tokens,
+    /// Entra ID / Okta leniency (PATCH profiles and schema coercions). Default on.
+    pub idp_profiles: bool,
+    /// Largest request body.
+    pub max_payload: usize,
+}
+
+impl ServeOptions {
+    /// Defaults: 127.0.0.1:8080, `/scim/v2`, IdP profiles on, 1 MiB bodies, no tokens.
+    pub fn new() -> Self {
+        ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_path: "/scim/v2".to_owned(),
+            public_url: None,
+            tokens: Tokens::new(),
+            idp_profiles: true,
+            max_payload: 1 << 20,
+        }
+    }
+
+    /// Reads a JSON config file:
+    /// `{"addr": "127.0.0.1:8080", "base_path": "/scim/v2", "public_url": "...",
+    ///   "idp_profiles": true, "max_payload": 1048576,
+    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
+    /// (`"scopes": "all"` grants everything).
+    pub fn load(mut self, path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(a) = v.get("addr").and_then(Value::as_str) {
+            self.addr = a.parse().map_err(|e| format!("addr {a}: {e}"))?;
+        }
+        if let Some(b) = v.get("base_path").and_then(Value::as_str) {
+            self.base_path = b.to_owned();
+        }
+        if let Some(u) = v.get("public_url").and_then(Value::as_str) {
+            self.public_url = Some(u.to_owned());
+        }
+        if let Some(p) = v.get("idp_profiles").and_then(Value::as_bool) {
+            self.idp_profiles = p;
+        }
+        if let Some(m) = v.get("max_payload").and_then(Value::as_u64) {
+            self.max_payload = usize::try_from(m).unwrap_or(usize::MAX);
+        }
+        for t in v
+            .get("tokens")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let token = t
+                .get("token")
+                .and_then(Value::as_str)
+                .ok_or("each token needs a \"token\"")?;
+            let scopes = match t.get("scopes") {
+                None => Scopes::All,
+                Some(Value::String(s)) if s == "all" => Scopes::All,
+                Some(Value::Array(list)) => Scopes::of(list.iter().filter_map(Value::as_str)),
+                Some(_) => return Err("\"scopes\" must be \"all\" or a list".into()),
+            };
+            self.tokens.insert(token, scopes);
+        }
+        Ok(self)
+    }
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct AppState {
+    engine: Engine<MemoryStore>,
+    base_path: String,
+    tokens: Tokens,
+}
+
+/// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
+/// FidoDevice and Fido2Device over the in-memory store.
+pub fn engine(base_url: &str, idp_profiles: bool, max_payload: usize) -> Engine<MemoryStore> {
+    let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
+        .build()
+        .unwrap_or_else(|_| scim_schema::Registry::standard());
+    let mut config = Config::new(base_url);
+    config.max_payload = max_payload;
+    if idp_profiles {
+        config = config
+            .patch_options(scim_patch::PatchOptions::lenient())
+            .validation_options(
+                scim_schema::ValidationOptions::default().leniency(scim_schema::Leniency::all()),
+            );
+    }
+    Engine::new(registry, MemoryStore::new(), config)
+}
+
+/// The axum router for `options` (tokens must be set).
+pub fn router(options: &ServeOptions, base_url: &str) -> Router {
+    let state = Arc::new(AppState {
+        engine: engine(base_url, options.idp_profiles, options.max_payload),
+        base_path: options.base_path.trim_end_matches('/').to_owned(),
+        tokens: options.tokens.clone(),
+    });
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    request: http::Request<Body>,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let limit = state.engine.config().max_payload;
+    let (parts, body) = request.into_parts();
+    let response = match to_bytes(body, limit.saturating_add(1)).await {
+        Err(_) => scim_error(ScimError::payload_too_large(format!(
+            "the request body exceeds {limit} bytes"
+        ))),
+        Ok(bytes) => {
+            let mut req = http::Request::from_parts(parts, bytes.to_vec());
+            let path = req.uri().path().to_owned();
+            match path.strip_prefix(&state.base_path) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                    let rest = if rest.is_empty() { "/" } else { rest };
+                    let pq = match req.uri().query() {
+                        Some(q) => format!("{rest}?{q}"),
+                        None => rest.to_owned(),
+                    };
+                    if let Ok(uri) = pq.parse() {
+                        *req.uri_mut() = uri;
+                    }
+                    let auth = req
+                        .headers()
+                        .get(http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok());
+                    match state.tokens.authorize(auth).cloned() {
+                        None => unauthorized(),
+                        Some(scopes) => {
+                            let ctx = RequestContext::new(chrono::Utc::now()).scopes(scopes);
+                            let scim_request = scim_core::Request::from_http(req);
+                            let resp = state.engine.handle(&ctx, scim_request).await;
+                            into_axum(resp.into_http())
+                        }
+                    }
+                }
+                _ => scim_error(ScimError::not_found(format!(
+                    "no endpoint {path}; SCIM lives under {}",
+                    state.base_path
+                ))),
+            }
+        }
+    };
+    tracing::info!(%method, %uri, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+    response
+}
+
+fn into_axum(resp: http::Response<Vec<u8>>) -> axum::response::Response {
+    let (parts, body) = resp.into_parts();
+    axum::response::Response::from_parts(parts, Body::from(body))
+}
+
+fn scim_error(e: ScimError) -> axum::response::Response {
+    into_axum(scim_core::Response::from(e).into_http())
+}
+
+fn unauthorized() -> axum::response::Response {
+    let mut r = scim_error(ScimError::new(
+        401,
+        None,
+        "a valid bearer token is required (Authorization: Bearer <token>)",
+    ));
+    r.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer realm=\"scim\""),
+    );
+    r.into_response()
+}
+
+/// Serves until Ctrl-C on an already bound listener (tests bind port 0). Returns the token
+/// generated when `options` had none.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    mut options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    let base_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}{}", options.base_path.trim_end_matches('/')));
+    if options.tokens.is_empty() {
+        let token = random_token();
+        println!("No token configured; generated one for this run:\n\n  {token}\n");
+        println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base_url}/ServiceProviderConfig\n");
+        options.tokens.insert(token, Scopes::All);
+    }
+    tracing::info!(%base_url, "scim serve listening");
+    let app = router(&options, &base_url);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C.
+pub async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}

@@ -120,7 +120,7 @@ fn every_type_every_attribute() {
         let core_urn = rt_doc["schema"].as_str().unwrap();
         let (status, schema_doc) = call(
             &engine,
-            Request::new(Method::Get, &format!("/Schemas/{core_urn}")),
+            Request::new(Method::Get, format!("/Schemas/{core_urn}")),
         );
         assert_eq!(status, 200, "{core_urn}");
         let schema: Schema = serde_json::from_value(schema_doc).unwrap();

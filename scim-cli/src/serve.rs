@@ -112,6 +112,7 @@ pub fn engine(base_url: &str, idp_profiles: bool, max_payload: usize) -> Engine<
     config.max_payload = max_payload;
     if idp_profiles {
         config = config
+            .lenient_filters(true)
             .patch_options(scim_patch::PatchOptions::lenient())
             .validation_options(
                 scim_schema::ValidationOptions::default().leniency(scim_schema::Leniency::all()),

@@ -98,6 +98,11 @@ pub struct Config {
     pub bulk_max_payload: usize,
     /// Filter length and nesting limits.
     pub filter_limits: Limits,
+    /// Read filter forms IdPs send outside RFC 7644 §3.4.2.2 (Entra ID's
+    /// `emails[type eq "work"].value eq "x"`), see [`Filter::parse_lenient_with`]. Default off.
+    ///
+    /// [`Filter::parse_lenient_with`]: scim_filter::Filter::parse_lenient_with
+    pub lenient_filters: bool,
     /// PATCH options (limits, profiles, primary rule).
     pub patch: PatchOptions,
     /// Validation options for POST and PUT bodies.
@@ -127,6 +132,7 @@ impl Config {
             bulk_max_operations: 1000,
             bulk_max_payload: 1 << 20,
             filter_limits: Limits::default(),
+            lenient_filters: false,
             patch: PatchOptions::default(),
             validation: ValidationOptions::default(),
             scopes: ScopePolicy::default(),
@@ -153,6 +159,12 @@ impl Config {
     /// Sets the validation options.
     pub fn validation_options(mut self, validation: ValidationOptions) -> Self {
         self.validation = validation;
+        self
+    }
+
+    /// Turns lenient filter parsing on or off (see [`Config::lenient_filters`]).
+    pub fn lenient_filters(mut self, on: bool) -> Self {
+        self.lenient_filters = on;
         self
     }
 

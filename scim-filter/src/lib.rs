@@ -39,6 +39,7 @@
 mod ast;
 mod error;
 mod eval;
+mod lenient;
 mod limits;
 mod parser;
 mod visitor;

@@ -81,7 +81,8 @@ impl<'r> Patcher<'r> {
             normalizations: request.normalizations.clone(),
             primaries: Vec::new(),
         };
-        let ops = &request.operations;
+        let qualified = self.qualify_extension_paths(&request.operations, &mut run.normalizations);
+        let ops = qualified.as_deref().unwrap_or(&request.operations);
         let mut i = 0;
         while i < ops.len() {
             let batch = member_removal_batch(&ops[i..]);
@@ -100,6 +101,81 @@ impl<'r> Patcher<'r> {
         }
         run.enforce_single_primary(map);
         Ok(run.finish(map))
+    }
+}
+
+impl Patcher<'_> {
+    /// With [`Profile::loose_extension_paths`](crate::Profile::loose_extension_paths): the
+    /// operations with their extension paths qualified, or `None` when none needed it.
+    fn qualify_extension_paths(
+        &self,
+        ops: &[PatchOperation],
+        normalizations: &mut Vec<Normalization>,
+    ) -> Option<Vec<PatchOperation>> {
+        let rt = self.rt.as_ref()?;
+        if !self.options.profile.loose_extension_paths {
+            return None;
+        }
+        let mut out: Option<Vec<PatchOperation>> = None;
+        for (i, op) in ops.iter().enumerate() {
+            let Some(path) = &op.path else { continue };
+            let top = AttrPath {
+                urn: path.attr.urn.clone(),
+                name: path.attr.name.clone(),
+                sub_attr: None,
+            };
+            if rt.resolve(&top).is_some() {
+                continue;
+            }
+            let qualified = match &path.attr.urn {
+                // `manager`: the one extension that defines it.
+                None => {
+                    let mut owners = rt.extensions().map(|(s, _)| s).filter(|s| {
+                        s.attributes
+                            .iter()
+                            .any(|a| a.name.eq_ignore_ascii_case(&path.attr.name))
+                    });
+                    match (owners.next(), owners.next()) {
+                        (Some(ext), None) => AttrPath {
+                            urn: Some(ext.id.clone()),
+                            name: path.attr.name.clone(),
+                            sub_attr: path.attr.sub_attr.clone(),
+                        },
+                        _ => continue,
+                    }
+                }
+                // `urn:…:2.0:User.manager` parses as urn `urn:…:2.0`, name `User`, sub `manager`.
+                Some(urn) => match (
+                    &path.attr.sub_attr,
+                    rt.extension(&format!("{urn}:{}", path.attr.name)),
+                ) {
+                    (Some(sub), Some(ext)) => AttrPath {
+                        urn: Some(ext.id.clone()),
+                        name: sub.clone(),
+                        sub_attr: None,
+                    },
+                    _ => continue,
+                },
+            };
+            if rt
+                .resolve(&AttrPath {
+                    sub_attr: None,
+                    ..qualified.clone()
+                })
+                .is_none()
+            {
+                continue;
+            }
+            normalizations.push(Normalization {
+                operation: i,
+                kind: NormalizationKind::QualifiedPath(qualified.to_string()),
+            });
+            let ops = out.get_or_insert_with(|| ops.to_vec());
+            if let Some(p) = ops[i].path.as_mut() {
+                p.attr = qualified;
+            }
+        }
+        out
     }
 }
 

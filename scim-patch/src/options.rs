@@ -35,6 +35,11 @@ pub struct Profile {
     pub urn_keys: bool,
     /// `id` inside a no-path value is ignored instead of refused — Okta.
     pub ignore_id_in_value: bool,
+    /// Extension attribute paths in forms outside RFC 7644 §3.10: unqualified (`manager`,
+    /// when exactly one extension of the resource type defines it and the core schema does
+    /// not) and with `.` before the attribute (`urn:…:enterprise:2.0:User.manager`) — Entra
+    /// ID's documentation and pre-2019 provisioning jobs.
+    pub loose_extension_paths: bool,
 }
 
 impl Profile {
@@ -47,6 +52,7 @@ impl Profile {
             dotted_keys: true,
             urn_keys: true,
             ignore_id_in_value: false,
+            loose_extension_paths: true,
         }
     }
 
@@ -59,6 +65,7 @@ impl Profile {
             dotted_keys: false,
             urn_keys: false,
             ignore_id_in_value: true,
+            loose_extension_paths: false,
         }
     }
 
@@ -71,6 +78,7 @@ impl Profile {
             dotted_keys: true,
             urn_keys: true,
             ignore_id_in_value: true,
+            loose_extension_paths: true,
         }
     }
 }

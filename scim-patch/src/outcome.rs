@@ -107,6 +107,8 @@ pub enum NormalizationKind {
     PathKey(String),
     /// `id` in a no-path value was ignored.
     IgnoredId,
+    /// An unqualified or dot-separated extension path was read as this qualified path.
+    QualifiedPath(String),
     /// A value was coerced by schema leniency.
     Value(Coercion),
 }

@@ -52,6 +52,34 @@ fn any_of(attr: AttrPath, values: &[&str]) -> Option<Filter> {
     }
 }
 
+/// Drops members that repeat an earlier member's `value` (with the same `type`, or where
+/// either has none): a member is identified by its id (RFC 7643 §4.2), and a value already
+/// present is not added again (RFC 7644 §3.5.2.1). Clients resend members with a different
+/// `display` (Okta's incremental membership PATCH), which exact-equality dedup misses.
+fn dedupe_members(group: &mut Value) {
+    let Some(Value::Array(members)) = group.get_mut("members") else {
+        return;
+    };
+    let mut seen: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    members.retain(|m| {
+        let Some(value) = m.get("value").and_then(Value::as_str) else {
+            return true;
+        };
+        let kind = m
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        let kinds = seen.entry(value.to_owned()).or_default();
+        let duplicate = kinds
+            .iter()
+            .any(|k| k.is_none() || kind.is_none() || *k == kind);
+        if !duplicate {
+            kinds.push(kind);
+        }
+        !duplicate
+    });
+}
+
 fn member_values(group: &Value) -> Vec<&str> {
     group
         .get("members")
@@ -107,7 +135,11 @@ impl<S: Store> Engine<S> {
         group: &mut Value,
         only: Option<&HashSet<String>>,
     ) -> Result<()> {
-        if !is_group(rt) || bypass(req) {
+        if !is_group(rt) {
+            return Ok(());
+        }
+        dedupe_members(group);
+        if bypass(req) {
             return Ok(());
         }
         let wanted: Vec<String> = member_values(group)

@@ -211,6 +211,10 @@ impl<S: Store> Engine<S> {
                 .before_query(ctx, &rt.definition().name, &mut filter_text)?;
         }
         let filter = match &filter_text {
+            Some(text) if self.config.lenient_filters => Some(Filter::parse_lenient_with(
+                text,
+                &self.config.filter_limits,
+            )?),
             Some(text) => Some(Filter::parse_with(text, &self.config.filter_limits)?),
             None => None,
         };

@@ -279,3 +279,88 @@ fn member_lookups_one_query_and_none_when_not_needed() {
     assert_eq!(g["members"][49]["display"], "u49");
     assert_eq!(count(&e), 2, "one query per member type for display");
 }
+
+#[test]
+fn re_adding_a_member_with_another_display_does_not_duplicate_it() {
+    // Okta's incremental membership PATCH re-adds a member already present, with a display
+    // that differs from the stored one; the member is identified by its value.
+    let e = engine();
+    let u1 = user(&e, "babs", "Babs Jensen");
+    let (_, g, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&group_body(&[&u1])),
+    );
+    let gid = g["id"].as_str().unwrap();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members",
+            "value": [{"value": u1, "display": "babs@example.com"}]}]});
+    let (s, body, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Patch, &format!("/Groups/{gid}")).with_json(&patch),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["members"].as_array().unwrap().len(), 1, "{body}");
+    // A PUT listing the same member twice keeps it once.
+    let mut put = group_body(&[&u1, &u1]);
+    put["members"][1]["display"] = json!("other");
+    let (s, body, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Put, &format!("/Groups/{gid}")).with_json(&put),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["members"].as_array().unwrap().len(), 1, "{body}");
+}
+
+#[test]
+fn lenient_filters_read_entra_value_path_sub_attribute() {
+    let text = r#"emails[type eq "work"].value eq "babs@example.com""#;
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "babs",
+        "emails": [{"type": "work", "value": "babs@example.com"}]});
+    // Strict by default: invalidFilter.
+    let strict = engine();
+    send(
+        &strict,
+        &ctx(),
+        req(Method::Post, "/Users").with_json(&body),
+    );
+    let (s, resp, _) = send(
+        &strict,
+        &ctx(),
+        req(Method::Get, "/Users").with_query("filter", text),
+    );
+    assert_eq!(s, 400, "{resp}");
+    assert_eq!(resp["scimType"], "invalidFilter");
+    // With lenient filters: the work email matches.
+    let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
+        .build()
+        .unwrap();
+    let lenient = Engine::new(
+        registry,
+        MemoryStore::new(),
+        Config::new(BASE).lenient_filters(true),
+    );
+    send(
+        &lenient,
+        &ctx(),
+        req(Method::Post, "/Users").with_json(&body),
+    );
+    let (s, resp, _) = send(
+        &lenient,
+        &ctx(),
+        req(Method::Get, "/Users").with_query("filter", text),
+    );
+    assert_eq!(s, 200, "{resp}");
+    assert_eq!(resp["totalResults"], 1, "{resp}");
+    let (_, resp, _) = send(
+        &lenient,
+        &ctx(),
+        req(Method::Get, "/Users").with_query(
+            "filter",
+            r#"emails[type eq "home"].value eq "babs@example.com""#,
+        ),
+    );
+    assert_eq!(resp["totalResults"], 0, "{resp}");
+}

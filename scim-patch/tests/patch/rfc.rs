@@ -480,3 +480,44 @@ fn limits_on_operations() {
         );
     }
 }
+
+#[test]
+fn entra_loose_extension_paths() {
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    // Unqualified `manager` (Entra ID's docs), with a one-element array for the
+    // single-valued attribute.
+    let mut u = user();
+    let ops = json!([{"op": "add", "path": "manager",
+        "value": [{"$ref": "http://.../scim/Users/26118915", "value": "26118915"}]}]);
+    let e = err("User", &u, ops.clone());
+    assert_eq!(e.scim_type(), "invalidPath");
+    let out = patch("User", PatchOptions::entra_id(), &mut u, ops).unwrap();
+    assert_eq!(u[ENT]["manager"]["value"], "26118915");
+    assert!(out
+        .normalizations
+        .iter()
+        .any(|n| n.kind == NormalizationKind::QualifiedPath(format!("{ENT}:manager"))));
+    // `.` before the attribute, and a bare id string (Microsoft's inbound collection).
+    let mut u = user();
+    let ops = json!([{"op": "replace", "path": format!("{ENT}.manager"), "value": "42"}]);
+    assert_eq!(err("User", &u, ops.clone()).scim_type(), "invalidPath");
+    patch("User", PatchOptions::entra_id(), &mut u, ops).unwrap();
+    assert_eq!(u[ENT]["manager"]["value"], "42");
+    // Still refused: names no extension defines, and Okta's profile.
+    assert!(patch(
+        "User",
+        PatchOptions::entra_id(),
+        &mut user(),
+        json!([
+        {"op": "add", "path": "favouriteColour", "value": "blue"}])
+    )
+    .is_err());
+    assert!(patch(
+        "User",
+        PatchOptions::okta(),
+        &mut user(),
+        json!([
+        {"op": "add", "path": "manager", "value": {"value": "1"}}])
+    )
+    .is_err());
+}

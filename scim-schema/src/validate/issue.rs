@@ -192,4 +192,6 @@ pub enum CoercionKind {
     StringToComplexValue,
     /// An attribute not in the schema was dropped.
     DroppedUnknown,
+    /// A `schemas` entry naming no schema of the resource type was dropped.
+    DroppedSchemaUri,
 }

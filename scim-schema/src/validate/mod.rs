@@ -49,6 +49,14 @@ pub struct Leniency {
     /// A bare string accepted for a complex attribute with a `value` sub-attribute
     /// (Entra ID sends the enterprise `manager` as the manager's id).
     pub bare_string_for_complex: bool,
+    /// A `schemas` entry that names no schema of the resource type is dropped instead of
+    /// refused (Entra ID's tutorial lists a non-SCIM Microsoft URI on groups and a misspelt
+    /// enterprise URN on users).
+    pub unknown_schema_uris: bool,
+    /// An attribute outside the schema whose value is `null` is dropped instead of refused:
+    /// `null` means unassigned (RFC 7643 §2.5), so it asks for nothing (Entra ID sends
+    /// `"department": null` unqualified at the top level).
+    pub null_unknown_attributes: bool,
 }
 
 impl Leniency {
@@ -60,6 +68,8 @@ impl Leniency {
             wrap_single_values: true,
             unwrap_one_element_arrays: true,
             bare_string_for_complex: true,
+            unknown_schema_uris: true,
+            null_unknown_attributes: true,
         }
     }
 }

@@ -194,7 +194,7 @@ impl<'r, 'o> Walker<'r, 'o> {
                 actions.push(Action::new(key, &attr.name, keep));
                 continue;
             }
-            let keep = self.unknown(key, ".");
+            let keep = self.unknown(key, value, ".");
             actions.push(Action::new(key, key, keep));
         }
         self.apply(obj, actions, ".");
@@ -256,6 +256,9 @@ impl<'r, 'o> Walker<'r, 'o> {
                                     canonical.push(&ext.id);
                                 }
                             }
+                            None if self.opts.leniency.unknown_schema_uris => {
+                                self.coerce(CoercionKind::DroppedSchemaUri);
+                            }
                             None => self.issue(IssueKind::Schemas {
                                 reason: format!(
                                     "`{urn}` is not a schema of resource type {}",
@@ -300,8 +303,12 @@ impl<'r, 'o> Walker<'r, 'o> {
     }
 
     /// An attribute outside the schema; returns whether to keep it.
-    fn unknown(&mut self, key: &str, sep: &str) -> bool {
+    fn unknown(&mut self, key: &str, value: &Value, sep: &str) -> bool {
         self.at(key, sep, |w| match w.opts.unknown {
+            // `null` is unassigned (RFC 7643 §2.5): nothing is asked for.
+            _ if value.is_null() && w.opts.leniency.null_unknown_attributes => {
+                w.coerce(CoercionKind::DroppedUnknown);
+            }
             UnknownAttributes::Reject => w.issue(IssueKind::UnknownAttribute),
             UnknownAttributes::Ignore => w.coerce(CoercionKind::DroppedUnknown),
         });
@@ -318,7 +325,7 @@ impl<'r, 'o> Walker<'r, 'o> {
                     Action::new(key, &attr.name, keep)
                 }
                 None => {
-                    let keep = self.unknown(key, sep);
+                    let keep = self.unknown(key, value, sep);
                     Action::new(key, key, keep)
                 }
             };

@@ -195,6 +195,46 @@ fn unknown_attributes_rejected_or_ignored() {
 }
 
 #[test]
+fn unknown_schema_uris_and_null_unknown_attributes_lenient() {
+    // Entra ID's tutorial: a misspelt enterprise URN, and unqualified `department: null`.
+    let body = json!({
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"
+        ],
+        "userName": "jyoung",
+        "department": null,
+        "manager": null
+    });
+    // Strict: both refused.
+    let issues = create_err(body.clone());
+    assert!(issues
+        .iter()
+        .any(|(p, k)| p == "schemas" && matches!(k, IssueKind::Schemas { .. })));
+    assert!(issues
+        .iter()
+        .any(|(p, k)| p == "department" && *k == IssueKind::UnknownAttribute));
+    // Lenient: the URI and the nulls are dropped.
+    let options = ValidationOptions::default().leniency(Leniency::all());
+    let ok = create_ok(body, &options);
+    assert_eq!(
+        ok.resource["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
+    assert!(ok.resource.get("department").is_none());
+    assert!(ok
+        .coercions
+        .iter()
+        .any(|c| c.path == "schemas" && c.kind == CoercionKind::DroppedSchemaUri));
+    // A non-null unknown attribute is still refused under leniency.
+    let r = registry();
+    let users = r.resource_type("User").unwrap();
+    assert!(users
+        .validate_create(user(json!({"department": "R&D"})), &options)
+        .is_err());
+}
+
+#[test]
 fn names_are_case_insensitive_and_normalised() {
     let ok = create_ok(
         json!({"SCHEMAS": ["URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER"], "UserName": "x", "NAME": {"GIVENNAME": "B"}}),

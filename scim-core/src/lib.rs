@@ -31,6 +31,8 @@ mod http_conv;
 mod message;
 mod sort;
 mod store;
+#[cfg(feature = "test-kit")]
+pub mod test_kit;
 
 pub use block_on::block_on;
 pub use config::{Config, ScopePolicy};

@@ -7,4 +7,5 @@
 
 pub mod auth;
 pub mod serve;
+pub mod store;
 pub mod tools;

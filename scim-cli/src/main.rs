@@ -34,6 +34,9 @@ enum Command {
         /// Turn the Entra ID / Okta leniency off (strict RFC 7643/7644).
         #[arg(long)]
         strict: bool,
+        /// SQLite file for the data (created if missing); `:memory:` keeps it in memory.
+        #[arg(long, default_value = "scim.db")]
+        db: String,
     },
     /// Parse a filter and print its canonical form; with a file, print the resources that match.
     Filter {
@@ -86,7 +89,8 @@ fn main() -> ExitCode {
             tokens,
             config,
             strict,
-        } => return serve_main(addr, base_path, tokens, config, strict),
+            db,
+        } => return serve_main(addr, base_path, tokens, config, strict, db),
         Command::Filter {
             expr,
             file,
@@ -115,6 +119,7 @@ fn serve_main(
     tokens: Vec<String>,
     config: Option<PathBuf>,
     strict: bool,
+    db: String,
 ) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -125,6 +130,7 @@ fn serve_main(
     let mut options = ServeOptions::new();
     options.addr = addr;
     options.base_path = base_path;
+    options.db = (db != ":memory:").then(|| PathBuf::from(db));
     if let Some(path) = config {
         options = match options.load(&path) {
             Ok(o) => o,

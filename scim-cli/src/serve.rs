@@ -10,6 +10,8 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Router;
 use scim_core::{Config, Engine, MemoryStore, RequestContext, ScimError, Scopes};
+
+use crate::store::HostStore;
 use serde_json::Value;
 
 use crate::auth::{random_token, Tokens};
@@ -29,6 +31,8 @@ pub struct ServeOptions {
     pub idp_profiles: bool,
     /// Largest request body.
     pub max_payload: usize,
+    /// The SQLite file to keep data in; `None` keeps it in memory.
+    pub db: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -41,6 +45,7 @@ impl ServeOptions {
             tokens: Tokens::new(),
             idp_profiles: true,
             max_payload: 1 << 20,
+            db: None,
         }
     }
 
@@ -64,6 +69,9 @@ impl ServeOptions {
         }
         if let Some(p) = v.get("idp_profiles").and_then(Value::as_bool) {
             self.idp_profiles = p;
+        }
+        if let Some(d) = v.get("db").and_then(Value::as_str) {
+            self.db = (d != ":memory:").then(|| d.into());
         }
         if let Some(m) = v.get("max_payload").and_then(Value::as_u64) {
             self.max_payload = usize::try_from(m).unwrap_or(usize::MAX);
@@ -97,38 +105,55 @@ impl Default for ServeOptions {
 }
 
 struct AppState {
-    engine: Engine<MemoryStore>,
+    engine: Engine<HostStore>,
     base_path: String,
     tokens: Tokens,
 }
 
 /// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
-/// FidoDevice and Fido2Device over the in-memory store.
-pub fn engine(base_url: &str, idp_profiles: bool, max_payload: usize) -> Engine<MemoryStore> {
+/// FidoDevice and Fido2Device, over SQLite at `db` or in memory.
+pub fn engine(
+    base_url: &str,
+    idp_profiles: bool,
+    max_payload: usize,
+    db: Option<&Path>,
+) -> Result<Engine<HostStore>, String> {
     let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
         .build()
-        .unwrap_or_else(|_| scim_schema::Registry::standard());
+        .map_err(|e| e.to_string())?;
     let mut config = Config::new(base_url);
     config.max_payload = max_payload;
     if idp_profiles {
         config = config
-            .lenient_filters(true)
             .patch_options(scim_patch::PatchOptions::lenient())
             .validation_options(
                 scim_schema::ValidationOptions::default().leniency(scim_schema::Leniency::all()),
             );
+        config.lenient_filters = true;
     }
-    Engine::new(registry, MemoryStore::new(), config)
+    let store = match db {
+        Some(path) => HostStore::Sqlite(
+            scim_store_sqlite::SqliteStore::open(path, registry.clone())
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => HostStore::Memory(MemoryStore::new()),
+    };
+    Ok(Engine::new(registry, store, config))
 }
 
 /// The axum router for `options` (tokens must be set).
-pub fn router(options: &ServeOptions, base_url: &str) -> Router {
+pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> {
     let state = Arc::new(AppState {
-        engine: engine(base_url, options.idp_profiles, options.max_payload),
+        engine: engine(
+            base_url,
+            options.idp_profiles,
+            options.max_payload,
+            options.db.as_deref(),
+        )?,
         base_path: options.base_path.trim_end_matches('/').to_owned(),
         tokens: options.tokens.clone(),
     });
-    Router::new().fallback(handle).with_state(state)
+    Ok(Router::new().fallback(handle).with_state(state))
 }
 
 async fn handle(
@@ -223,7 +248,11 @@ pub async fn run(
         options.tokens.insert(token, Scopes::All);
     }
     tracing::info!(%base_url, "scim serve listening");
-    let app = router(&options, &base_url);
+    let app = router(&options, &base_url).map_err(std::io::Error::other)?;
+    match &options.db {
+        Some(db) => tracing::info!(db = %db.display(), "data kept in SQLite"),
+        None => tracing::info!("data kept in memory (gone on exit)"),
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

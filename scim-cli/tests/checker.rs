@@ -59,7 +59,7 @@ fn writable(a: &Attribute) -> bool {
     !matches!(a.mutability, Mutability::ReadOnly)
 }
 
-fn call(engine: &scim_core::Engine<scim_core::MemoryStore>, req: Request) -> (u16, Value) {
+fn call(engine: &scim_core::Engine<scim_cli::store::HostStore>, req: Request) -> (u16, Value) {
     let resp = block_on(engine.handle(&RequestContext::new(chrono::Utc::now()), req));
     (resp.status, resp.body_json())
 }
@@ -102,7 +102,7 @@ fn check_as(registry: &scim_schema::Registry, rt_name: &str, resource: &Value, p
 
 #[test]
 fn every_type_every_attribute() {
-    let engine = scim_cli::serve::engine("http://localhost/scim/v2", true, 1 << 20);
+    let engine = scim_cli::serve::engine("http://localhost/scim/v2", true, 1 << 20, None).unwrap();
     let registry = engine.registry().clone();
     let (status, member) = call(
         &engine,

@@ -1,0 +1,113 @@
+//! The store `scim serve` runs on: SQLite (the default, data survives restarts) or memory.
+
+use std::future::Future;
+
+use scim_core::{MemoryStore, Query, QueryResult, Store, StoreError, StoredResource, UniqueKey};
+use scim_store_sqlite::SqliteStore;
+use serde_json::Value;
+
+/// Either store, chosen at start-up (`--db FILE` or `--db :memory:`).
+#[derive(Debug)]
+pub enum HostStore {
+    /// In memory: gone when the process ends.
+    Memory(MemoryStore),
+    /// A SQLite file.
+    Sqlite(SqliteStore),
+}
+
+impl Store for HostStore {
+    fn get(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => s.get(tenant, resource_type, id).await,
+                HostStore::Sqlite(s) => s.get(tenant, resource_type, id).await,
+            }
+        }
+    }
+
+    fn create(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => s.create(tenant, resource_type, resource, unique).await,
+                HostStore::Sqlite(s) => s.create(tenant, resource_type, resource, unique).await,
+            }
+        }
+    }
+
+    fn replace(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.replace(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        resource,
+                        unique,
+                    )
+                    .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.replace(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        resource,
+                        unique,
+                    )
+                    .await
+                }
+            }
+        }
+    }
+
+    fn delete(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => s.delete(tenant, resource_type, id, expected_version).await,
+                HostStore::Sqlite(s) => s.delete(tenant, resource_type, id, expected_version).await,
+            }
+        }
+    }
+
+    fn query(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => s.query(tenant, resource_type, query).await,
+                HostStore::Sqlite(s) => s.query(tenant, resource_type, query).await,
+            }
+        }
+    }
+}

@@ -15,6 +15,8 @@ pub enum HostStore {
     Sqlite(SqliteStore),
 }
 
+// The trait's futures must be `Send`; spelling them out keeps that visible.
+#[allow(clippy::manual_async_fn)]
 impl Store for HostStore {
     fn get(
         &self,

@@ -1,7 +1,7 @@
 //! `scim serve --db FILE`: data survives a restart, and a `kill -9` in the middle of a stream
 //! of writes loses no acknowledged write and leaves nothing half-written.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::zombie_processes)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +46,9 @@ fn start(db: &std::path::Path) -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("scim serve did not start");
 }
 

@@ -1,7 +1,12 @@
 //! `scim serve --db FILE`: data survives a restart, and a `kill -9` in the middle of a stream
 //! of writes loses no acknowledged write and leaves nothing half-written.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::zombie_processes)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};

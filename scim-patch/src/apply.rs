@@ -950,19 +950,7 @@ impl<'r> Run<'_, 'r> {
             let (Some(items), true) = (sub_items, self.p.options.profile.remove_with_value) else {
                 return Err(syntax(format!("`remove` of `{display}` with a `value` is not RFC 7644; only a path selects what to remove")));
             };
-            let list: Vec<&Value> = match value {
-                Value::Array(vs) => vs.iter().collect(),
-                single => vec![single],
-            };
-            if list.iter().any(|v| v.is_array()) {
-                return Err(syntax(
-                    "`remove` values must be values of the attribute, not arrays",
-                ));
-            }
-            self.normalizations.push(Normalization {
-                operation: i,
-                kind: NormalizationKind::RemoveWithValue,
-            });
+            let list = self.removal_list(i, value)?;
             let gone = matching_listed(items, &list);
             let kept: Vec<Value> = items
                 .iter()
@@ -988,19 +976,7 @@ impl<'r> Run<'_, 'r> {
             if !self.p.options.profile.remove_with_value || !multi {
                 return Err(syntax(format!("`remove` of `{display}` with a `value` is not RFC 7644; only a path selects what to remove")));
             }
-            let list: Vec<&Value> = match value {
-                Value::Array(items) => items.iter().collect(),
-                single => vec![single],
-            };
-            if list.iter().any(|v| v.is_array()) {
-                return Err(syntax(
-                    "`remove` values must be values of the attribute, not arrays",
-                ));
-            }
-            self.normalizations.push(Normalization {
-                operation: i,
-                kind: NormalizationKind::RemoveWithValue,
-            });
+            let list = self.removal_list(i, value)?;
             let indices: Vec<usize> = match current {
                 Some(Value::Array(items)) => matching_listed(items, &list),
                 _ => Vec::new(),
@@ -1087,6 +1063,29 @@ impl<'r> Run<'_, 'r> {
                 Ok(())
             }
         }
+    }
+
+    /// The values an Entra-style `remove` lists (one value or an array of them), reported
+    /// as a normalisation.
+    fn removal_list<'v>(
+        &mut self,
+        i: usize,
+        value: &'v Value,
+    ) -> Result<Vec<&'v Value>, PatchError> {
+        let list: Vec<&Value> = match value {
+            Value::Array(items) => items.iter().collect(),
+            single => vec![single],
+        };
+        if list.iter().any(|v| v.is_array()) {
+            return Err(syntax(
+                "`remove` values must be values of the attribute, not arrays",
+            ));
+        }
+        self.normalizations.push(Normalization {
+            operation: i,
+            kind: NormalizationKind::RemoveWithValue,
+        });
+        Ok(list)
     }
 
     fn remove_indices(

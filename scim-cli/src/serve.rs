@@ -165,6 +165,19 @@ async fn handle(
     let uri = request.uri().clone();
     let limit = state.engine.config().max_payload;
     let (parts, body) = request.into_parts();
+    // A declared length over the limit is refused before any of the body is read.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let response = scim_error(ScimError::payload_too_large(format!(
+            "the request body exceeds {limit} bytes"
+        )));
+        tracing::info!(%method, %uri, status = 413, "request");
+        return response;
+    }
     let response = match to_bytes(body, limit.saturating_add(1)).await {
         Err(_) => scim_error(ScimError::payload_too_large(format!(
             "the request body exceeds {limit} bytes"

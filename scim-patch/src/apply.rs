@@ -824,15 +824,7 @@ impl<'r> Run<'_, 'r> {
             }
         }
         let matcher = Matcher::new(&path.attr, filter, self.rt())?;
-        let indices: Vec<usize> = match current {
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| matcher.matches(v))
-                .map(|(i, _)| i)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let indices: Vec<usize> = matcher.indices(current);
         let checked_path = AttrPath {
             sub_attr: path.sub_attr.clone(),
             ..target.path.clone()
@@ -993,15 +985,7 @@ impl<'r> Run<'_, 'r> {
                 )));
             }
             let matcher = Matcher::new(&path.attr, filter, self.rt())?;
-            let indices: Vec<usize> = match current {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| matcher.matches(v))
-                    .map(|(i, _)| i)
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let indices: Vec<usize> = matcher.indices(current);
             return match sub_name {
                 None => self.remove_indices(map, &target, &indices),
                 Some(sub) => {
@@ -1150,15 +1134,7 @@ impl<'r> Run<'_, 'r> {
             .and_then(|rt| rt.resolve(&case_path))
             .is_some_and(|r| r.target().case_exact);
         let matcher = Matcher::set(lits, case_exact);
-        let indices: Vec<usize> = match get(map, &target.slot) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| matcher.matches(v))
-                .map(|(i, _)| i)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let indices: Vec<usize> = matcher.indices(get(map, &target.slot));
         self.remove_indices(map, &target, &indices)
     }
 

@@ -109,6 +109,19 @@ impl Matcher {
         Matcher::ValueSet { set, case_exact }
     }
 
+    /// Indices (ascending) of the values of `attribute` (an array) that match.
+    pub(crate) fn indices(&self, attribute: Option<&Value>) -> Vec<usize> {
+        match attribute {
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| self.matches(v))
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub(crate) fn matches(&self, element: &Value) -> bool {
         match self {
             Matcher::ValueEq { lit, case_exact } => element_value(element).is_some_and(|v| {

@@ -288,22 +288,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     )?);
                 }
             }
-            if set.len() >= SET_THRESHOLD {
-                nodes.push(Node::Leaf(p, Test::StrSet(fold, set)));
-            } else {
-                for lit in set {
-                    nodes.push(Node::Leaf(
-                        p.clone(),
-                        Test::Str(StrTest {
-                            op: StrOp::Eq,
-                            lit,
-                            fold,
-                            instant: None,
-                            custom: None,
-                        }),
-                    ));
-                }
-            }
+            nodes.extend(eq_set_nodes(p, fold, set));
         }
         Ok(merge_eq_sets(nodes))
     }
@@ -440,6 +425,28 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
     }
 }
 
+/// `eq` tests of one path against a set of folded literals: one set lookup from
+/// [`SET_THRESHOLD`] literals on, else one test per literal.
+fn eq_set_nodes(path: Path, fold: Fold, set: HashSet<Box<str>>) -> Vec<Node> {
+    if set.len() >= SET_THRESHOLD {
+        return vec![Node::Leaf(path, Test::StrSet(fold, set))];
+    }
+    set.into_iter()
+        .map(|lit| {
+            Node::Leaf(
+                path.clone(),
+                Test::Str(StrTest {
+                    op: StrOp::Eq,
+                    lit,
+                    fold,
+                    instant: None,
+                    custom: None,
+                }),
+            )
+        })
+        .collect()
+}
+
 /// Replaces ≥ [`SET_THRESHOLD`] plain string `eq` tests on the same path inside one OR chain
 /// by a single set lookup, so a 50-way OR costs one hash probe per value.
 fn merge_eq_sets(nodes: Vec<Node>) -> Vec<Node> {
@@ -473,22 +480,7 @@ fn merge_eq_sets(nodes: Vec<Node>) -> Vec<Node> {
         }
     }
     for (path, fold, set) in groups {
-        if set.len() >= SET_THRESHOLD {
-            out.push(Node::Leaf(path, Test::StrSet(fold, set)));
-        } else {
-            for lit in set {
-                out.push(Node::Leaf(
-                    path.clone(),
-                    Test::Str(StrTest {
-                        op: StrOp::Eq,
-                        lit,
-                        fold,
-                        instant: None,
-                        custom: None,
-                    }),
-                ));
-            }
-        }
+        out.extend(eq_set_nodes(path, fold, set));
     }
     out
 }

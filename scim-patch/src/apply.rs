@@ -240,6 +240,11 @@ struct Run<'p, 'r> {
     primaries: Vec<(Slot, String, Option<String>, Vec<String>)>,
 }
 
+/// Whether `key` starts with `urn:` (any case), without slicing inside a character.
+fn has_urn_prefix(key: &str) -> bool {
+    key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
 fn present(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,
@@ -485,7 +490,7 @@ impl<'r> Run<'_, 'r> {
             }
             let is_extension = match self.p.rt {
                 Some(rt) => rt.extension(key).is_some(),
-                None => key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") && v.is_object(),
+                None => key.len() > 4 && has_urn_prefix(key) && v.is_object(),
             };
             if is_extension {
                 let Value::Object(inner) = v else {
@@ -497,27 +502,26 @@ impl<'r> Run<'_, 'r> {
                 }
                 continue;
             }
-            let path =
-                if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") || key.contains('.') {
-                    let allowed = if key.contains('.') && !key[..4].eq_ignore_ascii_case("urn:") {
-                        profile.dotted_keys
-                    } else {
-                        profile.urn_keys
-                    };
-                    let parsed = AttrPath::parse(key).map_err(|e| invalid_path(e.to_string()))?;
-                    if !allowed {
-                        return Err(invalid_path(format!(
-                            "`{key}` is a path; a value without `path` holds attribute names"
-                        )));
-                    }
-                    self.normalizations.push(Normalization {
-                        operation: i,
-                        kind: NormalizationKind::PathKey(key.clone()),
-                    });
-                    parsed
+            let path = if key.len() > 4 && has_urn_prefix(key) || key.contains('.') {
+                let allowed = if key.contains('.') && !has_urn_prefix(key) {
+                    profile.dotted_keys
                 } else {
-                    AttrPath::new(key.clone())
+                    profile.urn_keys
                 };
+                let parsed = AttrPath::parse(key).map_err(|e| invalid_path(e.to_string()))?;
+                if !allowed {
+                    return Err(invalid_path(format!(
+                        "`{key}` is a path; a value without `path` holds attribute names"
+                    )));
+                }
+                self.normalizations.push(Normalization {
+                    operation: i,
+                    kind: NormalizationKind::PathKey(key.clone()),
+                });
+                parsed
+            } else {
+                AttrPath::new(key.clone())
+            };
             self.set_attr(map, i, kind, &path, v)?;
         }
         Ok(())

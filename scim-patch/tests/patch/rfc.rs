@@ -521,3 +521,30 @@ fn entra_loose_extension_paths() {
     )
     .is_err());
 }
+
+/// Found by the `patch_apply` fuzz target: keys in a no-path value were sliced at byte 4,
+/// which panicked inside a multi-byte character or on a short dotted key.
+#[test]
+fn no_path_keys_with_multibyte_or_short_names_do_not_panic() {
+    for key in ["a😀b", "😀urn:x", "a.b", "é.x"] {
+        for lenient in [false, true] {
+            let options = if lenient {
+                PatchOptions::lenient()
+            } else {
+                PatchOptions::default()
+            };
+            let mut u = user();
+            let result = patch(
+                "User",
+                options,
+                &mut u,
+                json!([{"op": "add", "value": {key: "v"}}]),
+            );
+            assert!(
+                result.is_err(),
+                "{key}: unknown attribute should be refused"
+            );
+            assert_eq!(u, user());
+        }
+    }
+}

@@ -2,7 +2,10 @@
 
 use std::future::Future;
 
-use scim_core::{MemoryStore, Query, QueryResult, Store, StoreError, StoredResource, UniqueKey};
+use scim_core::{
+    ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Store, StoreError,
+    StoredResource, UniqueKey,
+};
 use scim_store_sqlite::SqliteStore;
 use serde_json::Value;
 
@@ -109,6 +112,70 @@ impl Store for HostStore {
             match self {
                 HostStore::Memory(s) => s.query(tenant, resource_type, query).await,
                 HostStore::Sqlite(s) => s.query(tenant, resource_type, query).await,
+            }
+        }
+    }
+
+    fn out_of_line(&self, resource_type: &str) -> Option<&str> {
+        match self {
+            HostStore::Memory(s) => s.out_of_line(resource_type),
+            HostStore::Sqlite(s) => s.out_of_line(resource_type),
+        }
+    }
+
+    fn get_head(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => s.get_head(tenant, resource_type, id).await,
+                HostStore::Sqlite(s) => s.get_head(tenant, resource_type, id).await,
+            }
+        }
+    }
+
+    fn patch_elements(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.patch_elements(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        head,
+                        head_changed,
+                        change,
+                        unique,
+                    )
+                    .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.patch_elements(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        head,
+                        head_changed,
+                        change,
+                        unique,
+                    )
+                    .await
+                }
             }
         }
     }

@@ -42,5 +42,6 @@ pub use error::{ScimError, ScimType, ERROR_URN};
 pub use hooks::{Hooks, NoHooks};
 pub use message::{Method, Request, Response, SCIM_JSON};
 pub use store::{
-    MemoryStore, Query, QueryResult, Sort, Store, StoreError, StoredResource, UniqueKey,
+    ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Sort, Store, StoreError,
+    StoredResource, UniqueKey,
 };

@@ -98,6 +98,53 @@ pub struct QueryResult {
     pub paged: bool,
 }
 
+/// A change to the elements of a multi-valued attribute that a store keeps outside the
+/// resource document ([`Store::out_of_line`]), each element identified by its `value`.
+///
+/// Applied in this order: `clear`, then `removed`, then `added` (an element whose `value` is
+/// present already is skipped: a member is in a group once, RFC 7644 §3.5.2.1).
+///
+/// ```
+/// let change = scim_core::ElementChange::new("members");
+/// assert!(change.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct ElementChange {
+    /// The attribute, e.g. `members`.
+    pub attribute: String,
+    /// Remove every element first (a `replace` of the whole attribute).
+    pub clear: bool,
+    /// The `value`s of the elements to remove.
+    pub removed: Vec<String>,
+    /// The elements to add (validated, each with a string `value`).
+    pub added: Vec<Value>,
+}
+
+impl ElementChange {
+    /// No change yet to `attribute`.
+    pub fn new(attribute: impl Into<String>) -> Self {
+        ElementChange {
+            attribute: attribute.into(),
+            ..ElementChange::default()
+        }
+    }
+
+    /// Whether the change does nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.removed.is_empty() && self.added.is_empty()
+    }
+}
+
+/// What [`Store::patch_elements`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElementPatch {
+    /// The resource's version afterwards (unchanged when nothing changed).
+    pub version: u64,
+    /// Whether anything was written.
+    pub changed: bool,
+}
+
 /// Where a host keeps resources. Every method is scoped to a tenant and a resource type
 /// (its name, e.g. `User`).
 pub trait Store: Send + Sync {
@@ -147,4 +194,61 @@ pub trait Store: Send + Sync {
         resource_type: &str,
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send;
+
+    /// The multi-valued attribute of `resource_type` whose elements this store keeps out of
+    /// line, indexed by their `value` (e.g. `members` of `Group`), if any. The engine then
+    /// applies a PATCH that only adds or removes such elements by `value` with
+    /// [`Store::get_head`] and [`Store::patch_elements`], without reading or writing the whole
+    /// resource: adding one member to a group of 100,000 costs one member.
+    ///
+    /// The default: none (every PATCH reads and replaces the whole resource).
+    fn out_of_line(&self, resource_type: &str) -> Option<&str> {
+        let _ = resource_type;
+        None
+    }
+
+    /// The resource without its [out-of-line](Store::out_of_line) attribute, with its
+    /// version. The default reads the whole resource.
+    fn get_head(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
+        self.get(tenant, resource_type, id)
+    }
+
+    /// If the resource's version is `expected_version`: applies `change` to its out-of-line
+    /// elements and, when that or `head_changed` changed anything, stores `head` (the resource
+    /// without the out-of-line attribute, already stamped) with the next version, all in one
+    /// atomic write. When nothing changed, nothing is written and the version stays.
+    ///
+    /// The default refuses: only a store that names an [`out_of_line`](Store::out_of_line)
+    /// attribute is asked.
+    #[allow(clippy::too_many_arguments)]
+    fn patch_elements(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        let _ = (
+            tenant,
+            resource_type,
+            id,
+            expected_version,
+            head,
+            head_changed,
+            change,
+            unique,
+        );
+        std::future::ready(Err(StoreError::Unavailable(
+            "this store keeps no attribute out of line".into(),
+        )))
+    }
 }

@@ -18,7 +18,9 @@ use scim_schema::Registry;
 use serde_json::{json, Value};
 
 use crate::sort::{sort_resources, sort_value};
-use crate::{block_on, Query, QueryResult, Sort, Store, StoreError, StoredResource, UniqueKey};
+use crate::{
+    block_on, ElementChange, Query, QueryResult, Sort, Store, StoreError, StoredResource, UniqueKey,
+};
 
 const T: &str = "kit-tenant";
 const USER: &str = "User";
@@ -35,6 +37,7 @@ pub fn run_store_suite<S: Store>(make: impl Fn() -> S) {
     sort_and_paging(&store);
     concurrent_writers(&make());
     concurrent_unique_creates(&make());
+    out_of_line_elements(&make());
 }
 
 fn key(attribute: &str, value: &str) -> UniqueKey {
@@ -591,4 +594,182 @@ fn concurrent_unique_creates<S: Store>(s: &S) {
     for r in results.iter().filter_map(|r| r.as_ref().err()) {
         assert_eq!(r, &conflict("userName"));
     }
+}
+
+fn member_values(resource: &Value, attr: &str) -> Vec<String> {
+    resource
+        .get(attr)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A store that keeps `members` of groups out of line ([`Store::out_of_line`]): the head
+/// without them, element changes by key, versions as for any write, `get` and `query` with
+/// the members in order. Skipped for stores that keep nothing out of line.
+fn out_of_line_elements<S: Store>(s: &S) {
+    const GROUP: &str = "Group";
+    let Some(attr) = s.out_of_line(GROUP).map(str::to_owned) else {
+        return;
+    };
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "g",
+        attr.clone(): [{"value": "u1", "display": "One"}, {"value": "u2"}]});
+    let created = block_on(s.create(T, GROUP, group, vec![])).expect("create group");
+    let id = created.id.clone();
+    let full = block_on(s.get(T, GROUP, &id))
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        member_values(&full.resource, &attr),
+        ["u1", "u2"],
+        "get has the elements in order"
+    );
+    assert_eq!(
+        full.resource[&attr][0]["display"], "One",
+        "elements are kept whole"
+    );
+    let head = block_on(s.get_head(T, GROUP, &id))
+        .expect("get_head")
+        .expect("exists");
+    assert!(
+        head.resource.get(&attr).is_none(),
+        "get_head leaves the elements out"
+    );
+    assert_eq!(head.version, 1);
+    assert_eq!(head.resource["displayName"], "g");
+
+    let patch = |version: u64, head: &Value, head_changed: bool, f: &dyn Fn(&mut ElementChange)| {
+        let mut change = ElementChange::new(attr.clone());
+        f(&mut change);
+        block_on(s.patch_elements(
+            T,
+            GROUP,
+            &id,
+            version,
+            head.clone(),
+            head_changed,
+            change,
+            vec![],
+        ))
+    };
+    let h = head.resource.clone();
+    // Add one new and one present (in another case): only the new one counts.
+    let done = patch(1, &h, false, &|c| {
+        c.added = vec![
+            json!({"value": "u3"}),
+            json!({"value": "U1", "display": "dup"}),
+        ];
+    })
+    .expect("add");
+    assert!(
+        done.changed && done.version == 2,
+        "adding an element is a write: {done:?}"
+    );
+    let got = block_on(s.get(T, GROUP, &id)).unwrap().unwrap();
+    assert_eq!(member_values(&got.resource, &attr), ["u1", "u2", "u3"]);
+    assert_eq!(
+        got.resource[&attr][0]["display"], "One",
+        "a present value is not replaced"
+    );
+    assert_eq!(got.version, 2);
+
+    // Nothing new: no write, the version stays.
+    let done = patch(2, &h, false, &|c| c.added = vec![json!({"value": "u2"})]).expect("no-op");
+    assert!(
+        !done.changed && done.version == 2,
+        "a no-op keeps the version: {done:?}"
+    );
+    let done = patch(2, &h, false, &|c| c.removed = vec!["absent".into()]).expect("no-op");
+    assert!(!done.changed && done.version == 2);
+
+    // A stale version is refused and changes nothing.
+    assert_eq!(
+        patch(1, &h, false, &|c| c.removed = vec!["u1".into()]),
+        Err(StoreError::VersionMismatch)
+    );
+    assert_eq!(
+        member_values(
+            &block_on(s.get(T, GROUP, &id)).unwrap().unwrap().resource,
+            &attr
+        ),
+        ["u1", "u2", "u3"]
+    );
+
+    // Remove (case-insensitively, as `value eq` compares), then re-add: at the end.
+    let done = patch(2, &h, false, &|c| {
+        c.removed = vec!["U1".into()];
+        c.added = vec![json!({"value": "u1"})];
+    })
+    .expect("remove and re-add");
+    assert_eq!(done.version, 3);
+    let got = block_on(s.get(T, GROUP, &id)).unwrap().unwrap();
+    assert_eq!(member_values(&got.resource, &attr), ["u2", "u3", "u1"]);
+
+    // The head alone changes: written, with the elements kept.
+    let mut renamed = h.clone();
+    renamed["displayName"] = json!("renamed");
+    let done = patch(3, &renamed, true, &|_| {}).expect("head change");
+    assert!(done.changed && done.version == 4);
+    let got = block_on(s.get(T, GROUP, &id)).unwrap().unwrap();
+    assert_eq!(got.resource["displayName"], "renamed");
+    assert_eq!(member_values(&got.resource, &attr), ["u2", "u3", "u1"]);
+
+    // Clear, then add.
+    let done = patch(4, &renamed, false, &|c| {
+        c.clear = true;
+        c.added = vec![json!({"value": "u9"})];
+    })
+    .expect("clear");
+    assert_eq!(done.version, 5);
+    let got = block_on(s.get(T, GROUP, &id)).unwrap().unwrap();
+    assert_eq!(member_values(&got.resource, &attr), ["u9"]);
+
+    // Which groups hold u9: a filter on the out-of-line elements.
+    let registry = Registry::standard();
+    let (filter, compiled) = compile(r#"members.value eq "u9""#, &registry, GROUP);
+    let mut q = everything();
+    q.filter = Some(&filter);
+    q.compiled = Some(&compiled);
+    let found = block_on(s.query(T, GROUP, q)).expect("query");
+    let hits: Vec<&StoredResource> = found
+        .resources
+        .iter()
+        .filter(|r| compiled.matches(&r.resource))
+        .collect();
+    assert_eq!(hits.len(), 1, "the group holding u9 is found by its member");
+    assert_eq!(
+        member_values(&hits[0].resource, &attr),
+        ["u9"],
+        "query results have their elements"
+    );
+
+    // A full replace rewrites the elements; delete removes everything.
+    let replaced = block_on(s.replace(
+        T,
+        GROUP,
+        &id,
+        5,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": id,
+               "displayName": "r", attr.clone(): [{"value": "a"}, {"value": "b"}]}),
+        vec![],
+    ))
+    .expect("replace");
+    assert_eq!(replaced.version, 6);
+    let got = block_on(s.get(T, GROUP, &id)).unwrap().unwrap();
+    assert_eq!(member_values(&got.resource, &attr), ["a", "b"]);
+    block_on(s.delete(T, GROUP, &id, None)).expect("delete");
+    assert_eq!(
+        patch(6, &h, false, &|c| c.added = vec![json!({"value": "x"})]),
+        Err(StoreError::NotFound)
+    );
+    let found = block_on(s.query(T, GROUP, q)).expect("query");
+    assert!(
+        found.resources.is_empty(),
+        "a deleted group's elements are gone"
+    );
 }

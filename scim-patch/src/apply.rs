@@ -63,6 +63,12 @@ impl<'r> Patcher<'r> {
         &self.options
     }
 
+    /// The resource type paths resolve against (`None` for a [schemaless](Patcher::schemaless)
+    /// applier).
+    pub fn resource_type(&self) -> Option<ResourceTypeRef<'r>> {
+        self.rt
+    }
+
     /// Applies every operation of `request` to `resource`, in order. On error the resource
     /// is exactly as it was (the changes made so far are undone).
     pub fn apply(

@@ -40,6 +40,7 @@ mod message;
 mod options;
 mod outcome;
 mod select;
+mod split;
 
 pub use apply::Patcher;
 pub use error::{PatchError, PatchErrorKind};
@@ -48,3 +49,4 @@ pub use options::{PatchOptions, PrimaryRule, Profile};
 pub use outcome::{
     AttributeChange, ChangeKind, Delta, Normalization, NormalizationKind, PatchOutcome,
 };
+pub use split::SplitPatch;

@@ -4,6 +4,7 @@ mod bulk;
 mod discovery;
 mod groups;
 mod list;
+mod out_of_line;
 mod resources;
 
 pub use groups::OVERHEAD_BYPASS;

@@ -56,7 +56,7 @@ impl<S: Store> Engine<S> {
         )?)
     }
 
-    async fn respond(
+    pub(super) async fn respond(
         &self,
         ctx: &RequestContext,
         status: u16,
@@ -98,7 +98,7 @@ impl<S: Store> Engine<S> {
             .collect()
     }
 
-    fn stamp(
+    pub(super) fn stamp(
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
@@ -118,7 +118,7 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    async fn current(
+    pub(super) async fn current(
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
@@ -131,7 +131,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// `If-Match` (RFC 7644 §3.14): 412 when the current version differs.
-    fn check_if_match(req: &Request, current: &StoredResource) -> Result<()> {
+    pub(super) fn check_if_match(req: &Request, current: &StoredResource) -> Result<()> {
         match req.header("If-Match") {
             Some(tags) if !matches_any(tags, current.version) => {
                 Err(ScimError::precondition_failed(format!(
@@ -243,6 +243,12 @@ impl<S: Store> Engine<S> {
         self.hooks
             .before_patch(ctx, &rt.definition().name, id, &request)?;
         let patcher = Patcher::new(*rt, self.config.patch);
+        if let Some(response) = self
+            .patch_out_of_line(ctx, rt, id, req, &patcher, &request)
+            .await?
+        {
+            return Ok(response);
+        }
         let mut attempt = 0;
         loop {
             let current = self.current(ctx, rt, id).await?;
@@ -258,7 +264,11 @@ impl<S: Store> Engine<S> {
                 self.check_members(ctx, rt, req, &mut resource, Some(&added))
                     .await?;
             }
-            let stored = if outcome.changed {
+            // A member added again under another `display` is dropped by `check_members`:
+            // then nothing changed after all, and the version stays.
+            let changed = outcome.changed
+                && (outcome.delta.get("members").is_none() || resource != current.resource);
+            let stored = if changed {
                 let created = current
                     .resource
                     .get("meta")

@@ -8,6 +8,7 @@ mod gluu_walkthrough;
 mod golden;
 mod groups;
 mod hooks;
+mod out_of_line;
 mod paging;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -5,3 +5,4 @@
 mod conformance;
 mod properties;
 mod rfc;
+mod split;

@@ -220,6 +220,40 @@ fn benches(c: &mut Criterion) {
                 .count()
         })
     });
+    // The same PATCHes for members kept out of line (`Patcher::split`; how the SQLite store
+    // keeps them): the split, then the change by key on a table of the 100,000 members.
+    let mut table: std::collections::HashMap<String, Value> = big["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["value"].as_str().unwrap().to_lowercase(), m.clone()))
+        .collect();
+    let by_key = |table: &mut std::collections::HashMap<String, Value>, req: &PatchRequest| {
+        let split = patcher.split(req, "members").unwrap().unwrap();
+        assert!(split.rest.operations.is_empty() && !split.clear);
+        let mut changed = false;
+        for v in &split.removed {
+            changed |= table.remove(&v.to_lowercase()).is_some();
+        }
+        for m in split.added {
+            let key = m["value"].as_str().unwrap().to_lowercase();
+            if let std::collections::hash_map::Entry::Vacant(e) = table.entry(key) {
+                e.insert(m);
+                changed = true;
+            }
+        }
+        changed
+    };
+    assert!(by_key(&mut table, &add));
+    assert_eq!(table.len(), 100_001);
+    assert!(by_key(&mut table, &remove));
+    assert_eq!(table.len(), 100_000);
+    g.bench_function("split-add1-then-remove1-100k", |b| {
+        b.iter(|| {
+            by_key(&mut table, &add);
+            by_key(&mut table, &remove);
+        })
+    });
     g.bench_function("add1-100k", |b| {
         b.iter_batched_ref(
             || big.clone(),

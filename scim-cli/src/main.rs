@@ -37,6 +37,10 @@ enum Command {
         /// SQLite file for the data (created if missing); `:memory:` keeps it in memory.
         #[arg(long, default_value = "scim.db")]
         db: String,
+        /// Answer PATCH with 204 No Content instead of 200 and the resource (what Entra ID
+        /// and Okta expect; spares reading a large group back after a membership change).
+        #[arg(long)]
+        patch_no_content: bool,
     },
     /// Parse a filter and print its canonical form; with a file, print the resources that match.
     Filter {
@@ -90,7 +94,20 @@ fn main() -> ExitCode {
             config,
             strict,
             db,
-        } => return serve_main(addr, base_path, tokens, config, strict, db),
+            patch_no_content,
+        } => {
+            return serve_main(
+                addr,
+                base_path,
+                tokens,
+                config,
+                ServeFlags {
+                    strict,
+                    db,
+                    patch_no_content,
+                },
+            )
+        }
         Command::Filter {
             expr,
             file,
@@ -113,14 +130,25 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(outcome.code).unwrap_or(1))
 }
 
+/// The flags of `scim serve` that override its config file.
+struct ServeFlags {
+    strict: bool,
+    db: String,
+    patch_no_content: bool,
+}
+
 fn serve_main(
     addr: std::net::SocketAddr,
     base_path: String,
     tokens: Vec<String>,
     config: Option<PathBuf>,
-    strict: bool,
-    db: String,
+    flags: ServeFlags,
 ) -> ExitCode {
+    let ServeFlags {
+        strict,
+        db,
+        patch_no_content,
+    } = flags;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -142,6 +170,9 @@ fn serve_main(
     }
     if strict {
         options.idp_profiles = false;
+    }
+    if patch_no_content {
+        options.patch_no_content = true;
     }
     for t in tokens {
         options.tokens.insert(t, scim_core::Scopes::All);

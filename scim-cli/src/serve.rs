@@ -33,6 +33,10 @@ pub struct ServeOptions {
     pub max_payload: usize,
     /// The SQLite file to keep data in; `None` keeps it in memory.
     pub db: Option<std::path::PathBuf>,
+    /// Answer PATCH with 204 No Content (RFC 7644 §3.5.2 allows it; Entra ID and Okta
+    /// expect nothing more). A membership PATCH of a large group then neither reads nor
+    /// writes its other members. Default off: 200 with the resource.
+    pub patch_no_content: bool,
 }
 
 impl ServeOptions {
@@ -46,6 +50,7 @@ impl ServeOptions {
             idp_profiles: true,
             max_payload: 1 << 20,
             db: None,
+            patch_no_content: false,
         }
     }
 
@@ -72,6 +77,9 @@ impl ServeOptions {
         }
         if let Some(d) = v.get("db").and_then(Value::as_str) {
             self.db = (d != ":memory:").then(|| d.into());
+        }
+        if let Some(p) = v.get("patch_no_content").and_then(Value::as_bool) {
+            self.patch_no_content = p;
         }
         if let Some(m) = v.get("max_payload").and_then(Value::as_u64) {
             self.max_payload = usize::try_from(m).unwrap_or(usize::MAX);
@@ -111,18 +119,19 @@ struct AppState {
 }
 
 /// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
-/// FidoDevice and Fido2Device, over SQLite at `db` or in memory.
-pub fn engine(
-    base_url: &str,
-    idp_profiles: bool,
-    max_payload: usize,
-    db: Option<&Path>,
-) -> Result<Engine<HostStore>, String> {
+/// FidoDevice and Fido2Device, over SQLite at `options.db` or in memory.
+pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore>, String> {
+    let (idp_profiles, max_payload, db) = (
+        options.idp_profiles,
+        options.max_payload,
+        options.db.as_deref(),
+    );
     let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
         .build()
         .map_err(|e| e.to_string())?;
     let mut config = Config::new(base_url);
     config.max_payload = max_payload;
+    config.patch_no_content = options.patch_no_content;
     if idp_profiles {
         config = config
             .patch_options(scim_patch::PatchOptions::lenient())
@@ -144,12 +153,7 @@ pub fn engine(
 /// The axum router for `options` (tokens must be set).
 pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> {
     let state = Arc::new(AppState {
-        engine: engine(
-            base_url,
-            options.idp_profiles,
-            options.max_payload,
-            options.db.as_deref(),
-        )?,
+        engine: engine(base_url, options)?,
         base_path: options.base_path.trim_end_matches('/').to_owned(),
         tokens: options.tokens.clone(),
     });
@@ -275,4 +279,45 @@ pub async fn run(
 pub async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use scim_core::{block_on, Method, Request, RequestContext};
+    use serde_json::json;
+
+    #[test]
+    fn patch_no_content_from_the_config_file_answers_204() {
+        let path = std::env::temp_dir().join(format!("scim-serve-cfg-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"patch_no_content": true, "db": ":memory:"}"#).unwrap();
+        let options = ServeOptions::new().load(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(options.patch_no_content);
+        let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+        let patch = |engine: &Engine<HostStore>, id: &str| {
+            block_on(engine.handle(
+                &ctx,
+                Request::new(Method::Patch, format!("/Groups/{id}")).with_json(&json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "displayName", "value": "b"}]})),
+            ))
+            .status
+        };
+        for (no_content, status) in [(true, 204), (false, 200)] {
+            let mut options = options.clone();
+            options.patch_no_content = no_content;
+            let engine = engine("http://localhost/scim/v2", &options).unwrap();
+            let created = block_on(engine.handle(
+                &ctx,
+                Request::new(Method::Post, "/Groups").with_json(&json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": "a"})),
+            ));
+            let id = created.body_json()["id"].as_str().unwrap().to_owned();
+            assert_eq!(patch(&engine, &id), status);
+        }
+    }
 }

@@ -102,7 +102,11 @@ fn check_as(registry: &scim_schema::Registry, rt_name: &str, resource: &Value, p
 
 #[test]
 fn every_type_every_attribute() {
-    let engine = scim_cli::serve::engine("http://localhost/scim/v2", true, 1 << 20, None).unwrap();
+    let engine = scim_cli::serve::engine(
+        "http://localhost/scim/v2",
+        &scim_cli::serve::ServeOptions::new(),
+    )
+    .unwrap();
     let registry = engine.registry().clone();
     let (status, member) = call(
         &engine,

@@ -1,6 +1,7 @@
 //! Arbitrary PATCH requests on a user and a group, strict and lenient, schema-aware and
 //! schema-less: a failed PATCH leaves the resource byte-identical; after a successful one at
-//! most one value per multi-valued attribute is primary, and `changed` tells the truth.
+//! most one value per multi-valued attribute is primary, and `changed` tells the truth. For the
+//! group, `Patcher::split` (members kept out of line) agrees with the whole-resource apply.
 
 #![no_main]
 
@@ -32,6 +33,65 @@ fn single_primary(v: &Value) -> bool {
     }
 }
 
+/// One member per value (case-insensitively), the first kept.
+fn dedupe(members: &[Value]) -> Vec<Value> {
+    let mut seen = Vec::new();
+    members
+        .iter()
+        .filter(|m| {
+            let key = m.get("value").and_then(Value::as_str).map(str::to_lowercase);
+            let fresh = key.is_none() || !seen.contains(&key);
+            seen.push(key);
+            fresh
+        })
+        .cloned()
+        .collect()
+}
+
+fn members(v: &Value) -> Vec<Value> {
+    v.get("members").and_then(Value::as_array).map(|m| dedupe(m)).unwrap_or_default()
+}
+
+/// The split applied by key to `before`'s members, and its rest to the head, against the
+/// whole request applied to the whole group.
+fn split_agrees(patcher: &Patcher<'_>, before: &Value, request: &PatchRequest) {
+    let mut whole = before.clone();
+    let whole_result = patcher.apply(&mut whole, request);
+    let split = match patcher.split(request, "members") {
+        Err(e) => {
+            assert!(whole_result.is_err(), "split refused ({e}) what apply took");
+            return;
+        }
+        Ok(None) => return,
+        Ok(Some(s)) => s,
+    };
+    let key = |m: &Value| m.get("value").and_then(Value::as_str).map(str::to_lowercase);
+    let mut by_key = if split.clear { Vec::new() } else { members(before) };
+    let removed: Vec<String> = split.removed.iter().map(|r| r.to_lowercase()).collect();
+    by_key.retain(|m| key(m).is_none_or(|k| !removed.contains(&k)));
+    for a in &split.added {
+        if !by_key.iter().any(|m| key(m) == key(a)) {
+            by_key.push(a.clone());
+        }
+    }
+    let mut head = before.clone();
+    if let Value::Object(m) = &mut head {
+        m.remove("members");
+    }
+    let head_result = patcher.apply(&mut head, &split.rest);
+    match (whole_result, head_result) {
+        (Ok(_), Ok(_)) => {
+            assert_eq!(members(&whole), by_key, "members differ");
+            if let Value::Object(m) = &mut whole {
+                m.remove("members");
+            }
+            assert_eq!(whole, head, "the rest differs");
+        }
+        (Err(_), Err(_)) => {}
+        (w, h) => panic!("whole {w:?} but split rest {h:?}"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, json)) = data.split_first() else { return };
     let Ok(message) = serde_json::from_slice::<Value>(json) else { return };
@@ -48,6 +108,9 @@ fuzz_target!(|data: &[u8]| {
     let registry = Registry::standard();
     for (name, before) in targets() {
         let rt = registry.resource_type(name).expect("standard type");
+        if name == "Group" {
+            split_agrees(&Patcher::new(rt, options), &before, &request);
+        }
         for patcher in [Patcher::new(rt, options), Patcher::schemaless(options)] {
             let before_text = serde_json::to_string(&before).expect("serialise");
             let mut resource = before.clone();

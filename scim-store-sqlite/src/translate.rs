@@ -5,10 +5,18 @@
 //! what this module writes. A filter node that cannot be translated exactly becomes
 //! [`Frag::All`] (or makes its parent a [`Frag::Superset`]), and the engine finishes in
 //! memory.
+//!
+//! Two shortcuts read indexes instead of documents, with the same answers: `eq` (and `sw`
+//! when case-insensitive) on an attribute of the `attr_index` side table
+//! ([`crate::layout::INDEXED`]) or on `members.value` (column `value_key`), and `id eq` on
+//! the primary key. The out-of-line attribute (`members` of a group) is read from the
+//! `members` table wherever the document would have been read.
 
 use std::convert::Infallible;
 
 use rusqlite::types::Value as SqlValue;
+
+use crate::layout::{indexed_label, ID_LABEL};
 use scim_filter::{
     walk, AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, UrnLocation,
     Visitor,
@@ -23,6 +31,56 @@ pub(crate) enum Frag {
     Superset(String),
     /// Nothing could be translated: every row.
     All,
+    /// Exactly the resources these index lookups find (together): kept apart until the
+    /// enclosing `or` has had the chance to merge them into one lookup.
+    Ids(Vec<Lookup>),
+}
+
+/// Where an index lookup reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// `attr_index` rows with this label.
+    Attr(&'static str),
+    /// `members.value_key`.
+    Members,
+    /// The row id (and `attr_index` rows labelled `id`).
+    Id,
+}
+
+/// Which keys (lower-cased values) a lookup wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyTest {
+    /// Any of these.
+    In(Vec<String>),
+    /// From the first (inclusive) to the second (exclusive).
+    Range(String, String),
+}
+
+/// An index lookup standing for a string comparison (or several, merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lookup {
+    source: Source,
+    keys: KeyTest,
+    /// For a caseExact attribute the keys find a superset: the document must also hold one
+    /// of these literals (as given) at this path.
+    verify: Option<(AttrPath, Vec<String>)>,
+}
+
+impl Lookup {
+    /// Adds `other`'s keys to this lookup when both are `eq` lookups in the same place.
+    fn merge(&mut self, other: &Lookup) -> bool {
+        let (KeyTest::In(mine), KeyTest::In(theirs)) = (&mut self.keys, &other.keys) else {
+            return false;
+        };
+        if self.source != other.source || self.verify.is_some() != other.verify.is_some() {
+            return false;
+        }
+        mine.extend(theirs.iter().cloned());
+        if let (Some((_, mine)), Some((_, theirs))) = (&mut self.verify, &other.verify) {
+            mine.extend(theirs.iter().cloned());
+        }
+        true
+    }
 }
 
 /// Integers beyond 2^53 compare differently as `f64` (the evaluator) and exactly (SQLite).
@@ -31,7 +89,11 @@ const EXACT_F64_INT: i64 = 1 << 53;
 /// Leaves SQLite's default limit on bound parameters (32,766) well out of reach.
 pub(crate) const MAX_PARAMS: usize = 30_000;
 
-/// Parameters numbered from 1, shared by the whole statement.
+/// The parameters holding the tenant and the resource type: a statement's first two.
+const TENANT: &str = "?1";
+const RESOURCE_TYPE: &str = "?2";
+/// Parameters numbered from 1, shared by the whole statement; a statement that uses the
+/// translation binds the tenant as `?1` and the resource type as `?2`.
 #[derive(Debug, Default)]
 pub(crate) struct Params {
     pub(crate) values: Vec<SqlValue>,
@@ -79,19 +141,31 @@ struct ValuePathFrame {
     alias: String,
 }
 
+/// Where the store keeps what the filter reads, for one query.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Layout<'a> {
+    /// The attribute whose elements are rows of `members` (e.g. `members` of a Group).
+    pub(crate) out_of_line: Option<&'a str>,
+    /// Some resource of the type has irregular out-of-line elements (see
+    /// `crate::layout::Row::irregular`): `value_key` alone is not exact.
+    pub(crate) irregular: bool,
+}
+
 /// The filter translator (a [`Visitor`]).
 pub(crate) struct Translator<'a, S: ?Sized> {
     schema: &'a S,
     params: &'a mut Params,
+    layout: Layout<'a>,
     frames: Vec<ValuePathFrame>,
     aliases: usize,
 }
 
 impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
-    pub(crate) fn new(schema: &'a S, params: &'a mut Params) -> Self {
+    pub(crate) fn new(schema: &'a S, params: &'a mut Params, layout: Layout<'a>) -> Self {
         Translator {
             schema,
             params,
+            layout,
             frames: Vec::new(),
             aliases: 0,
         }
@@ -99,9 +173,61 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     /// Translates `filter`.
     pub(crate) fn translate(mut self, filter: &Filter) -> Frag {
-        match walk(filter, &mut self) {
-            Ok(frag) if self.params.values.len() <= MAX_PARAMS => frag,
+        let rewritten = self.rewrite(filter);
+        match walk(rewritten.as_ref().unwrap_or(filter), &mut self) {
+            Ok(frag) => match self.finish(frag) {
+                frag if self.params.values.len() <= MAX_PARAMS => frag,
+                _ => Frag::All,
+            },
             _ => Frag::All,
+        }
+    }
+
+    /// `members[value eq "x"]` (or `sw`) as `members.value eq "x"` (so the `value_key`
+    /// index answers it): the same when every element is an object with a string `value`
+    /// (not `irregular`). `None` when nothing changes.
+    fn rewrite(&self, f: &Filter) -> Option<Filter> {
+        let rewrite_all = |ops: &[Filter]| {
+            let new: Vec<Option<Filter>> = ops.iter().map(|o| self.rewrite(o)).collect();
+            new.iter().any(Option::is_some).then(|| {
+                new.into_iter()
+                    .zip(ops)
+                    .map(|(n, o)| n.unwrap_or_else(|| o.clone()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        match f {
+            Filter::ValuePath(vp) if !self.layout.irregular && vp.attr.sub_attr.is_none() => {
+                let Filter::Compare {
+                    path,
+                    op,
+                    value: value @ CompValue::String(_),
+                } = vp.filter.as_ref()
+                else {
+                    return None;
+                };
+                let r = self.resolve(&vp.attr);
+                let plain = path.urn.is_none() && path.sub_attr.is_none();
+                // Only existential operators: `members[value ne "x"]` wants an element that
+                // differs, `members.value ne "x"` no element that equals.
+                if !plain
+                    || !matches!(op, CompareOp::Eq | CompareOp::Sw)
+                    || !path.name.eq_ignore_ascii_case("value")
+                    || self.out_of_line(&r) != Some(true)
+                {
+                    return None;
+                }
+                let path = AttrPath {
+                    urn: vp.attr.urn.clone(),
+                    name: vp.attr.name.clone(),
+                    sub_attr: Some(path.name.clone()),
+                };
+                Some(Filter::compare(path, *op, value.clone()))
+            }
+            Filter::Not(inner) => self.rewrite(inner).map(|i| Filter::Not(Box::new(i))),
+            Filter::And(ops) => rewrite_all(ops).map(Filter::And),
+            Filter::Or(ops) => rewrite_all(ops).map(Filter::Or),
+            _ => None,
         }
     }
 
@@ -168,9 +294,54 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         })
     }
 
+    /// Whether `r` is the out-of-line attribute (read from `members`); `None` when that
+    /// depends on the document (an unknown URN prefix).
+    fn out_of_line(&self, r: &Resolved) -> Option<bool> {
+        let Some(attr) = self.layout.out_of_line else {
+            return Some(false);
+        };
+        if !self.frames.is_empty() || !r.name.eq_ignore_ascii_case(attr) {
+            return Some(false);
+        }
+        match r.base {
+            Base::Root => Some(true),
+            Base::Extension(_) => Some(false),
+            Base::ExtensionOrRoot(_) => None,
+        }
+    }
+
+    /// The out-of-line elements of the resource `r`, with `json_each`'s columns `type`,
+    /// `value` and `atom` (so they stand in for the array the document would hold).
+    fn out_of_line_each(&mut self) -> String {
+        let m = self.alias("m");
+        format!(
+            "SELECT json_type({m}.search) AS type, \
+             CASE WHEN json_type({m}.search) IN ('object', 'array') THEN {m}.search \
+             ELSE json_extract({m}.search, '$') END AS value, \
+             json_extract({m}.search, '$') AS atom \
+             FROM members AS {m} WHERE {m}.tenant = r.tenant \
+             AND {m}.resource_type = r.resource_type AND {m}.owner_id = r.id"
+        )
+    }
+
+    /// [`objects`], plus the out-of-line object elements when `ool`.
+    fn objects(&mut self, doc: &str, p: &str, ool: bool) -> String {
+        let e = self.alias("e");
+        let mut sql = objects(doc, p, &e);
+        if ool {
+            let x = self.alias("x");
+            let each = self.out_of_line_each();
+            sql.push_str(&format!(
+                " UNION ALL SELECT {x}.value AS o FROM ({each}) AS {x} WHERE {x}.type = 'object'"
+            ));
+        }
+        sql
+    }
+
     /// The scalars a comparison looks at (the evaluator's `Path::any_value`), as a
     /// subquery with columns `t` (JSON type) and `v` (SQL value).
     fn candidates(&mut self, r: &Resolved) -> Option<String> {
+        let ool = self.out_of_line(r)?;
         let doc = self.doc();
         let p = self.attr_path(r, &doc)?;
         let e = self.alias("e");
@@ -190,18 +361,27 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                          WHERE json_type({doc}, {p}) = 'object'"
                     ));
                 }
+                if ool {
+                    let x = self.alias("x");
+                    let each = self.out_of_line_each();
+                    sql.push_str(&format!(
+                        " UNION ALL SELECT CASE {x}.type WHEN 'object' THEN json_type({x}.value, {value}) ELSE {x}.type END AS t, \
+                         CASE {x}.type WHEN 'object' THEN json_extract({x}.value, {value}) ELSE {x}.atom END AS v \
+                         FROM ({each}) AS {x}"
+                    ));
+                }
                 sql
             }
             Some(sub) => {
                 let s = self.params.push(format!("$.{}", label(sub)?));
                 let o = self.alias("o");
                 let f = self.alias("f");
+                let objects = self.objects(&doc, &p, ool);
                 // The objects (the attribute, or the objects in it), then their
                 // sub-attribute: a scalar, or each element of an array.
                 format!(
                     "SELECT {f}.type AS t, {f}.atom AS v FROM ({objects}) AS {o}, json_each({o}.o, {s}) AS {f} \
-                     WHERE json_type({o}.o, {s}) <> 'object'",
-                    objects = objects(&doc, &p, &e),
+                     WHERE json_type({o}.o, {s}) <> 'object'"
                 )
             }
         })
@@ -220,25 +400,193 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     /// The evaluator's `Path::present`.
     fn present_sql(&mut self, r: &Resolved) -> Option<String> {
+        let ool = self.out_of_line(r)?;
         let doc = self.doc();
         let p = self.attr_path(r, &doc)?;
         let t = self.alias("t");
         let leaf = format!("{t}.type NOT IN ('null', 'array', 'object')");
         Some(match &r.sub {
+            None if ool => {
+                let m = self.alias("m");
+                format!(
+                    "(EXISTS (SELECT 1 FROM json_tree({doc}, {p}) AS {t} WHERE {leaf}) \
+                     OR EXISTS (SELECT 1 FROM members AS {m}, json_tree({m}.search) AS {t} \
+                     WHERE {m}.tenant = r.tenant AND {m}.resource_type = r.resource_type \
+                     AND {m}.owner_id = r.id AND {leaf}))"
+                )
+            }
             None => format!("EXISTS (SELECT 1 FROM json_tree({doc}, {p}) AS {t} WHERE {leaf})"),
             Some(sub) => {
                 let s = self.params.push(format!("$.{}", label(sub)?));
-                let e = self.alias("e");
                 let o = self.alias("o");
+                let objects = self.objects(&doc, &p, ool);
                 format!(
-                    "EXISTS (SELECT 1 FROM ({objects}) AS {o}, json_tree({o}.o, {s}) AS {t} WHERE {leaf})",
-                    objects = objects(&doc, &p, &e)
+                    "EXISTS (SELECT 1 FROM ({objects}) AS {o}, json_tree({o}.o, {s}) AS {t} WHERE {leaf})"
                 )
             }
         })
     }
 
-    fn string_pred(&mut self, r: &Resolved, op: CompareOp, lit: &str) -> Frag {
+    /// An index lookup that answers `path op lit` exactly: `eq`, or `sw` when
+    /// case-insensitive, on an indexed attribute, on `id`, or on the `value` of out-of-line
+    /// elements, read from the top of the resource.
+    fn lookup(
+        &self,
+        r: &Resolved,
+        path: &AttrPath,
+        op: CompareOp,
+        lit: &str,
+        exact: bool,
+    ) -> Option<Lookup> {
+        let info = r.info.as_ref()?;
+        let string = matches!(info.attr_type, AttrType::String | AttrType::Reference);
+        if !string || !self.frames.is_empty() || !matches!(r.base, Base::Root) {
+            return None;
+        }
+        let key = lit.to_lowercase();
+        let keys = match op {
+            CompareOp::Eq => KeyTest::In(vec![key]),
+            // Lower-cased values starting with `key` are those in [key, successor): exactly
+            // the evaluator's `sw` on lower-cased strings (RFC 7644 §3.4.2.2).
+            CompareOp::Sw if !exact && !key.is_empty() => {
+                let hi = successor(&key)?;
+                KeyTest::Range(key, hi)
+            }
+            _ => return None,
+        };
+        let source = if self.out_of_line(r) == Some(true) {
+            let value = r
+                .sub
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("value"));
+            if !value || self.layout.irregular {
+                return None;
+            }
+            Source::Members
+        } else if r.name.eq_ignore_ascii_case("id") && r.sub.is_none() {
+            // The row id, and the side table for documents whose `id` is not it.
+            if !exact || r.complex != Some(false) {
+                return None;
+            }
+            Source::Id
+        } else {
+            let label = indexed_label(&r.name, r.sub.as_deref())?;
+            // The side table holds what the evaluator reads of an attribute that is not
+            // complex.
+            if r.sub.is_none() && r.complex != Some(false) {
+                return None;
+            }
+            Source::Attr(label)
+        };
+        Some(Lookup {
+            source,
+            keys,
+            verify: exact.then(|| (path.clone(), vec![lit.to_owned()])),
+        })
+    }
+
+    /// `column = ?` or `column IN (…)` for a list of strings (one parameter however many).
+    fn in_list(&mut self, column: &str, values: Vec<String>) -> String {
+        if values.len() == 1 {
+            let v = self
+                .params
+                .push(values.into_iter().next().unwrap_or_default());
+            return format!("{column} = {v}");
+        }
+        let list = self
+            .params
+            .push(serde_json::Value::from(values).to_string());
+        format!("{column} IN (SELECT value FROM json_each({list}))")
+    }
+
+    /// The ids a lookup finds (a `SELECT` of one column), and the document test that must
+    /// follow it when it is a superset.
+    fn lookup_sql(&mut self, l: Lookup) -> Option<(String, Option<String>)> {
+        let x = self.alias("x");
+        let (ids, key_column) = match l.source {
+            Source::Attr(_) | Source::Id => {
+                let label = match l.source {
+                    Source::Attr(label) => label,
+                    _ => ID_LABEL,
+                };
+                let a = self.params.push(label.to_owned());
+                (
+                    format!(
+                        "SELECT {x}.id FROM attr_index AS {x} WHERE {x}.tenant = {TENANT} \
+                         AND {x}.resource_type = {RESOURCE_TYPE} AND {x}.attr = {a}"
+                    ),
+                    format!("{x}.key"),
+                )
+            }
+            Source::Members => (
+                format!(
+                    "SELECT {x}.owner_id FROM members AS {x} WHERE {x}.tenant = {TENANT} \
+                     AND {x}.resource_type = {RESOURCE_TYPE}"
+                ),
+                format!("{x}.value_key"),
+            ),
+        };
+        let test = match l.keys {
+            KeyTest::In(keys) => self.in_list(&key_column, keys),
+            KeyTest::Range(lo, hi) => {
+                let lo = self.params.push(lo);
+                let hi = self.params.push(hi);
+                format!("{key_column} >= {lo} AND {key_column} < {hi}")
+            }
+        };
+        let mut ids = format!("{ids} AND {test}");
+        let verify = match l.verify {
+            None => None,
+            Some((path, values)) => {
+                if l.source == Source::Id {
+                    // A document whose `id` is its row id (every one the engine writes).
+                    let list = self
+                        .params
+                        .push(serde_json::Value::from(values.clone()).to_string());
+                    ids = format!("SELECT value FROM json_each({list}) UNION ALL {ids}");
+                }
+                let r = self.resolve(&path);
+                let candidates = self.candidates(&r)?;
+                let c = self.alias("c");
+                let test = self.in_list(&format!("{c}.v"), values);
+                Some(format!(
+                    "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {c}.t = 'text' AND {test})"
+                ))
+            }
+        };
+        Some((ids, verify))
+    }
+
+    /// SQL for a union of lookups: one `r.id IN (…)` (which SQLite answers with primary-key
+    /// lookups) when no lookup needs a document test.
+    fn ids_sql(&mut self, lookups: Vec<Lookup>) -> Option<String> {
+        let mut selects = Vec::with_capacity(lookups.len());
+        let mut tests = Vec::with_capacity(lookups.len());
+        for l in lookups {
+            match self.lookup_sql(l)? {
+                (ids, None) => selects.push(ids),
+                (ids, Some(v)) => tests.push(format!("(r.id IN ({ids}) AND {v})")),
+            }
+        }
+        // SQLite's default limit on the terms of a compound SELECT is 500.
+        for chunk in selects.chunks(100) {
+            tests.push(format!("r.id IN ({})", chunk.join(" UNION ALL ")));
+        }
+        Some(match tests.len() {
+            1 => tests.pop().unwrap_or_default(),
+            _ => format!("({})", tests.join(" OR ")),
+        })
+    }
+
+    /// `f` with its lookups turned into SQL.
+    fn finish(&mut self, f: Frag) -> Frag {
+        match f {
+            Frag::Ids(lookups) => self.ids_sql(lookups).map_or(Frag::All, Frag::Exact),
+            other => other,
+        }
+    }
+
+    fn string_pred(&mut self, r: &Resolved, path: &AttrPath, op: CompareOp, lit: &str) -> Frag {
         let info = r.info.as_ref();
         let datetime = info.is_some_and(|i| i.attr_type == AttrType::DateTime);
         if info.is_some_and(|i| i.custom.is_some())
@@ -252,6 +600,9 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             return Frag::All;
         }
         let exact = info.is_some_and(|i| i.case_exact);
+        if let Some(lookup) = self.lookup(r, path, op, lit, exact) {
+            return Frag::Ids(vec![lookup]);
+        }
         let lit = if exact {
             lit.to_owned()
         } else {
@@ -281,6 +632,19 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             format!("{is_text} AND {test}")
         })
     }
+}
+
+/// The least string greater than every string that starts with `s`: `s` with its last
+/// character incremented (`None` when that is `char::MAX`).
+fn successor(s: &str) -> Option<String> {
+    let mut chars: Vec<char> = s.chars().collect();
+    let last = chars.pop()?;
+    let next = match u32::from(last) + 1 {
+        0xD800 => '\u{E000}',
+        n => char::from_u32(n)?,
+    };
+    chars.push(next);
+    Some(chars.into_iter().collect())
 }
 
 /// The objects whose sub-attribute a path names: the attribute when it is an object, or the
@@ -377,7 +741,7 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
                     }
                 }
             }
-            CompValue::String(s) => self.string_pred(&r, op, s),
+            CompValue::String(s) => self.string_pred(&r, path, op, s),
             _ => Frag::All,
         };
         Ok(if negate { self.not(frag)? } else { frag })
@@ -387,14 +751,14 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         let mut exact = true;
         let mut parts = Vec::new();
         for f in operands {
-            match f {
+            match self.finish(f) {
                 Frag::Exact(s) => parts.push(s),
                 Frag::Superset(s) => {
                     exact = false;
                     parts.push(s);
                 }
                 // Dropping a conjunct keeps every match.
-                Frag::All => exact = false,
+                Frag::All | Frag::Ids(_) => exact = false,
             }
         }
         if parts.is_empty() {
@@ -409,16 +773,29 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
     }
 
     fn or(&mut self, operands: Vec<Frag>) -> Result<Frag, Infallible> {
+        if operands.iter().all(|f| matches!(f, Frag::Ids(_))) {
+            // `a eq "x" or a eq "y" …` is one lookup of keys ("x", "y", …).
+            let mut merged: Vec<Lookup> = Vec::new();
+            for l in operands.into_iter().flat_map(|f| match f {
+                Frag::Ids(l) => l,
+                _ => Vec::new(),
+            }) {
+                if !merged.iter_mut().any(|m| m.merge(&l)) {
+                    merged.push(l);
+                }
+            }
+            return Ok(Frag::Ids(merged));
+        }
         let mut exact = true;
         let mut parts = Vec::new();
         for f in operands {
-            match f {
+            match self.finish(f) {
                 Frag::Exact(s) => parts.push(s),
                 Frag::Superset(s) => {
                     exact = false;
                     parts.push(s);
                 }
-                Frag::All => return Ok(Frag::All),
+                Frag::All | Frag::Ids(_) => return Ok(Frag::All),
             }
         }
         let sql = format!("({})", parts.join(" OR "));
@@ -430,8 +807,9 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
     }
 
     fn not(&mut self, inner: Frag) -> Result<Frag, Infallible> {
-        // The translation never yields SQL NULL (every leaf is an EXISTS), so NOT is exact.
-        Ok(match inner {
+        // The translation never yields SQL NULL (every leaf is an EXISTS or an IN over
+        // non-null ids), so NOT is exact.
+        Ok(match self.finish(inner) {
             Frag::Exact(s) => Frag::Exact(format!("(NOT {s})")),
             _ => Frag::All,
         })
@@ -450,13 +828,16 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         let Some(frame) = self.frames.pop() else {
             return Ok(Frag::All);
         };
-        let (inner, exact) = match inner {
+        let (inner, exact) = match self.finish(inner) {
             Frag::Exact(s) => (s, true),
             Frag::Superset(s) => (s, false),
-            Frag::All => ("1".to_owned(), false),
+            Frag::All | Frag::Ids(_) => ("1".to_owned(), false),
         };
         // Resolved in the enclosing scope, like the evaluator's `Node::Any`.
         let r = self.resolve(attr);
+        let Some(ool) = self.out_of_line(&r) else {
+            return Ok(Frag::All);
+        };
         let doc = self.doc();
         let Some(p) = self.attr_path(&r, &doc) else {
             return Ok(Frag::All);
@@ -465,17 +846,29 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         let vp = frame.alias;
         // Each object element as it is; each scalar element as `{"value": scalar}`
         // (RFC 7644 §3.4.2.2); an object attribute as it is.
-        let sql = format!(
-            "EXISTS (SELECT 1 FROM (\
-             SELECT CASE {e}.type WHEN 'object' THEN {e}.value \
-             WHEN 'true' THEN '{{\"value\":true}}' WHEN 'false' THEN '{{\"value\":false}}' \
-             WHEN 'array' THEN json_object('value', json({e}.value)) \
-             ELSE json_object('value', {e}.value) END AS doc \
-             FROM json_each({doc}, {p}) AS {e} \
+        let element = |e: &str| {
+            format!(
+                "SELECT CASE {e}.type WHEN 'object' THEN {e}.value \
+                 WHEN 'true' THEN '{{\"value\":true}}' WHEN 'false' THEN '{{\"value\":false}}' \
+                 WHEN 'array' THEN json_object('value', json({e}.value)) \
+                 ELSE json_object('value', {e}.value) END AS doc"
+            )
+        };
+        let mut elements = format!(
+            "{} FROM json_each({doc}, {p}) AS {e} \
              WHERE json_type({doc}, {p}) = 'array' AND {e}.type <> 'null' \
-             UNION ALL SELECT {doc} -> {p} AS doc WHERE json_type({doc}, {p}) = 'object'\
-             ) AS {vp} WHERE {inner})"
+             UNION ALL SELECT {doc} -> {p} AS doc WHERE json_type({doc}, {p}) = 'object'",
+            element(&e)
         );
+        if ool {
+            let x = self.alias("x");
+            let each = self.out_of_line_each();
+            elements.push_str(&format!(
+                " UNION ALL {} FROM ({each}) AS {x} WHERE {x}.type <> 'null'",
+                element(&x)
+            ));
+        }
+        let sql = format!("EXISTS (SELECT 1 FROM ({elements}) AS {vp} WHERE {inner})");
         Ok(if exact {
             Frag::Exact(sql)
         } else {

@@ -1,8 +1,10 @@
-//! Integration tests: the store suite, what is pushed down, and random filters against the
-//! in-memory evaluator.
+//! Integration tests: the store suite, what is pushed down, random filters against the
+//! in-memory evaluator, the indexes and their migration, and out-of-line group members.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod indexes;
+mod members;
 mod props;
 mod pushdown;
 mod suite;

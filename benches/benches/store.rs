@@ -1,0 +1,485 @@
+//! `store/<n>/*`: the SQLite store under `n` generated users (sizes from
+//! `SCIM_STORE_BENCH_SIZES`, default `10000,100000`; `1000000` works), in a file database
+//! under `target/scim-store-bench/` that is built once per size and reused (delete the
+//! directory to rebuild). Then `store/100000-member-group/*`: adding one member to a group of
+//! 100,000 with `patch_elements`, against replacing the whole group.
+//!
+//! Every write is durable (WAL, `synchronous=FULL`). Each bench's answer is checked once
+//! before it is timed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use scim_core::{block_on, ElementChange, Query, Store, UniqueKey};
+use scim_filter::{CompiledFilter, Filter};
+use scim_schema::Registry;
+use scim_store_sqlite::SqliteStore;
+use serde_json::{json, Value};
+
+const T: &str = "bench";
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+const GIVEN: &[&str] = &[
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Donald",
+    "Ashley",
+    "Steven",
+    "Emily",
+    "Paul",
+    "Donna",
+    "Andrew",
+    "Michelle",
+    "Joshua",
+    "Carol",
+    "Kenneth",
+    "Amanda",
+    "Kevin",
+    "Melissa",
+    "Brian",
+    "Deborah",
+    "George",
+    "Stephanie",
+    "Timothy",
+    "Rebecca",
+    "Ronald",
+    "Sharon",
+];
+const FAMILY: &[&str] = &[
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+];
+const TITLES: &[&str] = &[
+    "Senior Software Engineer",
+    "Product Manager",
+    "Tour Guide",
+    "Accountant",
+    "Designer",
+];
+const DEPARTMENTS: &[&str] = &["Sales", "Engineering", "Finance", "Support", "Marketing"];
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The user numbered `i`, the same on every run (the shape of the shared workload's users).
+fn user(i: usize) -> Value {
+    let h = splitmix(i as u64);
+    let given = GIVEN[(h % GIVEN.len() as u64) as usize];
+    let family = FAMILY[((h >> 8) % FAMILY.len() as u64) as usize];
+    let user_name = format!(
+        "{}.{}{i}@example.com",
+        given.to_lowercase(),
+        family.to_lowercase()
+    );
+    let mut emails = vec![json!({"value": user_name, "type": "work", "primary": true})];
+    if i % 3 == 0 {
+        emails.push(
+            json!({"value": format!("{}{i}@example.org", given.to_lowercase()), "type": "home"}),
+        );
+    }
+    let created_year = 2010 + (h >> 16) % 14;
+    json!({
+        "schemas": [USER, ENTERPRISE],
+        "externalId": format!("ext-{i:07}"),
+        "userName": user_name,
+        "name": {"givenName": given, "familyName": family, "formatted": format!("{given} {family}")},
+        "displayName": format!("{given} {family}"),
+        "userType": "Employee",
+        "active": i % 10 != 0,
+        "emails": emails,
+        "title": TITLES[((h >> 24) % TITLES.len() as u64) as usize],
+        ENTERPRISE: {
+            "employeeNumber": format!("{}", 100_000 + (h >> 32) % 900_000),
+            "department": DEPARTMENTS[((h >> 40) % DEPARTMENTS.len() as u64) as usize],
+            "costCenter": format!("CC-{}", 100 + (h >> 48) % 100),
+        },
+        "meta": {
+            "resourceType": "User",
+            "created": format!("{created_year}-{:02}-{:02}T10:00:00Z", 1 + (h >> 20) % 12, 1 + (h >> 28) % 28),
+            "lastModified": "2024-01-01T00:00:00Z",
+        },
+    })
+}
+
+fn user_key(u: &Value) -> Vec<UniqueKey> {
+    vec![UniqueKey {
+        attribute: "userName".into(),
+        value: u["userName"].as_str().unwrap().to_lowercase(),
+    }]
+}
+
+fn bench_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("scim-store-bench")
+}
+
+/// Opens the database `name`, building it with `build` unless a finished one is there.
+fn cached(name: &str, build: impl FnOnce(&SqliteStore)) -> SqliteStore {
+    let dir = bench_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join(format!("{name}.db"));
+    let done = dir.join(format!("{name}.done"));
+    if !done.exists() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{name}.db{suffix}")));
+        }
+        let store = SqliteStore::open(&db, Registry::standard()).unwrap();
+        let start = Instant::now();
+        build(&store);
+        eprintln!("built {} in {:.1?}", db.display(), start.elapsed());
+        drop(store);
+        std::fs::write(&done, "").unwrap();
+    }
+    SqliteStore::open(&db, Registry::standard()).unwrap()
+}
+
+fn users_db(n: usize) -> SqliteStore {
+    cached(&format!("users-{n}"), |store| {
+        const BATCH: usize = 10_000;
+        for start in (0..n).step_by(BATCH) {
+            let batch = (start..(start + BATCH).min(n))
+                .map(|i| {
+                    let u = user(i);
+                    let keys = user_key(&u);
+                    (u, keys)
+                })
+                .collect();
+            store.create_batch(T, "User", batch).unwrap();
+        }
+    })
+}
+
+fn compile(text: &str, rt: &str) -> (Filter, CompiledFilter) {
+    let registry = Registry::standard();
+    let filter = Filter::parse(text).unwrap();
+    let compiled = CompiledFilter::compile(&filter, &registry.resource_type(rt).unwrap()).unwrap();
+    (filter, compiled)
+}
+
+fn query<'a>(f: &'a (Filter, CompiledFilter), count: usize) -> Query<'a> {
+    Query {
+        filter: Some(&f.0),
+        compiled: Some(&f.1),
+        sort: None,
+        start_index: 1,
+        count,
+        attributes: None,
+    }
+}
+
+/// A list request as the engine runs it: the store's answer, finished in memory where the
+/// store could not filter; the page and the total.
+fn list(
+    store: &SqliteStore,
+    f: &(Filter, CompiledFilter),
+    count: usize,
+) -> (Vec<Value>, usize, bool) {
+    let result = block_on(store.query(T, "User", query(f, count))).unwrap();
+    if result.filtered && result.paged {
+        let total = result.total_results;
+        return (
+            result.resources.into_iter().map(|r| r.resource).collect(),
+            total,
+            true,
+        );
+    }
+    let matching: Vec<Value> = result
+        .resources
+        .into_iter()
+        .map(|r| r.resource)
+        .filter(|r| f.1.matches(r))
+        .collect();
+    let total = matching.len();
+    (matching.into_iter().take(count).collect(), total, false)
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("SCIM_STORE_BENCH_SIZES")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn users(c: &mut Criterion) {
+    for n in sizes() {
+        let store = users_db(n);
+        let mut g = c.benchmark_group(format!("store/{n}"));
+
+        // A user in the middle, found through the index and by id.
+        let probe = user(n / 2);
+        let probe_name = probe["userName"].as_str().unwrap().to_owned();
+        let by_name = compile(
+            &format!(r#"userName eq "{}""#, probe_name.to_uppercase()),
+            "User",
+        );
+        let found = block_on(store.query(T, "User", query(&by_name, 100))).unwrap();
+        assert!(found.filtered, "userName eq is answered by SQL");
+        assert_eq!(found.resources.len(), 1);
+        assert_eq!(found.resources[0].resource["userName"], probe["userName"]);
+        let id = found.resources[0].id.clone();
+
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let k = Cell::new(0u64);
+        let new_user = |k: u64| {
+            let mut u = user(n + 1);
+            u["userName"] = json!(format!("created-{nonce}-{k}@bench.invalid"));
+            u
+        };
+        let created =
+            block_on(store.create(T, "User", new_user(0), user_key(&new_user(0)))).unwrap();
+        assert_eq!(created.version, 1);
+        g.bench_function("create", |b| {
+            b.iter(|| {
+                k.set(k.get() + 1);
+                let u = new_user(k.get());
+                let keys = user_key(&u);
+                block_on(store.create(T, "User", u, keys)).unwrap()
+            })
+        });
+
+        let got = block_on(store.get(T, "User", &id)).unwrap().unwrap();
+        assert_eq!(got.resource["userName"], probe["userName"]);
+        g.bench_function("get-by-id", |b| {
+            b.iter(|| block_on(store.get(T, "User", &id)).unwrap().unwrap())
+        });
+
+        g.bench_function("username-eq", |b| {
+            b.iter(|| {
+                let r = block_on(store.query(T, "User", query(&by_name, 100))).unwrap();
+                assert_eq!(r.resources.len(), 1);
+                r
+            })
+        });
+
+        // `sw` on userName is an index range; `active` is read from the documents found.
+        let prefix = format!("{}.{}", GIVEN[0].to_lowercase(), FAMILY[0].to_lowercase());
+        let pushed = compile(
+            &format!(r#"userName sw "{prefix}" and active eq true"#),
+            "User",
+        );
+        let (page, total, exact) = list(&store, &pushed, 100);
+        assert!(exact, "pushed down");
+        let expected = (0..n)
+            .map(user)
+            .filter(|u| {
+                u["userName"].as_str().unwrap().starts_with(&prefix) && u["active"] == json!(true)
+            })
+            .count();
+        assert_eq!(total, expected);
+        assert_eq!(page.len(), expected.min(100));
+        assert!(page.iter().all(|u| pushed.1.matches(u)));
+        g.bench_function("filtered-list-pushed", |b| {
+            b.iter(|| list(&store, &pushed, 100))
+        });
+
+        // A dateTime comparison is not translated: SQL returns the `sw` superset, the rest
+        // is finished in memory.
+        let not_pushed = compile(
+            &format!(r#"userName sw "{prefix}" and meta.created gt "2016-01-01T00:00:00Z""#),
+            "User",
+        );
+        let (page, total, exact) = list(&store, &not_pushed, 100);
+        assert!(!exact, "not pushed down");
+        let expected = (0..n).map(user).filter(|u| not_pushed.1.matches(u)).count();
+        assert_eq!(total, expected);
+        assert_eq!(page.len(), expected.min(100));
+        g.bench_function("filtered-list-not-pushed", |b| {
+            b.iter(|| list(&store, &not_pushed, 100))
+        });
+        g.finish();
+    }
+}
+
+const MEMBERS: usize = 100_000;
+
+fn member(i: usize) -> Value {
+    json!({"value": format!("member-{i:07}"), "type": "User"})
+}
+
+fn big_group(members: std::ops::Range<usize>) -> Value {
+    json!({"schemas": [GROUP], "displayName": "Everyone",
+        "members": members.map(member).collect::<Vec<_>>()})
+}
+
+fn group(c: &mut Criterion) {
+    let store = cached(&format!("group-{MEMBERS}"), |store| {
+        block_on(store.create(T, "Group", big_group(0..MEMBERS), vec![])).unwrap();
+    });
+    let everyone = compile(r#"displayName eq "Everyone""#, "Group");
+    let found = block_on(store.query(
+        T,
+        "Group",
+        Query {
+            attributes: Some(&["displayName"]),
+            ..query(&everyone, 10)
+        },
+    ))
+    .unwrap();
+    assert_eq!(found.resources.len(), 1);
+    let id = found.resources[0].id.clone();
+    let head = block_on(store.get_head(T, "Group", &id)).unwrap().unwrap();
+    assert!(head.resource.get("members").is_none());
+    let version = Cell::new(head.version);
+
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let k = Cell::new(0u64);
+    let add = |k: u64| {
+        let mut change = ElementChange::new("members");
+        change
+            .added
+            .push(json!({"value": format!("added-{nonce}-{k}"), "type": "User"}));
+        let p = block_on(store.patch_elements(
+            T,
+            "Group",
+            &id,
+            version.get(),
+            head.resource.clone(),
+            false,
+            change,
+            vec![],
+        ))
+        .unwrap();
+        version.set(p.version);
+        p
+    };
+    // Checked: a real change, visible to the membership lookup; the same again is none.
+    let p = add(0);
+    assert!(p.changed);
+    let member_of = compile(&format!(r#"members.value eq "ADDED-{nonce}-0""#), "Group");
+    let r = block_on(store.query(
+        T,
+        "Group",
+        Query {
+            attributes: Some(&[]),
+            ..query(&member_of, 10)
+        },
+    ))
+    .unwrap();
+    assert!(r.filtered);
+    assert_eq!(r.resources.len(), 1);
+    assert!(!add(0).changed);
+
+    let mut g = c.benchmark_group(format!("store/{MEMBERS}-member-group"));
+    g.bench_function("add-one-member", |b| {
+        b.iter(|| {
+            k.set(k.get() + 1);
+            add(k.get())
+        })
+    });
+    g.sample_size(10);
+    let full = block_on(store.get(T, "Group", &id)).unwrap().unwrap();
+    let members = full.resource["members"].as_array().unwrap().len();
+    assert!(members > MEMBERS);
+    g.bench_function("replace", |b| {
+        b.iter(|| {
+            let r = block_on(store.replace(
+                T,
+                "Group",
+                &id,
+                version.get(),
+                full.resource.clone(),
+                vec![],
+            ))
+            .unwrap();
+            version.set(r.version);
+            r
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, users, group);
+criterion_main!(benches);

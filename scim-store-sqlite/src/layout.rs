@@ -1,0 +1,322 @@
+//! What a write stores: the document (without its out-of-line elements), its search form,
+//! the values of the indexed attributes, and the out-of-line elements.
+
+use serde_json::{Map, Value};
+
+use crate::unavailable;
+use scim_core::StoreError;
+
+/// The attributes kept in the `attr_index` side table, for every resource type: each as
+/// (name, sub-attribute), lower-cased, with the label stored in `attr_index.attr`.
+///
+/// `id` is not here: the primary key answers `id eq`, and only a document whose `id` is not
+/// its row id (never, through the engine) has its `id` values in the side table.
+pub(crate) const INDEXED: &[(&str, Option<&str>, &str)] = &[
+    ("username", None, "username"),
+    ("externalid", None, "externalid"),
+    ("displayname", None, "displayname"),
+    ("emails", Some("value"), "emails.value"),
+];
+
+/// The side-table label of `id` (exceptions only, see [`INDEXED`]).
+pub(crate) const ID_LABEL: &str = "id";
+
+/// The `attr_index` label for an attribute, if it is indexed.
+pub(crate) fn indexed_label(name: &str, sub: Option<&str>) -> Option<&'static str> {
+    INDEXED.iter().find_map(|(n, s, label)| {
+        let same_sub = match (s, sub) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        };
+        (n.eq_ignore_ascii_case(name) && same_sub).then_some(*label)
+    })
+}
+
+/// The strings a comparison on `name[.sub]` looks at in a search document (keys already
+/// lower-cased): the evaluator's candidates for an attribute that is not complex. Must agree
+/// with `Translator::candidates` (the property test checks it).
+pub(crate) fn text_values<'a>(search: &'a Value, name: &str, sub: Option<&str>) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let Some(v) = search.get(name) else {
+        return out;
+    };
+    match sub {
+        None => match v {
+            Value::String(s) => out.push(s.as_str()),
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push(s.as_str()),
+                        Value::Object(o) => {
+                            if let Some(Value::String(s)) = o.get("value") {
+                                out.push(s.as_str());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        },
+        Some(sub) => {
+            let objects: Vec<&Map<String, Value>> = match v {
+                Value::Object(o) => vec![o],
+                Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+                _ => Vec::new(),
+            };
+            for o in objects {
+                match o.get(sub) {
+                    Some(Value::String(s)) => out.push(s.as_str()),
+                    Some(Value::Array(items)) => {
+                        out.extend(items.iter().filter_map(Value::as_str));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The `attr_index` rows of a resource: (label, key = the value Unicode-lower-cased), without
+/// repeats.
+pub(crate) fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)> {
+    let mut keys: Vec<(&'static str, String)> = Vec::new();
+    let mut add = |label: &'static str, values: Vec<&str>| {
+        for v in values {
+            let key = v.to_lowercase();
+            if !keys.iter().any(|(l, k)| *l == label && *k == key) {
+                keys.push((label, key));
+            }
+        }
+    };
+    for (name, sub, label) in INDEXED {
+        add(label, text_values(search, name, *sub));
+    }
+    if search.get("id").and_then(Value::as_str) != Some(id) {
+        add(ID_LABEL, text_values(search, "id", None));
+    }
+    keys
+}
+
+/// The search document: object keys ASCII-lower-cased, recursively; and whether two keys of
+/// one object collided.
+pub(crate) fn search_doc(v: &Value) -> (Value, bool) {
+    let mut ambiguous = false;
+    let doc = lower_keys(v, &mut ambiguous);
+    (doc, ambiguous)
+}
+
+fn lower_keys(v: &Value, ambiguous: &mut bool) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                if out
+                    .insert(k.to_ascii_lowercase(), lower_keys(v, ambiguous))
+                    .is_some()
+                {
+                    *ambiguous = true;
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|i| lower_keys(i, ambiguous)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn meta_time(resource: &Value, key: &str) -> Option<String> {
+    resource
+        .get("meta")
+        .and_then(|m| m.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// One out-of-line element as stored.
+pub(crate) struct Element {
+    /// The JSON as given.
+    pub(crate) element: String,
+    /// The JSON with its keys lower-cased (what filters read).
+    pub(crate) search: String,
+    /// The `value` Unicode-lower-cased, when the element is an object with a string `value`.
+    pub(crate) value_key: Option<String>,
+}
+
+impl Element {
+    /// `element` as given and as its search form.
+    pub(crate) fn of(element: &Value, search: &Value) -> Result<Element, StoreError> {
+        Ok(Element {
+            element: serde_json::to_string(element).map_err(unavailable)?,
+            search: serde_json::to_string(search).map_err(unavailable)?,
+            value_key: search
+                .get("value")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase),
+        })
+    }
+}
+
+/// The out-of-line attribute of one resource: its key as spelled and its elements in order.
+pub(crate) struct OutOfLine {
+    pub(crate) key: String,
+    pub(crate) elements: Vec<Element>,
+}
+
+/// What a write stores besides the id and version.
+pub(crate) struct Row {
+    /// The document without its out-of-line attribute.
+    pub(crate) resource: String,
+    /// Its search form.
+    pub(crate) search: String,
+    /// The `attr_index` keys.
+    pub(crate) keys: Vec<(&'static str, String)>,
+    pub(crate) ambiguous: bool,
+    /// Some element is not an object with a string `value`, or the attribute is kept inline
+    /// because it is not an array: the `value_key` shortcut is not exact for this resource.
+    pub(crate) irregular: bool,
+    pub(crate) created: Option<String>,
+    pub(crate) last_modified: Option<String>,
+    pub(crate) out_of_line: Option<OutOfLine>,
+}
+
+/// The keys of `m` that name `attr` (ASCII case-insensitively).
+fn keys_named(m: &Map<String, Value>, attr: &str) -> Vec<String> {
+    m.keys()
+        .filter(|k| k.eq_ignore_ascii_case(attr))
+        .cloned()
+        .collect()
+}
+
+impl Row {
+    /// The row for `resource` with id `id`; `ool` names the attribute kept out of line (an
+    /// array under exactly one spelling of the key goes out of line; anything else stays in
+    /// the document and marks the row irregular).
+    pub(crate) fn of(resource: &Value, id: &str, ool: Option<&str>) -> Result<Row, StoreError> {
+        let (mut search, ambiguous) = search_doc(resource);
+        let mut doc = None;
+        let mut out_of_line = None;
+        let mut irregular = false;
+        if let (Some(attr), Value::Object(m)) = (ool, resource) {
+            let names = keys_named(m, attr);
+            match names.as_slice() {
+                [key] if m.get(key).is_some_and(Value::is_array) => {
+                    let lower = attr.to_ascii_lowercase();
+                    let found = search.as_object_mut().and_then(|s| s.remove(&lower));
+                    let (Some(Value::Array(given)), Some(Value::Array(lowered))) =
+                        (m.get(key), found)
+                    else {
+                        return Err(StoreError::Unavailable("search document mismatch".into()));
+                    };
+                    let mut elements = Vec::with_capacity(given.len());
+                    for (e, s) in given.iter().zip(&lowered) {
+                        let element = Element::of(e, s)?;
+                        irregular |= element.value_key.is_none();
+                        elements.push(element);
+                    }
+                    let mut head = m.clone();
+                    head.remove(key);
+                    doc = Some(Value::Object(head));
+                    out_of_line = Some(OutOfLine {
+                        key: key.clone(),
+                        elements,
+                    });
+                }
+                [] => {}
+                _ => irregular = true,
+            }
+        }
+        let keys = index_keys(&search, id);
+        Ok(Row {
+            resource: serde_json::to_string(doc.as_ref().unwrap_or(resource))
+                .map_err(unavailable)?,
+            search: serde_json::to_string(&search).map_err(unavailable)?,
+            keys,
+            ambiguous,
+            irregular,
+            created: meta_time(resource, "created"),
+            last_modified: meta_time(resource, "lastModified"),
+            out_of_line,
+        })
+    }
+}
+
+/// `resource` without any spelling of `attr` (a head, [`scim_core::Store::get_head`]).
+pub(crate) fn without(mut resource: Value, attr: &str) -> Value {
+    if let Value::Object(m) = &mut resource {
+        for k in keys_named(m, attr) {
+            m.remove(&k);
+        }
+    }
+    resource
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_values_follow_the_evaluator_shapes() {
+        let (doc, _) = search_doc(&json!({
+            "userName": ["a", {"value": "b"}, ["c"], 3],
+            "displayName": {"value": "not complex: ignored"},
+            "emails": [{"value": "x@y"}, {"VALUE": ["p", 1, "q"]}, "scalar"],
+        }));
+        assert_eq!(text_values(&doc, "username", None), vec!["a", "b"]);
+        assert!(text_values(&doc, "displayname", None).is_empty());
+        assert_eq!(
+            text_values(&doc, "emails", Some("value")),
+            vec!["x@y", "p", "q"]
+        );
+        assert!(text_values(&doc, "externalid", None).is_empty());
+    }
+
+    #[test]
+    fn index_keys_fold_case_and_skip_a_regular_id() {
+        let (doc, _) = search_doc(&json!({"id": "I", "userName": "ÉCOLE",
+            "emails": [{"value": "A@x"}, {"value": "a@X"}]}));
+        assert_eq!(
+            index_keys(&doc, "I"),
+            vec![("username", "école".into()), ("emails.value", "a@x".into())]
+        );
+        // An `id` that is not the row id is indexed as an exception.
+        assert_eq!(index_keys(&doc, "other"), {
+            let mut k = index_keys(&doc, "I");
+            k.push(("id", "i".into()));
+            k
+        });
+    }
+
+    #[test]
+    fn members_go_out_of_line_only_as_one_array() {
+        let group = json!({"displayName": "g", "Members": [{"value": "U1"}, {"display": "x"}]});
+        let row = Row::of(&group, "g1", Some("members")).expect("row");
+        let ool = row.out_of_line.expect("out of line");
+        assert_eq!(ool.key, "Members");
+        assert_eq!(ool.elements[0].value_key.as_deref(), Some("u1"));
+        assert!(ool.elements[1].value_key.is_none());
+        assert!(row.irregular);
+        assert!(!row.resource.contains("Members") && !row.search.contains("members"));
+
+        let inline =
+            Row::of(&json!({"members": {"value": "x"}}), "g", Some("members")).expect("row");
+        assert!(inline.out_of_line.is_none() && inline.irregular);
+        assert!(inline.resource.contains("members"));
+
+        let user = Row::of(&json!({"members": []}), "u", None).expect("row");
+        assert!(user.out_of_line.is_none() && !user.irregular);
+    }
+
+    #[test]
+    fn indexed_labels_are_case_insensitive() {
+        assert_eq!(indexed_label("USERNAME", None), Some("username"));
+        assert_eq!(indexed_label("Emails", Some("VALUE")), Some("emails.value"));
+        assert_eq!(indexed_label("emails", None), None);
+        assert_eq!(indexed_label("title", None), None);
+    }
+}

@@ -1,0 +1,169 @@
+//! The tables, and the migration of a database written by an earlier version
+//! (`PRAGMA user_version`).
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use scim_core::StoreError;
+use serde_json::Value;
+
+use crate::layout::Row;
+use crate::unavailable;
+
+/// The schema version this crate writes (`PRAGMA user_version`).
+///
+/// - 0: `resources` and `unique_keys` only.
+/// - 1: `attr_index`, `members`, and `resources.members_key` / `resources.irregular`.
+pub(crate) const VERSION: i64 = 1;
+
+/// Version 0, as it was (created when missing, so that one migration path serves new and
+/// old files alike).
+const V0: &str = "
+CREATE TABLE IF NOT EXISTS resources (
+    tenant        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    resource      TEXT NOT NULL,
+    search        TEXT NOT NULL,
+    ambiguous     INTEGER NOT NULL DEFAULT 0,
+    created       TEXT,
+    last_modified TEXT,
+    PRIMARY KEY (tenant, resource_type, id)
+);
+CREATE INDEX IF NOT EXISTS resources_ambiguous
+    ON resources (tenant, resource_type) WHERE ambiguous = 1;
+CREATE TABLE IF NOT EXISTS unique_keys (
+    tenant        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    attribute     TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    PRIMARY KEY (tenant, resource_type, attribute, value)
+);
+CREATE INDEX IF NOT EXISTS unique_keys_owner ON unique_keys (tenant, resource_type, id);
+";
+
+/// What version 1 adds.
+const V1: &str = "
+CREATE INDEX IF NOT EXISTS resources_irregular
+    ON resources (tenant, resource_type) WHERE irregular = 1;
+CREATE TABLE IF NOT EXISTS attr_index (
+    tenant        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    attr          TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    PRIMARY KEY (tenant, resource_type, attr, key, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attr_index_owner ON attr_index (tenant, resource_type, id);
+CREATE TABLE IF NOT EXISTS members (
+    tenant        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    owner_id      TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    value_key     TEXT,
+    element       TEXT NOT NULL,
+    search        TEXT NOT NULL,
+    PRIMARY KEY (tenant, resource_type, owner_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_value
+    ON members (tenant, resource_type, value_key, owner_id);
+";
+
+/// Creates the tables, or brings an older file up to [`VERSION`]: adds the columns and
+/// tables, then rewrites every stored resource once (side-table keys; out-of-line elements
+/// for the types `ool` names), in one transaction.
+pub(crate) fn migrate(
+    conn: &mut Connection,
+    ool: impl Fn(&str) -> Option<&'static str>,
+) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    if version >= VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Exclusive)
+        .map_err(unavailable)?;
+    // Another connection may have migrated while this one waited for the lock.
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    if version >= VERSION {
+        return Ok(());
+    }
+    tx.execute_batch(V0).map_err(unavailable)?;
+    for (column, decl) in [
+        ("members_key", "TEXT"),
+        ("irregular", "INTEGER NOT NULL DEFAULT 0"),
+    ] {
+        let present: Option<String> = tx
+            .query_row(
+                "SELECT name FROM pragma_table_info('resources') WHERE name = ?1",
+                params![column],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        if present.is_none() {
+            // Names from the list above, never from input.
+            tx.execute_batch(&format!(
+                "ALTER TABLE resources ADD COLUMN {column} {decl};"
+            ))
+            .map_err(unavailable)?;
+        }
+    }
+    tx.execute_batch(V1).map_err(unavailable)?;
+    backfill(&tx, &ool)?;
+    tx.pragma_update(None, "user_version", VERSION)
+        .map_err(unavailable)?;
+    tx.commit().map_err(unavailable)
+}
+
+/// Rewrites every resource through [`Row::of`] and [`crate::write_side_tables`].
+fn backfill(
+    tx: &rusqlite::Transaction<'_>,
+    ool: &impl Fn(&str) -> Option<&'static str>,
+) -> Result<(), StoreError> {
+    // The keys first: the loop below rewrites the rows it would otherwise be scanning.
+    let keys: Vec<(String, String, String)> = {
+        let mut stmt = tx
+            .prepare("SELECT tenant, resource_type, id FROM resources")
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(unavailable)?;
+        rows.collect::<Result<_, _>>().map_err(unavailable)?
+    };
+    let mut read = tx
+        .prepare(
+            "SELECT resource FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+        )
+        .map_err(unavailable)?;
+    let mut update = tx
+        .prepare(
+            "UPDATE resources SET resource = ?4, search = ?5, members_key = ?6, irregular = ?7 \
+             WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+        )
+        .map_err(unavailable)?;
+    for (tenant, rt, id) in keys {
+        let text: String = read
+            .query_row(params![tenant, rt, id], |r| r.get(0))
+            .map_err(unavailable)?;
+        let resource: Value = serde_json::from_str(&text).map_err(unavailable)?;
+        let stored = Row::of(&resource, &id, ool(&rt))?;
+        update
+            .execute(params![
+                tenant,
+                rt,
+                id,
+                stored.resource,
+                stored.search,
+                stored.out_of_line.as_ref().map(|o| o.key.as_str()),
+                stored.irregular
+            ])
+            .map_err(unavailable)?;
+        crate::write_side_tables(tx, &tenant, &rt, &id, &stored, false)?;
+    }
+    Ok(())
+}

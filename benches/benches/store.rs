@@ -362,10 +362,25 @@ fn users(c: &mut Criterion) {
             b.iter(|| list(&store, &pushed, 100))
         });
 
-        // A dateTime comparison is not translated: SQL returns the `sw` superset, the rest
-        // is finished in memory.
-        let not_pushed = compile(
+        // A dateTime comparison, as instants in SQL (`scim_instant`).
+        let by_date = compile(
             &format!(r#"userName sw "{prefix}" and meta.created gt "2016-01-01T00:00:00Z""#),
+            "User",
+        );
+        let (page, total, exact) = list(&store, &by_date, 100);
+        assert!(exact, "pushed down");
+        let expected = (0..n).map(user).filter(|u| by_date.1.matches(u)).count();
+        assert_eq!(total, expected);
+        assert_eq!(page.len(), expected.min(100));
+        assert!(page.iter().all(|u| by_date.1.matches(u)));
+        g.bench_function("filtered-list-pushed-datetime", |b| {
+            b.iter(|| list(&store, &by_date, 100))
+        });
+
+        // A conjunct SQL does not take (a literal with a NUL character): SQL returns the
+        // `sw` superset, the rest is finished in memory.
+        let not_pushed = compile(
+            &format!(r#"userName sw "{prefix}" and title ne "\u0000""#),
             "User",
         );
         let (page, total, exact) = list(&store, &not_pushed, 100);

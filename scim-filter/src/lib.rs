@@ -48,7 +48,7 @@ pub use ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath, UnknownOperator
 pub use error::{InputKind, ParseError, ParseErrorKind};
 pub use eval::{
     AttrInfo, AttrSchema, AttrType, CompileError, CompileErrorKind, CompiledFilter, CustomType,
-    Schemaless, UrnLocation,
+    Instant, Schemaless, UrnLocation,
 };
 pub use limits::Limits;
 pub use visitor::{walk, Visitor};

@@ -38,10 +38,12 @@
 //! The filter is translated node by node with the evaluator's exact semantics (RFC 7644
 //! §3.4.2.2 as `scim_filter::CompiledFilter` implements it): attribute names
 //! case-insensitive, multi-valued attributes match on any value, `pr`/`eq null`, `ne` as
-//! `not eq`, valuePaths on one element, case folding by `caseExact`. Not translated (the
-//! engine filters in memory): comparisons whose literal may be a dateTime (the evaluator
-//! compares instants), attributes with a custom type, integers beyond 2^53. An `and` with
-//! such a part is pushed down without it (a superset; `filtered: false`).
+//! `not eq`, valuePaths on one element, case folding by `caseExact`, and a literal that is a
+//! dateTime compared as an instant with every value that is one (offsets normalised, through
+//! the SQL function `scim_instant` and [`scim_filter::Instant`]), as text with the others.
+//! Not translated (the engine filters in memory): attributes with a custom type, integers
+//! beyond 2^53, literals with a NUL character. An `and` with such a part is pushed down
+//! without it (a superset; `filtered: false`).
 //!
 //! Sorting is pushed down for single-valued string, number and boolean attributes; paging
 //! only when both the filter and the sort were.
@@ -245,6 +247,23 @@ impl SqliteStore {
                     rusqlite::types::ValueRef::Text(t) => {
                         Some(String::from_utf8_lossy(t).to_lowercase())
                     }
+                    _ => None,
+                })
+            },
+        )
+        .map_err(unavailable)?;
+        // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares
+        // them: a text key that sorts as the instant does, NULL for text that is no dateTime.
+        conn.create_scalar_function(
+            "scim_instant",
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                Ok(match ctx.get_raw(0) {
+                    rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                        .ok()
+                        .and_then(scim_filter::Instant::parse)
+                        .map(translate::instant_key),
                     _ => None,
                 })
             },

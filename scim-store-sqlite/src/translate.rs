@@ -18,8 +18,8 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::layout::{indexed_label, ID_LABEL};
 use scim_filter::{
-    walk, AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, UrnLocation,
-    Visitor,
+    walk, AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, Instant,
+    UrnLocation, Visitor,
 };
 
 /// What a filter became.
@@ -588,18 +588,20 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     fn string_pred(&mut self, r: &Resolved, path: &AttrPath, op: CompareOp, lit: &str) -> Frag {
         let info = r.info.as_ref();
-        let datetime = info.is_some_and(|i| i.attr_type == AttrType::DateTime);
-        if info.is_some_and(|i| i.custom.is_some())
-            || (datetime && !op.is_substring())
-            || lit.contains('\0')
-        {
-            return Frag::All;
-        }
-        // The evaluator compares instants when the literal is a dateTime: not in SQL.
-        if !op.is_substring() && may_be_instant(lit) {
+        if info.is_some_and(|i| i.custom.is_some()) || lit.contains('\0') {
             return Frag::All;
         }
         let exact = info.is_some_and(|i| i.case_exact);
+        // The evaluator compares instants when the literal is a dateTime (a value that is
+        // none compares as text): so does SQL, through `scim_instant`.
+        if !op.is_substring() {
+            if let Some(instant) = Instant::parse(lit) {
+                return self.instant_pred(r, op, lit, instant, exact);
+            }
+            if info.is_some_and(|i| i.attr_type == AttrType::DateTime) {
+                return Frag::All;
+            }
+        }
         if let Some(lookup) = self.lookup(r, path, op, lit, exact) {
             return Frag::Ids(vec![lookup]);
         }
@@ -634,6 +636,49 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
     }
 }
 
+impl<S: AttrSchema + ?Sized> Translator<'_, S> {
+    /// `path op lit` where `lit` is a dateTime: values that are dateTimes compare as
+    /// instants, other strings as text (folded unless caseExact), as the evaluator does.
+    fn instant_pred(
+        &mut self,
+        r: &Resolved,
+        op: CompareOp,
+        lit: &str,
+        instant: Instant,
+        exact: bool,
+    ) -> Frag {
+        let text_lit = if exact {
+            lit.to_owned()
+        } else {
+            lit.to_lowercase()
+        };
+        let sql = sql_op(op);
+        self.leaf(r, move |params, t, v| {
+            let key = params.push(instant_key(instant));
+            let l = params.push(text_lit);
+            let folded = if exact {
+                v.to_owned()
+            } else {
+                format!("scim_lower({v})")
+            };
+            format!(
+                "{t} = 'text' AND CASE WHEN scim_instant({v}) IS NOT NULL \
+                 THEN scim_instant({v}) {sql} {key} ELSE {folded} {sql} {l} END"
+            )
+        })
+    }
+}
+
+/// A text key that sorts as the instant does: seconds shifted to be positive (years 0 to
+/// 9999, any offset) in 13 digits, then 9 digits of nanoseconds.
+pub(crate) fn instant_key(instant: Instant) -> String {
+    format!(
+        "{:013}{:09}",
+        instant.unix_seconds().saturating_add(1_000_000_000_000),
+        instant.subsec_nanos()
+    )
+}
+
 /// The least string greater than every string that starts with `s`: `s` with its last
 /// character incremented (`None` when that is `char::MAX`).
 fn successor(s: &str) -> Option<String> {
@@ -665,18 +710,6 @@ fn sql_op(op: CompareOp) -> &'static str {
         CompareOp::Le => "<=",
         _ => "=",
     }
-}
-
-/// Whether the evaluator might read `s` as an instant: a superset of what its parser takes
-/// (`YYYY-MM-DDThh:mm:ss…`).
-fn may_be_instant(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && matches!(b[10], b'T' | b't' | b' ')
-        && b[13] == b':'
-        && b[16] == b':'
 }
 
 impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {

@@ -1,11 +1,41 @@
 //! Instants from xsd:dateTime / RFC 3339 text, for comparing dateTime values as points in
 //! time (RFC 7643 §2.3.5) rather than as strings.
 
-/// A point in time: seconds since the Unix epoch and nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Instant {
+/// A point in time read from an xsd:dateTime (RFC 7643 §2.3.5): seconds since the Unix
+/// epoch and nanoseconds, offsets normalised. The evaluator compares dateTime values as
+/// instants; a store that pushes filters down compares the same way through this type.
+///
+/// ```
+/// use scim_filter::Instant;
+/// let a = Instant::parse("2024-01-15T06:00:00-06:00").unwrap();
+/// let b = Instant::parse("2024-01-15T12:00:00.000Z").unwrap();
+/// assert_eq!(a, b);
+/// assert!(Instant::parse("2024-01-15T12:00:00.5Z").unwrap() > b);
+/// assert_eq!(b.unix_seconds(), 1_705_320_000);
+/// assert!(Instant::parse("yesterday").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
     secs: i64,
     nanos: u32,
+}
+
+impl Instant {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (a missing offset is UTC); `None`
+    /// for anything else, as the evaluator reads it.
+    pub fn parse(text: &str) -> Option<Instant> {
+        parse_instant(text)
+    }
+
+    /// Whole seconds since 1970-01-01T00:00:00Z (negative before).
+    pub fn unix_seconds(&self) -> i64 {
+        self.secs
+    }
+
+    /// The nanoseconds within the second.
+    pub fn subsec_nanos(&self) -> u32 {
+        self.nanos
+    }
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. A missing offset is read as UTC

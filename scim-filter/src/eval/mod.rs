@@ -19,6 +19,7 @@ mod schema;
 mod text;
 
 pub use compile::{CompileError, CompileErrorKind, CompiledFilter};
+pub use datetime::Instant;
 pub use schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 
 #[cfg(test)]

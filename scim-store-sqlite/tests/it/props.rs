@@ -15,7 +15,25 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 
 fn string() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "a", "A", "ab", "aB", "b", "ba", "é", "É", "", "x%", "_y", "ß",
+        "a",
+        "A",
+        "ab",
+        "aB",
+        "b",
+        "ba",
+        "é",
+        "É",
+        "",
+        "x%",
+        "_y",
+        "ß",
+        // dateTimes (one instant spelled three ways, a later one, an impossible date): the
+        // evaluator compares these as instants, text otherwise.
+        "2024-01-15T12:00:00Z",
+        "2024-01-15T06:00:00-06:00",
+        "2024-01-15t12:00:00.000z",
+        "2024-01-15T12:00:00.5Z",
+        "2024-02-30T00:00:00Z",
     ])
     .prop_map(str::to_owned)
 }
@@ -79,11 +97,22 @@ fn resource() -> impl Strategy<Value = Value> {
         prop::option::of(prop_oneof![number().prop_map(Value::Number), scalar()]),
         prop::option::of(attr_value()),
         prop::option::of(prop::collection::vec(email(), 0..3)),
-        prop::option::of(attr_value()),
+        (
+            prop::option::of(attr_value()),
+            prop::option::of(attr_value()),
+        ),
         any::<bool>(),
     )
         .prop_map(
-            |((user, title, external, display), active, count, given, emails, emp, upper)| {
+            |(
+                (user, title, external, display),
+                active,
+                count,
+                given,
+                emails,
+                (emp, modified),
+                upper,
+            )| {
                 let mut m = Map::new();
                 let name = |s: &str| {
                     if upper {
@@ -106,6 +135,7 @@ fn resource() -> impl Strategy<Value = Value> {
                 put("name", given.map(|g| json!({"givenName": g})));
                 put("emails", emails.map(Value::Array));
                 put(ENTERPRISE, emp.map(|e| json!({"employeeNumber": e})));
+                put("meta", modified.map(|t| json!({"lastModified": t})));
                 Value::Object(m)
             },
         )
@@ -128,6 +158,7 @@ fn path() -> impl Strategy<Value = AttrPath> {
         AttrPath::new("displayName"),
         AttrPath::new("id"),
         AttrPath::new("EMAILS").with_sub_attr("Value"),
+        AttrPath::new("meta").with_sub_attr("lastModified"),
     ])
 }
 

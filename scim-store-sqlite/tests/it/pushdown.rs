@@ -21,7 +21,7 @@ fn all(s: &impl Store, tenant: &str) -> Vec<scim_core::StoredResource> {
     .resources
 }
 
-/// Every conformance filter is answered by SQL except those comparing dateTimes.
+/// Every conformance filter is answered by SQL, dateTime comparisons included (as instants).
 #[test]
 fn conformance_filters_are_pushed_down() {
     let s = memory_store();
@@ -35,14 +35,7 @@ fn conformance_filters_are_pushed_down() {
             not_pushed.push(*text);
         }
     }
-    assert_eq!(
-        not_pushed,
-        vec![
-            r#"meta.created gt "2011-01-01T00:00:00Z""#,
-            r#"meta.lastModified eq "2011-05-13T11:42:34Z""#,
-            r#"userName pr and meta.created gt "2011-01-01T00:00:00Z""#,
-        ]
-    );
+    assert!(not_pushed.is_empty(), "not pushed down: {not_pushed:?}");
 }
 
 /// Keys that differ only in case make the evaluator's choice depend on the filter's

@@ -14,7 +14,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use scim_core::{block_on, ElementChange, Query, Store, UniqueKey};
+use scim_core::{
+    block_on, Config, ElementChange, Engine, Method, Query, Request, RequestContext, Store,
+    UniqueKey,
+};
 use scim_filter::{CompiledFilter, Filter};
 use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
@@ -496,5 +499,84 @@ fn group(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, users, group);
+/// The same through the engine, as `scim serve --patch-no-content` runs it: PATCH add one
+/// member (an existing user: the engine checks) then PATCH remove it by `value eq`, on a
+/// group of 100,000; each PATCH is one durable write.
+fn engine_group(c: &mut Criterion) {
+    const USERS: usize = 1_000;
+    let store = cached(&format!("engine-group-{MEMBERS}"), |store| {
+        let users = (0..USERS)
+            .map(|i| {
+                let u = user(i);
+                let keys = user_key(&u);
+                (u, keys)
+            })
+            .collect();
+        store.create_batch(T, "User", users).unwrap();
+        block_on(store.create(T, "Group", big_group(0..MEMBERS), vec![])).unwrap();
+    });
+    let all = |rt: &str| {
+        block_on(store.query(
+            T,
+            rt,
+            Query {
+                filter: None,
+                compiled: None,
+                sort: None,
+                start_index: 1,
+                count: usize::MAX,
+                attributes: Some(&["displayName", "userName"]),
+            },
+        ))
+        .unwrap()
+        .resources
+    };
+    let user_ids: Vec<String> = all("User").into_iter().map(|u| u.id).collect();
+    assert_eq!(user_ids.len(), USERS);
+    let gid = all("Group")[0].id.clone();
+    let mut config = Config::new("https://example.com/scim/v2");
+    config.patch_no_content = true;
+    let engine = Engine::new(Registry::standard(), store, config);
+    let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH).tenant(T);
+    let patch = |ops: Value| {
+        block_on(engine.handle(
+            &ctx,
+            Request::new(Method::Patch, format!("/Groups/{gid}")).with_json(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": ops})),
+        ))
+    };
+    let cycle = |uid: &str| {
+        let added = patch(json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]));
+        let removed =
+            patch(json!([{"op": "remove", "path": format!("members[value eq \"{uid}\"]")}]));
+        (added, removed)
+    };
+    // Checked: both change the group (the version moves twice); a missing user is refused.
+    let before = block_on(engine.store().get_head(T, "Group", &gid))
+        .unwrap()
+        .unwrap()
+        .version;
+    let (added, removed) = cycle(&user_ids[0]);
+    assert_eq!((added.status, removed.status), (204, 204));
+    let after = block_on(engine.store().get_head(T, "Group", &gid))
+        .unwrap()
+        .unwrap()
+        .version;
+    assert_eq!(after, before + 2);
+    let missing = patch(json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]));
+    assert_eq!(missing.status, 400);
+
+    let mut g = c.benchmark_group(format!("engine/{MEMBERS}-member-group"));
+    let i = Cell::new(0usize);
+    g.bench_function("patch-add1-then-remove1", |b| {
+        b.iter(|| {
+            i.set((i.get() + 1) % USERS);
+            cycle(&user_ids[i.get()])
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, users, group, engine_group);
 criterion_main!(benches);

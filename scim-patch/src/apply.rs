@@ -5,10 +5,10 @@ use scim_schema::{AttrType, Attribute, Location, Mutability, ResourceTypeRef};
 use serde_json::Value;
 
 use crate::error::{invalid_path, invalid_value, mutability, no_target, syntax, PatchError};
-use crate::journal::{container, get, Journal, Object, Slot};
+use crate::journal::{container, get, Displaced, Journal, Object, Slot};
 use crate::message::{OpKind, PatchOperation, PatchRequest};
 use crate::outcome::{ChangeKind, Delta, Normalization, NormalizationKind, PatchOutcome};
-use crate::select::{element_value, filter_assignments, FxSet, Matcher};
+use crate::select::{element_value, filter_assignments, FxSet, Matcher, Prefilter};
 use crate::{PatchOptions, PrimaryRule};
 
 /// Applies PATCH requests to resources of one resource type.
@@ -86,6 +86,7 @@ impl<'r> Patcher<'r> {
             had_before: Vec::new(),
             normalizations: request.normalizations.clone(),
             primaries: Vec::new(),
+            displaced: Vec::new(),
         };
         let qualified = self.qualify_extension_paths(&request.operations, &mut run.normalizations);
         let ops = qualified.as_deref().unwrap_or(&request.operations);
@@ -125,12 +126,17 @@ impl Patcher<'_> {
         let mut out: Option<Vec<PatchOperation>> = None;
         for (i, op) in ops.iter().enumerate() {
             let Some(path) = &op.path else { continue };
-            let top = AttrPath {
-                urn: path.attr.urn.clone(),
-                name: path.attr.name.clone(),
-                sub_attr: None,
+            let resolves = match path.attr.sub_attr {
+                None => rt.resolve(&path.attr).is_some(),
+                Some(_) => rt
+                    .resolve(&AttrPath {
+                        urn: path.attr.urn.clone(),
+                        name: path.attr.name.clone(),
+                        sub_attr: None,
+                    })
+                    .is_some(),
             };
-            if rt.resolve(&top).is_some() {
+            if resolves {
                 continue;
             }
             let qualified = match &path.attr.urn {
@@ -188,20 +194,22 @@ impl Patcher<'_> {
 /// How many operations from the start of `ops` are `remove attr[value eq "…"]` on the same
 /// attribute: those are applied in one pass with a set of values (O(n + k), not O(n·k)).
 fn member_removal_batch(ops: &[PatchOperation]) -> usize {
-    let key = |op: &PatchOperation| -> Option<AttrPath> {
-        let path = op.path.as_ref()?;
-        let is_value_eq = matches!(&path.value_filter, Some(scim_filter::Filter::Compare {
-            path: p, op: scim_filter::CompareOp::Eq, value: scim_filter::CompValue::String(_)
-        }) if p.urn.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("value"));
-        (op.op == OpKind::Remove && is_value_eq && path.sub_attr.is_none() && op.value.is_none())
-            .then(|| path.attr.clone())
-    };
-    let Some(first) = ops.first().and_then(key) else {
+    let Some(first) = ops.first().and_then(member_removal) else {
         return 0;
     };
     ops.iter()
-        .take_while(|op| key(op).is_some_and(|k| k.matches(&first)))
+        .take_while(|op| member_removal(op).is_some_and(|k| k.matches(first)))
         .count()
+}
+
+/// The attribute of a `remove attr[value eq "…"]` operation.
+fn member_removal(op: &PatchOperation) -> Option<&AttrPath> {
+    let path = op.path.as_ref()?;
+    let is_value_eq = matches!(&path.value_filter, Some(scim_filter::Filter::Compare {
+        path: p, op: scim_filter::CompareOp::Eq, value: scim_filter::CompValue::String(_)
+    }) if p.urn.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("value"));
+    (op.op == OpKind::Remove && is_value_eq && path.sub_attr.is_none() && op.value.is_none())
+        .then_some(&path.attr)
 }
 
 /// An attribute resolved for patching.
@@ -244,6 +252,10 @@ struct Run<'p, 'r> {
     /// Multi-valued attributes touched: slot, the `value` of the element primary before
     /// the request, and the `value`s this request wrote with `primary: true`.
     primaries: Vec<(Slot, String, Option<String>, Vec<String>)>,
+    /// Values taken out of the resource that the delta reports as removed: the delta entry,
+    /// the position in its `removed`, and the journal entry holding them until `finish`
+    /// moves them (no clone; the journal needs them only while the request can fail).
+    displaced: Vec<(usize, usize, Displaced)>,
 }
 
 /// Whether `key` starts with `urn:` (any case), without slicing inside a character.
@@ -372,7 +384,16 @@ impl<'r> Run<'_, 'r> {
         }
     }
 
+    /// Reports the values the journal entry `d` holds as removed from delta entry `entry`.
+    fn note_removed(&mut self, entry: usize, d: Displaced) {
+        let at = self.delta.changes[entry].removed.len();
+        self.displaced.push((entry, at, d));
+    }
+
     fn note_primaries(&mut self, target: &Target<'_>, written: &[Value]) {
+        if !self.primaries.iter().any(|e| e.0 == target.slot) {
+            return;
+        }
         let keys: Vec<String> = written
             .iter()
             .filter(|v| is_primary(v))
@@ -599,14 +620,11 @@ impl<'r> Run<'_, 'r> {
                     Ok(())
                 }
                 _ => {
-                    let old = get(map, &target.slot).cloned();
                     let new = Value::Array(elements.clone());
                     if self.journal.set(map, &target.slot, Some(new)) {
-                        let change = &mut self.delta.changes[entry];
-                        if let Some(Value::Array(old)) = old {
-                            change.removed.extend(old);
-                        }
-                        change.added.extend(elements);
+                        let replaced = self.journal.last_displaced();
+                        self.note_removed(entry, replaced);
+                        self.delta.changes[entry].added.extend(elements);
                     }
                     Ok(())
                 }
@@ -728,59 +746,58 @@ impl<'r> Run<'_, 'r> {
         elements: Vec<Value>,
     ) -> Vec<Value> {
         // Duplicates within the request, in O(k): by `value` first, equality only on a tie.
-        let keep: Vec<bool> = {
-            let mut seen: FxSet<&str> = FxSet::default();
-            elements
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    !e.is_null()
-                        && match element_value(e) {
-                            Some(v) if !seen.insert(v) => !elements[..i].contains(e),
-                            Some(_) => true,
-                            None => !elements[..i].contains(e),
-                        }
-                })
-                .collect()
-        };
-        let fresh: Vec<Value> = elements
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(e, k)| k.then_some(e))
-            .collect();
-        let mut duplicate = vec![false; fresh.len()];
-        if let Some(Value::Array(existing)) = get(map, &target.slot) {
-            let keys: Vec<Option<&str>> = fresh.iter().map(element_value).collect();
-            if keys.iter().all(Option::is_some) && fresh.len() > 4 {
-                let index: FxSet<&str> = keys.iter().flatten().copied().collect();
-                for item in existing {
-                    if let Some(v) = element_value(item) {
-                        if index.contains(v) {
-                            for (j, e) in fresh.iter().enumerate() {
-                                if keys[j] == Some(v) && e == item {
-                                    duplicate[j] = true;
-                                }
-                            }
+        // The set of the values kept then finds them among the existing ones.
+        let keys: Vec<Option<&str>> = elements.iter().map(element_value).collect();
+        let mut seen: FxSet<&str> =
+            FxSet::with_capacity_and_hasher(elements.len(), Default::default());
+        let mut all_keyed = true;
+        let mut keep: Vec<bool> = elements
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .map(|(i, (e, key))| {
+                !e.is_null()
+                    && match key {
+                        Some(v) if !seen.insert(v) => !elements[..i].contains(e),
+                        Some(_) => true,
+                        None => {
+                            all_keyed = false;
+                            !elements[..i].contains(e)
                         }
                     }
+            })
+            .collect();
+        let kept = keep.iter().filter(|k| **k).count();
+        if let Some(Value::Array(existing)) = get(map, &target.slot) {
+            // Most existing values are none of the new ones: one word of each rules it out
+            // (when every new value has a `value` to look for).
+            let prefix = all_keyed.then(|| {
+                let mut p = Prefilter::default();
+                seen.iter().for_each(|k| p.insert(k));
+                p
+            });
+            let by_set = all_keyed && kept > 4;
+            for item in existing {
+                if prefix.as_ref().is_some_and(|p| !p.may_match(item)) {
+                    continue;
                 }
-            } else {
-                for item in existing {
-                    let v = element_value(item);
-                    for (j, e) in fresh.iter().enumerate() {
-                        if !duplicate[j] && keys[j] == v && e == item {
-                            duplicate[j] = true;
-                        }
+                let v = element_value(item);
+                if by_set && !v.is_some_and(|v| seen.contains(v)) {
+                    continue;
+                }
+                for (j, e) in elements.iter().enumerate() {
+                    if keep[j] && keys[j] == v && e == item {
+                        keep[j] = false;
                     }
                 }
             }
         }
-        let added: Vec<Value> = fresh
+        let added: Vec<Value> = elements
             .into_iter()
-            .zip(duplicate)
-            .filter_map(|(e, dup)| (!dup).then_some(e))
+            .zip(keep)
+            .filter_map(|(e, k)| k.then_some(e))
             .collect();
-        self.journal.append(map, &target.slot, added.clone());
+        self.journal.append(map, &target.slot, &added);
         added
     }
 
@@ -1048,11 +1065,9 @@ impl<'r> Run<'_, 'r> {
                     return Ok(());
                 }
                 let entry = self.touch(map, &target);
-                let old = get(map, &target.slot).cloned();
                 if self.journal.set(map, &target.slot, None) {
-                    if let Some(Value::Array(items)) = old {
-                        self.delta.changes[entry].removed.extend(items);
-                    }
+                    let removed = self.journal.last_displaced();
+                    self.note_removed(entry, removed);
                 }
                 Ok(())
             }
@@ -1092,8 +1107,9 @@ impl<'r> Run<'_, 'r> {
             return Ok(());
         }
         let entry = self.touch(map, target);
-        let removed = self.journal.remove_elements(map, &target.slot, indices);
-        self.delta.changes[entry].removed.extend(removed);
+        if let Some(removed) = self.journal.remove_elements(map, &target.slot, indices) {
+            self.note_removed(entry, removed);
+        }
         // No values left: the attribute is unassigned (RFC 7644 §3.5.2.2).
         if matches!(get(map, &target.slot), Some(Value::Array(items)) if items.is_empty()) {
             if target.def.is_some_and(|d| d.required) {
@@ -1195,14 +1211,29 @@ impl<'r> Run<'_, 'r> {
         }
     }
 
-    fn finish(self, map: &Object) -> PatchOutcome {
+    fn finish(mut self, map: &Object) -> PatchOutcome {
+        let changed = !self.journal.is_empty();
+        let kept: Vec<bool> = self
+            .had_before
+            .iter()
+            .map(|(slot, _)| self.journal.changed(slot))
+            .collect();
+        // Nothing can fail now: the removed values move from the journal to the delta,
+        // latest first so that earlier positions stay valid.
+        let tokens: Vec<Displaced> = self.displaced.iter().map(|&(_, _, d)| d).collect();
+        let values = self.journal.into_displaced(&tokens);
+        for (&(entry, at, _), values) in self.displaced.iter().zip(values).rev() {
+            let removed = &mut self.delta.changes[entry].removed;
+            removed.splice(at..at, values);
+        }
         // One entry per attribute that changed (not merely addressed), with its overall kind.
         let changes = self
             .delta
             .changes
             .into_iter()
             .zip(self.had_before)
-            .filter(|(_, (slot, _))| self.journal.changed(slot))
+            .zip(kept)
+            .filter_map(|(c, kept)| kept.then_some(c))
             .map(|(mut change, (slot, had))| {
                 change.kind = match (had, present(get(map, &slot))) {
                     (false, true) => ChangeKind::Added,
@@ -1213,7 +1244,7 @@ impl<'r> Run<'_, 'r> {
             })
             .collect();
         PatchOutcome {
-            changed: !self.journal.is_empty(),
+            changed,
             delta: Delta { changes },
             normalizations: self.normalizations,
         }
@@ -1274,5 +1305,89 @@ impl CloneSubset for Vec<Value> {
             .iter()
             .filter_map(|&i| self.get(i).cloned())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn member(i: u32) -> Value {
+        json!({"value": format!("m{i}"), "display": format!("member {i}")})
+    }
+
+    /// The removed values reach the delta from the journal (not cloned), in the order the
+    /// operations removed them, interleaved rightly with values recorded directly.
+    #[test]
+    fn delta_lists_removed_values_in_operation_order() {
+        let patcher = Patcher::schemaless(PatchOptions::default());
+        let original = json!({"id": "g", "members": (1..=5).map(member).collect::<Vec<_>>()});
+        let mut group = original.clone();
+        let request = PatchRequest::from_json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "remove", "path": "members[value eq \"m2\"]"},
+                {"op": "remove", "path": "members[value eq \"M4\"]"},
+                {"op": "replace", "path": "members[value eq \"m3\"].display", "value": "x"},
+                {"op": "remove", "path": "members[display eq \"member 1\"]"},
+                {"op": "add", "path": "members", "value": [member(9)]},
+                {"op": "replace", "path": "members", "value": [member(7)]},
+            ]}),
+            patcher.options(),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let outcome = patcher
+            .apply(&mut group, &request)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let change = outcome
+            .delta
+            .get("members")
+            .unwrap_or_else(|| unreachable!());
+        let m3x = json!({"value": "m3", "display": "x"});
+        assert_eq!(
+            change.removed,
+            vec![
+                member(2),
+                member(4),
+                member(3),
+                member(1),
+                m3x.clone(),
+                member(5),
+                member(9)
+            ]
+        );
+        assert_eq!(change.added, vec![m3x, member(9), member(7)]);
+        assert_eq!(group["members"], json!([member(7)]));
+
+        // Removing the whole attribute reports every value; a failure after removals
+        // leaves the resource as it was.
+        let mut group = original.clone();
+        let request = PatchRequest::from_json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "remove", "path": "members"}]}),
+            patcher.options(),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let outcome = patcher
+            .apply(&mut group, &request)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            outcome.delta.get("members").map(|c| c.removed.clone()),
+            Some((1..=5).map(member).collect::<Vec<_>>())
+        );
+        let mut group = original.clone();
+        let request = PatchRequest::from_json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "remove", "path": "members[value eq \"m2\"]"},
+                {"op": "remove", "path": "members"},
+                {"op": "replace", "path": "members[value eq \"nobody\"].display", "value": "x"},
+            ]}),
+            patcher.options(),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(patcher.apply(&mut group, &request).is_err());
+        assert_eq!(group, original);
     }
 }

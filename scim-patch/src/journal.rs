@@ -38,6 +38,12 @@ pub(crate) struct Journal {
     entries: Vec<Undo>,
 }
 
+/// A journal entry that holds values a change took out of the resource (removed elements,
+/// a replaced array): the delta reports them, and takes them from the journal once the
+/// request has succeeded instead of cloning them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Displaced(usize);
+
 pub(crate) fn container<'a>(map: &'a Object, ext: Option<&str>) -> Option<&'a Object> {
     match ext {
         None => Some(map),
@@ -59,6 +65,31 @@ pub(crate) fn get<'a>(map: &'a Object, slot: &Slot) -> Option<&'a Value> {
 impl Journal {
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The entry the last [`Journal::set`] that returned `true` made: the value it displaced.
+    pub(crate) fn last_displaced(&self) -> Displaced {
+        Displaced(self.entries.len().saturating_sub(1))
+    }
+
+    /// Ends a successful request: the elements each token's change displaced (the removed
+    /// elements, or the items of an array that was replaced or removed), moved out of the
+    /// journal, which cannot undo those changes any more.
+    pub(crate) fn into_displaced(mut self, tokens: &[Displaced]) -> Vec<Vec<Value>> {
+        tokens
+            .iter()
+            .map(|d| match self.entries.get_mut(d.0) {
+                Some(Undo::Reinsert { removed, .. }) => std::mem::take(removed)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect(),
+                Some(Undo::Attr {
+                    old: Some(Value::Array(items)),
+                    ..
+                }) => std::mem::take(items),
+                _ => Vec::new(),
+            })
+            .collect()
     }
 
     /// Whether any change was made to the attribute in `slot`.
@@ -116,8 +147,10 @@ impl Journal {
         true
     }
 
-    /// Appends elements to an array attribute (creating it).
-    pub(crate) fn append(&mut self, map: &mut Object, slot: &Slot, elements: Vec<Value>) {
+    /// Appends copies of `elements` to an array attribute (creating it). The array grows
+    /// first and the copies are made in place: they can reuse the memory of the array's old
+    /// buffer, and no intermediate vector is built.
+    pub(crate) fn append(&mut self, map: &mut Object, slot: &Slot, elements: &[Value]) {
         if elements.is_empty() {
             return;
         }
@@ -130,10 +163,10 @@ impl Journal {
                     slot: slot.clone(),
                     len: items.len(),
                 });
-                items.extend(elements);
+                items.extend_from_slice(elements);
             }
             _ => {
-                let old = obj.insert(slot.key.clone(), Value::Array(elements));
+                let old = obj.insert(slot.key.clone(), Value::Array(elements.to_vec()));
                 self.entries.push(Undo::Attr {
                     slot: slot.clone(),
                     old,
@@ -142,24 +175,23 @@ impl Journal {
         }
     }
 
-    /// Removes the elements at `indices` (ascending); returns them.
+    /// Removes the elements at `indices` (ascending); the journal keeps them (see
+    /// [`Journal::into_displaced`]). `None` when nothing was removed.
     pub(crate) fn remove_elements(
         &mut self,
         map: &mut Object,
         slot: &Slot,
         indices: &[usize],
-    ) -> Vec<Value> {
+    ) -> Option<Displaced> {
         let Some(Value::Array(items)) =
             container_mut(map, slot.ext.as_deref()).and_then(|o| o.get_mut(&slot.key))
         else {
-            return Vec::new();
+            return None;
         };
         // Compact in place from the first removed index: earlier values do not move and the
         // array keeps its capacity (a later append does not reallocate).
+        let &first = indices.first()?;
         let mut removed = Vec::with_capacity(indices.len());
-        let Some(&first) = indices.first() else {
-            return Vec::new();
-        };
         let mut next = indices.iter().peekable();
         let mut write = first;
         for read in first..items.len() {
@@ -172,12 +204,11 @@ impl Journal {
             }
         }
         items.truncate(write);
-        let values = removed.iter().map(|(_, v)| v.clone()).collect();
         self.entries.push(Undo::Reinsert {
             slot: slot.clone(),
             removed,
         });
-        values
+        Some(Displaced(self.entries.len() - 1))
     }
 
     /// Replaces one element; returns whether it changed.
@@ -289,9 +320,9 @@ mod tests {
         };
         let mut j = Journal::default();
         let removed = j.remove_elements(&mut map, &a, &[0, 2, 6]);
-        assert_eq!(removed, vec![json!(0), json!(2), json!(6)]);
+        assert!(removed.is_some());
         assert_eq!(map["a"], json!([1, 3, 4, 5]));
-        j.append(&mut map, &a, vec![json!(7)]);
+        j.append(&mut map, &a, &[json!(7)]);
         assert!(j.set_element(&mut map, &a, 1, json!(33)));
         assert!(j.set(
             &mut map,
@@ -332,5 +363,27 @@ mod tests {
         assert!(j.changed(&a));
         j.rollback(&mut map);
         assert_eq!(Value::Object(map), original);
+    }
+
+    #[test]
+    fn displaced_values_move_out_on_success() {
+        let Value::Object(mut map) = json!({"a": [0, 1, 2, 3], "b": [4, 5]}) else {
+            unreachable!()
+        };
+        let slot = |k: &str| Slot {
+            ext: None,
+            key: k.into(),
+        };
+        let mut j = Journal::default();
+        let removed = j.remove_elements(&mut map, &slot("a"), &[1, 3]);
+        assert!(j.set(&mut map, &slot("b"), Some(json!([6]))));
+        let replaced = j.last_displaced();
+        assert!(j.remove_elements(&mut map, &slot("a"), &[]).is_none());
+        let tokens = [removed.unwrap_or(replaced), replaced];
+        assert_eq!(
+            j.into_displaced(&tokens),
+            vec![vec![json!(1), json!(3)], vec![json!(4), json!(5)]]
+        );
+        assert_eq!(Value::Object(map), json!({"a": [0, 2], "b": [6]}));
     }
 }

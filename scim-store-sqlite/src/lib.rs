@@ -836,7 +836,10 @@ impl SqliteStore {
             {
                 let mut remove = tx
                     .prepare_cached(
-                        "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 \
+                        // Without the hint SQLite 3.50 walks the group's primary-key range
+                        // (every member) instead of this index: 8 ms on 100,000 members.
+                        "DELETE FROM members INDEXED BY members_value \
+                         WHERE tenant = ?1 AND resource_type = ?2 \
                          AND value_key = ?4 AND owner_id = ?3",
                     )
                     .map_err(unavailable)?;
@@ -864,7 +867,7 @@ impl SqliteStore {
                         "INSERT INTO members (tenant, resource_type, owner_id, seq, value_key, \
                          element, search) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
                          WHERE ?5 IS NULL OR NOT EXISTS (SELECT 1 FROM members \
-                         WHERE tenant = ?1 AND resource_type = ?2 AND value_key = ?5 \
+                         INDEXED BY members_value WHERE tenant = ?1 AND resource_type = ?2 AND value_key = ?5 \
                          AND owner_id = ?3)",
                     )
                     .map_err(unavailable)?;

@@ -110,8 +110,19 @@ impl<S: Store> Engine<S> {
                 ));
             }
             // RFC 7644 §3.5.2: 200 with the whole resource (or 204, with `patch_no_content`,
-            // which spares reading the members back).
-            let stored = self.current(ctx, rt, id).await?;
+            // which spares reading the members back) — the members read back only when the
+            // response shows them (`excludedAttributes=members` spares them too).
+            let shown = self
+                .projection(rt, req)?
+                .includes(&scim_filter::AttrPath::new(attr.as_str()));
+            let stored = if shown {
+                self.current(ctx, rt, id).await?
+            } else {
+                self.store
+                    .get_head(&ctx.tenant, rt_name, id)
+                    .await?
+                    .ok_or_else(|| ScimError::not_found(format!("Resource {id} not found")))?
+            };
             return Ok(Some(self.respond(ctx, 200, rt, stored, req).await?));
         }
     }

@@ -48,7 +48,11 @@ impl<S: Store> Engine<S> {
         projection.apply(&resource)
     }
 
-    fn projection<'r>(&self, rt: &ResourceTypeRef<'r>, req: &Request) -> Result<Projection<'r>> {
+    pub(super) fn projection<'r>(
+        &self,
+        rt: &ResourceTypeRef<'r>,
+        req: &Request,
+    ) -> Result<Projection<'r>> {
         Ok(Projection::parse(
             rt,
             req.query_param("attributes"),

@@ -390,3 +390,40 @@ fn no_content_answers_without_reading_the_group() {
         "the member's type is filled in"
     );
 }
+
+#[test]
+fn excluded_members_are_not_read_back() {
+    let (split, _) = engines(false);
+    let body =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"});
+    let uid = post(&split, "/Users", body)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gid = post(
+        &split,
+        "/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]);
+    let mut req = patch_req(&gid, add.clone());
+    req = req.with_query("excludedAttributes", "members");
+    let (s, body, _) = send(&split, &ctx(), req);
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["displayName"], "g");
+    assert!(body.get("members").is_none());
+    assert_eq!(
+        split.store().whole_reads.load(Ordering::SeqCst),
+        0,
+        "no whole-group read"
+    );
+    // Without the exclusion the answer shows the members (one whole read).
+    let remove = json!([{"op": "replace", "path": "displayName", "value": "h"}]);
+    let (s, body, _) = send(&split, &ctx(), patch_req(&gid, remove));
+    assert_eq!(s, 200);
+    assert_eq!(body["members"][0]["value"], uid);
+    assert_eq!(split.store().whole_reads.load(Ordering::SeqCst), 1);
+}

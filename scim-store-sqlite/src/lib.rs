@@ -781,6 +781,43 @@ fn member_state(
     .map_err(unavailable)
 }
 
+/// Writes `row` as the next version of `(tenant, type, id)` if its version is `expected`,
+/// with the given `(ambiguous, members_key, irregular)`; [`StoreError::VersionMismatch`]
+/// when another write came first.
+fn update_row(
+    tx: &Transaction<'_>,
+    (tenant, rt, id): (&str, &str, &str),
+    expected: i64,
+    row: &Row,
+    (ambiguous, members_key, irregular): (bool, Option<&str>, bool),
+) -> Result<(), StoreError> {
+    let updated = tx
+        .execute(
+            "UPDATE resources SET version = version + 1, resource = ?5, search = ?6, \
+             ambiguous = ?7, created = ?8, last_modified = ?9, members_key = ?10, \
+             irregular = ?11 \
+             WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3 AND version = ?4",
+            params![
+                tenant,
+                rt,
+                id,
+                expected,
+                row.resource,
+                row.search,
+                ambiguous,
+                row.created,
+                row.last_modified,
+                members_key,
+                irregular
+            ],
+        )
+        .map_err(unavailable)?;
+    if updated == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// [`Store::patch_elements`], synchronously.
     #[allow(clippy::too_many_arguments)]
@@ -905,30 +942,8 @@ impl SqliteStore {
             // Sticky until the next replace: which part of the old resource was ambiguous is
             // not recorded, and a false `ambiguous` would make push-down inexact.
             let ambiguous = row.ambiguous || added_ambiguous || old_ambiguous;
-            let updated = tx
-                .execute(
-                    "UPDATE resources SET version = version + 1, resource = ?5, search = ?6, \
-                     ambiguous = ?7, created = ?8, last_modified = ?9, members_key = ?10, \
-                     irregular = ?11 \
-                     WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3 AND version = ?4",
-                    params![
-                        tenant,
-                        rt,
-                        id,
-                        expected,
-                        row.resource,
-                        row.search,
-                        ambiguous,
-                        row.created,
-                        row.last_modified,
-                        members_key,
-                        irregular
-                    ],
-                )
-                .map_err(unavailable)?;
-            if updated == 0 {
-                return Err(StoreError::VersionMismatch);
-            }
+            let members_key = members_key.as_deref();
+            update_row(&tx, (tenant, rt, id), expected, &row, (ambiguous, members_key, irregular))?;
             write_index_keys(&tx, tenant, rt, id, &row.keys, true)?;
             index_unique(&tx, tenant, rt, id, &unique)?;
             tx.commit().map_err(unavailable)?;
@@ -1029,30 +1044,12 @@ impl Store for SqliteStore {
             }
             check_unique(&tx, tenant, rt, id, &unique)?;
             let row = Row::of(&resource, id, self.ool(rt))?;
-            let changed = tx
-                .execute(
-                    "UPDATE resources SET version = version + 1, resource = ?5, search = ?6, \
-                     ambiguous = ?7, created = ?8, last_modified = ?9, members_key = ?10, \
-                     irregular = ?11 \
-                     WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3 AND version = ?4",
-                    params![
-                        tenant,
-                        rt,
-                        id,
-                        expected,
-                        row.resource,
-                        row.search,
-                        row.ambiguous,
-                        row.created,
-                        row.last_modified,
-                        row.out_of_line.as_ref().map(|o| o.key.as_str()),
-                        row.irregular
-                    ],
-                )
-                .map_err(unavailable)?;
-            if changed == 0 {
-                return Err(StoreError::VersionMismatch);
-            }
+            let flags = (
+                row.ambiguous,
+                row.out_of_line.as_ref().map(|o| o.key.as_str()),
+                row.irregular,
+            );
+            update_row(&tx, (tenant, rt, id), expected, &row, flags)?;
             write_side_tables(&tx, tenant, rt, id, &row, true)?;
             index_unique(&tx, tenant, rt, id, &unique)?;
             tx.commit().map_err(unavailable)?;

@@ -67,12 +67,7 @@ impl<S: Store> Engine<S> {
             change.removed = split.removed.clone();
             change.added = added.clone();
             if head_changed || !change.is_empty() {
-                let created = current
-                    .resource
-                    .get("meta")
-                    .and_then(|m| m.get("created"))
-                    .cloned();
-                self.stamp(ctx, rt, &mut head, created.as_ref());
+                self.stamp(ctx, rt, &mut head, Some(&current.resource));
             }
             let unique = self.unique_keys(rt, &head);
             let written = self

@@ -102,13 +102,18 @@ impl<S: Store> Engine<S> {
             .collect()
     }
 
+    /// Sets `meta` for a write: `lastModified` now, `created` kept from `previous` (the
+    /// stored version being replaced) or now for a new resource.
     pub(super) fn stamp(
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
         resource: &mut Value,
-        created: Option<&Value>,
+        previous: Option<&Value>,
     ) {
+        let created = previous
+            .and_then(|p| p.get("meta"))
+            .and_then(|m| m.get("created"));
         let now = json!(ctx.now.to_rfc3339_opts(SecondsFormat::Millis, true));
         if let Value::Object(m) = resource {
             m.insert(
@@ -211,12 +216,7 @@ impl<S: Store> Engine<S> {
             .await?;
         self.hooks
             .before_replace(ctx, &rt.definition().name, id, &mut resource)?;
-        let created = current
-            .resource
-            .get("meta")
-            .and_then(|m| m.get("created"))
-            .cloned();
-        self.stamp(ctx, rt, &mut resource, created.as_ref());
+        self.stamp(ctx, rt, &mut resource, Some(&current.resource));
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), json!(id));
         }
@@ -273,12 +273,7 @@ impl<S: Store> Engine<S> {
             let changed = outcome.changed
                 && (outcome.delta.get("members").is_none() || resource != current.resource);
             let stored = if changed {
-                let created = current
-                    .resource
-                    .get("meta")
-                    .and_then(|m| m.get("created"))
-                    .cloned();
-                self.stamp(ctx, rt, &mut resource, created.as_ref());
+                self.stamp(ctx, rt, &mut resource, Some(&current.resource));
                 let unique = self.unique_keys(rt, &resource);
                 match self
                     .store

@@ -333,23 +333,20 @@ fn membership_patches_answer_as_the_whole_resource_path_does() {
     );
 }
 
+/// A user `ann` and an empty group `g`: their ids.
+fn user_and_empty_group(e: &Engine<SplitStore>) -> (String, String) {
+    let id = |v: Value| v["id"].as_str().unwrap().to_owned();
+    let user =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"});
+    let group =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"});
+    (id(post(e, "/Users", user)), id(post(e, "/Groups", group)))
+}
+
 #[test]
 fn no_content_answers_without_reading_the_group() {
     let (split, _) = engines(true);
-    let body =
-        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"});
-    let uid = post(&split, "/Users", body)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let gid = post(
-        &split,
-        "/Groups",
-        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (uid, gid) = user_and_empty_group(&split);
     let (s, _, resp) = send(
         &split,
         &ctx(),
@@ -394,20 +391,7 @@ fn no_content_answers_without_reading_the_group() {
 #[test]
 fn excluded_members_are_not_read_back() {
     let (split, _) = engines(false);
-    let body =
-        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"});
-    let uid = post(&split, "/Users", body)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let gid = post(
-        &split,
-        "/Groups",
-        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (uid, gid) = user_and_empty_group(&split);
     let add = json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]);
     let mut req = patch_req(&gid, add.clone());
     req = req.with_query("excludedAttributes", "members");

@@ -1,10 +1,13 @@
 //! Every limit and option of the engine in one place, with defaults.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use scim_filter::Limits;
 use scim_patch::PatchOptions;
 use scim_schema::ValidationOptions;
+
+use crate::secret::{default_entropy, Argon2Params, Argon2id, PasswordScheme};
 
 /// Which scope each operation needs. The default follows the Gluu SCIM scopes
 /// (`https://gluu.org/scim/users.read`, `users.write`, `groups.read`, …).
@@ -120,6 +123,21 @@ pub struct Config {
     pub max_patch_retries: usize,
     /// `authenticationSchemes` reported by `/ServiceProviderConfig`.
     pub authentication_schemes: Vec<serde_json::Value>,
+    /// How `returned: never` values (passwords) are stored: hashed by this scheme after the
+    /// `before_*` hooks have seen them, before the store does. Default: [`Argon2id`] with
+    /// [`Argon2Params::default`], salts from the operating system
+    /// ([`default_entropy`]; on `wasm32-unknown-unknown` set a scheme with the host's entropy).
+    pub passwords: Arc<dyn PasswordScheme>,
+    /// Trim leading and trailing whitespace, control and invisible characters from
+    /// `uniqueness: server` values (`userName`) instead of refusing them with
+    /// `invalidValue`. Default off (refuse); `scim serve` turns it on with its IdP leniency.
+    pub trim_identifiers: bool,
+}
+
+impl std::fmt::Debug for dyn PasswordScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordScheme")
+    }
 }
 
 impl Config {
@@ -140,6 +158,8 @@ impl Config {
             max_patch_retries: 16,
             max_filter_scan: 100_000,
             remove_deleted_from_groups: true,
+            passwords: Arc::new(Argon2id::new(Argon2Params::default(), default_entropy())),
+            trim_identifiers: false,
             authentication_schemes: vec![serde_json::json!({
                 "type": "oauthbearertoken",
                 "name": "OAuth Bearer Token",
@@ -182,6 +202,21 @@ impl Config {
     /// ```
     pub fn bulk_max_operations(mut self, max: usize) -> Self {
         self.bulk_max_operations = max;
+        self
+    }
+
+    /// Sets how passwords (every `returned: never` value) are stored.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use scim_core::secret::{default_entropy, Argon2Params, Argon2id};
+    /// let c = scim_core::Config::new("https://example.com/scim/v2").password_scheme(Arc::new(
+    ///     Argon2id::new(Argon2Params::new(64 * 1024, 3, 1), default_entropy()),
+    /// ));
+    /// # let _ = c;
+    /// ```
+    pub fn password_scheme(mut self, scheme: Arc<dyn PasswordScheme>) -> Self {
+        self.passwords = scheme;
         self
     }
 

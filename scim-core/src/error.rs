@@ -103,6 +103,8 @@ pub struct ScimError {
     pub scim_type: Option<ScimType>,
     /// Human-readable detail.
     pub detail: String,
+    /// Why a 5xx happened, for the host's log only: never part of the response body.
+    cause: Option<String>,
 }
 
 /// The Error message URN.
@@ -115,7 +117,26 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            cause: None,
         }
+    }
+
+    /// This error with the reason behind it, for the host's log (a store's failure, a hash
+    /// that could not be made). The cause never reaches the client.
+    ///
+    /// ```
+    /// let e = scim_core::ScimError::internal().with_cause("disk I/O error");
+    /// assert_eq!(e.cause(), Some("disk I/O error"));
+    /// assert!(!e.to_json().to_string().contains("disk"));
+    /// ```
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// The reason behind the error, if one was recorded (see [`ScimError::with_cause`]).
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     /// 400 with a `scimType`.
@@ -227,7 +248,7 @@ impl From<crate::StoreError> for ScimError {
             crate::StoreError::Conflict { attribute } => {
                 ScimError::conflict(format!("`{attribute}` is already in use"))
             }
-            crate::StoreError::Unavailable(_) => ScimError::internal(),
+            crate::StoreError::Unavailable(cause) => ScimError::internal().with_cause(cause),
         }
     }
 }

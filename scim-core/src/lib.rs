@@ -29,6 +29,7 @@ mod hooks;
 #[cfg(feature = "http")]
 mod http_conv;
 mod message;
+pub mod secret;
 mod sort;
 mod store;
 #[cfg(feature = "test-kit")]

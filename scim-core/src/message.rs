@@ -118,6 +118,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body (empty for 204 and 304).
     pub body: Vec<u8>,
+    /// Why a 5xx happened, for the host's log only (see [`Response::cause`]).
+    cause: Option<String>,
 }
 
 /// The SCIM media type (RFC 7644 §8.1).
@@ -130,6 +132,7 @@ impl Response {
             status,
             headers: vec![("Content-Type".to_owned(), SCIM_JSON.to_owned())],
             body: body.to_string().into_bytes(),
+            cause: None,
         }
     }
 
@@ -139,6 +142,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            cause: None,
         }
     }
 
@@ -162,8 +166,24 @@ impl Response {
     }
 }
 
+impl Response {
+    /// Why this response is an error, when the engine knows more than it tells the client
+    /// (a 500's underlying failure): for the host's log, never sent.
+    ///
+    /// ```
+    /// let r = scim_core::Response::from(scim_core::ScimError::internal().with_cause("database locked"));
+    /// assert_eq!(r.cause(), Some("database locked"));
+    /// assert!(!String::from_utf8_lossy(&r.body).contains("locked"));
+    /// ```
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+}
+
 impl From<crate::ScimError> for Response {
     fn from(e: crate::ScimError) -> Self {
-        Response::json(e.status, &e.to_json())
+        let mut response = Response::json(e.status, &e.to_json());
+        response.cause = e.cause().map(str::to_owned);
+        response
     }
 }

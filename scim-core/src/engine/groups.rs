@@ -303,7 +303,10 @@ impl<S: Store> Engine<S> {
                     }
                 }
                 let unique = match self.registry.resource_type("Group") {
-                    Some(rt) => self.unique_keys(&rt, &group.resource),
+                    Some(rt) => {
+                        let before = group.resource.clone();
+                        self.seal(&rt, &mut group.resource, Some(&before))?
+                    }
                     None => Vec::new(),
                 };
                 match self

@@ -4,7 +4,7 @@ use scim_filter::{AttrPath, CompiledFilter, Filter};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
-use super::{json_body, Engine, Result};
+use super::{json_body, never_read, Engine, Result};
 use crate::sort::sort_resources;
 use crate::store::{Query, Sort, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, ScimType, Store};
@@ -222,6 +222,15 @@ impl<S: Store> Engine<S> {
             Some(text) => Some(AttrPath::parse(text)?),
             None => None,
         };
+        // No answer may depend on a `returned: never` value, in any of the types searched.
+        for rt in types {
+            if let Some(f) = &filter {
+                never_read::check_filter(rt, f)?;
+            }
+            if let Some(path) = &sort_path {
+                never_read::check_sort(rt, path)?;
+            }
+        }
         // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; count < 0 as 0; count is capped.
         // With a cursor (RFC 9865) the position comes from the cursor instead.
         let start_index = match &params.cursor {

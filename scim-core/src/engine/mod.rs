@@ -4,8 +4,10 @@ mod bulk;
 mod discovery;
 mod groups;
 mod list;
+mod never_read;
 mod out_of_line;
 mod resources;
+mod sealing;
 
 pub use groups::OVERHEAD_BYPASS;
 

@@ -69,7 +69,7 @@ impl<S: Store> Engine<S> {
             if head_changed || !change.is_empty() {
                 self.stamp(ctx, rt, &mut head, Some(&current.resource));
             }
-            let unique = self.unique_keys(rt, &head);
+            let unique = self.seal(rt, &mut head, Some(&current.resource))?;
             let written = self
                 .store
                 .patch_elements(

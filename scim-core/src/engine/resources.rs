@@ -4,11 +4,11 @@ use std::collections::HashSet;
 
 use chrono::SecondsFormat;
 use scim_patch::{PatchRequest, Patcher};
-use scim_schema::{AttrType, Projection, ResourceTypeRef, Uniqueness};
+use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
 use super::{json_body, Engine, Result};
-use crate::store::{StoredResource, UniqueKey};
+use crate::store::StoredResource;
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
 
 /// The weak ETag of a version (RFC 7644 §3.14).
@@ -78,30 +78,6 @@ impl<S: Store> Engine<S> {
             .with_header("Location", self.location(rt, &stored.id)))
     }
 
-    /// Values that must be unique (`uniqueness: server|global`): case-folded unless caseExact.
-    pub(crate) fn unique_keys(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> Vec<UniqueKey> {
-        rt.core_schema()
-            .attributes
-            .iter()
-            .filter(|a| {
-                a.uniqueness != Uniqueness::None
-                    && a.attr_type == AttrType::String
-                    && !a.multi_valued
-            })
-            .filter_map(|a| {
-                let v = resource.get(&a.name)?.as_str()?;
-                Some(UniqueKey {
-                    attribute: a.name.clone(),
-                    value: if a.case_exact {
-                        v.to_owned()
-                    } else {
-                        v.to_lowercase()
-                    },
-                })
-            })
-            .collect()
-    }
-
     /// Sets `meta` for a write: `lastModified` now, `created` kept from `previous` (the
     /// stored version being replaced) or now for a new resource.
     pub(super) fn stamp(
@@ -166,7 +142,7 @@ impl<S: Store> Engine<S> {
         self.hooks
             .before_create(ctx, &rt.definition().name, &mut resource)?;
         self.stamp(ctx, rt, &mut resource, None);
-        let unique = self.unique_keys(rt, &resource);
+        let unique = self.seal(rt, &mut resource, None)?;
         let stored = self
             .store
             .create(&ctx.tenant, &rt.definition().name, resource, unique)
@@ -220,7 +196,7 @@ impl<S: Store> Engine<S> {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), json!(id));
         }
-        let unique = self.unique_keys(rt, &resource);
+        let unique = self.seal(rt, &mut resource, Some(&current.resource))?;
         let stored = self
             .store
             .replace(
@@ -274,7 +250,7 @@ impl<S: Store> Engine<S> {
                 && (outcome.delta.get("members").is_none() || resource != current.resource);
             let stored = if changed {
                 self.stamp(ctx, rt, &mut resource, Some(&current.resource));
-                let unique = self.unique_keys(rt, &resource);
+                let unique = self.seal(rt, &mut resource, Some(&current.resource))?;
                 match self
                     .store
                     .replace(

@@ -2,12 +2,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Future};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
 use super::{Query, QueryResult, Store, StoreError, StoredResource, UniqueKey};
+use crate::secret::{default_entropy, Entropy};
 use crate::sort::sort_resources;
 
 type Key = (String, String);
@@ -19,16 +19,26 @@ struct Table {
     keys_of: HashMap<String, Vec<UniqueKey>>,
 }
 
-/// An in-memory [`Store`]. Ids are UUID-shaped and derived from a counter (no randomness);
-/// a host may pass its own generator.
+/// An in-memory [`Store`]. Ids are random version-4 UUIDs from the [`Entropy`] the store is
+/// given (the operating system's by default, see [`default_entropy`]), so nobody can guess
+/// one from another; a host may pass its own entropy or id generator.
 ///
 /// ```
-/// let store = scim_core::MemoryStore::new();
+/// use scim_core::{block_on, MemoryStore, Store};
+/// let store = MemoryStore::new();
 /// assert_eq!(store.len("default", "User"), 0);
+/// # #[cfg(feature = "os-rng")] {
+/// let a = block_on(store.create("default", "User", serde_json::json!({}), vec![]))?;
+/// let b = block_on(store.create("default", "User", serde_json::json!({}), vec![]))?;
+/// assert_eq!(a.id.len(), 36);
+/// assert_eq!(&a.id[14..15], "4"); // version 4: random
+/// assert_ne!(a.id[..8], b.id[..8]);
+/// # }
+/// # Ok::<(), scim_core::StoreError>(())
 /// ```
 pub struct MemoryStore {
     tables: RwLock<HashMap<Key, Table>>,
-    counter: AtomicU64,
+    entropy: Arc<dyn Entropy>,
     id_generator: Option<Box<dyn Fn() -> String + Send + Sync>>,
 }
 
@@ -45,11 +55,17 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store with ids from [`default_entropy`].
     pub fn new() -> Self {
+        Self::with_entropy(default_entropy())
+    }
+
+    /// An empty store with ids from `entropy` (e.g. the host's random numbers on
+    /// `wasm32-unknown-unknown`).
+    pub fn with_entropy(entropy: Arc<dyn Entropy>) -> Self {
         MemoryStore {
             tables: RwLock::new(HashMap::new()),
-            counter: AtomicU64::new(0),
+            entropy,
             id_generator: None,
         }
     }
@@ -73,20 +89,18 @@ impl MemoryStore {
             .unwrap_or(0)
     }
 
-    fn next_id(&self) -> String {
+    fn next_id(&self) -> Result<String, StoreError> {
         if let Some(g) = &self.id_generator {
-            return g();
+            return Ok(g());
         }
-        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        format!(
-            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-            (mixed >> 32) as u32,
-            (mixed >> 16) as u16,
-            (mixed & 0xfff) as u16,
-            ((mixed >> 52) & 0xfff) as u16,
-            n
-        )
+        let mut bytes = [0u8; 16];
+        self.entropy
+            .fill(&mut bytes)
+            .map_err(|e| StoreError::Unavailable(format!("no id: {e}")))?;
+        Ok(uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string())
     }
 
     fn write<R>(
@@ -174,24 +188,26 @@ impl Store for MemoryStore {
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         let id = self.next_id();
-        ready(self.write(tenant, rt, |t| {
-            t.check_unique(&id, &unique)?;
-            if t.rows.contains_key(&id) {
-                return Err(StoreError::Conflict {
-                    attribute: "id".into(),
-                });
-            }
-            if let Value::Object(m) = &mut resource {
-                m.insert("id".into(), Value::String(id.clone()));
-            }
-            let stored = StoredResource {
-                id: id.clone(),
-                version: 1,
-                resource,
-            };
-            t.rows.insert(id.clone(), stored.clone());
-            t.index(&id, unique);
-            Ok(stored)
+        ready(id.and_then(|id| {
+            self.write(tenant, rt, |t| {
+                t.check_unique(&id, &unique)?;
+                if t.rows.contains_key(&id) {
+                    return Err(StoreError::Conflict {
+                        attribute: "id".into(),
+                    });
+                }
+                if let Value::Object(m) = &mut resource {
+                    m.insert("id".into(), Value::String(id.clone()));
+                }
+                let stored = StoredResource {
+                    id: id.clone(),
+                    version: 1,
+                    resource,
+                };
+                t.rows.insert(id.clone(), stored.clone());
+                t.index(&id, unique);
+                Ok(stored)
+            })
         }))
     }
 

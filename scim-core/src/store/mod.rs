@@ -46,13 +46,43 @@ pub enum StoreError {
 }
 
 /// A value that must be unique among the resources of a type in a tenant
-/// (`uniqueness: server`), normalised (lower-cased unless caseExact).
+/// (`uniqueness: server`), normalised so that look-alikes collide (see
+/// [`UniqueKey::normalised`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UniqueKey {
     /// The attribute, e.g. `userName`.
     pub attribute: String,
     /// The normalised value.
     pub value: String,
+}
+
+impl UniqueKey {
+    /// The key of `value`: Unicode compatibility-normalised (NFKC: fullwidth letters, no-break
+    /// spaces, ligatures and composed/decomposed accents all become one spelling), then
+    /// lower-cased and normalised again unless `case_exact` — the comparison of RFC 8265's
+    /// UsernameCaseMapped profile, so two values a person cannot tell apart are one key.
+    ///
+    /// ```
+    /// use scim_core::UniqueKey;
+    /// let key = |v: &str| UniqueKey::normalised("userName", v, false).value;
+    /// assert_eq!(key("Jos\u{e9}"), key("jose\u{301}"));          // NFC vs NFD
+    /// assert_eq!(key("\u{ff2a}\u{ff4f}\u{ff45}"), key("joe"));   // fullwidth
+    /// assert_eq!(key("a\u{a0}b"), key("a b"));                    // no-break space
+    /// assert_ne!(UniqueKey::normalised("id", "A", true).value, UniqueKey::normalised("id", "a", true).value);
+    /// ```
+    pub fn normalised(attribute: impl Into<String>, value: &str, case_exact: bool) -> Self {
+        use unicode_normalization::UnicodeNormalization;
+        let compatible: String = value.nfkc().collect();
+        let value = if case_exact {
+            compatible
+        } else {
+            compatible.to_lowercase().nfkc().collect()
+        };
+        UniqueKey {
+            attribute: attribute.into(),
+            value,
+        }
+    }
 }
 
 /// Sorting (RFC 7644 §3.4.2.3).

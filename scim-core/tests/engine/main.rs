@@ -10,6 +10,7 @@ mod groups;
 mod hooks;
 mod out_of_line;
 mod paging;
+mod secrets;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scim_core::{block_on, Config, Engine, MemoryStore, Method, Request, RequestContext, Response};
@@ -21,7 +22,18 @@ pub(crate) fn engine() -> Engine<MemoryStore> {
     let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
         .build()
         .unwrap();
-    Engine::new(registry, MemoryStore::new(), Config::new(BASE))
+    Engine::new(registry, sequential_store(), Config::new(BASE))
+}
+
+/// A memory store whose ids count up (`9e3779b9-7f4a-4c15-89e3-000000000001`, …): for tests
+/// that compare whole answers (golden files, two engines side by side). A real store's ids
+/// are random.
+pub(crate) fn sequential_store() -> MemoryStore {
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    MemoryStore::with_id_generator(move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        format!("9e3779b9-7f4a-4c15-89e3-{n:012x}")
+    })
 }
 
 pub(crate) fn at(secs: i64) -> DateTime<Utc> {

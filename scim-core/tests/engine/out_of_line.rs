@@ -17,12 +17,24 @@ use super::{ctx, send, BASE};
 
 /// Group heads in a [`MemoryStore`], members in a map beside it; counts whole-resource reads
 /// and writes of groups.
-#[derive(Default)]
 struct SplitStore {
     heads: MemoryStore,
     members: Mutex<HashMap<(String, String), Vec<Value>>>,
     whole_reads: AtomicUsize,
     whole_writes: AtomicUsize,
+}
+
+impl Default for SplitStore {
+    /// Ids count up as in [`crate::sequential_store`], so this store and a memory store fed
+    /// the same requests agree on them.
+    fn default() -> Self {
+        SplitStore {
+            heads: crate::sequential_store(),
+            members: Mutex::default(),
+            whole_reads: AtomicUsize::default(),
+            whole_writes: AtomicUsize::default(),
+        }
+    }
 }
 
 fn is_group(rt: &str) -> bool {
@@ -253,7 +265,7 @@ fn engines(no_content: bool) -> (Engine<SplitStore>, Engine<MemoryStore>) {
         ),
         Engine::new(
             scim_schema::Registry::standard(),
-            MemoryStore::new(),
+            crate::sequential_store(),
             config,
         ),
     )

@@ -102,12 +102,12 @@ fn names(page: &Value) -> Vec<String> {
 fn engine_completes_what_the_store_does_not() {
     let pushed = Engine::new(
         scim_schema::Registry::standard(),
-        MemoryStore::new(),
+        crate::sequential_store(),
         Config::new(BASE),
     );
     let plain = Engine::new(
         scim_schema::Registry::standard(),
-        NoPushDown(MemoryStore::new()),
+        NoPushDown(crate::sequential_store()),
         Config::new(BASE),
     );
     populate(&pushed, 30);
@@ -152,7 +152,7 @@ fn too_many_when_the_engine_would_filter_beyond_its_limit() {
     config.max_filter_scan = 10;
     let e = Engine::new(
         scim_schema::Registry::standard(),
-        NoPushDown(MemoryStore::new()),
+        NoPushDown(crate::sequential_store()),
         config,
     );
     populate(&e, 11);

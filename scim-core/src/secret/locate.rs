@@ -1,0 +1,180 @@
+//! Where a resource holds secrets: the `returned: never` strings of its schemas (RFC 7643
+//! §7), at the top level, in an extension's object, or as sub-attributes.
+
+use scim_schema::{AttrType, Attribute, ResourceTypeRef, Returned};
+use serde_json::Value;
+
+use super::{Cleartext, PasswordScheme, SecretError};
+
+/// Hashes with `scheme` every `returned: never` string of `resource` for which `keep` says
+/// no (the engine keeps the values the stored resource had: they are hashes already; a
+/// store's migration keeps what [`PasswordScheme::is_hash`] recognises).
+///
+/// ```
+/// use scim_core::secret::{hash_secrets, secret_strings, Argon2Params, Argon2id, PasswordScheme};
+/// # #[cfg(feature = "os-rng")] {
+/// let scheme = Argon2id::new(Argon2Params::fast_for_tests(), scim_core::secret::default_entropy());
+/// let registry = scim_schema::Registry::standard();
+/// let users = registry.resource_type("User").unwrap();
+/// let mut user = serde_json::json!({"userName": "bjensen", "password": "t1meMa$heen"});
+/// hash_secrets(&users, &mut user, &scheme, &|_| false)?;
+/// let stored = secret_strings(&users, &user);
+/// assert!(stored.len() == 1 && scheme.is_hash(stored[0]));
+/// # }
+/// # Ok::<(), scim_core::secret::SecretError>(())
+/// ```
+pub fn hash_secrets(
+    rt: &ResourceTypeRef<'_>,
+    resource: &mut Value,
+    scheme: &dyn PasswordScheme,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(), SecretError> {
+    for (urn, attrs) in scopes(rt) {
+        let here = match urn {
+            None => Some(&mut *resource),
+            Some(urn) => get_ci_mut(resource, urn),
+        };
+        let Some(here) = here else { continue };
+        for attr in attrs {
+            if let Some(value) = get_ci_mut(here, &attr.name) {
+                hash_value(attr, value, scheme, keep)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every `returned: never` string `resource` holds (the stored hashes, for a stored one).
+///
+/// ```
+/// let registry = scim_schema::Registry::standard();
+/// let users = registry.resource_type("User").unwrap();
+/// let user = serde_json::json!({"userName": "bjensen", "PASSWORD": "$argon2id$…"});
+/// assert_eq!(scim_core::secret::secret_strings(&users, &user), ["$argon2id$…"]);
+/// ```
+pub fn secret_strings<'v>(rt: &ResourceTypeRef<'_>, resource: &'v Value) -> Vec<&'v str> {
+    let mut out = Vec::new();
+    for (urn, attrs) in scopes(rt) {
+        let here = match urn {
+            None => Some(resource),
+            Some(urn) => get_ci(resource, urn),
+        };
+        let Some(here) = here else { continue };
+        for attr in attrs {
+            if let Some(value) = get_ci(here, &attr.name) {
+                collect(attr, value, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `attr` is, or has below it, a `returned: never` string.
+pub(crate) fn holds_secret(attr: &Attribute) -> bool {
+    is_secret(attr) || attr.sub_attributes.iter().any(holds_secret)
+}
+
+fn is_secret(attr: &Attribute) -> bool {
+    attr.attr_type == AttrType::String && attr.returned == Returned::Never
+}
+
+/// Per schema of `rt` (core: `None`, extension: its URN), its attributes that hold secrets.
+fn scopes<'r>(rt: &ResourceTypeRef<'r>) -> Vec<(Option<&'r str>, Vec<&'r Attribute>)> {
+    let core = std::iter::once((None, rt.core_schema()));
+    let extensions = rt.extensions().map(|(s, _)| (Some(s.id.as_str()), s));
+    core.chain(extensions)
+        .map(|(urn, s)| {
+            (
+                urn,
+                s.attributes
+                    .iter()
+                    .filter(|a| holds_secret(a))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, attrs)| !attrs.is_empty())
+        .collect()
+}
+
+fn hash_value(
+    attr: &Attribute,
+    value: &mut Value,
+    scheme: &dyn PasswordScheme,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(), SecretError> {
+    if is_secret(attr) {
+        let hash = |s: &mut String| -> Result<(), SecretError> {
+            if !keep(s) {
+                *s = scheme.hash(&Cleartext::new(s))?;
+            }
+            Ok(())
+        };
+        match value {
+            Value::String(s) => hash(s)?,
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::String(s) = item {
+                        hash(s)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
+    let objects: Vec<&mut Value> = match value {
+        Value::Array(items) => items.iter_mut().collect(),
+        other => vec![other],
+    };
+    for object in objects {
+        for sub in attr.sub_attributes.iter().filter(|a| holds_secret(a)) {
+            if let Some(v) = get_ci_mut(object, &sub.name) {
+                hash_value(sub, v, scheme, keep)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect<'v>(attr: &Attribute, value: &'v Value, out: &mut Vec<&'v str>) {
+    if is_secret(attr) {
+        match value {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => out.extend(items.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+        return;
+    }
+    let objects: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for object in objects {
+        for sub in attr.sub_attributes.iter().filter(|a| holds_secret(a)) {
+            if let Some(v) = get_ci(object, &sub.name) {
+                collect(sub, v, out);
+            }
+        }
+    }
+}
+
+/// The value under `key`, spelled in any case (RFC 7643 §2.1).
+pub(crate) fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let m = v.as_object()?;
+    m.get(key).or_else(|| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// [`get_ci`], mutable.
+pub(crate) fn get_ci_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    let m = v.as_object_mut()?;
+    let found = if m.contains_key(key) {
+        key.to_owned()
+    } else {
+        m.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone()
+    };
+    m.get_mut(&found)
+}

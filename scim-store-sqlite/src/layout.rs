@@ -196,8 +196,17 @@ impl Row {
     /// The row for `resource` with id `id`; `ool` names the attribute kept out of line (an
     /// array under exactly one spelling of the key goes out of line; anything else stays in
     /// the document and marks the row irregular).
-    pub(crate) fn of(resource: &Value, id: &str, ool: Option<&str>) -> Result<Row, StoreError> {
+    ///
+    /// The search form leaves out the `hidden` attributes (secrets): nothing derived from a
+    /// password reaches a searchable column or an index.
+    pub(crate) fn of(
+        resource: &Value,
+        id: &str,
+        ool: Option<&str>,
+        hidden: &[Hidden],
+    ) -> Result<Row, StoreError> {
         let (mut search, ambiguous) = search_doc(resource);
+        strip_hidden(&mut search, hidden);
         let mut doc = None;
         let mut out_of_line = None;
         let mut irregular = false;
@@ -242,6 +251,85 @@ impl Row {
             last_modified: meta_time(resource, "lastModified"),
             out_of_line,
         })
+    }
+}
+
+/// An attribute whose values never reach the search form: a `returned: never` attribute
+/// (or sub-attribute), as lower-cased keys of the search document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hidden {
+    /// The extension's URN, for an extension attribute.
+    urn: Option<String>,
+    name: String,
+    sub: Option<String>,
+}
+
+/// The [`Hidden`] attributes of the resource type `rt`.
+pub(crate) fn hidden_of(registry: &scim_schema::Registry, rt: &str) -> Vec<Hidden> {
+    use scim_schema::Returned;
+    let Some(t) = registry.resource_type(rt) else {
+        return Vec::new();
+    };
+    let core = std::iter::once((None, t.core_schema()));
+    let extensions = t
+        .extensions()
+        .map(|(s, _)| (Some(s.id.to_ascii_lowercase()), s));
+    let mut out = Vec::new();
+    for (urn, schema) in core.chain(extensions) {
+        for a in &schema.attributes {
+            let name = a.name.to_ascii_lowercase();
+            if a.returned == Returned::Never {
+                out.push(Hidden {
+                    urn: urn.clone(),
+                    name,
+                    sub: None,
+                });
+                continue;
+            }
+            for sub in a
+                .sub_attributes
+                .iter()
+                .filter(|s| s.returned == Returned::Never)
+            {
+                out.push(Hidden {
+                    urn: urn.clone(),
+                    name: name.clone(),
+                    sub: Some(sub.name.to_ascii_lowercase()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Removes the `hidden` attributes from a search document (keys already lower-cased).
+fn strip_hidden(search: &mut Value, hidden: &[Hidden]) {
+    for h in hidden {
+        let base = match &h.urn {
+            None => Some(&mut *search),
+            Some(urn) => search.get_mut(urn.as_str()),
+        };
+        let Some(Value::Object(base)) = base else {
+            continue;
+        };
+        match &h.sub {
+            None => {
+                base.remove(&h.name);
+            }
+            Some(sub) => match base.get_mut(&h.name) {
+                Some(Value::Object(o)) => {
+                    o.remove(sub);
+                }
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        if let Value::Object(o) = item {
+                            o.remove(sub);
+                        }
+                    }
+                }
+                _ => {}
+            },
+        }
     }
 }
 
@@ -295,7 +383,7 @@ mod tests {
     #[test]
     fn members_go_out_of_line_only_as_one_array() {
         let group = json!({"displayName": "g", "Members": [{"value": "U1"}, {"display": "x"}]});
-        let row = Row::of(&group, "g1", Some("members")).expect("row");
+        let row = Row::of(&group, "g1", Some("members"), &[]).expect("row");
         let ool = row.out_of_line.expect("out of line");
         assert_eq!(ool.key, "Members");
         assert_eq!(ool.elements[0].value_key.as_deref(), Some("u1"));
@@ -303,12 +391,17 @@ mod tests {
         assert!(row.irregular);
         assert!(!row.resource.contains("Members") && !row.search.contains("members"));
 
-        let inline =
-            Row::of(&json!({"members": {"value": "x"}}), "g", Some("members")).expect("row");
+        let inline = Row::of(
+            &json!({"members": {"value": "x"}}),
+            "g",
+            Some("members"),
+            &[],
+        )
+        .expect("row");
         assert!(inline.out_of_line.is_none() && inline.irregular);
         assert!(inline.resource.contains("members"));
 
-        let user = Row::of(&json!({"members": []}), "u", None).expect("row");
+        let user = Row::of(&json!({"members": []}), "u", None, &[]).expect("row");
         assert!(user.out_of_line.is_none() && !user.irregular);
     }
 

@@ -97,10 +97,17 @@
 //!
 //! # Schema version
 //!
-//! The file's layout is versioned with `PRAGMA user_version` (now 1). A file written
+//! The file's layout is versioned with `PRAGMA user_version` (now 2). A file written
 //! before the side tables existed (version 0) is migrated when opened: columns and tables
 //! are added and every resource is rewritten once (index keys, members moved out of line),
-//! in one transaction.
+//! in one transaction. A file from before version 2 may hold passwords in clear: they are
+//! hashed on open ([`SqliteStore::open_with_passwords`] names the scheme).
+//!
+//! # Secrets
+//!
+//! The engine hands the store only hashes of `returned: never` values (passwords); the
+//! `search` column and the index tables leave them out, ids are random version-4 UUIDs, and
+//! the database files are readable by their owner only (0600).
 //!
 //! # Loading
 //!
@@ -113,8 +120,7 @@ mod translate;
 
 use std::future::{ready, Future};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
@@ -127,7 +133,8 @@ use scim_core::{
 use scim_schema::Registry;
 use serde_json::Value;
 
-use layout::{search_doc, without, Element, Row};
+use layout::{hidden_of, search_doc, without, Element, Row};
+use scim_core::secret::{default_entropy, Argon2Params, Argon2id, Entropy, PasswordScheme};
 use translate::{order_by, Frag, Layout, Params, Translator};
 
 /// The core Group schema: the `members` of a resource type with it are kept out of line.
@@ -156,8 +163,7 @@ const MEMBERS: &str = "members";
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     registry: Registry,
-    seed: (u64, u64),
-    counter: AtomicU64,
+    entropy: Arc<dyn Entropy>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -213,10 +219,32 @@ impl SqliteStore {
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn open(path: impl AsRef<Path>, registry: Registry) -> Result<Self, StoreError> {
+        Self::open_with_passwords(path, registry, default_passwords())
+    }
+
+    /// [`SqliteStore::open`], with the scheme that hashes the passwords an older file kept in
+    /// clear (layout versions before 2) — the same scheme the engine is configured with
+    /// ([`scim_core::Config::passwords`]). The file, and SQLite's `-wal` and `-shm` files
+    /// beside it, are readable by their owner only (mode 0600 on Unix).
+    pub fn open_with_passwords(
+        path: impl AsRef<Path>,
+        registry: Registry,
+        passwords: Arc<dyn PasswordScheme>,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        owner_only(path)?;
         let conn = Connection::open(path).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(unavailable)?;
-        Self::init(conn, registry)
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = std::path::PathBuf::from(side);
+            if side.exists() {
+                owner_only(&side)?;
+            }
+        }
+        Self::init(conn, registry, &*passwords)
     }
 
     /// A private database in memory (for tests).
@@ -228,10 +256,18 @@ impl SqliteStore {
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn open_in_memory(registry: Registry) -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(unavailable)?, registry)
+        Self::init(
+            Connection::open_in_memory().map_err(unavailable)?,
+            registry,
+            &*default_passwords(),
+        )
     }
 
-    fn init(mut conn: Connection, registry: Registry) -> Result<Self, StoreError> {
+    fn init(
+        mut conn: Connection,
+        registry: Registry,
+        passwords: &dyn PasswordScheme,
+    ) -> Result<Self, StoreError> {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(unavailable)?;
         conn.busy_timeout(Duration::from_secs(5))
@@ -269,17 +305,11 @@ impl SqliteStore {
             },
         )
         .map_err(unavailable)?;
-        schema::migrate(&mut conn, |rt| out_of_line_of(&registry, rt))?;
-        let rows: i64 = conn
-            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM resources", [], |r| {
-                r.get(0)
-            })
-            .map_err(unavailable)?;
+        schema::migrate(&mut conn, &registry, passwords)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             registry,
-            seed: seed(),
-            counter: AtomicU64::new(u64::try_from(rows).unwrap_or(0)),
+            entropy: default_entropy(),
         })
     }
 
@@ -294,19 +324,16 @@ impl SqliteStore {
         f(&mut conn)
     }
 
-    /// A UUID-shaped (version 4 layout) id from the per-open random seed and a counter.
-    fn next_id(&self) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let hi = splitmix(self.seed.0 ^ n);
-        let lo = splitmix(self.seed.1 ^ n.rotate_left(32));
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            (hi >> 32) as u32,
-            (hi >> 16) as u16,
-            (hi & 0xfff) as u16,
-            ((lo >> 48) as u16 & 0x3fff) | 0x8000,
-            lo & 0xffff_ffff_ffff
-        )
+    /// A random version-4 UUID: nobody can guess one id from another.
+    fn next_id(&self) -> Result<String, StoreError> {
+        let mut bytes = [0u8; 16];
+        self.entropy
+            .fill(&mut bytes)
+            .map_err(|e| StoreError::Unavailable(format!("no id: {e}")))?;
+        Ok(uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string())
     }
 
     fn ool(&self, rt: &str) -> Option<&'static str> {
@@ -366,7 +393,7 @@ impl SqliteStore {
     ) -> Result<StoredResource, StoreError> {
         // Another store on the same file may have taken an id: draw again.
         let id = loop {
-            let id = self.next_id();
+            let id = self.next_id()?;
             if current_version(tx, tenant, rt, &id)?.is_none() {
                 break id;
             }
@@ -375,7 +402,7 @@ impl SqliteStore {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
-        let row = Row::of(&resource, &id, self.ool(rt))?;
+        let row = Row::of(&resource, &id, self.ool(rt), &hidden_of(&self.registry, rt))?;
         tx.prepare_cached(
             "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
              ambiguous, created, last_modified, members_key, irregular) \
@@ -556,34 +583,35 @@ impl SqliteStore {
     }
 }
 
-/// 128 bits from the OS (`/dev/urandom`), or from the clock and the process id where there
-/// is none: ids only need to differ between the stores that share a database.
-fn seed() -> (u64, u64) {
-    use std::io::Read;
-    let mut b = [0u8; 16];
-    let from_os = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_ok();
-    if !from_os {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        b = (nanos ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
-    }
-    let (hi, lo) = b.split_at(8);
-    let word = |s: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(s);
-        u64::from_le_bytes(w)
-    };
-    (word(hi), word(lo))
+/// The scheme [`SqliteStore::open`] hashes legacy cleartext passwords with: the engine's
+/// default ([`scim_core::Config::passwords`]).
+fn default_passwords() -> Arc<dyn PasswordScheme> {
+    Arc::new(Argon2id::new(Argon2Params::default(), default_entropy()))
 }
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// Creates `path` readable and writable by its owner only, or takes the other users' access
+/// away from an existing file (SQLite gives its `-wal` and `-shm` files the database file's
+/// mode).
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Ok(());
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Reads the out-of-line elements of `id` (in order) into `resource` under `key`.
@@ -936,7 +964,7 @@ impl SqliteStore {
             }
             check_unique(&tx, tenant, rt, id, &unique)?;
             let head = without(head, attr);
-            let row = Row::of(&head, id, None)?;
+            let row = Row::of(&head, id, None, &hidden_of(&self.registry, rt))?;
             let (has_members, irregular) = member_state(&tx, tenant, rt, id)?;
             let members_key = has_members.then(|| old_key.unwrap_or_else(|| attr.to_owned()));
             // Sticky until the next replace: which part of the old resource was ambiguous is
@@ -1043,7 +1071,7 @@ impl Store for SqliteStore {
                 Some(_) => {}
             }
             check_unique(&tx, tenant, rt, id, &unique)?;
-            let row = Row::of(&resource, id, self.ool(rt))?;
+            let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
             let flags = (
                 row.ambiguous,
                 row.out_of_line.as_ref().map(|o| o.key.as_str()),

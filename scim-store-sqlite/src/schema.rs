@@ -5,14 +5,19 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use scim_core::StoreError;
 use serde_json::Value;
 
-use crate::layout::Row;
-use crate::unavailable;
+use scim_core::secret::{hash_secrets, PasswordScheme};
+use scim_schema::Registry;
+
+use crate::layout::{hidden_of, Row};
+use crate::{out_of_line_of, unavailable};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
 ///
 /// - 0: `resources` and `unique_keys` only.
 /// - 1: `attr_index`, `members`, and `resources.members_key` / `resources.irregular`.
-pub(crate) const VERSION: i64 = 1;
+/// - 2: no secret in clear: `returned: never` values (passwords) hashed, and left out of
+///   `search`.
+pub(crate) const VERSION: i64 = 2;
 
 /// Version 0, as it was (created when missing, so that one migration path serves new and
 /// old files alike).
@@ -69,12 +74,14 @@ CREATE INDEX IF NOT EXISTS members_value
     ON members (tenant, resource_type, value_key, owner_id);
 ";
 
-/// Creates the tables, or brings an older file up to [`VERSION`]: adds the columns and
-/// tables, then rewrites every stored resource once (side-table keys; out-of-line elements
-/// for the types `ool` names), in one transaction.
+/// Creates the tables, or brings an older file up to [`VERSION`], in one transaction: from
+/// version 0, adds the columns and tables, then rewrites every stored resource once
+/// (side-table keys; out-of-line elements for the types whose members go out of line); from
+/// any version before 2, hashes the secrets kept in clear with `passwords`.
 pub(crate) fn migrate(
     conn: &mut Connection,
-    ool: impl Fn(&str) -> Option<&'static str>,
+    registry: &Registry,
+    passwords: &dyn PasswordScheme,
 ) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -92,39 +99,80 @@ pub(crate) fn migrate(
     if version >= VERSION {
         return Ok(());
     }
-    tx.execute_batch(V0).map_err(unavailable)?;
-    for (column, decl) in [
-        ("members_key", "TEXT"),
-        ("irregular", "INTEGER NOT NULL DEFAULT 0"),
-    ] {
-        let present: Option<String> = tx
-            .query_row(
-                "SELECT name FROM pragma_table_info('resources') WHERE name = ?1",
-                params![column],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(unavailable)?;
-        if present.is_none() {
-            // Names from the list above, never from input.
-            tx.execute_batch(&format!(
-                "ALTER TABLE resources ADD COLUMN {column} {decl};"
-            ))
-            .map_err(unavailable)?;
+    if version < 1 {
+        tx.execute_batch(V0).map_err(unavailable)?;
+        for (column, decl) in [
+            ("members_key", "TEXT"),
+            ("irregular", "INTEGER NOT NULL DEFAULT 0"),
+        ] {
+            let present: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM pragma_table_info('resources') WHERE name = ?1",
+                    params![column],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            if present.is_none() {
+                // Names from the list above, never from input.
+                tx.execute_batch(&format!(
+                    "ALTER TABLE resources ADD COLUMN {column} {decl};"
+                ))
+                .map_err(unavailable)?;
+            }
         }
+        tx.execute_batch(V1).map_err(unavailable)?;
+        backfill(&tx, registry)?;
     }
-    tx.execute_batch(V1).map_err(unavailable)?;
-    backfill(&tx, &ool)?;
+    seal_secrets(&tx, registry, passwords)?;
     tx.pragma_update(None, "user_version", VERSION)
         .map_err(unavailable)?;
     tx.commit().map_err(unavailable)
 }
 
-/// Rewrites every resource through [`Row::of`] and [`crate::write_side_tables`].
-fn backfill(
+/// Version 2: every `returned: never` value that is not a hash of `passwords` is hashed, and
+/// the search form of those resources rewritten without them.
+fn seal_secrets(
     tx: &rusqlite::Transaction<'_>,
-    ool: &impl Fn(&str) -> Option<&'static str>,
+    registry: &Registry,
+    passwords: &dyn PasswordScheme,
 ) -> Result<(), StoreError> {
+    for rt in registry.resource_types() {
+        let name = rt.definition().name.clone();
+        let hidden = hidden_of(registry, &name);
+        if hidden.is_empty() {
+            continue;
+        }
+        let rows: Vec<(String, String, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT tenant, id, resource FROM resources WHERE resource_type = ?1")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(unavailable)?;
+            rows.collect::<Result<_, _>>().map_err(unavailable)?
+        };
+        let mut update = tx
+            .prepare(
+                "UPDATE resources SET resource = ?4, search = ?5 \
+                 WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+            )
+            .map_err(unavailable)?;
+        for (tenant, id, text) in rows {
+            let mut resource: Value = serde_json::from_str(&text).map_err(unavailable)?;
+            hash_secrets(&rt, &mut resource, passwords, &|s| passwords.is_hash(s))
+                .map_err(unavailable)?;
+            let row = Row::of(&resource, &id, None, &hidden)?;
+            update
+                .execute(params![tenant, name, id, row.resource, row.search])
+                .map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites every resource through [`Row::of`] and [`crate::write_side_tables`].
+fn backfill(tx: &rusqlite::Transaction<'_>, registry: &Registry) -> Result<(), StoreError> {
     // The keys first: the loop below rewrites the rows it would otherwise be scanning.
     let keys: Vec<(String, String, String)> = {
         let mut stmt = tx
@@ -151,7 +199,12 @@ fn backfill(
             .query_row(params![tenant, rt, id], |r| r.get(0))
             .map_err(unavailable)?;
         let resource: Value = serde_json::from_str(&text).map_err(unavailable)?;
-        let stored = Row::of(&resource, &id, ool(&rt))?;
+        let stored = Row::of(
+            &resource,
+            &id,
+            out_of_line_of(registry, &rt),
+            &hidden_of(registry, &rt),
+        )?;
         update
             .execute(params![
                 tenant,

@@ -240,50 +240,6 @@ fn no_entropy_no_password() {
     assert_eq!(e.store().len("default", "User"), 0);
 }
 
-/// `userName` look-alikes: the second of each pair is a conflict (409 `uniqueness`) or,
-/// padded or with invisible characters, refused (400 `invalidValue`).
-pub(crate) fn look_alikes_collide_or_are_refused<S: Store>(e: &Engine<S>) {
-    let post = |name: &str| {
-        send(
-            e,
-            &ctx(),
-            req(Method::Post, "/Users").with_json(&json!({"schemas": [USER], "userName": name})),
-        )
-    };
-    for (first, second) in [
-        ("jos\u{e9}", "jose\u{301}"),
-        ("Zoe", "\u{FF3A}\u{FF4F}\u{FF45}"),
-        ("ann lee", "ann\u{A0}lee"),
-        ("\u{212B}ngstr\u{F6}m", "\u{C5}NGSTRO\u{308}M"),
-    ] {
-        let (status, body, _) = post(first);
-        assert_eq!(status, 201, "{first:?}: {body}");
-        let (status, body, _) = post(second);
-        assert_eq!(status, 409, "{second:?} after {first:?}: {body}");
-        assert_eq!(body["scimType"], "uniqueness");
-    }
-    post("bob");
-    for padded in [
-        " bob",
-        "bob ",
-        "bob\t",
-        "bob\u{0}",
-        "b\u{200B}ob",
-        "\u{FEFF}bob",
-        "bob\u{A0}",
-        "bob\u{200D}",
-    ] {
-        let (status, body, _) = post(padded);
-        assert_eq!(status, 400, "{padded:?}: {body}");
-        assert_eq!(body["scimType"], "invalidValue", "{padded:?}");
-    }
-}
-
-#[test]
-fn look_alike_user_names_collide_in_memory() {
-    look_alikes_collide_or_are_refused(&Engine::new(gluu(), MemoryStore::new(), config(false)));
-}
-
 /// With `trim_identifiers`, padding is trimmed instead, and the trimmed name collides.
 #[test]
 fn trimming_is_an_option() {

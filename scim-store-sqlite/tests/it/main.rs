@@ -7,6 +7,7 @@ mod indexes;
 mod members;
 mod props;
 mod pushdown;
+mod secrets;
 mod suite;
 
 use scim_schema::Registry;

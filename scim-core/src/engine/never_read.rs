@@ -14,6 +14,24 @@ pub(super) fn check_filter(rt: &ResourceTypeRef<'_>, filter: &Filter) -> Result<
     check_node(rt, filter, None)
 }
 
+/// Refuses (400 `invalidFilter`) the value filter of `attr[filter]` — in a filter or in a
+/// PATCH path — when it reads a `returned: never` value.
+pub(super) fn check_value_filter(
+    rt: &ResourceTypeRef<'_>,
+    attr: &AttrPath,
+    filter: &Filter,
+) -> Result<()> {
+    // `apiKeys[label eq "x"]` reads the labels only: the brackets' own attribute is refused
+    // only when it is never returned as a whole.
+    if reads_never(rt, attr, false) {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidFilter,
+            format!("`{attr}` is never returned, so it cannot be filtered on"),
+        ));
+    }
+    check_node(rt, filter, Some(attr))
+}
+
 /// Refuses (400 `invalidValue`) a `sortBy` on a `returned: never` attribute.
 pub(super) fn check_sort(rt: &ResourceTypeRef<'_>, path: &AttrPath) -> Result<()> {
     if reads_never(rt, path, true) {
@@ -37,18 +55,7 @@ fn check_node(rt: &ResourceTypeRef<'_>, filter: &Filter, parent: Option<&AttrPat
             }
             Ok(())
         }
-        Filter::ValuePath(vp) => {
-            // `apiKeys[label eq "x"]` reads the labels only: the brackets' own attribute
-            // is refused only when it is never returned as a whole.
-            let attr = within(&vp.attr, parent);
-            if reads_never(rt, &attr, false) {
-                return Err(ScimError::bad_request(
-                    ScimType::InvalidFilter,
-                    format!("`{attr}` is never returned, so it cannot be filtered on"),
-                ));
-            }
-            check_node(rt, &vp.filter, Some(&attr))
-        }
+        Filter::ValuePath(vp) => check_value_filter(rt, &within(&vp.attr, parent), &vp.filter),
         Filter::Not(inner) => check_node(rt, inner, parent),
         Filter::And(ops) | Filter::Or(ops) => {
             ops.iter().try_for_each(|f| check_node(rt, f, parent))
@@ -178,6 +185,60 @@ mod tests {
             let f: Filter = text.parse().unwrap();
             assert!(check_filter(&users, &f).is_ok(), "{text}");
         }
+    }
+
+    #[test]
+    fn patch_value_filters_that_read_a_never_returned_attribute_are_refused() {
+        let registry = users_with_secret_extension();
+        let users = registry.resource_type("User").unwrap();
+        let keys: AttrPath = format!("{VAULT}:apiKeys").parse().unwrap();
+        let bad: Filter = r#"value sw "k""#.parse().unwrap();
+        let e = check_value_filter(&users, &keys, &bad).unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
+        let good: Filter = r#"label eq "ci""#.parse().unwrap();
+        assert!(check_value_filter(&users, &keys, &good).is_ok());
+    }
+
+    /// Through the engine: a PATCH whose path filters on a secret is refused before it runs,
+    /// and changes nothing; one filtering on a visible sub-attribute applies.
+    #[test]
+    fn patch_paths_cannot_probe_secrets() {
+        use crate::{block_on, Config, Engine, MemoryStore, Method, Request, RequestContext};
+        use serde_json::json;
+        let e = Engine::new(
+            users_with_secret_extension(),
+            MemoryStore::new(),
+            Config::new("https://example.com/scim/v2"),
+        );
+        let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+        let created = block_on(e.handle(
+            &ctx,
+            Request::new(Method::Post, "/Users").with_json(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", VAULT],
+                "userName": "v",
+                VAULT: {"apiKeys": [{"value": "key-1", "label": "ci"}]}})),
+        ));
+        assert_eq!(created.status, 201, "{}", created.body_json());
+        let id = created.body_json()["id"].as_str().unwrap().to_owned();
+        let patch = |path: String| {
+            block_on(e.handle(
+                &ctx,
+                Request::new(Method::Patch, format!("/Users/{id}")).with_json(&json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "remove", "path": path}]})),
+            ))
+        };
+        let probe = patch(format!(r#"{VAULT}:apiKeys[value sw "key"]"#));
+        assert_eq!(probe.status, 400, "{}", probe.body_json());
+        assert_eq!(probe.body_json()["scimType"], "invalidFilter");
+        let stored = block_on(crate::Store::get(e.store(), "default", "User", &id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.version, 1, "nothing changed");
+        assert_eq!(
+            patch(format!(r#"{VAULT}:apiKeys[label eq "ci"]"#)).status,
+            200
+        );
     }
 
     #[test]

@@ -3,11 +3,12 @@
 use std::collections::HashSet;
 
 use chrono::SecondsFormat;
+use scim_filter::PatchPath;
 use scim_patch::{PatchRequest, Patcher};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
-use super::{json_body, Engine, Result};
+use super::{json_body, never_read, Engine, Result};
 use crate::store::StoredResource;
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
 
@@ -220,6 +221,17 @@ impl<S: Store> Engine<S> {
     ) -> Result<Response> {
         self.require_type(ctx, rt, true)?;
         let request = PatchRequest::from_slice(&req.body, &self.config.patch)?;
+        // A PATCH that would act only where a secret matches is an oracle too.
+        for op in &request.operations {
+            if let Some(PatchPath {
+                attr,
+                value_filter: Some(filter),
+                ..
+            }) = &op.path
+            {
+                never_read::check_value_filter(rt, attr, filter)?;
+            }
+        }
         self.hooks
             .before_patch(ctx, &rt.definition().name, id, &request)?;
         let patcher = Patcher::new(*rt, self.config.patch);

@@ -9,6 +9,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Router;
+use scim_core::secret::{Argon2Params, Argon2id};
 use scim_core::{Config, Engine, MemoryStore, RequestContext, ScimError, Scopes};
 
 use crate::store::HostStore;
@@ -37,6 +38,10 @@ pub struct ServeOptions {
     /// expect nothing more). A membership PATCH of a large group then neither reads nor
     /// writes its other members. Default off: 200 with the resource.
     pub patch_no_content: bool,
+    /// The cost of the Argon2id hash passwords are stored with (`"argon2": {"memory_kib":
+    /// 19456, "iterations": 2, "lanes": 1}` in the config file; OWASP's recommendation by
+    /// default).
+    pub argon2: Argon2Params,
 }
 
 impl ServeOptions {
@@ -51,6 +56,7 @@ impl ServeOptions {
             max_payload: 1 << 20,
             db: None,
             patch_no_content: false,
+            argon2: Argon2Params::default(),
         }
     }
 
@@ -80,6 +86,23 @@ impl ServeOptions {
         }
         if let Some(p) = v.get("patch_no_content").and_then(Value::as_bool) {
             self.patch_no_content = p;
+        }
+        if let Some(a) = v.get("argon2") {
+            let field = |k: &str, default: u32| -> Result<u32, String> {
+                match a.get(k) {
+                    None => Ok(default),
+                    Some(n) => n
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| format!("argon2.{k} must be a positive integer")),
+                }
+            };
+            let d = Argon2Params::default();
+            self.argon2 = Argon2Params::new(
+                field("memory_kib", d.memory_kib)?,
+                field("iterations", d.iterations)?,
+                field("lanes", d.lanes)?,
+            );
         }
         if let Some(m) = v.get("max_payload").and_then(Value::as_u64) {
             self.max_payload = usize::try_from(m).unwrap_or(usize::MAX);
@@ -129,7 +152,10 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
     let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
         .build()
         .map_err(|e| e.to_string())?;
-    let mut config = Config::new(base_url);
+    let mut config = Config::new(base_url).password_scheme(Arc::new(Argon2id::new(
+        options.argon2,
+        scim_core::secret::default_entropy(),
+    )));
     config.max_payload = max_payload;
     config.patch_no_content = options.patch_no_content;
     if idp_profiles {
@@ -139,11 +165,16 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
                 scim_schema::ValidationOptions::default().leniency(scim_schema::Leniency::all()),
             );
         config.lenient_filters = true;
+        config.trim_identifiers = true;
     }
     let store = match db {
         Some(path) => HostStore::Sqlite(
-            scim_store_sqlite::SqliteStore::open(path, registry.clone())
-                .map_err(|e| format!("{}: {e}", path.display()))?,
+            scim_store_sqlite::SqliteStore::open_with_passwords(
+                path,
+                registry.clone(),
+                Arc::clone(&config.passwords),
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?,
         ),
         None => HostStore::Memory(MemoryStore::new()),
     };

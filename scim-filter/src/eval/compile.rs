@@ -244,6 +244,9 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
     /// An OR chain. String `eq` tests on one attribute (`id eq "a" or id eq "b" …`, as
     /// hosts build to fetch many resources at once) are grouped first, so the attribute is
     /// resolved once per chain rather than once per operand, and become one set lookup.
+    /// Only paths spelled alike are grouped: on a document with keys that differ only by case
+    /// (`userName` and `usernaMe`), each spelling finds its own key first, and the chain must
+    /// answer as its operands do.
     fn or_chain(
         &self,
         ops: &[Filter],
@@ -257,7 +260,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     path,
                     op: CompareOp::Eq,
                     value: CompValue::String(s),
-                } => match groups.iter_mut().find(|(p, _)| p.matches(path)) {
+                } => match groups.iter_mut().find(|(p, _)| *p == path) {
                     Some((_, lits)) => lits.push(s),
                     None => groups.push((path, vec![s])),
                 },

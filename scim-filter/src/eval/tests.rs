@@ -402,3 +402,28 @@ fn non_objects_never_match() {
     }
     assert!(c.matches(&json!({})));
 }
+
+/// Fuzz finding `filter_eval-or-vs-operands` (shared/fuzz-findings): on a document whose keys
+/// differ only by case, an OR chain grouped `userName` and `usernaMe` into one set lookup
+/// under the first spelling, so the chain answered false while an operand answered true.
+#[test]
+fn or_chains_answer_as_their_operands_on_keys_duplicated_by_case() {
+    let doc = json!({"userName": "a", "usernaMe": ""});
+    let chain = r#"userName eq "" or userName gt "a" or usernaMe eq """#;
+    let operands = [
+        r#"userName eq """#,
+        r#"userName gt "a""#,
+        r#"usernaMe eq """#,
+    ];
+    assert_eq!(
+        matches(chain, &doc),
+        operands.iter().any(|f| matches(f, &doc)),
+    );
+    // Long chains become set lookups: the same holds there.
+    let long = (0..6)
+        .map(|i| format!(r#"userName eq "x{i}""#))
+        .chain([r#"usernaMe eq """#.to_owned()])
+        .collect::<Vec<_>>()
+        .join(" or ");
+    assert!(matches(&long, &doc));
+}

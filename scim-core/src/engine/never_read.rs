@@ -235,6 +235,19 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(stored.version, 1, "nothing changed");
+        // The same through /Bulk.
+        let bulk = block_on(e.handle(
+            &ctx,
+            Request::new(Method::Post, "/Bulk").with_json(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [{"method": "PATCH", "path": format!("/Users/{id}"),
+                    "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "remove",
+                            "path": format!(r#"{VAULT}:apiKeys[value sw "key"]"#)}]}}]})),
+        ));
+        let op = &bulk.body_json()["Operations"][0];
+        assert_eq!(op["status"], "400", "{op}");
+        assert_eq!(op["response"]["scimType"], "invalidFilter", "{op}");
         assert_eq!(
             patch(format!(r#"{VAULT}:apiKeys[label eq "ci"]"#)).status,
             200

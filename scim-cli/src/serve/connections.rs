@@ -107,6 +107,11 @@ impl Slot {
         })
     }
 
+    /// Whether a request is in flight.
+    pub(crate) fn in_flight(&self) -> bool {
+        lock(&self.state).in_flight > 0
+    }
+
     /// Since when it has had no request in flight, if it has none.
     fn waiting_since(&self) -> Option<Instant> {
         let s = lock(&self.state);

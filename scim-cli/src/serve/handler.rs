@@ -103,9 +103,18 @@ async fn respond(state: &AppState, request: http::Request<Body>) -> AxumResponse
     to_axum(resp.into_http())
 }
 
-/// What can be refused from the head alone, in the order a client would want to hear it.
+/// What can be refused from the head alone: the target's bytes and size, the header size,
+/// the route, the token, the media type, the declared length.
 fn check_head(state: &AppState, parts: &Parts) -> Result<Scopes, Refusal> {
     let limits = state.limits;
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |pq| pq.as_str());
+    // RFC 3986 §2: a request target is ASCII; anything else must be percent-encoded.
+    if target.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+        return Err(Refusal::MalformedTarget);
+    }
     let target_len = parts
         .uri
         .path_and_query()

@@ -142,7 +142,7 @@ async fn refuse(mut stream: TcpStream) {
 }
 
 /// Serves one connection until it ends, is shed, times out (waiting for a head or idle),
-/// or the server stops (then after its request in flight).
+/// or the server stops (at once if no request is in flight, else after it).
 async fn connection(
     stream: TcpStream,
     slot: Arc<Slot>,
@@ -200,6 +200,11 @@ async fn connection(
                 }
             }
             _ = stop.changed(), if !stopping => {
+                // A connection waiting for a head or idle closes now; one with a request in
+                // flight finishes it first (hyper then closes it).
+                if !slot.in_flight() {
+                    break;
+                }
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }

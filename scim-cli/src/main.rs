@@ -163,10 +163,6 @@ fn serve_main(
     {
         eprintln!("scim serve: a log subscriber was already set");
     }
-    match serve::raise_open_files_limit() {
-        Ok(n) => tracing::debug!(open_files = n, "open-files limit"),
-        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
-    }
     let mut options = ServeOptions::new();
     options.addr = addr;
     options.base_path = base_path;
@@ -188,6 +184,15 @@ fn serve_main(
     }
     for t in tokens {
         options.tokens.insert(t, scim_core::Scopes::All);
+    }
+    match serve::raise_open_files_limit() {
+        Ok(n) if n < options.max_connections as u64 + 64 => tracing::warn!(
+            open_files = n,
+            max_connections = options.max_connections,
+            "the open-files limit is below max_connections plus some room"
+        ),
+        Ok(n) => tracing::debug!(open_files = n, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

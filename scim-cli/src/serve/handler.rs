@@ -92,15 +92,18 @@ async fn respond(state: &AppState, request: http::Request<Body>) -> AxumResponse
         .engine
         .handle(&ctx, scim_core::Request::from_http(req))
         .await;
+    log_server_error(&resp);
+    to_axum(resp.into_http())
+}
+
+/// Logs the cause of a 5xx answer at `error` level, here only: the response keeps the
+/// engine's own detail, which names no internals.
+fn log_server_error(resp: &scim_core::Response) {
     if resp.status >= 500 {
-        // The cause stays here; the client has the engine's generic detail.
-        let detail = resp.body_json()["detail"]
-            .as_str()
-            .unwrap_or("(no detail)")
-            .to_owned();
+        let body = resp.body_json();
+        let detail = body["detail"].as_str().unwrap_or("(no detail)");
         tracing::error!(status = resp.status, %detail, "the engine failed a request");
     }
-    to_axum(resp.into_http())
 }
 
 /// What can be refused from the head alone: the target's bytes and size, the header size,
@@ -279,7 +282,38 @@ fn to_axum(resp: http::Response<Vec<u8>>) -> AxumResponse {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_server_error_is_logged_with_its_cause() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = super::super::log_subscriber(move || sink.clone(), false, "info");
+        tracing::subscriber::with_default(subscriber, || {
+            log_server_error(&scim_core::ScimError::new(503, None, "store unavailable").into());
+            log_server_error(&scim_core::ScimError::not_found("no such user").into());
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("ERROR"), "{text}");
+        assert!(text.contains("detail=store unavailable"), "{text}");
+        assert!(!text.contains("no such user"), "{text}");
+    }
 
     #[test]
     fn media_types() {

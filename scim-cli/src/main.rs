@@ -31,7 +31,7 @@ enum Command {
         tokens: Vec<String>,
         /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles,
         /// and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
-        /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard).
+        /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Turn the Entra ID / Okta leniency off (strict RFC 7643/7644).
@@ -202,7 +202,7 @@ fn serve_main(
         }
     };
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(options.addr).await?;
+        let listener = serve::bind(options.addr, options.listen_backlog)?;
         serve::run(listener, options, serve::ctrl_c()).await
     });
     match result {

@@ -77,6 +77,21 @@ pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> 
     Ok(Router::new().fallback(handler::handle).with_state(state))
 }
 
+/// Binds a listener with room for `backlog` connections waiting to be accepted (the
+/// standard library's and tokio's `bind` allow 128, which a burst of connections overflows,
+/// and each overflow costs a client a one-second SYN retransmission). Call it inside a
+/// tokio runtime.
+pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
 /// Raises the soft limit on open files to the hard limit (where the platform has one), so
 /// that `max_connections` is not cut short by it; returns the soft limit now in force.
 pub fn raise_open_files_limit() -> std::io::Result<u64> {

@@ -44,7 +44,7 @@ impl Server {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)), 1024).unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 serve::run(listener, options, async {
                     let _ = stop_rx.await;

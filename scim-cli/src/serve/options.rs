@@ -56,12 +56,16 @@ pub struct ServeOptions {
     /// answer, so that a client still sending it reads the answer instead of a reset
     /// (default 16 MiB; key `max_discard`). Past it the connection is closed.
     pub max_discard: usize,
+    /// How many connections the kernel may hold ready before they are accepted (default
+    /// 1,024; key `listen_backlog`; the kernel caps it at `net.core.somaxconn`).
+    pub listen_backlog: u32,
 }
 
 impl ServeOptions {
     /// Defaults: 127.0.0.1:8080, `/scim/v2`, IdP profiles on, 1 MiB bodies, no tokens,
     /// 10 s to send a request head, 60 s idle keep-alive, 30 s to send a body, 1,024
-    /// connections, 8 KiB request targets, 16 KiB of headers, 16 MiB discarded at most.
+    /// connections, 8 KiB request targets, 16 KiB of headers, 16 MiB discarded at most, a
+    /// listen backlog of 1,024.
     pub fn new() -> Self {
         ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -79,6 +83,7 @@ impl ServeOptions {
             max_uri_length: 8 << 10,
             max_header_bytes: 16 << 10,
             max_discard: 16 << 20,
+            listen_backlog: 1024,
         }
     }
 
@@ -87,7 +92,7 @@ impl ServeOptions {
     ///   "idp_profiles": true, "max_payload": 1048576, "patch_no_content": false,
     ///   "db": "scim.db", "header_timeout_ms": 10000, "idle_timeout_ms": 60000,
     ///   "body_timeout_ms": 30000, "max_connections": 1024, "max_uri_length": 8192,
-    ///   "max_header_bytes": 16384, "max_discard": 16777216,
+    ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
     /// (`"scopes": "all"` grants everything). Keys left out keep their value.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
@@ -154,6 +159,9 @@ impl ServeOptions {
         }
         if let Some(n) = size("max_discard")? {
             self.max_discard = n;
+        }
+        if let Some(n) = size("listen_backlog")? {
+            self.listen_backlog = u32::try_from(n).unwrap_or(u32::MAX);
         }
         for t in v
             .get("tokens")

@@ -56,7 +56,11 @@ fn bench(c: &mut Criterion) {
                 .unwrap();
             let hash = stored.resource["password"].as_str().unwrap();
             assert!(!stored.resource.to_string().contains(PASSWORD));
-            assert!(engine.config().passwords.verify(&Cleartext::new(PASSWORD), hash).unwrap());
+            assert!(engine
+                .config()
+                .passwords
+                .verify(&Cleartext::new(PASSWORD), hash)
+                .unwrap());
         }
         group.bench_function(format!("create/{label}"), |b| {
             b.iter(|| {

@@ -1,7 +1,7 @@
 //! # scim-cli
 //!
-//! The runnable host of the SCIM engine — `scim serve`, an axum server on localhost over
-//! `scim-core` and its in-memory store — and the command-line tools `scim filter`,
+//! The runnable host of the SCIM engine — `scim serve`, a hyper/axum server on localhost over
+//! `scim-core` and its stores — and the command-line tools `scim filter`,
 //! `scim patch` and `scim validate`. The library part exists so tests can start the server
 //! in-process on an ephemeral port.
 

@@ -1,5 +1,6 @@
 //! `scim`: the SCIM 2.0 host and tools.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +29,9 @@ enum Command {
         /// A bearer token granting every scope (repeatable). Without any, one is generated.
         #[arg(long = "token")]
         tokens: Vec<String>,
-        /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles).
+        /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles,
+        /// and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
+        /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Turn the Entra ID / Okta leniency off (strict RFC 7643/7644).
@@ -149,12 +152,17 @@ fn serve_main(
         db,
         patch_no_content,
     } = flags;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let ansi = std::io::stderr().is_terminal();
+    if tracing::subscriber::set_global_default(serve::log_subscriber(
+        std::io::stderr,
+        ansi,
+        &directives,
+    ))
+    .is_err()
+    {
+        eprintln!("scim serve: a log subscriber was already set");
+    }
     let mut options = ServeOptions::new();
     options.addr = addr;
     options.base_path = base_path;
@@ -177,6 +185,15 @@ fn serve_main(
     for t in tokens {
         options.tokens.insert(t, scim_core::Scopes::All);
     }
+    match serve::raise_open_files_limit() {
+        Ok(n) if n < options.max_connections as u64 + 64 => tracing::warn!(
+            open_files = n,
+            max_connections = options.max_connections,
+            "the open-files limit is below max_connections plus some room"
+        ),
+        Ok(n) => tracing::debug!(open_files = n, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -185,7 +202,7 @@ fn serve_main(
         }
     };
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(options.addr).await?;
+        let listener = serve::bind(options.addr, options.listen_backlog)?;
         serve::run(listener, options, serve::ctrl_c()).await
     });
     match result {

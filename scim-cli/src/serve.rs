@@ -1,145 +1,31 @@
-//! `scim serve`: the engine behind axum, with bearer-token auth.
+//! `scim serve`: the engine behind hyper and axum, with bearer-token auth, bounded
+//! connections, and a SCIM error body for every refusal.
+//!
+//! Modules: [`ServeOptions`] (options and the `--config` file), the handler (checks on the
+//! head, the body read, the engine call), the refusals and their one mapping to the wire,
+//! the connection registry (cap, shedding, timeouts), the connection IO that gives the
+//! HTTP parser's own refusals a SCIM body, the accept loop, and the log format.
 
-use std::net::SocketAddr;
-use std::path::Path;
+mod conn_io;
+mod connections;
+mod handler;
+mod listener;
+mod logging;
+mod options;
+mod refusal;
+mod tracked_body;
+
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
-use axum::extract::State;
-use axum::response::IntoResponse;
 use axum::Router;
-use scim_core::secret::{Argon2Params, Argon2id};
-use scim_core::{Config, Engine, MemoryStore, RequestContext, ScimError, Scopes};
+use scim_core::secret::Argon2id;
+use scim_core::{Config, Engine, MemoryStore, Scopes};
 
+use crate::auth::random_token;
 use crate::store::HostStore;
-use serde_json::Value;
 
-use crate::auth::{random_token, Tokens};
-
-/// What `scim serve` runs with.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    /// Where to listen.
-    pub addr: SocketAddr,
-    /// The path the SCIM endpoints live under, e.g. `/scim/v2`.
-    pub base_path: String,
-    /// The public base URL for `meta.location` (default `http://{addr}{base_path}`).
-    pub public_url: Option<String>,
-    /// Known tokens.
-    pub tokens: Tokens,
-    /// Entra ID / Okta leniency (PATCH profiles and schema coercions). Default on.
-    pub idp_profiles: bool,
-    /// Largest request body.
-    pub max_payload: usize,
-    /// The SQLite file to keep data in; `None` keeps it in memory.
-    pub db: Option<std::path::PathBuf>,
-    /// Answer PATCH with 204 No Content (RFC 7644 §3.5.2 allows it; Entra ID and Okta
-    /// expect nothing more). A membership PATCH of a large group then neither reads nor
-    /// writes its other members. Default off: 200 with the resource.
-    pub patch_no_content: bool,
-    /// The cost of the Argon2id hash passwords are stored with (`"argon2": {"memory_kib":
-    /// 19456, "iterations": 2, "lanes": 1}` in the config file; OWASP's recommendation by
-    /// default).
-    pub argon2: Argon2Params,
-}
-
-impl ServeOptions {
-    /// Defaults: 127.0.0.1:8080, `/scim/v2`, IdP profiles on, 1 MiB bodies, no tokens.
-    pub fn new() -> Self {
-        ServeOptions {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            base_path: "/scim/v2".to_owned(),
-            public_url: None,
-            tokens: Tokens::new(),
-            idp_profiles: true,
-            max_payload: 1 << 20,
-            db: None,
-            patch_no_content: false,
-            argon2: Argon2Params::default(),
-        }
-    }
-
-    /// Reads a JSON config file:
-    /// `{"addr": "127.0.0.1:8080", "base_path": "/scim/v2", "public_url": "...",
-    ///   "idp_profiles": true, "max_payload": 1048576,
-    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
-    /// (`"scopes": "all"` grants everything).
-    pub fn load(mut self, path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Some(a) = v.get("addr").and_then(Value::as_str) {
-            self.addr = a.parse().map_err(|e| format!("addr {a}: {e}"))?;
-        }
-        if let Some(b) = v.get("base_path").and_then(Value::as_str) {
-            self.base_path = b.to_owned();
-        }
-        if let Some(u) = v.get("public_url").and_then(Value::as_str) {
-            self.public_url = Some(u.to_owned());
-        }
-        if let Some(p) = v.get("idp_profiles").and_then(Value::as_bool) {
-            self.idp_profiles = p;
-        }
-        if let Some(d) = v.get("db").and_then(Value::as_str) {
-            self.db = (d != ":memory:").then(|| d.into());
-        }
-        if let Some(p) = v.get("patch_no_content").and_then(Value::as_bool) {
-            self.patch_no_content = p;
-        }
-        if let Some(a) = v.get("argon2") {
-            let field = |k: &str, default: u32| -> Result<u32, String> {
-                match a.get(k) {
-                    None => Ok(default),
-                    Some(n) => n
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| format!("argon2.{k} must be a positive integer")),
-                }
-            };
-            let d = Argon2Params::default();
-            self.argon2 = Argon2Params::new(
-                field("memory_kib", d.memory_kib)?,
-                field("iterations", d.iterations)?,
-                field("lanes", d.lanes)?,
-            );
-        }
-        if let Some(m) = v.get("max_payload").and_then(Value::as_u64) {
-            self.max_payload = usize::try_from(m).unwrap_or(usize::MAX);
-        }
-        for t in v
-            .get("tokens")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let token = t
-                .get("token")
-                .and_then(Value::as_str)
-                .ok_or("each token needs a \"token\"")?;
-            let scopes = match t.get("scopes") {
-                None => Scopes::All,
-                Some(Value::String(s)) if s == "all" => Scopes::All,
-                Some(Value::Array(list)) => Scopes::of(list.iter().filter_map(Value::as_str)),
-                Some(_) => return Err("\"scopes\" must be \"all\" or a list".into()),
-            };
-            self.tokens.insert(token, scopes);
-        }
-        Ok(self)
-    }
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-struct AppState {
-    engine: Engine<HostStore>,
-    base_path: String,
-    tokens: Tokens,
-}
+pub use logging::log_subscriber;
+pub use options::ServeOptions;
 
 /// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
 /// FidoDevice and Fido2Device, over SQLite at `options.db` or in memory.
@@ -181,104 +67,49 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
     Ok(Engine::new(registry, store, config))
 }
 
-/// The axum router for `options` (tokens must be set).
+/// The axum router for `options` (tokens must be set): every request goes through the
+/// host's checks (target and header size, route, token, media type, body size and time)
+/// to the engine.
 pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> {
-    let state = Arc::new(AppState {
+    let state = Arc::new(handler::AppState {
         engine: engine(base_url, options)?,
         base_path: options.base_path.trim_end_matches('/').to_owned(),
         tokens: options.tokens.clone(),
+        limits: handler::BodyLimits {
+            max_payload: options.max_payload,
+            max_discard: options.max_discard,
+            body_timeout: options.body_timeout,
+            max_uri_length: options.max_uri_length,
+            max_header_bytes: options.max_header_bytes,
+        },
     });
-    Ok(Router::new().fallback(handle).with_state(state))
+    Ok(Router::new().fallback(handler::handle).with_state(state))
 }
 
-async fn handle(
-    State(state): State<Arc<AppState>>,
-    request: http::Request<Body>,
-) -> axum::response::Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    let limit = state.engine.config().max_payload;
-    let (parts, body) = request.into_parts();
-    // A declared length over the limit is refused before any of the body is read.
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        let response = scim_error(ScimError::payload_too_large(format!(
-            "the request body exceeds {limit} bytes"
-        )));
-        tracing::info!(%method, %uri, status = 413, "request");
-        return response;
-    }
-    let response = match to_bytes(body, limit.saturating_add(1)).await {
-        Err(_) => scim_error(ScimError::payload_too_large(format!(
-            "the request body exceeds {limit} bytes"
-        ))),
-        Ok(bytes) => {
-            let mut req = http::Request::from_parts(parts, bytes.to_vec());
-            let path = req.uri().path().to_owned();
-            match path.strip_prefix(&state.base_path) {
-                Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-                    let rest = if rest.is_empty() { "/" } else { rest };
-                    let pq = match req.uri().query() {
-                        Some(q) => format!("{rest}?{q}"),
-                        None => rest.to_owned(),
-                    };
-                    if let Ok(uri) = pq.parse() {
-                        *req.uri_mut() = uri;
-                    }
-                    let auth = req
-                        .headers()
-                        .get(http::header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok());
-                    match state.tokens.authorize(auth).cloned() {
-                        None => unauthorized(),
-                        Some(scopes) => {
-                            let ctx = RequestContext::new(chrono::Utc::now()).scopes(scopes);
-                            let scim_request = scim_core::Request::from_http(req);
-                            let resp = state.engine.handle(&ctx, scim_request).await;
-                            into_axum(resp.into_http())
-                        }
-                    }
-                }
-                _ => scim_error(ScimError::not_found(format!(
-                    "no endpoint {path}; SCIM lives under {}",
-                    state.base_path
-                ))),
-            }
-        }
+/// Binds a listener with room for `backlog` connections waiting to be accepted (the
+/// standard library's and tokio's `bind` allow 128, which a burst of connections overflows,
+/// and each overflow costs a client a one-second SYN retransmission). Call it inside a
+/// tokio runtime.
+pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
     };
-    tracing::info!(%method, %uri, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
-    response
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
-fn into_axum(resp: http::Response<Vec<u8>>) -> axum::response::Response {
-    let (parts, body) = resp.into_parts();
-    axum::response::Response::from_parts(parts, Body::from(body))
+/// Raises the soft limit on open files to the hard limit (where the platform has one), so
+/// that `max_connections` is not cut short by it; returns the soft limit now in force.
+pub fn raise_open_files_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
 }
 
-fn scim_error(e: ScimError) -> axum::response::Response {
-    into_axum(scim_core::Response::from(e).into_http())
-}
-
-fn unauthorized() -> axum::response::Response {
-    let mut r = scim_error(ScimError::new(
-        401,
-        None,
-        "a valid bearer token is required (Authorization: Bearer <token>)",
-    ));
-    r.headers_mut().insert(
-        http::header::WWW_AUTHENTICATE,
-        http::HeaderValue::from_static("Bearer realm=\"scim\""),
-    );
-    r.into_response()
-}
-
-/// Serves until Ctrl-C on an already bound listener (tests bind port 0). Returns the token
-/// generated when `options` had none.
+/// Serves on an already bound listener (tests bind port 0) until `shutdown` resolves, then
+/// finishes the requests in flight. Generates and prints a token when `options` has none.
+/// Logs go to the subscriber current when this is called (see [`log_subscriber`]).
 pub async fn run(
     listener: tokio::net::TcpListener,
     mut options: ServeOptions,
@@ -290,7 +121,7 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| format!("http://{local}{}", options.base_path.trim_end_matches('/')));
     if options.tokens.is_empty() {
-        let token = random_token();
+        let token = random_token()?;
         println!("No token configured; generated one for this run:\n\n  {token}\n");
         println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base_url}/ServiceProviderConfig\n");
         options.tokens.insert(token, Scopes::All);
@@ -301,9 +132,18 @@ pub async fn run(
         Some(db) => tracing::info!(db = %db.display(), "data kept in SQLite"),
         None => tracing::info!("data kept in memory (gone on exit)"),
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = listener::ConnLimits {
+        max_connections: options.max_connections,
+        header_timeout: options.header_timeout,
+        idle_timeout: options.idle_timeout,
+        head: conn_io::HeadLimits {
+            max_uri_length: options.max_uri_length,
+            max_header_bytes: options.max_header_bytes,
+            keep: options.head_buffer(),
+        },
+    };
+    listener::serve(listener, app, limits, shutdown).await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C.

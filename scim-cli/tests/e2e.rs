@@ -343,8 +343,9 @@ fn groups_bulk_etags_and_entra_patch() {
 #[test]
 fn body_limit_and_bad_json() {
     let s = Server::start();
-    // Declared too large: 413 before any body byte is read (raw TCP, so the client's
-    // sending cannot race the server's answer).
+    // Declared too large, and the client waits for `100 Continue`: 413 before any body
+    // byte is read (raw TCP, so the client's sending cannot race the server's answer).
+    // Without `Expect` the server reads the body first; hostile.rs covers that.
     use std::io::{Read, Write};
     let addr = s
         .base
@@ -356,7 +357,7 @@ fn body_limit_and_bad_json() {
     let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         tcp,
-        "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         2 << 20
     )
     .unwrap();

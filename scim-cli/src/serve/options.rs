@@ -1,0 +1,274 @@
+//! [`ServeOptions`]: what `scim serve` runs with, and its `--config` JSON file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use scim_core::secret::Argon2Params;
+use scim_core::Scopes;
+use serde_json::Value;
+
+use crate::auth::Tokens;
+
+/// What `scim serve` runs with. Every limit has a default (see [`ServeOptions::new`]) and a
+/// key of the same name in the `--config` file (durations in milliseconds, `…_ms`).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The path the SCIM endpoints live under, e.g. `/scim/v2`.
+    pub base_path: String,
+    /// The public base URL for `meta.location` (default `http://{addr}{base_path}`).
+    pub public_url: Option<String>,
+    /// Known tokens.
+    pub tokens: Tokens,
+    /// Entra ID / Okta leniency (PATCH profiles and schema coercions). Default on.
+    pub idp_profiles: bool,
+    /// Largest request body, in bytes (default 1 MiB). A larger one is answered 413.
+    pub max_payload: usize,
+    /// The SQLite file to keep data in; `None` keeps it in memory.
+    pub db: Option<PathBuf>,
+    /// Answer PATCH with 204 No Content (RFC 7644 §3.5.2 allows it; Entra ID and Okta
+    /// expect nothing more). A membership PATCH of a large group then neither reads nor
+    /// writes its other members. Default off: 200 with the resource.
+    pub patch_no_content: bool,
+    /// How long a client may take to send a whole request head, counted from the
+    /// connection's start or from its first byte after an idle spell (default 10 s; key
+    /// `header_timeout_ms`). The connection is then closed.
+    pub header_timeout: Duration,
+    /// How long a kept-alive connection may sit with no request in flight and no byte
+    /// received before it is closed (default 60 s; key `idle_timeout_ms`).
+    pub idle_timeout: Duration,
+    /// How long reading one request body may take, including any discarding of an
+    /// oversized one (default 30 s; key `body_timeout_ms`). Answered 408.
+    pub body_timeout: Duration,
+    /// Most connections open at once (default 1,024; key `max_connections`). At the cap a
+    /// newcomer is still accepted and the connection that has waited longest without a
+    /// request in flight is closed; if every connection has a request in flight, the
+    /// newcomer is answered 503.
+    pub max_connections: usize,
+    /// Longest request target (path and query), in bytes (default 8 KiB; key
+    /// `max_uri_length`). Answered 414.
+    pub max_uri_length: usize,
+    /// Most bytes of request header fields (names, values and separators; default 16 KiB;
+    /// key `max_header_bytes`). Answered 431.
+    pub max_header_bytes: usize,
+    /// Most bytes of an oversized or refused request body read and thrown away before the
+    /// answer, so that a client still sending it reads the answer instead of a reset
+    /// (default 16 MiB; key `max_discard`). Past it the connection is closed.
+    pub max_discard: usize,
+    /// How many connections the kernel may hold ready before they are accepted (default
+    /// 1,024; key `listen_backlog`; the kernel caps it at `net.core.somaxconn`).
+    pub listen_backlog: u32,
+    /// The cost of the Argon2id hash passwords are stored with (key `"argon2": {"memory_kib":
+    /// 19456, "iterations": 2, "lanes": 1}`; OWASP's recommendation by default).
+    pub argon2: Argon2Params,
+}
+
+impl ServeOptions {
+    /// Defaults: 127.0.0.1:8080, `/scim/v2`, IdP profiles on, 1 MiB bodies, no tokens,
+    /// 10 s to send a request head, 60 s idle keep-alive, 30 s to send a body, 1,024
+    /// connections, 8 KiB request targets, 16 KiB of headers, 16 MiB discarded at most, a
+    /// listen backlog of 1,024.
+    pub fn new() -> Self {
+        ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_path: "/scim/v2".to_owned(),
+            public_url: None,
+            tokens: Tokens::new(),
+            idp_profiles: true,
+            max_payload: 1 << 20,
+            db: None,
+            patch_no_content: false,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_uri_length: 8 << 10,
+            max_header_bytes: 16 << 10,
+            max_discard: 16 << 20,
+            listen_backlog: 1024,
+            argon2: Argon2Params::default(),
+        }
+    }
+
+    /// Reads a JSON config file:
+    /// `{"addr": "127.0.0.1:8080", "base_path": "/scim/v2", "public_url": "...",
+    ///   "idp_profiles": true, "max_payload": 1048576, "patch_no_content": false,
+    ///   "db": "scim.db", "header_timeout_ms": 10000, "idle_timeout_ms": 60000,
+    ///   "body_timeout_ms": 30000, "max_connections": 1024, "max_uri_length": 8192,
+    ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
+    ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
+    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
+    /// (`"scopes": "all"` grants everything). Keys left out keep their value.
+    pub fn load(mut self, path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(a) = v.get("addr").and_then(Value::as_str) {
+            self.addr = a.parse().map_err(|e| format!("addr {a}: {e}"))?;
+        }
+        if let Some(b) = v.get("base_path").and_then(Value::as_str) {
+            self.base_path = b.to_owned();
+        }
+        if let Some(u) = v.get("public_url").and_then(Value::as_str) {
+            self.public_url = Some(u.to_owned());
+        }
+        if let Some(p) = v.get("idp_profiles").and_then(Value::as_bool) {
+            self.idp_profiles = p;
+        }
+        if let Some(d) = v.get("db").and_then(Value::as_str) {
+            self.db = (d != ":memory:").then(|| d.into());
+        }
+        if let Some(p) = v.get("patch_no_content").and_then(Value::as_bool) {
+            self.patch_no_content = p;
+        }
+        if let Some(a) = v.get("argon2") {
+            let field = |k: &str, default: u32| -> Result<u32, String> {
+                match a.get(k) {
+                    None => Ok(default),
+                    Some(n) => n
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| format!("argon2.{k} must be a positive integer")),
+                }
+            };
+            let d = Argon2Params::default();
+            self.argon2 = Argon2Params::new(
+                field("memory_kib", d.memory_kib)?,
+                field("iterations", d.iterations)?,
+                field("lanes", d.lanes)?,
+            );
+        }
+        let size = |key: &str| -> Result<Option<usize>, String> {
+            match v.get(key) {
+                None => Ok(None),
+                Some(n) => n
+                    .as_u64()
+                    .map(|n| Some(usize::try_from(n).unwrap_or(usize::MAX)))
+                    .ok_or_else(|| format!("\"{key}\" must be a whole number")),
+            }
+        };
+        let millis = |key: &str| -> Result<Option<Duration>, String> {
+            match size(key)? {
+                Some(0) => Err(format!("\"{key}\" must be more than 0")),
+                Some(n) => Ok(Some(Duration::from_millis(n as u64))),
+                None => Ok(None),
+            }
+        };
+        if let Some(m) = size("max_payload")? {
+            self.max_payload = m;
+        }
+        if let Some(d) = millis("header_timeout_ms")? {
+            self.header_timeout = d;
+        }
+        if let Some(d) = millis("idle_timeout_ms")? {
+            self.idle_timeout = d;
+        }
+        if let Some(d) = millis("body_timeout_ms")? {
+            self.body_timeout = d;
+        }
+        if let Some(n) = size("max_connections")? {
+            if n == 0 {
+                return Err("\"max_connections\" must be at least 1".into());
+            }
+            self.max_connections = n;
+        }
+        if let Some(n) = size("max_uri_length")? {
+            self.max_uri_length = n;
+        }
+        if let Some(n) = size("max_header_bytes")? {
+            self.max_header_bytes = n;
+        }
+        if let Some(n) = size("max_discard")? {
+            self.max_discard = n;
+        }
+        if let Some(n) = size("listen_backlog")? {
+            self.listen_backlog = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        for t in v
+            .get("tokens")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let token = t
+                .get("token")
+                .and_then(Value::as_str)
+                .ok_or("each token needs a \"token\"")?;
+            let scopes = match t.get("scopes") {
+                None => Scopes::All,
+                Some(Value::String(s)) if s == "all" => Scopes::All,
+                Some(Value::Array(list)) => Scopes::of(list.iter().filter_map(Value::as_str)),
+                Some(_) => return Err("\"scopes\" must be \"all\" or a list".into()),
+            };
+            self.tokens.insert(token, scopes);
+        }
+        Ok(self)
+    }
+
+    /// The size of the buffer the HTTP parser may fill with one request head: room for the
+    /// configured target and headers and some slack, so that a head a little over either
+    /// limit still reaches the handler (which names the limit) rather than the parser.
+    pub(crate) fn head_buffer(&self) -> usize {
+        self.max_uri_length
+            .saturating_add(self.max_header_bytes)
+            .saturating_add(4 << 10)
+            .max(8 << 10)
+    }
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn load(text: &str) -> Result<ServeOptions, String> {
+        let path = std::env::temp_dir().join(format!(
+            "scim-serve-opts-{}-{}.json",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let r = ServeOptions::new().load(&path);
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    #[test]
+    fn limits_from_the_config_file() {
+        let o = load(
+            r#"{"header_timeout_ms": 300, "idle_timeout_ms": 400, "body_timeout_ms": 500,
+                "max_connections": 7, "max_uri_length": 100, "max_header_bytes": 200,
+                "max_discard": 300}"#,
+        )
+        .unwrap();
+        assert_eq!(o.header_timeout, Duration::from_millis(300));
+        assert_eq!(o.idle_timeout, Duration::from_millis(400));
+        assert_eq!(o.body_timeout, Duration::from_millis(500));
+        assert_eq!(
+            (
+                o.max_connections,
+                o.max_uri_length,
+                o.max_header_bytes,
+                o.max_discard
+            ),
+            (7, 100, 200, 300)
+        );
+        assert_eq!(o.head_buffer(), 8 << 10);
+    }
+
+    #[test]
+    fn bad_limits_are_refused() {
+        assert!(load(r#"{"max_connections": 0}"#).is_err());
+        assert!(load(r#"{"idle_timeout_ms": 0}"#).is_err());
+        assert!(load(r#"{"max_discard": "lots"}"#).is_err());
+    }
+}

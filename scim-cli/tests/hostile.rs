@@ -1,0 +1,670 @@
+//! Hostile and malformed input over real loopback TCP: what the logs never show, bounded
+//! connections (cap with shedding, head/idle/body timeouts), a SCIM error body for every
+//! refusal the host or its HTTP parser makes, and a 413 the client can read.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use scim_cli::serve::{self, ServeOptions};
+use scim_core::Scopes;
+use serde_json::{json, Value};
+
+const TOKEN: &str = "Bearer-Secret-9f3a71c2";
+
+/// A server on its own runtime thread; stops (gracefully) when dropped.
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(tweak: impl FnOnce(&mut ServeOptions)) -> Server {
+        Server::start_logging(tweak, None)
+    }
+
+    /// With `log`, the server logs into it (as `scim serve` would to stderr).
+    fn start_logging(tweak: impl FnOnce(&mut ServeOptions), log: Option<LogBuffer>) -> Server {
+        let mut options = ServeOptions::new();
+        options.tokens.insert(TOKEN, Scopes::All);
+        tweak(&mut options);
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _guard = log.map(|buf| {
+                tracing::subscriber::set_default(serve::log_subscriber(buf, false, "info"))
+            });
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)), 1024).unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                serve::run(listener, options, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        Server {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// Stops the server and waits for it, at most `within`.
+    fn stop_within(mut self, within: Duration) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let t = self.thread.take().unwrap();
+        let started = Instant::now();
+        while !t.is_finished() {
+            assert!(
+                started.elapsed() < within,
+                "the server did not stop in time"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        t.join().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A response read off the wire.
+#[derive(Debug)]
+struct Raw {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Raw {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts a SCIM error response: status, content type, error schema, `status`,
+    /// `scimType` and a `detail` containing `detail`.
+    fn assert_scim_error(&self, status: u16, scim_type: Option<&str>, detail: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "{self:?}"
+        );
+        let v = self.json();
+        assert_eq!(v["schemas"], json!([scim_core::ERROR_URN]), "{v}");
+        assert_eq!(v["status"], status.to_string(), "{v}");
+        match scim_type {
+            Some(t) => assert_eq!(v["scimType"], t, "{v}"),
+            None => assert!(v.get("scimType").is_none(), "{v}"),
+        }
+        let d = v["detail"].as_str().unwrap_or_default();
+        assert!(d.contains(detail), "detail {d:?} lacks {detail:?}");
+    }
+}
+
+/// Reads one response (by its `content-length`); errors (a reset) fail the test.
+fn read_response(s: &mut TcpStream) -> Raw {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).expect("reading the response head");
+        assert!(
+            n > 0,
+            "connection closed before a response: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    assert!(status_line.starts_with("HTTP/1.1 "), "{status_line}");
+    let status = status_line[9..12].parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = s.read(&mut chunk).expect("reading the response body");
+        assert!(n > 0, "connection closed inside the body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(len);
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sends raw bytes on a new connection and reads the response.
+fn exchange(server: &Server, request: &[u8]) -> Raw {
+    let mut s = server.connect();
+    s.write_all(request).unwrap();
+    read_response(&mut s)
+}
+
+/// Whether the server closed the connection (EOF or reset) within `within`.
+fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut byte = [0u8; 1];
+    match s.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => panic!("unexpected data"),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+        Err(_) => true,
+    }
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").into_bytes()
+}
+
+mod logs {
+    use super::*;
+
+    /// A `MakeWriter` into a shared buffer.
+    #[derive(Clone, Default)]
+    pub(super) struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for LogBuffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+        type Writer = LogBuffer;
+        fn make_writer(&'a self) -> LogBuffer {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn the_log_shows_requests_but_no_secret() {
+        let log = LogBuffer::default();
+        let server = Server::start_logging(|_| {}, Some(log.clone()));
+        let user = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "bjensen",
+            "password": "Hunter2-Secret!"
+        })
+        .to_string();
+        let post = format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{user}",
+            user.len()
+        );
+        assert_eq!(exchange(&server, post.as_bytes()).status, 201);
+        // Refused (400) once filtering on a password is refused; its status is not the point.
+        let filtered = exchange(
+            &server,
+            &get("/scim/v2/Users?filter=password%20eq%20%22Hunter2-Secret!%22&count=5"),
+        );
+        assert!(
+            filtered.status == 200 || filtered.status == 400,
+            "{filtered:?}"
+        );
+        let token_in_query = exchange(
+            &server,
+            &get("/scim/v2/ServiceProviderConfig?access_token=TOKENVALUE123"),
+        );
+        assert_eq!(token_in_query.status, 200);
+        server.stop_within(Duration::from_secs(5));
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        for secret in [
+            "Hunter2",
+            "Secret!",
+            "TOKENVALUE123",
+            TOKEN,
+            "Authorization",
+        ] {
+            assert!(!text.contains(secret), "{secret:?} in the log:\n{text}");
+        }
+        for shown in [
+            "method=POST target=/scim/v2/Users status=201",
+            "method=GET target=/scim/v2/Users?filter=<redacted>&count=<redacted>",
+            "method=GET target=/scim/v2/ServiceProviderConfig?access_token=<redacted> status=200",
+            "elapsed_us=",
+        ] {
+            assert!(text.contains(shown), "{shown:?} not in the log:\n{text}");
+        }
+        assert!(!text.contains('\u{1b}'), "ANSI colour in the log:\n{text}");
+    }
+}
+
+use logs::LogBuffer;
+
+mod connections {
+    use super::*;
+
+    #[test]
+    fn a_silent_or_partial_head_is_closed_after_the_header_timeout() {
+        let server = Server::start(|o| o.header_timeout = Duration::from_millis(300));
+        let started = Instant::now();
+        let mut silent = server.connect();
+        let mut partial = server.connect();
+        partial
+            .write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+            .unwrap();
+        assert!(closed_within(&mut silent, Duration::from_secs(5)));
+        assert!(closed_within(&mut partial, Duration::from_secs(5)));
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[test]
+    fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+        let server = Server::start(|o| {
+            o.idle_timeout = Duration::from_millis(400);
+            o.header_timeout = Duration::from_secs(30);
+        });
+        let mut s = server.connect();
+        for _ in 0..2 {
+            s.write_all(&get("/scim/v2/ServiceProviderConfig")).unwrap();
+            assert_eq!(read_response(&mut s).status, 200);
+        }
+        let idle_from = Instant::now();
+        assert!(!closed_within(&mut s, Duration::from_millis(200)));
+        assert!(closed_within(&mut s, Duration::from_secs(5)));
+        let took = idle_from.elapsed();
+        assert!(
+            took >= Duration::from_millis(350) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_that_stalls_is_answered_408() {
+        let server = Server::start(|o| o.body_timeout = Duration::from_millis(300));
+        let mut s = server.connect();
+        s.write_all(
+            format!(
+                "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"schemas\":"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let r = read_response(&mut s);
+        r.assert_scim_error(408, None, "300 ms");
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    /// 2,000 connections dribbling request heads against a cap of 256 do not keep a
+    /// legitimate client out: the longest-waiting are shed.
+    #[test]
+    fn dribbling_connections_do_not_starve_a_legitimate_client() {
+        let server = Server::start(|o| {
+            o.max_connections = 256;
+            o.header_timeout = Duration::from_secs(120);
+        });
+        let mut drips = Vec::with_capacity(2000);
+        for _ in 0..2000 {
+            let Ok(mut s) = TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)) else {
+                continue;
+            };
+            if s.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nX-Drip: ")
+                .is_ok()
+            {
+                drips.push(s);
+            }
+        }
+        assert!(drips.len() > 1500, "only {} connected", drips.len());
+        let drip_round = |drips: &mut Vec<TcpStream>| {
+            for s in drips.iter_mut() {
+                let _ = s.write_all(b"a");
+            }
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        drip_round(&mut drips);
+        for _ in 0..3 {
+            let started = Instant::now();
+            let mut s = server.connect();
+            s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+            s.write_all(&get("/scim/v2/ServiceProviderConfig")).unwrap();
+            let r = read_response(&mut s);
+            assert_eq!(r.status, 200, "{r:?}");
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(1), "{took:?}");
+            std::thread::sleep(Duration::from_millis(300));
+            drip_round(&mut drips);
+        }
+        // The server kept at most its cap of them open.
+        let open = drips
+            .iter_mut()
+            .filter(|s| {
+                let mut s: &TcpStream = s;
+                s.set_nonblocking(true).unwrap();
+                let mut b = [0u8; 1];
+                matches!(s.read(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock)
+            })
+            .count();
+        assert!(open <= 256, "{open} dribbling connections still open");
+        assert!(open >= 200, "only {open} open: shed more than needed");
+    }
+
+    #[test]
+    fn at_the_cap_with_every_connection_busy_a_newcomer_gets_503() {
+        let server = Server::start(|o| o.max_connections = 4);
+        let post_head = format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/scim+json\r\nContent-Length: 20\r\n\r\n"
+        );
+        let mut busy: Vec<TcpStream> = (0..4)
+            .map(|_| {
+                let mut s = server.connect();
+                s.write_all(post_head.as_bytes()).unwrap();
+                s.write_all(b"{\"schemas\":").unwrap();
+                s
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let refused = exchange(&server, &get("/scim/v2/ServiceProviderConfig"));
+        refused.assert_scim_error(503, None, "connection limit");
+        // One finishes its request; its connection can now be shed for a newcomer.
+        busy[0].write_all(b"[]}       ").unwrap();
+        assert_eq!(read_response(&mut busy[0]).status, 400);
+        let admitted = exchange(&server, &get("/scim/v2/ServiceProviderConfig"));
+        assert_eq!(admitted.status, 200, "{admitted:?}");
+    }
+
+    #[test]
+    fn shutdown_closes_waiting_connections_and_returns() {
+        let server = Server::start(|_| {});
+        let mut kept = server.connect();
+        kept.write_all(&get("/scim/v2/ServiceProviderConfig"))
+            .unwrap();
+        assert_eq!(read_response(&mut kept).status, 200);
+        let mut partial = server.connect();
+        partial.write_all(b"GET /scim/v2/Us").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        server.stop_within(Duration::from_secs(3));
+        assert!(closed_within(&mut kept, Duration::from_secs(1)));
+        assert!(closed_within(&mut partial, Duration::from_secs(1)));
+    }
+}
+
+mod refusals {
+    use super::*;
+
+    fn post_with(extra_headers: &str, body: &str) -> Vec<u8> {
+        format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{extra_headers}\r\n{body}"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn uri_too_long_is_414() {
+        let server = Server::start(|_| {});
+        let long = format!("/scim/v2/Users?filter={}", "x".repeat(9000));
+        exchange(&server, &get(&long)).assert_scim_error(414, None, "8192 bytes");
+        // Far over: the HTTP parser refuses it before the handler; still a SCIM body.
+        let huge = format!("/scim/v2/Users?filter={}", "x".repeat(70_000));
+        exchange(&server, &get(&huge)).assert_scim_error(414, None, "8192 bytes");
+    }
+
+    #[test]
+    fn headers_too_large_is_431() {
+        let server = Server::start(|_| {});
+        for size in [20_000, 100_000] {
+            let request = format!(
+                "GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nX-Big: {}\r\n\r\n",
+                "b".repeat(size)
+            );
+            exchange(&server, request.as_bytes()).assert_scim_error(431, None, "16384 bytes");
+        }
+    }
+
+    #[test]
+    fn malformed_request_target_is_400() {
+        let server = Server::start(|_| {});
+        for target in [&b"/scim/v2/Us\xffers"[..], "/scim/v2/Usérs".as_bytes()] {
+            let mut request = b"GET ".to_vec();
+            request.extend_from_slice(target);
+            request.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\n");
+            exchange(&server, &request).assert_scim_error(
+                400,
+                Some("invalidSyntax"),
+                "request target is malformed",
+            );
+        }
+        exchange(&server, b"GET / HTTP/9.9\r\nHost: x\r\n\r\n").assert_scim_error(
+            400,
+            Some("invalidSyntax"),
+            "not valid HTTP/1.1",
+        );
+    }
+
+    #[test]
+    fn bad_content_length_is_400() {
+        let server = Server::start(|_| {});
+        let ct = "Content-Type: application/scim+json\r\n";
+        for (header, why) in [
+            ("Content-Length: abc\r\n", "not a number"),
+            (
+                "Content-Length: 99999999999999999999999\r\n",
+                "too large a number",
+            ),
+            (
+                "Content-Length: 5\r\nContent-Length: 6\r\n",
+                "conflicting values",
+            ),
+        ] {
+            let r = exchange(&server, &post_with(&format!("{ct}{header}"), "{}"));
+            r.assert_scim_error(
+                400,
+                Some("invalidSyntax"),
+                &format!("Content-Length: {why}"),
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported_media_type_is_415() {
+        let server = Server::start(|_| {});
+        let user = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u1"}"#;
+        let with = |ct: &str, name: &str| {
+            let body = user.replace("u1", name);
+            post_with(&format!("{ct}Content-Length: {}\r\n", body.len()), &body)
+        };
+        exchange(&server, &with("Content-Type: text/plain\r\n", "a")).assert_scim_error(
+            415,
+            None,
+            "text/plain",
+        );
+        exchange(
+            &server,
+            &with("Content-Type: application/x-www-form-urlencoded\r\n", "b"),
+        )
+        .assert_scim_error(415, None, "application/x-www-form-urlencoded");
+        for (ct, name) in [
+            (
+                "Content-Type: application/scim+json; charset=utf-8\r\n",
+                "c",
+            ),
+            ("Content-Type: application/json\r\n", "d"),
+            ("", "e"),
+        ] {
+            let r = exchange(&server, &with(ct, name));
+            assert_eq!(r.status, 201, "{ct:?}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn not_found_method_not_allowed_and_unauthorized() {
+        let server = Server::start(|_| {});
+        exchange(&server, &get("/elsewhere")).assert_scim_error(404, None, "/scim/v2");
+        let delete = format!(
+            "DELETE /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        );
+        let r = exchange(&server, delete.as_bytes());
+        assert_eq!(r.status, 405, "{r:?}");
+        r.assert_scim_error(405, None, "");
+        let r = exchange(
+            &server,
+            b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n",
+        );
+        r.assert_scim_error(401, None, "bearer token");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"scim\""));
+    }
+}
+
+mod payload {
+    use super::*;
+
+    const LIMIT: usize = 64 << 10;
+
+    fn small_limit(o: &mut ServeOptions) {
+        o.max_payload = LIMIT;
+    }
+
+    fn big_user(len: usize) -> String {
+        let mut s = String::from(
+            "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"",
+        );
+        s.push_str(&"x".repeat(len.saturating_sub(s.len() + 2)));
+        s.push_str("\"}");
+        s
+    }
+
+    #[test]
+    fn a_declared_oversized_body_sent_whole_gets_a_readable_413() {
+        let server = Server::start(small_limit);
+        let body = big_user(2 * LIMIT);
+        let mut s = server.connect();
+        s.write_all(
+            format!(
+                "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        for piece in body.as_bytes().chunks(8 << 10) {
+            s.write_all(piece).unwrap();
+        }
+        let r = read_response(&mut s);
+        r.assert_scim_error(413, None, &format!("{LIMIT} bytes"));
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(closed_within(&mut s, Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_chunked_body_growing_past_the_limit_gets_a_readable_413() {
+        let server = Server::start(small_limit);
+        let body = big_user(2 * LIMIT);
+        let mut s = server.connect();
+        s.write_all(
+            format!(
+                "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/scim+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        for piece in body.as_bytes().chunks(8 << 10) {
+            s.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                .unwrap();
+            s.write_all(piece).unwrap();
+            s.write_all(b"\r\n").unwrap();
+        }
+        s.write_all(b"0\r\n\r\n").unwrap();
+        let r = read_response(&mut s);
+        r.assert_scim_error(413, None, &format!("{LIMIT} bytes"));
+        assert_eq!(r.header("connection"), Some("close"));
+    }
+
+    #[test]
+    fn expect_100_continue() {
+        let server = Server::start(small_limit);
+        let head = |len: usize| {
+            format!(
+                "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/scim+json\r\nContent-Length: {len}\r\nExpect: 100-continue\r\n\r\n"
+            )
+        };
+        // Too large: 413 at once, nothing read.
+        let r = exchange(&server, head(2 * LIMIT).as_bytes());
+        r.assert_scim_error(413, None, "bytes");
+        assert_eq!(r.header("connection"), Some("close"));
+        // Within the limit: 100 Continue, then the body, then 201.
+        let body = big_user(1000);
+        let mut s = server.connect();
+        s.write_all(head(body.len()).as_bytes()).unwrap();
+        let mut interim = [0u8; 25];
+        s.read_exact(&mut interim).unwrap();
+        assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+        s.write_all(body.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut s).status, 201);
+    }
+
+    /// What a client library that sends the whole body before reading sees (the case of
+    /// Python's urllib): the 413, not a broken pipe.
+    #[test]
+    fn a_client_that_sends_everything_first_reads_the_413() {
+        let server = Server::start(|_| {});
+        let body = big_user(2 << 20);
+        let r = ureq::post(&format!("http://{}/scim/v2/Users", server.addr))
+            .set("Authorization", &format!("Bearer {TOKEN}"))
+            .set("Content-Type", "application/scim+json")
+            .send_string(&body);
+        match r {
+            Err(ureq::Error::Status(413, resp)) => {
+                assert_eq!(resp.content_type(), "application/scim+json");
+                let v: Value = resp.into_json().unwrap();
+                assert_eq!(v["status"], "413");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

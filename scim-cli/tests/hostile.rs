@@ -842,7 +842,7 @@ mod identity {
                 create(&server, name(second)).assert_scim_error(409, Some("uniqueness"), "");
             }
             // `scim serve`'s IdP leniency trims padding (and then the name is taken)…
-            create(&server, name("bob")).status;
+            assert_eq!(create(&server, name("bob")).status, 201);
             create(&server, name(" bob\u{200B}\t")).assert_scim_error(409, Some("uniqueness"), "");
             // …but an invisible character inside a name is refused outright.
             create(&server, name("b\u{200B}ob")).assert_scim_error(

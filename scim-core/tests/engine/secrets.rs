@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use scim_core::secret::{Argon2Params, Argon2id, Cleartext, PasswordScheme};
+use scim_core::secret::{Argon2Params, Argon2id, Cleartext};
 use scim_core::{
     Config, Engine, Hooks, MemoryStore, Method, RequestContext, ScimError, Scopes, Store,
 };

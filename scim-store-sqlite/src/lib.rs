@@ -134,7 +134,9 @@ use scim_schema::Registry;
 use serde_json::Value;
 
 use layout::{hidden_of, search_doc, without, Element, Row};
-use scim_core::secret::{default_entropy, Argon2Params, Argon2id, Entropy, PasswordScheme};
+use scim_core::secret::{
+    default_entropy, random_uuid, Argon2Params, Argon2id, Entropy, PasswordScheme,
+};
 use translate::{order_by, Frag, Layout, Params, Translator};
 
 /// The core Group schema: the `members` of a resource type with it are kept out of line.
@@ -326,14 +328,7 @@ impl SqliteStore {
 
     /// A random version-4 UUID: nobody can guess one id from another.
     fn next_id(&self) -> Result<String, StoreError> {
-        let mut bytes = [0u8; 16];
-        self.entropy
-            .fill(&mut bytes)
-            .map_err(|e| StoreError::Unavailable(format!("no id: {e}")))?;
-        Ok(uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .hyphenated()
-            .to_string())
+        random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
     fn ool(&self, rt: &str) -> Option<&'static str> {

@@ -73,6 +73,27 @@ impl Entropy for NoEntropy {
     }
 }
 
+/// A random version-4 UUID (RFC 9562) from `entropy`, hyphenated: an id nobody can guess
+/// from another.
+///
+/// ```
+/// let id = scim_core::secret::random_uuid(&scim_core::secret::NoEntropy);
+/// assert!(id.is_err());
+/// # #[cfg(feature = "os-rng")] {
+/// let id = scim_core::secret::random_uuid(&*scim_core::secret::default_entropy())?;
+/// assert_eq!((id.len(), &id[14..15]), (36, "4"));
+/// # }
+/// # Ok::<(), scim_core::secret::SecretError>(())
+/// ```
+pub fn random_uuid(entropy: &dyn Entropy) -> Result<String, SecretError> {
+    let mut bytes = [0u8; 16];
+    entropy.fill(&mut bytes)?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
+}
+
 /// [`OsEntropy`] where the platform and features provide it, else [`NoEntropy`].
 ///
 /// ```

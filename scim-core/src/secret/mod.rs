@@ -28,7 +28,7 @@ mod password;
     not(all(target_arch = "wasm32", target_os = "unknown"))
 ))]
 pub use entropy::OsEntropy;
-pub use entropy::{default_entropy, Entropy, NoEntropy};
+pub use entropy::{default_entropy, random_uuid, Entropy, NoEntropy};
 pub(crate) use locate::{get_ci, get_ci_mut};
 pub use locate::{hash_secrets, secret_strings};
 pub use password::{Argon2Params, Argon2id, Cleartext, PasswordScheme};

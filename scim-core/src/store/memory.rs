@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use super::{Query, QueryResult, Store, StoreError, StoredResource, UniqueKey};
-use crate::secret::{default_entropy, Entropy};
+use crate::secret::{default_entropy, random_uuid, Entropy};
 use crate::sort::sort_resources;
 
 type Key = (String, String);
@@ -93,14 +93,7 @@ impl MemoryStore {
         if let Some(g) = &self.id_generator {
             return Ok(g());
         }
-        let mut bytes = [0u8; 16];
-        self.entropy
-            .fill(&mut bytes)
-            .map_err(|e| StoreError::Unavailable(format!("no id: {e}")))?;
-        Ok(uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .hyphenated()
-            .to_string())
+        random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
     fn write<R>(

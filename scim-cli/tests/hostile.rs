@@ -881,6 +881,47 @@ mod identity {
         }
     }
 
+    /// Password hashes are slow on purpose: two clients setting passwords at once (one per
+    /// runtime worker) do not hold up a third client's request.
+    #[test]
+    fn slow_password_hashes_do_not_stall_other_clients() {
+        let server = Server::start(|o| {
+            // About half a second per hash here: long enough to see a stall.
+            o.argon2 = scim_core::secret::Argon2Params::new(192 * 1024, 4, 1);
+        });
+        let started = Instant::now();
+        let writers: Vec<_> = (0..2)
+            .map(|n| {
+                let mut s = server.connect();
+                let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("slow{n}"), "password": PASSWORD})
+                .to_string();
+                let head = format!(
+                    "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+                     Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                s.write_all(format!("{head}{body}").as_bytes()).unwrap();
+                s
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        let asked = Instant::now();
+        let r = exchange(&server, &get("/scim/v2/ServiceProviderConfig"));
+        let waited = asked.elapsed();
+        assert_eq!(r.status, 200);
+        let mut hashed = Vec::new();
+        for mut s in writers {
+            assert_eq!(read_response(&mut s).status, 201);
+            hashed.push(started.elapsed());
+        }
+        let slowest = hashed.iter().max().copied().unwrap_or_default();
+        assert!(
+            waited * 3 < slowest,
+            "the GET waited {waited:?} while the hashes took {slowest:?}"
+        );
+    }
+
     /// A store failure answers a 500 that names nothing internal, and its cause is in the
     /// server's log.
     #[test]

@@ -88,12 +88,24 @@ async fn respond(state: &AppState, request: http::Request<Body>) -> AxumResponse
         *req.uri_mut() = uri;
     }
     let ctx = RequestContext::new(chrono::Utc::now()).scopes(scopes);
-    let resp = state
-        .engine
-        .handle(&ctx, scim_core::Request::from_http(req))
-        .await;
+    let request = scim_core::Request::from_http(req);
+    let resp = if request.method != scim_core::Method::Get && may_block_in_place() {
+        // A write may hash a password (tens of milliseconds of CPU, by design) and waits for
+        // a durable commit: it runs with this worker handed over to the blocking pool, so
+        // the runtime goes on serving every other connection meanwhile.
+        tokio::task::block_in_place(|| scim_core::block_on(state.engine.handle(&ctx, request)))
+    } else {
+        state.engine.handle(&ctx, request).await
+    };
     log_server_error(&resp);
     to_axum(resp.into_http())
+}
+
+/// Whether this task may block its worker: only on a multi-threaded runtime (an embedder's
+/// current-thread runtime has no other worker to take over).
+fn may_block_in_place() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// Logs the cause of a 5xx answer at `error` level, here only: the response keeps the

@@ -249,6 +249,10 @@ impl From<crate::StoreError> for ScimError {
                 ScimError::conflict(format!("`{attribute}` is already in use"))
             }
             crate::StoreError::Unavailable(cause) => ScimError::internal().with_cause(cause),
+            crate::StoreError::TooExpensive(limit) => ScimError::bad_request(
+                ScimType::TooMany,
+                format!("the filter is too expensive to run: {limit}; narrow it"),
+            ),
         }
     }
 }
@@ -283,5 +287,12 @@ mod tests {
         ));
         assert_eq!(e.status, 500);
         assert!(!e.detail.contains("disk"));
+        assert_eq!(e.cause(), Some("disk /var/db is full"));
+    }
+
+    #[test]
+    fn a_query_over_budget_is_too_many() {
+        let e = ScimError::from(crate::StoreError::TooExpensive("2000 ms".into()));
+        assert_eq!((e.status, e.scim_type), (400, Some(ScimType::TooMany)));
     }
 }

@@ -115,18 +115,17 @@
 //! commit), with the same code as [`Store::create`].
 
 mod layout;
+mod pool;
 mod schema;
 mod translate;
 
-use std::future::{ready, Future};
+use std::future::Future;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{
-    params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
-};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{
     ElementChange, ElementPatch, Query, QueryResult, Store, StoreError, StoredResource, UniqueKey,
 };
@@ -134,9 +133,13 @@ use scim_schema::Registry;
 use serde_json::Value;
 
 use layout::{hidden_of, search_doc, without, Element, Row};
+use pool::Pool;
+pub use pool::PoolOptions;
 use scim_core::secret::{
     default_entropy, random_uuid, Argon2Params, Argon2id, Entropy, PasswordScheme,
 };
+use scim_core::Sort;
+use scim_filter::{AttrPath, CompiledFilter, Filter};
 use translate::{order_by, Frag, Layout, Params, Translator};
 
 /// The core Group schema: the `members` of a resource type with it are kept out of line.
@@ -163,7 +166,12 @@ const MEMBERS: &str = "members";
 ///   contain X".
 /// - `unique_keys`: the values that must stay unique.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    core: Arc<Core>,
+    pool: Pool,
+}
+
+/// What every call needs, shared with the store's threads.
+struct Core {
     registry: Registry,
     entropy: Arc<dyn Entropy>,
 }
@@ -221,21 +229,48 @@ impl SqliteStore {
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn open(path: impl AsRef<Path>, registry: Registry) -> Result<Self, StoreError> {
-        Self::open_with_passwords(path, registry, default_passwords())
+        Self::open_with(path, registry, SqliteOptions::default())
     }
 
     /// [`SqliteStore::open`], with the scheme that hashes the passwords an older file kept in
     /// clear (layout versions before 2) — the same scheme the engine is configured with
-    /// ([`scim_core::Config::passwords`]). The file, and SQLite's `-wal` and `-shm` files
-    /// beside it, are readable by their owner only (mode 0600 on Unix).
+    /// ([`scim_core::Config::passwords`]).
     pub fn open_with_passwords(
         path: impl AsRef<Path>,
         registry: Registry,
         passwords: Arc<dyn PasswordScheme>,
     ) -> Result<Self, StoreError> {
+        Self::open_with(
+            path,
+            registry,
+            SqliteOptions::default().passwords(passwords),
+        )
+    }
+
+    /// [`SqliteStore::open`] with `options`: the password scheme for migrations and the
+    /// store's threads (readers, query budget, group commit). The file, and SQLite's `-wal`
+    /// and `-shm` files beside it, are readable by their owner only (mode 0600 on Unix).
+    ///
+    /// ```no_run
+    /// use scim_store_sqlite::{PoolOptions, SqliteOptions, SqliteStore};
+    /// let mut pool = PoolOptions::default();
+    /// pool.readers = 8;
+    /// pool.query_budget = std::time::Duration::from_millis(500);
+    /// let store = SqliteStore::open_with(
+    ///     "scim.db",
+    ///     scim_schema::Registry::standard(),
+    ///     SqliteOptions::default().pool(pool),
+    /// )?;
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        registry: Registry,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref();
         owner_only(path)?;
-        let conn = Connection::open(path).map_err(unavailable)?;
+        let mut conn = Connection::open(path).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(unavailable)?;
         for suffix in ["-wal", "-shm"] {
@@ -246,10 +281,22 @@ impl SqliteStore {
                 owner_only(&side)?;
             }
         }
-        Self::init(conn, registry, &*passwords)
+        configure(&conn)?;
+        schema::migrate(&mut conn, &registry, &*options.passwords)?;
+        let readers = (0..options.pool.readers)
+            .map(|_| {
+                let reader = Connection::open(path).map_err(unavailable)?;
+                configure(&reader)?;
+                reader
+                    .pragma_update(None, "query_only", true)
+                    .map_err(unavailable)?;
+                Ok(reader)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Self::assemble(conn, readers, registry, options.pool)
     }
 
-    /// A private database in memory (for tests).
+    /// A private database in memory (for tests): one connection, which reads and writes.
     ///
     /// ```
     /// let store = scim_store_sqlite::SqliteStore::open_in_memory(
@@ -258,81 +305,25 @@ impl SqliteStore {
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn open_in_memory(registry: Registry) -> Result<Self, StoreError> {
-        Self::init(
-            Connection::open_in_memory().map_err(unavailable)?,
-            registry,
-            &*default_passwords(),
-        )
+        let mut conn = Connection::open_in_memory().map_err(unavailable)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn, &registry, &*default_passwords())?;
+        Self::assemble(conn, Vec::new(), registry, PoolOptions::default())
     }
 
-    fn init(
-        mut conn: Connection,
+    fn assemble(
+        writer: Connection,
+        readers: Vec<Connection>,
         registry: Registry,
-        passwords: &dyn PasswordScheme,
+        pool: PoolOptions,
     ) -> Result<Self, StoreError> {
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(unavailable)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(unavailable)?;
-        // SCIM's case-insensitive comparisons fold with Unicode lower-casing (SQLite's
-        // `lower` folds ASCII only).
-        conn.create_scalar_function(
-            "scim_lower",
-            1,
-            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            |ctx| {
-                Ok(match ctx.get_raw(0) {
-                    rusqlite::types::ValueRef::Text(t) => {
-                        Some(String::from_utf8_lossy(t).to_lowercase())
-                    }
-                    _ => None,
-                })
-            },
-        )
-        .map_err(unavailable)?;
-        // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares
-        // them: a text key that sorts as the instant does, NULL for text that is no dateTime.
-        conn.create_scalar_function(
-            "scim_instant",
-            1,
-            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            |ctx| {
-                Ok(match ctx.get_raw(0) {
-                    rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
-                        .ok()
-                        .and_then(scim_filter::Instant::parse)
-                        .map(translate::instant_key),
-                    _ => None,
-                })
-            },
-        )
-        .map_err(unavailable)?;
-        schema::migrate(&mut conn, &registry, passwords)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
-            registry,
-            entropy: default_entropy(),
+            core: Arc::new(Core {
+                registry,
+                entropy: default_entropy(),
+            }),
+            pool: Pool::start(writer, readers, pool)?,
         })
-    }
-
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Unavailable("sqlite store lock poisoned".into()))?;
-        f(&mut conn)
-    }
-
-    /// A random version-4 UUID: nobody can guess one id from another.
-    fn next_id(&self) -> Result<String, StoreError> {
-        random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
-    }
-
-    fn ool(&self, rt: &str) -> Option<&'static str> {
-        out_of_line_of(&self.registry, rt)
     }
 
     /// Stores many new resources of one type in one transaction: all of them or none (the
@@ -364,23 +355,32 @@ impl SqliteStore {
         resource_type: &str,
         resources: Vec<(Value, Vec<UniqueKey>)>,
     ) -> Result<Vec<StoredResource>, StoreError> {
-        self.with(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), resource_type.to_owned());
+        scim_core::block_on(self.pool.write(move |tx| {
             let mut out = Vec::with_capacity(resources.len());
             for (resource, unique) in resources {
-                out.push(self.create_in(&tx, tenant, resource_type, resource, &unique)?);
+                out.push(core.create_in(tx, &tenant, &rt, resource, &unique)?);
             }
-            tx.commit().map_err(unavailable)?;
             Ok(out)
-        })
+        }))
+    }
+}
+
+impl Core {
+    /// A random version-4 UUID: nobody can guess one id from another.
+    fn next_id(&self) -> Result<String, StoreError> {
+        random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
+    }
+
+    fn ool(&self, rt: &str) -> Option<&'static str> {
+        out_of_line_of(&self.registry, rt)
     }
 
     /// [`Store::create`] inside `tx`.
     fn create_in(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         tenant: &str,
         rt: &str,
         mut resource: Value,
@@ -578,6 +578,96 @@ impl SqliteStore {
     }
 }
 
+/// What every connection of the store needs: durable commits, a busy timeout, and the SQL
+/// functions the translated filters call.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(unavailable)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(unavailable)?;
+    // SCIM's case-insensitive comparisons fold with Unicode lower-casing (SQLite's `lower`
+    // folds ASCII only).
+    conn.create_scalar_function(
+        "scim_lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => {
+                    Some(String::from_utf8_lossy(t).to_lowercase())
+                }
+                _ => None,
+            })
+        },
+    )
+    .map_err(unavailable)?;
+    // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares them:
+    // a text key that sorts as the instant does, NULL for text that is no dateTime.
+    conn.create_scalar_function(
+        "scim_instant",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                    .ok()
+                    .and_then(scim_filter::Instant::parse)
+                    .map(translate::instant_key),
+                _ => None,
+            })
+        },
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// How [`SqliteStore::open_with`] opens a database.
+///
+/// ```
+/// let o = scim_store_sqlite::SqliteOptions::default();
+/// assert_eq!(o.pool.readers, 4);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// The scheme that hashes passwords an older file kept in clear (see
+    /// [`SqliteStore::open_with_passwords`]). Default: the engine's default Argon2id.
+    pub passwords: Arc<dyn PasswordScheme>,
+    /// The store's threads.
+    pub pool: PoolOptions,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            passwords: default_passwords(),
+            pool: PoolOptions::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteOptions")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the password scheme.
+    pub fn passwords(mut self, passwords: Arc<dyn PasswordScheme>) -> Self {
+        self.passwords = passwords;
+        self
+    }
+
+    /// Sets the thread options.
+    pub fn pool(mut self, pool: PoolOptions) -> Self {
+        self.pool = pool;
+        self
+    }
+}
+
 /// The scheme [`SqliteStore::open`] hashes legacy cleartext passwords with: the engine's
 /// default ([`scim_core::Config::passwords`]).
 fn default_passwords() -> Arc<dyn PasswordScheme> {
@@ -645,7 +735,7 @@ fn attach_members(
 /// Fills `attr_index` and `members` for a stored row (`existing`: first drop what the
 /// resource had).
 pub(crate) fn write_side_tables(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     rt: &str,
     id: &str,
@@ -685,7 +775,7 @@ pub(crate) fn write_side_tables(
 }
 
 fn write_index_keys(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     rt: &str,
     id: &str,
@@ -714,7 +804,7 @@ fn write_index_keys(
 }
 
 fn check_unique(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     rt: &str,
     id: &str,
@@ -741,7 +831,7 @@ fn check_unique(
 }
 
 fn index_unique(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     rt: &str,
     id: &str,
@@ -766,7 +856,7 @@ fn index_unique(
 }
 
 fn current_version(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     rt: &str,
     id: &str,
@@ -788,7 +878,7 @@ fn version_param(v: u64) -> i64 {
 
 /// Whether `id` has any out-of-line element, and any irregular one (no string `value`).
 fn member_state(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     rt: &str,
     id: &str,
@@ -808,7 +898,7 @@ fn member_state(
 /// with the given `(ambiguous, members_key, irregular)`; [`StoreError::VersionMismatch`]
 /// when another write came first.
 fn update_row(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),
     expected: i64,
     row: &Row,
@@ -841,11 +931,12 @@ fn update_row(
     Ok(())
 }
 
-impl SqliteStore {
-    /// [`Store::patch_elements`], synchronously.
+impl Core {
+    /// [`Store::patch_elements`] inside `tx`.
     #[allow(clippy::too_many_arguments)]
-    fn patch_elements_sync(
+    fn patch_elements_in(
         &self,
+        tx: &Connection,
         tenant: &str,
         rt: &str,
         id: &str,
@@ -864,10 +955,7 @@ impl SqliteStore {
                     change.attribute
                 ))
             })?;
-        self.with(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+        {
             let expected = version_param(expected_version);
             let current: Option<(i64, Option<String>, bool)> = tx
                 .query_row(
@@ -957,24 +1045,29 @@ impl SqliteStore {
                     changed: false,
                 });
             }
-            check_unique(&tx, tenant, rt, id, &unique)?;
+            check_unique(tx, tenant, rt, id, &unique)?;
             let head = without(head, attr);
             let row = Row::of(&head, id, None, &hidden_of(&self.registry, rt))?;
-            let (has_members, irregular) = member_state(&tx, tenant, rt, id)?;
+            let (has_members, irregular) = member_state(tx, tenant, rt, id)?;
             let members_key = has_members.then(|| old_key.unwrap_or_else(|| attr.to_owned()));
             // Sticky until the next replace: which part of the old resource was ambiguous is
             // not recorded, and a false `ambiguous` would make push-down inexact.
             let ambiguous = row.ambiguous || added_ambiguous || old_ambiguous;
             let members_key = members_key.as_deref();
-            update_row(&tx, (tenant, rt, id), expected, &row, (ambiguous, members_key, irregular))?;
-            write_index_keys(&tx, tenant, rt, id, &row.keys, true)?;
-            index_unique(&tx, tenant, rt, id, &unique)?;
-            tx.commit().map_err(unavailable)?;
+            update_row(
+                tx,
+                (tenant, rt, id),
+                expected,
+                &row,
+                (ambiguous, members_key, irregular),
+            )?;
+            write_index_keys(tx, tenant, rt, id, &row.keys, true)?;
+            index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
                 changed: true,
             })
-        })
+        }
     }
 
     /// The resource `id` with its version and its `members_key`.
@@ -1011,6 +1104,157 @@ impl SqliteStore {
     }
 }
 
+impl Core {
+    /// [`Store::get`] on `conn`.
+    fn get_in(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let Some((mut stored, key)) = self.read(conn, tenant, rt, id)? else {
+            return Ok(None);
+        };
+        if let Some(key) = key {
+            attach_members(conn, tenant, rt, id, &mut stored.resource, key)?;
+        }
+        Ok(Some(stored))
+    }
+
+    /// [`Store::get_head`] on `conn`.
+    fn get_head_in(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        Ok(self.read(conn, tenant, rt, id)?.map(|(mut stored, _)| {
+            if let Some(attr) = self.ool(rt) {
+                stored.resource = without(stored.resource, attr);
+            }
+            stored
+        }))
+    }
+
+    /// [`Store::replace`] inside `tx`.
+    #[allow(clippy::too_many_arguments)]
+    fn replace_in(
+        &self,
+        tx: &Connection,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: &[UniqueKey],
+    ) -> Result<StoredResource, StoreError> {
+        let expected = version_param(expected_version);
+        match current_version(tx, tenant, rt, id)? {
+            None => return Err(StoreError::NotFound),
+            Some(v) if v != expected => return Err(StoreError::VersionMismatch),
+            Some(_) => {}
+        }
+        check_unique(tx, tenant, rt, id, unique)?;
+        let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
+        let flags = (
+            row.ambiguous,
+            row.out_of_line.as_ref().map(|o| o.key.as_str()),
+            row.irregular,
+        );
+        update_row(tx, (tenant, rt, id), expected, &row, flags)?;
+        write_side_tables(tx, tenant, rt, id, &row, true)?;
+        index_unique(tx, tenant, rt, id, unique)?;
+        Ok(StoredResource {
+            id: id.to_owned(),
+            version: expected_version + 1,
+            resource,
+        })
+    }
+
+    /// [`Store::delete`] inside `tx`.
+    fn delete_in(
+        &self,
+        tx: &Connection,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let changed = match expected_version {
+            Some(v) => tx.execute(
+                "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 \
+                 AND id = ?3 AND version = ?4",
+                params![tenant, rt, id, version_param(v)],
+            ),
+            None => tx.execute(
+                "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+                params![tenant, rt, id],
+            ),
+        }
+        .map_err(unavailable)?;
+        if changed == 0 {
+            return Err(match current_version(tx, tenant, rt, id)? {
+                None => StoreError::NotFound,
+                Some(_) => StoreError::VersionMismatch,
+            });
+        }
+        write_index_keys(tx, tenant, rt, id, &[], true)?;
+        tx.execute(
+            "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
+            params![tenant, rt, id],
+        )
+        .map_err(unavailable)?;
+        index_unique(tx, tenant, rt, id, &[])?;
+        Ok(())
+    }
+}
+
+/// A [`Query`] that owns what it borrows, to travel to a reader thread.
+struct OwnedQuery {
+    filter: Option<Filter>,
+    compiled: Option<CompiledFilter>,
+    sort: Option<(AttrPath, bool)>,
+    start_index: usize,
+    count: usize,
+    attributes: Option<Vec<String>>,
+}
+
+impl OwnedQuery {
+    fn of(q: &Query<'_>) -> Self {
+        OwnedQuery {
+            filter: q.filter.cloned(),
+            compiled: q.compiled.cloned(),
+            sort: q.sort.map(|s| (s.path.clone(), s.descending)),
+            start_index: q.start_index,
+            count: q.count,
+            attributes: q
+                .attributes
+                .map(|a| a.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    /// Runs `f` with the [`Query`] this is.
+    fn with<R>(&self, f: impl FnOnce(&Query<'_>) -> R) -> R {
+        let attributes: Option<Vec<&str>> = self
+            .attributes
+            .as_ref()
+            .map(|a| a.iter().map(String::as_str).collect());
+        f(&Query {
+            filter: self.filter.as_ref(),
+            compiled: self.compiled.as_ref(),
+            sort: self.sort.as_ref().map(|(path, descending)| Sort {
+                path,
+                descending: *descending,
+            }),
+            start_index: self.start_index,
+            count: self.count,
+            attributes: attributes.as_deref(),
+        })
+    }
+}
+
 impl Store for SqliteStore {
     fn get(
         &self,
@@ -1018,15 +1262,10 @@ impl Store for SqliteStore {
         rt: &str,
         id: &str,
     ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
-        ready(self.with(|conn| {
-            let Some((mut stored, key)) = self.read(conn, tenant, rt, id)? else {
-                return Ok(None);
-            };
-            if let Some(key) = key {
-                attach_members(conn, tenant, rt, id, &mut stored.resource, key)?;
-            }
-            Ok(Some(stored))
-        }))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool
+            .read(move |conn| core.get_in(conn, &tenant, &rt, &id))
     }
 
     fn create(
@@ -1036,14 +1275,10 @@ impl Store for SqliteStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        ready(self.with(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let created = self.create_in(&tx, tenant, rt, resource, &unique)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(created)
-        }))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        self.pool
+            .write(move |tx| core.create_in(tx, &tenant, &rt, resource, &unique))
     }
 
     fn replace(
@@ -1055,33 +1290,11 @@ impl Store for SqliteStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        ready(self.with(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let expected = version_param(expected_version);
-            match current_version(&tx, tenant, rt, id)? {
-                None => return Err(StoreError::NotFound),
-                Some(v) if v != expected => return Err(StoreError::VersionMismatch),
-                Some(_) => {}
-            }
-            check_unique(&tx, tenant, rt, id, &unique)?;
-            let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
-            let flags = (
-                row.ambiguous,
-                row.out_of_line.as_ref().map(|o| o.key.as_str()),
-                row.irregular,
-            );
-            update_row(&tx, (tenant, rt, id), expected, &row, flags)?;
-            write_side_tables(&tx, tenant, rt, id, &row, true)?;
-            index_unique(&tx, tenant, rt, id, &unique)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(StoredResource {
-                id: id.to_owned(),
-                version: expected_version + 1,
-                resource,
-            })
-        }))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.replace_in(tx, &tenant, &rt, &id, expected_version, resource, &unique)
+        })
     }
 
     fn delete(
@@ -1091,38 +1304,10 @@ impl Store for SqliteStore {
         id: &str,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let changed = match expected_version {
-                Some(v) => tx.execute(
-                    "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 \
-                     AND id = ?3 AND version = ?4",
-                    params![tenant, rt, id, version_param(v)],
-                ),
-                None => tx.execute(
-                    "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                    params![tenant, rt, id],
-                ),
-            }
-            .map_err(unavailable)?;
-            if changed == 0 {
-                return Err(match current_version(&tx, tenant, rt, id)? {
-                    None => StoreError::NotFound,
-                    Some(_) => StoreError::VersionMismatch,
-                });
-            }
-            write_index_keys(&tx, tenant, rt, id, &[], true)?;
-            tx.execute(
-                "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
-                params![tenant, rt, id],
-            )
-            .map_err(unavailable)?;
-            index_unique(&tx, tenant, rt, id, &[])?;
-            tx.commit().map_err(unavailable)?;
-            Ok(())
-        }))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool
+            .write(move |tx| core.delete_in(tx, &tenant, &rt, &id, expected_version))
     }
 
     fn query(
@@ -1131,12 +1316,16 @@ impl Store for SqliteStore {
         rt: &str,
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
-        ready(self.with(|conn| self.query_sync(conn, tenant, rt, &query)))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        let query = OwnedQuery::of(&query);
+        self.pool
+            .read(move |conn| query.with(|q| core.query_sync(conn, &tenant, &rt, q)))
     }
 
     /// `members` for a resource type whose core schema is the Group schema.
     fn out_of_line(&self, resource_type: &str) -> Option<&str> {
-        self.ool(resource_type)
+        self.core.ool(resource_type)
     }
 
     fn get_head(
@@ -1145,15 +1334,10 @@ impl Store for SqliteStore {
         rt: &str,
         id: &str,
     ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
-        ready(self.with(|conn| {
-            let stored = self.read(conn, tenant, rt, id)?.map(|(mut stored, _)| {
-                if let Some(attr) = self.ool(rt) {
-                    stored.resource = without(stored.resource, attr);
-                }
-                stored
-            });
-            Ok(stored)
-        }))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool
+            .read(move |conn| core.get_head_in(conn, &tenant, &rt, &id))
     }
 
     /// One transaction: the version check, `clear`, `removed` (by `value`,
@@ -1170,16 +1354,21 @@ impl Store for SqliteStore {
         change: ElementChange,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
-        ready(self.patch_elements_sync(
-            tenant,
-            rt,
-            id,
-            expected_version,
-            head,
-            head_changed,
-            change,
-            unique,
-        ))
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.patch_elements_in(
+                tx,
+                &tenant,
+                &rt,
+                &id,
+                expected_version,
+                head,
+                head_changed,
+                change,
+                unique,
+            )
+        })
     }
 }
 
@@ -1210,8 +1399,11 @@ mod tests {
             count: 10,
             attributes: None,
         };
-        s.with(|conn| {
-            let plan = s.plan(conn, "t", rt, &query)?;
+        let owned = OwnedQuery::of(&query);
+        let core = Arc::clone(&s.core);
+        let rt = rt.to_owned();
+        scim_core::block_on(s.pool.read(move |conn| {
+            let plan = owned.with(|q| core.plan(conn, "t", &rt, q))?;
             let mut stmt = conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql))
                 .map_err(unavailable)?;
@@ -1223,7 +1415,7 @@ mod tests {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(unavailable)?;
             Ok((lines.join("\n"), plan.filtered))
-        })
+        }))
         .expect("explain")
     }
 

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// The store failed; the text is for logs, never for clients.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The query costs more than the store allows one call (a time budget, a scan limit):
+    /// the engine answers 400 `tooMany` (RFC 7644 §3.12). The text says which limit.
+    #[error("too expensive: {0}")]
+    TooExpensive(String),
 }
 
 /// A value that must be unique among the resources of a type in a tenant

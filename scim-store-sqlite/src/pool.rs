@@ -1,0 +1,451 @@
+//! The store's own threads, so no SQLite call ever runs on the caller's executor: one writer
+//! connection that commits concurrent writes together (group commit: one transaction, one
+//! fsync, each write in a savepoint of its own), and reader connections that WAL lets read
+//! while the writer writes. Every call hands back a future (a oneshot), whatever the
+//! executor.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use scim_core::StoreError;
+
+use crate::unavailable;
+
+/// The limits of the store's threads.
+///
+/// ```
+/// let o = scim_store_sqlite::PoolOptions::default();
+/// assert_eq!((o.readers, o.max_batch), (4, 256));
+/// assert_eq!(o.query_budget, std::time::Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolOptions {
+    /// Reader connections (each on a thread of its own). Default 4. A database in memory
+    /// has none: its one connection reads and writes.
+    pub readers: usize,
+    /// The longest one read may run before SQLite interrupts it and the store answers
+    /// [`StoreError::TooExpensive`] (the engine's 400 `tooMany`). Default 2 s.
+    pub query_budget: Duration,
+    /// Most writes committed together in one transaction. Default 256.
+    pub max_batch: usize,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            readers: 4,
+            query_budget: Duration::from_secs(2),
+            max_batch: 256,
+        }
+    }
+}
+
+/// What a connection's thread knows: when the running job must stop, and whether it did.
+struct Budget {
+    epoch: Instant,
+    /// Milliseconds since `epoch` after which the running statement is interrupted;
+    /// `u64::MAX` when there is no limit.
+    deadline_ms: AtomicU64,
+    interrupted: AtomicBool,
+}
+
+impl Budget {
+    fn new() -> Arc<Budget> {
+        Arc::new(Budget {
+            epoch: Instant::now(),
+            deadline_ms: AtomicU64::new(u64::MAX),
+            interrupted: AtomicBool::new(false),
+        })
+    }
+
+    fn arm(&self, budget: Duration) {
+        let deadline = self.epoch.elapsed().saturating_add(budget).as_millis();
+        self.interrupted.store(false, Ordering::Relaxed);
+        self.deadline_ms.store(
+            u64::try_from(deadline).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn disarm(&self) -> bool {
+        self.deadline_ms.store(u64::MAX, Ordering::Relaxed);
+        self.interrupted.swap(false, Ordering::Relaxed)
+    }
+
+    /// SQLite's progress handler: `true` interrupts the running statement.
+    fn over(&self) -> bool {
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let over = now > self.deadline_ms.load(Ordering::Relaxed);
+        if over {
+            self.interrupted.store(true, Ordering::Relaxed);
+        }
+        over
+    }
+}
+
+/// A finished job: whether its writes stand, and how to hand its answer over once the
+/// transaction's fate is known (`Some(error)` when the commit failed).
+struct Done {
+    ok: bool,
+    deliver: Box<dyn FnOnce(Option<StoreError>) + Send>,
+}
+
+type Job = Box<dyn FnOnce(&Connection, &Budget) -> Done + Send>;
+
+/// The writer thread, the reader threads and their queues.
+pub(crate) struct Pool {
+    writer: Option<Sender<Job>>,
+    readers: Option<Sender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+    options: PoolOptions,
+}
+
+impl Pool {
+    /// Starts the writer on `writer` and a thread for each of `readers`.
+    pub(crate) fn start(
+        writer: Connection,
+        readers: Vec<Connection>,
+        options: PoolOptions,
+    ) -> Result<Pool, StoreError> {
+        let mut threads = Vec::new();
+        let (write_tx, write_rx) = channel::<Job>();
+        let budget = Budget::new();
+        let w = watch(&writer, &budget);
+        threads.push(spawn("scim-sqlite-writer", move || {
+            write_loop(&writer, &w, &write_rx, options.max_batch)
+        })?);
+        let read_tx = if readers.is_empty() {
+            None
+        } else {
+            let (tx, rx) = channel::<Job>();
+            let rx = Arc::new(Mutex::new(rx));
+            for (i, conn) in readers.into_iter().enumerate() {
+                let rx = Arc::clone(&rx);
+                let budget = Budget::new();
+                let b = watch(&conn, &budget);
+                threads.push(spawn(&format!("scim-sqlite-reader-{i}"), move || {
+                    read_loop(&conn, &b, &rx)
+                })?);
+            }
+            Some(tx)
+        };
+        Ok(Pool {
+            writer: Some(write_tx),
+            readers: read_tx,
+            threads,
+            options,
+        })
+    }
+
+    /// Runs `f` on a reader (or, without readers, on the writer) within the query budget.
+    pub(crate) fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send {
+        let budget = self.options.query_budget;
+        let queue = self.readers.as_ref().or(self.writer.as_ref());
+        submit(queue, move |conn, b| {
+            b.arm(budget);
+            let result = f(conn);
+            let interrupted = b.disarm();
+            match result {
+                Err(_) if interrupted => Err(StoreError::TooExpensive(format!(
+                    "the query ran past its budget of {} ms",
+                    budget.as_millis()
+                ))),
+                other => other,
+            }
+        })
+    }
+
+    /// Runs `f` on the writer inside a savepoint of the current batch's transaction; the
+    /// answer comes once the batch is committed (durable) — or rolled back, when `f` failed
+    /// (its savepoint only) or the commit did (every write of the batch).
+    pub(crate) fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send {
+        submit(self.writer.as_ref(), move |conn, _| f(conn))
+    }
+}
+
+impl Drop for Pool {
+    /// Closes the queues and waits for the threads: what was queued is done (and durable)
+    /// before the store is gone.
+    fn drop(&mut self) {
+        self.writer.take();
+        self.readers.take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(unavailable)
+}
+
+/// Installs the progress handler that enforces `budget` on `conn`.
+fn watch(conn: &Connection, budget: &Arc<Budget>) -> Arc<Budget> {
+    let b = Arc::clone(budget);
+    conn.progress_handler(1000, Some(move || b.over()));
+    Arc::clone(budget)
+}
+
+/// Queues `f` and returns the future of its result.
+fn submit<R: Send + 'static>(
+    queue: Option<&Sender<Job>>,
+    f: impl FnOnce(&Connection, &Budget) -> Result<R, StoreError> + Send + 'static,
+) -> impl Future<Output = Result<R, StoreError>> + Send {
+    let (tx, rx) = futures_channel::oneshot::channel::<Result<R, StoreError>>();
+    let job: Job = Box::new(move |conn, budget| {
+        let result = f(conn, budget);
+        Done {
+            ok: result.is_ok(),
+            deliver: Box::new(move |failed_commit| {
+                let _ = tx.send(match failed_commit {
+                    Some(e) => Err(e),
+                    None => result,
+                });
+            }),
+        }
+    });
+    let queued = queue.is_some_and(|q| q.send(job).is_ok());
+    async move {
+        if !queued {
+            return Err(StoreError::Unavailable("the store is closed".into()));
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the store could not run the call (no transaction could be opened)".into(),
+            ))
+        })
+    }
+}
+
+fn read_loop(conn: &Connection, budget: &Budget, rx: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        (job(conn, budget).deliver)(None);
+    }
+}
+
+/// Takes what is queued (up to `max_batch`), runs it in one transaction with a savepoint per
+/// job, commits once, then answers every job.
+fn write_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>, max_batch: usize) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch.max(1) {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        // A job that cannot run inside the batch's transaction is dropped unrun: its caller
+        // gets an error, never a write outside a transaction.
+        if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+            continue;
+        }
+        let mut finished = Vec::with_capacity(batch.len());
+        for job in batch {
+            if conn.execute_batch("SAVEPOINT write").is_err() {
+                continue;
+            }
+            let done = job(conn, budget);
+            let end = if done.ok {
+                "RELEASE write"
+            } else {
+                "ROLLBACK TO write; RELEASE write"
+            };
+            let own_error = conn.execute_batch(end).err().map(unavailable);
+            finished.push((done, own_error));
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(unavailable);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (done, own_error) in finished {
+            (done.deliver)(own_error.or_else(|| commit.clone().err()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use scim_core::block_on;
+
+    fn temp_db(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("scim-pool-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("pool.db")
+    }
+
+    fn open(path: &std::path::Path) -> Connection {
+        let c = Connection::open(path).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        c.busy_timeout(Duration::from_secs(5)).unwrap();
+        c
+    }
+
+    fn pool(path: &std::path::Path, readers: usize, budget: Duration) -> Pool {
+        let w = open(path);
+        w.execute_batch("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER)")
+            .unwrap();
+        let readers = (0..readers).map(|_| open(path)).collect();
+        let options = PoolOptions {
+            query_budget: budget,
+            ..PoolOptions::default()
+        };
+        Pool::start(w, readers, options).unwrap()
+    }
+
+    fn insert(p: &Pool, k: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let k = k.to_owned();
+        p.write(move |c| {
+            c.execute("INSERT INTO t (k, v) VALUES (?1, 1)", [&k])
+                .map(|_| ())
+                .map_err(unavailable)
+        })
+    }
+
+    fn count(p: &Pool) -> i64 {
+        block_on(p.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+                .map_err(unavailable)
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn futures_are_send_and_static() {
+        fn check<T: Send + 'static>(_: &T) {}
+        let path = temp_db("send");
+        let p = pool(&path, 1, Duration::from_secs(2));
+        let f = insert(&p, "a");
+        check(&f);
+        block_on(f).unwrap();
+    }
+
+    /// Writes queued while the writer is busy are committed together; one that fails rolls
+    /// back its own savepoint only, and its neighbours stand.
+    #[test]
+    fn group_commit_isolates_each_write() {
+        let path = temp_db("batch");
+        let p = pool(&path, 1, Duration::from_secs(2));
+        block_on(insert(&p, "dup")).unwrap();
+        // Holds the writer so that the next writes queue up into one batch.
+        let gate = p.write(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            Ok(())
+        });
+        let a = insert(&p, "a");
+        let dup = insert(&p, "dup");
+        let b = p.write(|c| {
+            c.execute("INSERT INTO t (k, v) VALUES ('b', 1)", [])
+                .map_err(unavailable)?;
+            // Written, then failed: the savepoint must undo the insert.
+            Err::<(), _>(StoreError::Conflict {
+                attribute: "b".into(),
+            })
+        });
+        let c = insert(&p, "c");
+        block_on(gate).unwrap();
+        assert!(block_on(a).is_ok());
+        assert!(block_on(dup).is_err(), "a duplicate key fails");
+        assert!(block_on(b).is_err());
+        assert!(block_on(c).is_ok());
+        let keys: Vec<String> = block_on(p.read(|c| {
+            let mut s = c
+                .prepare("SELECT k FROM t ORDER BY k")
+                .map_err(unavailable)?;
+            let rows = s.query_map([], |r| r.get(0)).map_err(unavailable)?;
+            rows.collect::<Result<_, _>>().map_err(unavailable)
+        }))
+        .unwrap();
+        assert_eq!(keys, ["a", "c", "dup"]);
+    }
+
+    /// A reader is not held up by a writer in the middle of a long transaction (WAL), and
+    /// sees the last committed state.
+    #[test]
+    fn readers_do_not_wait_for_the_writer() {
+        let path = temp_db("readers");
+        let p = pool(&path, 2, Duration::from_secs(2));
+        block_on(insert(&p, "before")).unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let slow = p.write(move |c| {
+            c.execute("INSERT INTO t (k, v) VALUES ('during', 1)", [])
+                .map_err(unavailable)?;
+            let _ = started_tx.send(());
+            std::thread::sleep(Duration::from_millis(800));
+            Ok(())
+        });
+        let writer = std::thread::spawn(move || block_on(slow));
+        started_rx.recv().unwrap();
+        let t = Instant::now();
+        assert_eq!(count(&p), 1, "the uncommitted write is not seen");
+        assert!(
+            t.elapsed() < Duration::from_millis(400),
+            "{:?}",
+            t.elapsed()
+        );
+        writer.join().unwrap().unwrap();
+        assert_eq!(count(&p), 2);
+    }
+
+    /// A read over its budget is interrupted and answered `TooExpensive`; the connection is
+    /// healthy for the next read.
+    #[test]
+    fn a_read_over_budget_is_interrupted() {
+        let path = temp_db("budget");
+        let p = pool(&path, 1, Duration::from_millis(50));
+        let t = Instant::now();
+        let long = block_on(p.read(|c| {
+            c.query_row(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                 SELECT COUNT(*) FROM (SELECT i FROM n LIMIT 1000000000)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(unavailable)
+        }));
+        assert!(matches!(long, Err(StoreError::TooExpensive(_))), "{long:?}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        block_on(insert(&p, "x")).unwrap();
+        assert_eq!(count(&p), 1, "the reader answers again");
+    }
+
+    /// Dropping the pool finishes what was queued: an acknowledged write is durable.
+    #[test]
+    fn drop_finishes_queued_writes() {
+        let path = temp_db("drop");
+        let p = pool(&path, 1, Duration::from_secs(2));
+        let pending: Vec<_> = (0..20).map(|i| insert(&p, &format!("k{i}"))).collect();
+        drop(p);
+        for f in pending {
+            block_on(f).unwrap();
+        }
+        let c = open(&path);
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 20);
+    }
+}

@@ -55,10 +55,12 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
     }
     let store = match db {
         Some(path) => HostStore::Sqlite(
-            scim_store_sqlite::SqliteStore::open_with_passwords(
+            scim_store_sqlite::SqliteStore::open_with(
                 path,
                 registry.clone(),
-                Arc::clone(&config.passwords),
+                scim_store_sqlite::SqliteOptions::default()
+                    .passwords(Arc::clone(&config.passwords))
+                    .pool(options.sqlite),
             )
             .map_err(|e| format!("{}: {e}", path.display()))?,
         ),

@@ -922,6 +922,65 @@ mod identity {
         );
     }
 
+    /// One expensive search can neither run forever nor hold up others: over the store's
+    /// time budget it is answered 400 `tooMany`, and the store answers the next request.
+    #[test]
+    fn an_expensive_search_is_cut_off_at_its_budget() {
+        let dir = std::env::temp_dir().join(format!("scim-hostile-budget-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("scim.db");
+        let server = Server::start(move |o| {
+            o.db = Some(db);
+            o.sqlite.query_budget = Duration::from_millis(20);
+        });
+        for chunk in 0..2 {
+            let ops: Vec<Value> = (0..1000)
+                .map(|i| {
+                    json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"),
+                        "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "userName": format!("user{chunk}-{i}"),
+                            "title": format!("Engineer grade {i} of team {chunk}")}})
+                })
+                .collect();
+            let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": ops});
+            let r = call(&server, "POST", "/scim/v2/Bulk", TOKEN, Some(&bulk));
+            assert_eq!(r.status, 200, "{r:?}");
+        }
+        let terms: Vec<String> = (0..300).map(|i| format!(r#"title co "zz{i}q""#)).collect();
+        let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": terms.join(" or ")});
+        let started = Instant::now();
+        let r = call(
+            &server,
+            "POST",
+            "/scim/v2/Users/.search",
+            TOKEN,
+            Some(&search),
+        );
+        r.assert_scim_error(400, Some("tooMany"), "too expensive");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let lookup = call(
+            &server,
+            "GET",
+            &format!(
+                "/scim/v2/Users?filter={}",
+                percent(r#"userName eq "user1-7""#)
+            ),
+            TOKEN,
+            None,
+        );
+        assert_eq!(lookup.status, 200, "{lookup:?}");
+        assert_eq!(lookup.json()["totalResults"], 1);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// A store failure answers a 500 that names nothing internal, and its cause is in the
     /// server's log.
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use scim_core::secret::Argon2Params;
 use scim_core::Scopes;
+use scim_store_sqlite::PoolOptions;
 use serde_json::Value;
 
 use crate::auth::Tokens;
@@ -63,6 +64,10 @@ pub struct ServeOptions {
     /// The cost of the Argon2id hash passwords are stored with (key `"argon2": {"memory_kib":
     /// 19456, "iterations": 2, "lanes": 1}`; OWASP's recommendation by default).
     pub argon2: Argon2Params,
+    /// The SQLite store's threads: `readers` (key `sqlite_readers`, default 4), the longest
+    /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
+    /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
+    pub sqlite: PoolOptions,
 }
 
 impl ServeOptions {
@@ -89,6 +94,7 @@ impl ServeOptions {
             max_discard: 16 << 20,
             listen_backlog: 1024,
             argon2: Argon2Params::default(),
+            sqlite: PoolOptions::default(),
         }
     }
 
@@ -99,6 +105,7 @@ impl ServeOptions {
     ///   "body_timeout_ms": 30000, "max_connections": 1024, "max_uri_length": 8192,
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
+    ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
     /// (`"scopes": "all"` grants everything). Keys left out keep their value.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
@@ -185,6 +192,18 @@ impl ServeOptions {
         }
         if let Some(n) = size("listen_backlog")? {
             self.listen_backlog = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = size("sqlite_readers")? {
+            self.sqlite.readers = n;
+        }
+        if let Some(d) = millis("query_budget_ms")? {
+            self.sqlite.query_budget = d;
+        }
+        if let Some(n) = size("max_write_batch")? {
+            if n == 0 {
+                return Err("\"max_write_batch\" must be at least 1".into());
+            }
+            self.sqlite.max_batch = n;
         }
         for t in v
             .get("tokens")

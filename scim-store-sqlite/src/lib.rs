@@ -427,8 +427,39 @@ impl SqliteStore {
         })
     }
 
-    /// The SQL for `query`: what is pushed down, and how.
+    /// The SQL for `query`: what is pushed down, and how; never a statement SQLite refuses
+    /// (see [`statement_fits`]): a filter SQL cannot run is left to the engine.
     fn plan(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        rt: &str,
+        query: &Query<'_>,
+    ) -> Result<Plan, StoreError> {
+        let plan = self.pushed_down_plan(conn, tenant, rt, query)?;
+        let fits = statement_fits(conn, &plan.sql, plan.params.values.len())
+            && plan
+                .count_sql
+                .as_ref()
+                .is_none_or(|c| statement_fits(conn, c, plan.count_params));
+        // A translation bug, not a property of the filter: loud in tests, harmless in
+        // production.
+        debug_assert!(fits, "SQLite refuses the translation: {}", plan.sql);
+        Ok(if fits {
+            plan
+        } else {
+            unfiltered_plan(tenant, rt, query)
+        })
+    }
+
+    /// The SQL for `query` with as much pushed down as is exact.
+    ///
+    /// Resources with keys duplicated by case (`ambiguous`, a legacy of writes before
+    /// documents were canonical) are the evaluator's alone: the filter is pushed down for
+    /// the other resources of the type, which keep their indexes, and the ambiguous ones
+    /// are added unfiltered (through the partial index `resources_ambiguous`) for the
+    /// engine to filter, sort and page in memory with the rest.
+    fn pushed_down_plan(
         &self,
         conn: &Connection,
         tenant: &str,
@@ -456,7 +487,6 @@ impl SqliteStore {
         } else {
             (false, false)
         };
-        let schema = schema.filter(|_| !ambiguous);
         let layout = Layout {
             out_of_line: self.ool(rt),
             irregular,
@@ -476,24 +506,41 @@ impl SqliteStore {
             // `translate` turns lookups into SQL.
             Frag::All | Frag::Ids(_) => (String::new(), false),
         };
+        // The ambiguous resources are read apart, and the engine finishes the job.
+        let apart = ambiguous && !where_sql.is_empty();
+        let filtered = filtered && !apart;
         // The COUNT binds only the filter's parameters.
         let count_params = params.values.len();
+        // An ambiguous resource's sort value is the engine's choice, as its filter is.
         let order = match (query.sort, &schema) {
+            (None, _) => Some(String::new()),
+            (Some(_), _) if ambiguous => None,
             (Some(sort), Some(schema)) => {
                 order_by(schema, sort.path, sort.descending, &mut params).map(|o| format!("{o}, "))
             }
-            (None, _) => Some(String::new()),
             _ => None,
         };
         let sorted = order.is_some();
         let paged = filtered && sorted;
-        let base =
-            format!("FROM resources AS r WHERE r.tenant = ?1 AND r.resource_type = ?2{where_sql}");
+        let columns = "r.id, r.version, r.resource, r.members_key";
+        let scope = "FROM resources AS r WHERE r.tenant = ?1 AND r.resource_type = ?2";
+        let base = if apart {
+            format!("{scope} AND r.ambiguous = 0{where_sql}")
+        } else {
+            format!("{scope}{where_sql}")
+        };
         let count_sql = paged.then(|| format!("SELECT COUNT(*) {base}"));
-        let mut sql = format!(
-            "SELECT r.id, r.version, r.resource, r.members_key {base} ORDER BY {}r.id",
-            order.unwrap_or_default()
-        );
+        let mut sql = if apart {
+            format!(
+                "SELECT {columns} {base} \
+                 UNION ALL SELECT {columns} {scope} AND r.ambiguous = 1 ORDER BY 1"
+            )
+        } else {
+            format!(
+                "SELECT {columns} {base} ORDER BY {}r.id",
+                order.unwrap_or_default()
+            )
+        };
         if paged {
             let limit = params.push(i64::try_from(query.count).unwrap_or(-1));
             let offset =
@@ -575,6 +622,32 @@ impl SqliteStore {
             sorted: plan.sorted,
             paged: plan.paged,
         })
+    }
+}
+
+/// Whether SQLite accepts `sql` bound with `params` values: it prepares, and its highest
+/// parameter is the last one (SQLite refuses a statement bound with more values than it
+/// uses, and a filter too deep or too wide for its limits).
+fn statement_fits(conn: &Connection, sql: &str, params: usize) -> bool {
+    conn.prepare_cached(sql)
+        .is_ok_and(|s| s.parameter_count() == params)
+}
+
+/// Every resource of the type in `id` order, for the engine to filter, sort and page.
+fn unfiltered_plan(tenant: &str, rt: &str, query: &Query<'_>) -> Plan {
+    let mut params = Params::default();
+    params.push(tenant.to_owned());
+    params.push(rt.to_owned());
+    Plan {
+        sql: "SELECT r.id, r.version, r.resource, r.members_key FROM resources AS r \
+              WHERE r.tenant = ?1 AND r.resource_type = ?2 ORDER BY r.id"
+            .to_owned(),
+        count_sql: None,
+        count_params: 2,
+        params,
+        filtered: query.filter.is_none() && query.compiled.is_none(),
+        sorted: query.sort.is_none(),
+        paged: false,
     }
 }
 

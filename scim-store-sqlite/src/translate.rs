@@ -632,7 +632,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         }
         Some(match tests.len() {
             1 => tests.pop().unwrap_or_default(),
-            _ => format!("({})", tests.join(" OR ")),
+            _ => balanced(&tests, "OR"),
         })
     }
 
@@ -650,7 +650,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     fn string_pred(&mut self, r: &Resolved, path: &AttrPath, op: CompareOp, lit: &str) -> Frag {
         let info = r.info.as_ref();
-        if info.is_some_and(|i| i.custom.is_some()) || lit.contains('\0') {
+        if info.is_some_and(|i| i.custom.is_some()) {
             return Frag::All;
         }
         let exact = info.is_some_and(|i| i.case_exact);
@@ -682,16 +682,17 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             if lit.is_empty() && op.is_substring() {
                 return is_text;
             }
-            let chars = i64::try_from(lit.chars().count()).unwrap_or(i64::MAX);
-            let l = params.push(lit);
             let test = match op {
-                CompareOp::Co => format!("instr({v}, {l}) > 0"),
-                CompareOp::Sw => format!("instr({v}, {l}) = 1"),
+                CompareOp::Co => format!("instr({v}, {}) > 0", params.push(lit)),
+                CompareOp::Sw => format!("instr({v}, {}) = 1", params.push(lit)),
                 CompareOp::Ew => {
-                    let n = params.push(chars);
-                    format!("substr({v}, -{n}) = {l}")
+                    // In bytes: `substr` counts the characters of text up to a NUL (and
+                    // ending with the literal's UTF-8 is ending with the literal).
+                    let n = params.push(i64::try_from(lit.len()).unwrap_or(i64::MAX));
+                    let l = params.push(lit.into_bytes());
+                    format!("substr(CAST({v} AS BLOB), -{n}) = {l}")
                 }
-                other => format!("{v} {} {l}", sql_op(other)),
+                other => format!("{v} {} {}", sql_op(other), params.push(lit)),
             };
             format!("{is_text} AND {test}")
         })
@@ -752,6 +753,22 @@ fn successor(s: &str) -> Option<String> {
     };
     chars.push(next);
     Some(chars.into_iter().collect())
+}
+
+/// `parts` joined by `op` (`AND`, `OR`) as a balanced tree of parentheses: a long `and` of
+/// `or` stays far below SQLite's limit on expression depth (1000), which a flat chain of
+/// a thousand terms (as a 16 KiB filter can hold) would exceed.
+fn balanced(parts: &[String], op: &str) -> String {
+    match parts {
+        // The identity of `op`: an empty `and` holds, an empty `or` does not.
+        [] if op == "AND" => "1".to_owned(),
+        [] => "0".to_owned(),
+        [one] => one.clone(),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!("({} {op} {})", balanced(left, op), balanced(right, op))
+        }
+    }
 }
 
 /// The objects whose sub-attribute a path names: the attribute when it is an object, or the
@@ -859,7 +876,7 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         if parts.is_empty() {
             return Ok(Frag::All);
         }
-        let sql = format!("({})", parts.join(" AND "));
+        let sql = balanced(&parts, "AND");
         Ok(if exact {
             Frag::Exact(sql)
         } else {
@@ -893,7 +910,7 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
                 Frag::All | Frag::Ids(_) => return Ok(Frag::All),
             }
         }
-        let sql = format!("({})", parts.join(" OR "));
+        let sql = balanced(&parts, "OR");
         Ok(if exact {
             Frag::Exact(sql)
         } else {

@@ -25,6 +25,9 @@ const FILTERS: &[&str] = &[
     "title gt 1e300 or title lt -1.0000000000000000000001 or userName pr",
     r#"userName ew "b" or userName ew "\u0001\u001f""#,
     r#"title ne "\u0000" and userName ne "\n""#,
+    r#"userName ew "b" or title ew "y""#,
+    r#"userName co "b" or title sw "x\u0000""#,
+    r#"userName gt "a" and title lt "x\u0001""#,
 ];
 
 fn users() -> Vec<Value> {
@@ -36,6 +39,7 @@ fn users() -> Vec<Value> {
         json!({"userName": "\n", "title": 1.5e300}),
         json!({"userName": "\u{0}", "title": "\u{0}"}),
         json!({"title": -9007199254740993i64}),
+        json!({"userName": "a\u{0}b", "title": "\u{0}y"}),
     ]
 }
 
@@ -114,5 +118,60 @@ fn the_engine_answers_200_like_the_memory_store() {
                 assert_eq!(ids(&body), ids(&expected), "{text}");
             }
         }
+    }
+}
+
+/// Filters as wide and as deep as the parser lets through: SQLite's limits (expression
+/// depth 1000, 500 terms in a compound SELECT, the parser's stack) are never reached.
+#[test]
+fn wide_and_deep_filters_are_not_errors() {
+    let s = memory_store();
+    for u in users() {
+        block_on(s.create("t", "User", u, vec![])).expect("create");
+    }
+    let all = block_on(s.query(
+        "t",
+        "User",
+        scim_core::Query {
+            filter: None,
+            compiled: None,
+            sort: None,
+            start_index: 1,
+            count: usize::MAX,
+            attributes: None,
+        },
+    ))
+    .expect("all")
+    .resources;
+    let limit = scim_filter::Limits::DEFAULT;
+    let wide = |term: &str, op: &str| {
+        let mut f = term.to_owned();
+        while f.len() + term.len() + op.len() + 2 < limit.max_length {
+            f = format!("{f} {op} {term}");
+        }
+        f
+    };
+    let deep = |open: &str, close: &str| {
+        format!(
+            "{}title pr{}",
+            open.repeat(limit.max_depth - 1),
+            close.repeat(limit.max_depth - 1)
+        )
+    };
+    for text in [
+        wide("title pr", "and"),
+        wide("title pr", "or"),
+        wide(r#"title co "a""#, "or"),
+        wide(r#"userName eq "a""#, "or"),
+        wide(r#"externalId eq "a""#, "or"),
+        wide(r#"not (userName eq "a")"#, "and"),
+        wide(r#"emails[value eq "a" or type pr]"#, "or"),
+        deep("not (", ")"),
+        deep("(userName pr or title gt 1 or ", ")"),
+        deep("(not (userName pr) and ", ")"),
+        deep("(userName eq \"a\" or ", ")"),
+        deep("(emails[value pr] and ", ")"),
+    ] {
+        check_query(&s, "t", "User", &text, &all);
     }
 }

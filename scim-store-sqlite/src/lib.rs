@@ -532,8 +532,10 @@ impl SqliteStore {
         let count_sql = paged.then(|| format!("SELECT COUNT(*) {base}"));
         let mut sql = if apart {
             format!(
-                "SELECT {columns} {base} \
-                 UNION ALL SELECT {columns} {scope} AND r.ambiguous = 1 ORDER BY 1"
+                // The partial index, not a walk of the type in `id` order for the ORDER BY.
+                "SELECT {columns} {base} UNION ALL SELECT {columns} \
+                 FROM resources AS r INDEXED BY resources_ambiguous \
+                 WHERE r.tenant = ?1 AND r.resource_type = ?2 AND r.ambiguous = 1 ORDER BY 1"
             )
         } else {
             format!(
@@ -1357,6 +1359,34 @@ mod tests {
         let (plan, filtered) = explain(&s, "User", r#"title eq "a""#);
         assert!(filtered);
         assert!(!plan.contains(by_id), "{plan}");
+    }
+
+    /// One resource with keys duplicated by case: the lookups still read the indexes for
+    /// every other resource of the type, and the ambiguous one through its partial index.
+    #[test]
+    fn an_ambiguous_resource_keeps_the_indexes() {
+        let s = store();
+        let users = (0..2_000)
+            .map(|i| (json!({"userName": format!("u{i}")}), vec![]))
+            .collect();
+        s.create_batch("t", "User", users).unwrap();
+        s.create_batch(
+            "t",
+            "User",
+            vec![(json!({"userName": "a", "USERNAME": "b"}), vec![])],
+        )
+        .unwrap();
+        let by_id = "SEARCH r USING INDEX sqlite_autoindex_resources_1 (tenant=? AND resource_type=? AND id=?)";
+        let apart = "SEARCH r USING INDEX resources_ambiguous (tenant=? AND resource_type=?)";
+        for f in [r#"userName eq "U7""#, r#"userName sw "u1""#, r#"id eq "a""#] {
+            let (plan, filtered) = explain(&s, "User", f);
+            // The engine filters the ambiguous resource.
+            assert!(!filtered, "{f}");
+            assert!(plan.contains(by_id), "{f}:\n{plan}");
+            assert!(plan.contains("attr=? AND key"), "{f}:\n{plan}");
+            assert!(plan.contains(apart), "{f}:\n{plan}");
+            assert!(!plan.contains("SCAN r"), "{f}:\n{plan}");
+        }
     }
 
     #[test]

@@ -42,8 +42,14 @@
 //! dateTime compared as an instant with every value that is one (offsets normalised, through
 //! the SQL function `scim_instant` and [`scim_filter::Instant`]), as text with the others.
 //! Not translated (the engine filters in memory): attributes with a custom type, integers
-//! beyond 2^53, literals with a NUL character. An `and` with such a part is pushed down
-//! without it (a superset; `filtered: false`).
+//! beyond 2^53. An `and` with such a part is pushed down without it (a superset;
+//! `filtered: false`); a branch given up leaves nothing in the statement, and a statement
+//! SQLite would refuse is never run (the engine then filters everything).
+//!
+//! A resource with two keys differing only in case (a legacy of earlier writes: PATCH now
+//! merges into the key already there) is filtered by the engine: the filter is pushed down
+//! for the other resources of its type, which keep their indexes, and the ambiguous ones are
+//! added for the engine to check, sort and page (`filtered: false`).
 //!
 //! Sorting is pushed down for single-valued string, number and boolean attributes; paging
 //! only when both the filter and the sort were.
@@ -151,8 +157,8 @@ const MEMBERS: &str = "members";
 /// - `resources`: one row per resource. `resource` is the JSON as given (a group without its
 ///   `members`); `search` is the same JSON with every object key ASCII-lower-cased (SCIM
 ///   attribute names are case-insensitive) and is what filters read; `ambiguous` marks a
-///   resource with two keys differing only in case, which turns push-down off for its type
-///   in its tenant (the evaluator's choice between them depends on the filter's spelling);
+///   resource with two keys differing only in case, which the engine filters itself (the
+///   evaluator's choice between them depends on the filter's spelling);
 ///   `members_key` is the key under which out-of-line elements go back into the resource.
 /// - `attr_index (tenant, resource_type, attr, key, id)`: for `userName`, `externalId`,
 ///   `displayName` and `emails.value`, every string a filter on them reads, Unicode-lower-cased,

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{invalid_path, invalid_value, mutability, no_target, syntax, PatchError};
 use crate::journal::{container, get, Displaced, Journal, Object, Slot};
+use crate::keys;
 use crate::message::{OpKind, PatchOperation, PatchRequest};
 use crate::outcome::{ChangeKind, Delta, Normalization, NormalizationKind, PatchOutcome};
 use crate::select::{element_value, filter_assignments, FxSet, Matcher, Prefilter};
@@ -330,7 +331,9 @@ impl<'r> Run<'_, 'r> {
                 (ext, path.name.clone(), None)
             }
         };
-        // Keep the spelling the resource already uses.
+        // Keep the spelling the resource already uses, for the extension object too (a
+        // second key spelt otherwise would make the resource ambiguous).
+        let ext = ext.map(|e| keys::existing(map, &e).cloned().unwrap_or(e));
         let key = container(map, ext.as_deref())
             .and_then(|o| o.keys().find(|k| k.eq_ignore_ascii_case(&name)).cloned())
             .unwrap_or(name);
@@ -647,7 +650,13 @@ impl<'r> Run<'_, 'r> {
                 _ => Object::new(),
             };
             for (k, v) in subs {
-                merged.insert(k.clone(), v.clone());
+                let canonical = target.def.and_then(|d| d.sub_attribute(k));
+                keys::insert(
+                    &mut merged,
+                    k,
+                    canonical.map(|c| c.name.as_str()),
+                    v.clone(),
+                );
             }
             self.touch(map, &target);
             self.journal
@@ -689,6 +698,11 @@ impl<'r> Run<'_, 'r> {
                 _ => new.clone(),
             }
         };
+        // The schema's spelling of the sub-attribute, when the schema knows it.
+        let canonical = target
+            .def
+            .and_then(|d| d.sub_attribute(sub))
+            .map(|d| d.name.as_str());
         let current = get(map, &target.slot).cloned();
         match current {
             Some(Value::Array(items)) => {
@@ -698,9 +712,9 @@ impl<'r> Run<'_, 'r> {
                 self.touch(map, target);
                 for (idx, item) in items.into_iter().enumerate() {
                     if let Value::Object(mut o) = item {
-                        match combine(o.get(sub), &value) {
-                            Some(v) => o.insert(sub.to_owned(), v),
-                            None => o.remove(sub),
+                        match combine(keys::get(&o, sub), &value) {
+                            Some(v) => keys::insert(&mut o, sub, canonical, v),
+                            None => drop(keys::remove(&mut o, sub)),
                         };
                         self.journal
                             .set_element(map, &target.slot, idx, Value::Object(o));
@@ -710,9 +724,9 @@ impl<'r> Run<'_, 'r> {
             }
             Some(Value::Object(mut o)) => {
                 self.touch(map, target);
-                match combine(o.get(sub), &value) {
-                    Some(v) => o.insert(sub.to_owned(), v),
-                    None => o.remove(sub),
+                match combine(keys::get(&o, sub), &value) {
+                    Some(v) => keys::insert(&mut o, sub, canonical, v),
+                    None => drop(keys::remove(&mut o, sub)),
                 };
                 self.journal.set(map, &target.slot, Some(Value::Object(o)));
                 Ok(())
@@ -722,7 +736,7 @@ impl<'r> Run<'_, 'r> {
                 Some(v) if !target.def.is_some_and(|d| d.multi_valued) => {
                     self.touch(map, target);
                     let mut o = Object::new();
-                    o.insert(sub.to_owned(), v);
+                    keys::insert(&mut o, sub, canonical, v);
                     self.journal.set(map, &target.slot, Some(Value::Object(o)));
                     Ok(())
                 }

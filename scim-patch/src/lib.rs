@@ -36,6 +36,7 @@
 mod apply;
 mod error;
 mod journal;
+mod keys;
 mod message;
 mod options;
 mod outcome;

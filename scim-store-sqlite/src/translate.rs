@@ -18,8 +18,8 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::layout::{indexed_label, ID_LABEL};
 use scim_filter::{
-    walk, AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, Instant,
-    UrnLocation, Visitor,
+    AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, Instant, UrnLocation,
+    Visitor,
 };
 
 /// What a filter became.
@@ -104,6 +104,19 @@ impl Params {
         self.values.push(v.into());
         format!("?{}", self.values.len())
     }
+
+    /// How many parameters there are: where [`Params::rollback`] returns to.
+    pub(crate) fn mark(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Takes back the parameters pushed since `mark`. A branch of SQL that is abandoned
+    /// must leave none behind: a statement bound with parameters it does not use is an
+    /// error (more values than its highest `?N`), and a query must never fail for a filter
+    /// SQL merely cannot express.
+    pub(crate) fn rollback(&mut self, mark: usize) {
+        self.values.truncate(mark);
+    }
 }
 
 /// The top-level document column.
@@ -171,16 +184,61 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         }
     }
 
-    /// Translates `filter`.
+    /// Translates `filter`. Whatever is not kept in the result (`Frag::All`, a branch
+    /// abandoned on the way) has left no parameter behind.
     pub(crate) fn translate(mut self, filter: &Filter) -> Frag {
+        let mark = self.params.mark();
         let rewritten = self.rewrite(filter);
-        match walk(rewritten.as_ref().unwrap_or(filter), &mut self) {
-            Ok(frag) => match self.finish(frag) {
-                frag if self.params.values.len() <= MAX_PARAMS => frag,
-                _ => Frag::All,
-            },
+        let frag = self.visit(rewritten.as_ref().unwrap_or(filter));
+        let frag = match self.finish(frag) {
+            frag if self.params.values.len() <= MAX_PARAMS => frag,
             _ => Frag::All,
+        };
+        self.kept(mark, frag)
+    }
+
+    /// Translates one node of the filter (like [`scim_filter::walk`], through the
+    /// [`Visitor`] methods). A node that yields no SQL takes back every parameter its
+    /// branches pushed, so a parent that drops it (an `and`) or gives up (an `or`, a `not`)
+    /// keeps only the parameters of what it keeps.
+    fn visit(&mut self, filter: &Filter) -> Frag {
+        let mark = self.params.mark();
+        let frag = match filter {
+            Filter::Present(path) => self.present(path),
+            Filter::Compare { path, op, value } => self.compare(path, *op, value),
+            Filter::ValuePath(vp) => self.enter_value_path(&vp.attr).and_then(|()| {
+                let inner = self.visit(&vp.filter);
+                self.value_path(&vp.attr, inner)
+            }),
+            Filter::Not(inner) => {
+                let inner = self.visit(inner);
+                self.not(inner)
+            }
+            Filter::And(ops) => {
+                let ops = ops.iter().map(|o| self.visit(o)).collect();
+                self.and(ops)
+            }
+            Filter::Or(ops) => {
+                let ops = ops.iter().map(|o| self.visit(o)).collect();
+                self.or(ops)
+            }
+            // A node this translation does not know: the engine filters in memory.
+            _ => Ok(Frag::All),
+        };
+        let frag = match frag {
+            Ok(frag) => frag,
+            Err(never) => match never {},
+        };
+        self.kept(mark, frag)
+    }
+
+    /// `frag`, after taking back the parameters pushed since `mark` when it holds no SQL
+    /// (lookups push theirs only when [`Translator::finish`] turns them into SQL).
+    fn kept(&mut self, mark: usize, frag: Frag) -> Frag {
+        if matches!(frag, Frag::All | Frag::Ids(_)) {
+            self.params.rollback(mark);
         }
+        frag
     }
 
     /// `members[value eq "x"]` (or `sw`) as `members.value eq "x"` (so the `value_key`
@@ -574,21 +632,25 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         }
         Some(match tests.len() {
             1 => tests.pop().unwrap_or_default(),
-            _ => format!("({})", tests.join(" OR ")),
+            _ => balanced(&tests, "OR"),
         })
     }
 
-    /// `f` with its lookups turned into SQL.
+    /// `f` with its lookups turned into SQL (or nothing, and no parameter left behind).
     fn finish(&mut self, f: Frag) -> Frag {
         match f {
-            Frag::Ids(lookups) => self.ids_sql(lookups).map_or(Frag::All, Frag::Exact),
+            Frag::Ids(lookups) => {
+                let mark = self.params.mark();
+                let frag = self.ids_sql(lookups).map_or(Frag::All, Frag::Exact);
+                self.kept(mark, frag)
+            }
             other => other,
         }
     }
 
     fn string_pred(&mut self, r: &Resolved, path: &AttrPath, op: CompareOp, lit: &str) -> Frag {
         let info = r.info.as_ref();
-        if info.is_some_and(|i| i.custom.is_some()) || lit.contains('\0') {
+        if info.is_some_and(|i| i.custom.is_some()) {
             return Frag::All;
         }
         let exact = info.is_some_and(|i| i.case_exact);
@@ -620,16 +682,17 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             if lit.is_empty() && op.is_substring() {
                 return is_text;
             }
-            let chars = i64::try_from(lit.chars().count()).unwrap_or(i64::MAX);
-            let l = params.push(lit);
             let test = match op {
-                CompareOp::Co => format!("instr({v}, {l}) > 0"),
-                CompareOp::Sw => format!("instr({v}, {l}) = 1"),
+                CompareOp::Co => format!("instr({v}, {}) > 0", params.push(lit)),
+                CompareOp::Sw => format!("instr({v}, {}) = 1", params.push(lit)),
                 CompareOp::Ew => {
-                    let n = params.push(chars);
-                    format!("substr({v}, -{n}) = {l}")
+                    // In bytes: `substr` counts the characters of text up to a NUL (and
+                    // ending with the literal's UTF-8 is ending with the literal).
+                    let n = params.push(i64::try_from(lit.len()).unwrap_or(i64::MAX));
+                    let l = params.push(lit.into_bytes());
+                    format!("substr(CAST({v} AS BLOB), -{n}) = {l}")
                 }
-                other => format!("{v} {} {l}", sql_op(other)),
+                other => format!("{v} {} {}", sql_op(other), params.push(lit)),
             };
             format!("{is_text} AND {test}")
         })
@@ -690,6 +753,22 @@ fn successor(s: &str) -> Option<String> {
     };
     chars.push(next);
     Some(chars.into_iter().collect())
+}
+
+/// `parts` joined by `op` (`AND`, `OR`) as a balanced tree of parentheses: a long `and` of
+/// `or` stays far below SQLite's limit on expression depth (1000), which a flat chain of
+/// a thousand terms (as a 16 KiB filter can hold) would exceed.
+fn balanced(parts: &[String], op: &str) -> String {
+    match parts {
+        // The identity of `op`: an empty `and` holds, an empty `or` does not.
+        [] if op == "AND" => "1".to_owned(),
+        [] => "0".to_owned(),
+        [one] => one.clone(),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!("({} {op} {})", balanced(left, op), balanced(right, op))
+        }
+    }
 }
 
 /// The objects whose sub-attribute a path names: the attribute when it is an object, or the
@@ -797,7 +876,7 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         if parts.is_empty() {
             return Ok(Frag::All);
         }
-        let sql = format!("({})", parts.join(" AND "));
+        let sql = balanced(&parts, "AND");
         Ok(if exact {
             Frag::Exact(sql)
         } else {
@@ -831,7 +910,7 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
                 Frag::All | Frag::Ids(_) => return Ok(Frag::All),
             }
         }
-        let sql = format!("({})", parts.join(" OR "));
+        let sql = balanced(&parts, "OR");
         Ok(if exact {
             Frag::Exact(sql)
         } else {

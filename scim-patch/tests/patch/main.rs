@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod canonical_keys;
 mod conformance;
 mod properties;
 mod rfc;

@@ -5,6 +5,7 @@
 
 mod indexes;
 mod members;
+mod no_errors;
 mod props;
 mod pushdown;
 mod secrets;

@@ -99,7 +99,8 @@ fn groups_keep_members_out_of_line() {
             "{attrs:?}"
         );
     }
-    let unfinished = groups_where(&s, r#"displayName ne "\u0000""#, Some(&[]));
+    // Integers beyond 2^53 are not pushed down.
+    let unfinished = groups_where(&s, "displayName ne 9007199254740993", Some(&[]));
     assert!(!unfinished.filtered);
     assert_eq!(values(&unfinished.resources[0].resource), ["c", "a", "b"]);
 }

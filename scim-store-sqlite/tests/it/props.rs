@@ -34,15 +34,60 @@ fn string() -> impl Strategy<Value = String> {
         "2024-01-15t12:00:00.000z",
         "2024-01-15T12:00:00.5Z",
         "2024-02-30T00:00:00Z",
+        // NUL and other control characters (SQLite's C-string functions stop at NUL).
+        "\u{0}",
+        "a\u{0}",
+        "\u{0}a",
+        "a\u{0}b",
+        "\u{1}\u{1f}",
+        "\n",
+        "a\tb",
+        "\u{7f}",
+        // Non-ASCII: case folding that changes lengths, final sigma, 4-byte UTF-8.
+        "İ",
+        "i\u{307}",
+        "ΑΣ",
+        "ας",
+        "日本",
+        "😀a",
+        "\u{10ffff}",
     ])
     .prop_map(str::to_owned)
 }
 
+/// Integers and decimals around the edges of exact `f64` (2^53), `i64` and `u64`, with
+/// many digits, negative, and in exponent form.
 fn number() -> impl Strategy<Value = serde_json::Number> {
+    const EXACT: i64 = 1 << 53;
     prop_oneof![
-        (-2i64..3).prop_map(serde_json::Number::from),
-        prop::sample::select(vec![0.5f64, 1.0, 2.5, -0.5])
+        4 => (-2i64..3).prop_map(serde_json::Number::from),
+        2 => prop::sample::select(vec![0.5f64, 1.0, 2.5, -0.5])
             .prop_map(|f| serde_json::Number::from_f64(f).unwrap_or(0.into())),
+        2 => prop::sample::select(vec![
+            EXACT - 1, EXACT, EXACT + 1, EXACT + 2, -EXACT, -EXACT - 1,
+            i64::MAX, i64::MAX - 1, i64::MIN, i64::MIN + 1, 1 << 62,
+        ])
+        .prop_map(serde_json::Number::from),
+        1 => prop::sample::select(vec![u64::MAX, 1 << 63, (1 << 63) + 1])
+            .prop_map(serde_json::Number::from),
+        2 => prop::sample::select(vec![
+            "9007199254740993.0",
+            "9007199254740992.5",
+            "-9007199254740993.0",
+            "0.1000000000000000055511151231257827",
+            "0.30000000000000004",
+            "1.00000000000000000001",
+            "123456789012345678901234567890",
+            "-123456789012345678901234567890",
+            "1e300",
+            "-1.5E-300",
+            "2.5e0",
+            "1E2",
+            "9.223372036854775807e18",
+            "1.8446744073709551616e19",
+            "-0.0",
+        ])
+        .prop_map(|t| serde_json::from_str(t).unwrap_or(serde_json::Number::from(0))),
     ]
 }
 
@@ -159,6 +204,11 @@ fn path() -> impl Strategy<Value = AttrPath> {
         AttrPath::new("id"),
         AttrPath::new("EMAILS").with_sub_attr("Value"),
         AttrPath::new("meta").with_sub_attr("lastModified"),
+        // Complex attributes without a sub-attribute (multi-valued and single).
+        AttrPath::new("emails"),
+        AttrPath::new("name"),
+        AttrPath::new("employeeNumber")
+            .with_urn("urn:ietf:params:scim:schemas:extension:Enterprise:2.0:User"),
     ])
 }
 
@@ -226,7 +276,7 @@ fn leaf(paths: BoxedStrategy<AttrPath>) -> impl Strategy<Value = Filter> {
 }
 
 fn combine(leaf: BoxedStrategy<Filter>) -> impl Strategy<Value = Filter> {
-    leaf.prop_recursive(3, 12, 3, |inner| {
+    leaf.prop_recursive(5, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),

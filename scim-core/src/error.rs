@@ -249,6 +249,26 @@ impl From<crate::StoreError> for ScimError {
                 ScimError::conflict(format!("`{attribute}` is already in use"))
             }
             crate::StoreError::Unavailable(cause) => ScimError::internal().with_cause(cause),
+            // What the engine's own member check answers (RFC 7643 §4.2), found in the write.
+            crate::StoreError::MissingReference {
+                attribute,
+                value,
+                targets,
+            } => {
+                let what = if attribute.eq_ignore_ascii_case("members") {
+                    "member".to_owned()
+                } else {
+                    format!("{attribute} value")
+                };
+                ScimError::bad_request(
+                    crate::ScimType::InvalidValue,
+                    format!(
+                        "{what} {value} is not an existing {} (send {} to skip this check)",
+                        targets.join(" or "),
+                        crate::OVERHEAD_BYPASS
+                    ),
+                )
+            }
         }
     }
 }

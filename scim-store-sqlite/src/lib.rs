@@ -115,6 +115,7 @@
 //! commit), with the same code as [`Store::create`].
 
 mod layout;
+mod references;
 mod schema;
 mod translate;
 
@@ -128,7 +129,8 @@ use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
 use scim_core::{
-    ElementChange, ElementPatch, Query, QueryResult, Store, StoreError, StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, ReferenceCheck, Store,
+    StoreError, StoredResource, UniqueKey,
 };
 use scim_schema::Registry;
 use serde_json::Value;
@@ -842,6 +844,48 @@ fn update_row(
 }
 
 impl SqliteStore {
+    /// [`Store::replace`], synchronously, with `check` made inside its transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn replace_sync(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<&ReferenceCheck>,
+    ) -> Result<StoredResource, StoreError> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let expected = version_param(expected_version);
+            match current_version(&tx, tenant, rt, id)? {
+                None => return Err(StoreError::NotFound),
+                Some(v) if v != expected => return Err(StoreError::VersionMismatch),
+                Some(_) => {}
+            }
+            references::check(&tx, tenant, check)?;
+            check_unique(&tx, tenant, rt, id, &unique)?;
+            let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
+            let flags = (
+                row.ambiguous,
+                row.out_of_line.as_ref().map(|o| o.key.as_str()),
+                row.irregular,
+            );
+            update_row(&tx, (tenant, rt, id), expected, &row, flags)?;
+            write_side_tables(&tx, tenant, rt, id, &row, true)?;
+            index_unique(&tx, tenant, rt, id, &unique)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(StoredResource {
+                id: id.to_owned(),
+                version: expected_version + 1,
+                resource,
+            })
+        })
+    }
+
     /// [`Store::patch_elements`], synchronously.
     #[allow(clippy::too_many_arguments)]
     fn patch_elements_sync(
@@ -854,6 +898,7 @@ impl SqliteStore {
         head_changed: bool,
         change: ElementChange,
         unique: Vec<UniqueKey>,
+        check: Option<&ReferenceCheck>,
     ) -> Result<ElementPatch, StoreError> {
         let attr = self
             .ool(rt)
@@ -883,6 +928,8 @@ impl SqliteStore {
                 Some((v, _, _)) if v != expected => return Err(StoreError::VersionMismatch),
                 Some((_, key, ambiguous)) => (key, ambiguous),
             };
+            // In this transaction: a member deleted since the engine's check is refused.
+            references::check(&tx, tenant, check)?;
             let mut changed = 0usize;
             if change.clear {
                 changed += tx
@@ -1055,33 +1102,7 @@ impl Store for SqliteStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        ready(self.with(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let expected = version_param(expected_version);
-            match current_version(&tx, tenant, rt, id)? {
-                None => return Err(StoreError::NotFound),
-                Some(v) if v != expected => return Err(StoreError::VersionMismatch),
-                Some(_) => {}
-            }
-            check_unique(&tx, tenant, rt, id, &unique)?;
-            let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
-            let flags = (
-                row.ambiguous,
-                row.out_of_line.as_ref().map(|o| o.key.as_str()),
-                row.irregular,
-            );
-            update_row(&tx, (tenant, rt, id), expected, &row, flags)?;
-            write_side_tables(&tx, tenant, rt, id, &row, true)?;
-            index_unique(&tx, tenant, rt, id, &unique)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(StoredResource {
-                id: id.to_owned(),
-                version: expected_version + 1,
-                resource,
-            })
-        }))
+        ready(self.replace_sync(tenant, rt, id, expected_version, resource, unique, None))
     }
 
     fn delete(
@@ -1095,31 +1116,9 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let changed = match expected_version {
-                Some(v) => tx.execute(
-                    "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 \
-                     AND id = ?3 AND version = ?4",
-                    params![tenant, rt, id, version_param(v)],
-                ),
-                None => tx.execute(
-                    "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                    params![tenant, rt, id],
-                ),
+            if !references::delete_row(&tx, tenant, rt, id, expected_version)? {
+                return Err(StoreError::NotFound);
             }
-            .map_err(unavailable)?;
-            if changed == 0 {
-                return Err(match current_version(&tx, tenant, rt, id)? {
-                    None => StoreError::NotFound,
-                    Some(_) => StoreError::VersionMismatch,
-                });
-            }
-            write_index_keys(&tx, tenant, rt, id, &[], true)?;
-            tx.execute(
-                "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
-                params![tenant, rt, id],
-            )
-            .map_err(unavailable)?;
-            index_unique(&tx, tenant, rt, id, &[])?;
             tx.commit().map_err(unavailable)?;
             Ok(())
         }))
@@ -1179,6 +1178,108 @@ impl Store for SqliteStore {
             head_changed,
             change,
             unique,
+            None,
+        ))
+    }
+
+    /// True: one transaction deletes and detaches ([`Store::delete_cascade`]), and member
+    /// checks run in the transaction that writes the members.
+    fn keeps_references(&self) -> bool {
+        true
+    }
+
+    /// One transaction: the resource row and its side-table rows, then, for each referrer,
+    /// its elements naming `id` (out-of-line members through the `members_value` index,
+    /// then each group's head with the next version and `meta.lastModified`; an attribute
+    /// kept in the document by rewriting the resource). A failure anywhere rolls all of it
+    /// back.
+    fn delete_cascade(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        cascade: Cascade,
+    ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
+        ready(self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let deleted = references::delete_row(&tx, tenant, rt, id, expected_version)?;
+            let mut updated = 0;
+            for referrer in &cascade.referrers {
+                updated += self.detach(&tx, tenant, referrer, id, &cascade.last_modified)?;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(Cascaded::new(deleted, updated))
+        }))
+    }
+
+    /// [`Store::create`] with the check in its transaction.
+    fn create_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        ready(self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            references::check(&tx, tenant, check.as_ref())?;
+            let created = self.create_in(&tx, tenant, rt, resource, &unique)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(created)
+        }))
+    }
+
+    /// [`Store::replace`] with the check in its transaction, after the version check.
+    fn replace_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        ready(self.replace_sync(
+            tenant,
+            rt,
+            id,
+            expected_version,
+            resource,
+            unique,
+            check.as_ref(),
+        ))
+    }
+
+    /// [`Store::patch_elements`] with the check in its transaction, after the version check.
+    fn patch_elements_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        ready(self.patch_elements_sync(
+            tenant,
+            rt,
+            id,
+            expected_version,
+            head,
+            head_changed,
+            change,
+            unique,
+            check.as_ref(),
         ))
     }
 }

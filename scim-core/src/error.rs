@@ -277,6 +277,22 @@ impl From<crate::StoreError> for ScimError {
 mod tests {
     use super::*;
 
+    /// A member found missing inside the write answers as the engine's own check does.
+    #[test]
+    fn a_missing_reference_is_invalid_value() {
+        let e = ScimError::from(crate::StoreError::MissingReference {
+            attribute: "members".into(),
+            value: "nope".into(),
+            targets: vec!["User".into(), "Group".into()],
+        });
+        assert_eq!(e.status, 400);
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+        assert_eq!(
+            e.detail,
+            "member nope is not an existing User or Group (send Group-Overhead-Bypass to skip this check)"
+        );
+    }
+
     /// RFC 7644 §3.12, table 9, verbatim.
     #[test]
     fn scim_types_match_rfc_table_9() {

@@ -932,7 +932,7 @@ fn cascading_deletes<S: Store>(s: &S) {
     let g1_now = stored(s, T, GROUP, &g1);
     assert_eq!(
         member_values(&g1_now.resource, "members"),
-        [u2.clone()],
+        [u2.as_str()],
         "cascade: removed from g1"
     );
     assert_eq!(
@@ -951,7 +951,7 @@ fn cascading_deletes<S: Store>(s: &S) {
         g1_now.resource["displayName"], "g1",
         "cascade: the rest is kept"
     );
-    assert_eq!(members(T, &g2), [g1.clone()], "cascade: removed from g2");
+    assert_eq!(members(T, &g2), [g1.as_str()], "cascade: removed from g2");
     let g3_now = stored(s, T, GROUP, &g3);
     assert_eq!(
         (g3_now.version, member_values(&g3_now.resource, "members")),
@@ -960,7 +960,7 @@ fn cascading_deletes<S: Store>(s: &S) {
     );
     assert_eq!(
         members("kit-other", &elsewhere),
-        [u1.clone()],
+        [u1.as_str()],
         "cascade: other tenants untouched"
     );
 
@@ -1362,7 +1362,7 @@ fn engine_cascades<S: Store>(store: S) {
     assert_eq!(status, 204);
     assert_eq!(
         engine_group_members(&e, &parent),
-        [u.clone()],
+        [u.as_str()],
         "engine: nested group removed"
     );
     let (status, _) = send(&e, Request::new(Method::Delete, format!("/Users/{u}")));

@@ -95,6 +95,15 @@
 //! *irregular* and its type falls back to the exact but unindexed translation for
 //! membership filters.
 //!
+//! # References
+//!
+//! The store [keeps references](Store::keeps_references): [`Store::delete_cascade`] deletes
+//! a resource and its side-table rows and removes its `members` rows from every group in
+//! one transaction (found through the `members_value` index; each such group gets the next
+//! version and `meta.lastModified`, its other members untouched), and a member add checks
+//! that the member exists inside the transaction that writes it. A crash leaves the old
+//! state or the new one; a DELETE of an id that is gone still removes its memberships.
+//!
 //! # Schema version
 //!
 //! The file's layout is versioned with `PRAGMA user_version` (now 2). A file written

@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use scim_core::{
-    ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Store, StoreError,
-    StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult,
+    ReferenceCheck, Store, StoreError, StoredResource, UniqueKey,
 };
 use scim_store_sqlite::SqliteStore;
 use serde_json::Value;
@@ -173,6 +173,143 @@ impl Store for HostStore {
                         head_changed,
                         change,
                         unique,
+                    )
+                    .await
+                }
+            }
+        }
+    }
+
+    fn keeps_references(&self) -> bool {
+        match self {
+            HostStore::Memory(s) => s.keeps_references(),
+            HostStore::Sqlite(s) => s.keeps_references(),
+        }
+    }
+
+    fn delete_cascade(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        cascade: Cascade,
+    ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.delete_cascade(tenant, resource_type, id, expected_version, cascade)
+                        .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.delete_cascade(tenant, resource_type, id, expected_version, cascade)
+                        .await
+                }
+            }
+        }
+    }
+
+    fn create_checked(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.create_checked(tenant, resource_type, resource, unique, check)
+                        .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.create_checked(tenant, resource_type, resource, unique, check)
+                        .await
+                }
+            }
+        }
+    }
+
+    fn replace_checked(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.replace_checked(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        resource,
+                        unique,
+                        check,
+                    )
+                    .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.replace_checked(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        resource,
+                        unique,
+                        check,
+                    )
+                    .await
+                }
+            }
+        }
+    }
+
+    fn patch_elements_checked(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.patch_elements_checked(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        head,
+                        head_changed,
+                        change,
+                        unique,
+                        check,
+                    )
+                    .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.patch_elements_checked(
+                        tenant,
+                        resource_type,
+                        id,
+                        expected_version,
+                        head,
+                        head_changed,
+                        change,
+                        unique,
+                        check,
                     )
                     .await
                 }

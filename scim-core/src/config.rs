@@ -115,7 +115,9 @@ pub struct Config {
     /// Most candidates the engine filters in memory when a store could not apply a filter;
     /// beyond it the request fails with `tooMany` (RFC 7644 §3.12). Default 100,000.
     pub max_filter_scan: usize,
-    /// Remove a deleted user from the groups it belonged to. Default true.
+    /// Remove a deleted user or group from the groups it belonged to (atomically with the
+    /// delete when the store [keeps references](crate::Store::keeps_references)). Default
+    /// true.
     pub remove_deleted_from_groups: bool,
     /// Answer PATCH with 204 instead of 200 and the resource.
     pub patch_no_content: bool,

@@ -253,6 +253,26 @@ impl From<crate::StoreError> for ScimError {
                 ScimType::TooMany,
                 format!("the filter is too expensive to run: {limit}; narrow it"),
             ),
+            // What the engine's own member check answers (RFC 7643 §4.2), found in the write.
+            crate::StoreError::MissingReference {
+                attribute,
+                value,
+                targets,
+            } => {
+                let what = if attribute.eq_ignore_ascii_case("members") {
+                    "member".to_owned()
+                } else {
+                    format!("{attribute} value")
+                };
+                ScimError::bad_request(
+                    crate::ScimType::InvalidValue,
+                    format!(
+                        "{what} {value} is not an existing {} (send {} to skip this check)",
+                        targets.join(" or "),
+                        crate::OVERHEAD_BYPASS
+                    ),
+                )
+            }
         }
     }
 }
@@ -260,6 +280,22 @@ impl From<crate::StoreError> for ScimError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A member found missing inside the write answers as the engine's own check does.
+    #[test]
+    fn a_missing_reference_is_invalid_value() {
+        let e = ScimError::from(crate::StoreError::MissingReference {
+            attribute: "members".into(),
+            value: "nope".into(),
+            targets: vec!["User".into(), "Group".into()],
+        });
+        assert_eq!(e.status, 400);
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+        assert_eq!(
+            e.detail,
+            "member nope is not an existing User or Group (send Group-Overhead-Bypass to skip this check)"
+        );
+    }
 
     /// RFC 7644 §3.12, table 9, verbatim.
     #[test]

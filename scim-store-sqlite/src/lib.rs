@@ -101,6 +101,15 @@
 //! *irregular* and its type falls back to the exact but unindexed translation for
 //! membership filters.
 //!
+//! # References
+//!
+//! The store [keeps references](Store::keeps_references): [`Store::delete_cascade`] deletes
+//! a resource and its side-table rows and removes its `members` rows from every group in
+//! one transaction (found through the `members_value` index; each such group gets the next
+//! version and `meta.lastModified`, its other members untouched), and a member add checks
+//! that the member exists inside the transaction that writes it. A crash leaves the old
+//! state or the new one; a DELETE of an id that is gone still removes its memberships.
+//!
 //! # Schema version
 //!
 //! The file's layout is versioned with `PRAGMA user_version` (now 2). A file written
@@ -122,6 +131,7 @@
 
 mod layout;
 mod pool;
+mod references;
 mod schema;
 mod translate;
 
@@ -133,7 +143,8 @@ use std::time::Duration;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{
-    ElementChange, ElementPatch, Query, QueryResult, Store, StoreError, StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, ReferenceCheck, Store,
+    StoreError, StoredResource, UniqueKey,
 };
 use scim_schema::Registry;
 use serde_json::Value;
@@ -1026,6 +1037,7 @@ impl Core {
         head_changed: bool,
         change: ElementChange,
         unique: Vec<UniqueKey>,
+        check: Option<&ReferenceCheck>,
     ) -> Result<ElementPatch, StoreError> {
         let attr = self
             .ool(rt)
@@ -1052,6 +1064,8 @@ impl Core {
                 Some((v, _, _)) if v != expected => return Err(StoreError::VersionMismatch),
                 Some((_, key, ambiguous)) => (key, ambiguous),
             };
+            // In this transaction: a member deleted since the engine's check is refused.
+            references::check(tx, tenant, check)?;
             let mut changed = 0usize;
             if change.clear {
                 changed += tx
@@ -1230,6 +1244,7 @@ impl Core {
         expected_version: u64,
         resource: Value,
         unique: &[UniqueKey],
+        check: Option<&ReferenceCheck>,
     ) -> Result<StoredResource, StoreError> {
         let expected = version_param(expected_version);
         match current_version(tx, tenant, rt, id)? {
@@ -1237,6 +1252,7 @@ impl Core {
             Some(v) if v != expected => return Err(StoreError::VersionMismatch),
             Some(_) => {}
         }
+        references::check(tx, tenant, check)?;
         check_unique(tx, tenant, rt, id, unique)?;
         let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
         let flags = (
@@ -1263,31 +1279,9 @@ impl Core {
         id: &str,
         expected_version: Option<u64>,
     ) -> Result<(), StoreError> {
-        let changed = match expected_version {
-            Some(v) => tx.execute(
-                "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 \
-                 AND id = ?3 AND version = ?4",
-                params![tenant, rt, id, version_param(v)],
-            ),
-            None => tx.execute(
-                "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                params![tenant, rt, id],
-            ),
+        if !references::delete_row(tx, tenant, rt, id, expected_version)? {
+            return Err(StoreError::NotFound);
         }
-        .map_err(unavailable)?;
-        if changed == 0 {
-            return Err(match current_version(tx, tenant, rt, id)? {
-                None => StoreError::NotFound,
-                Some(_) => StoreError::VersionMismatch,
-            });
-        }
-        write_index_keys(tx, tenant, rt, id, &[], true)?;
-        tx.execute(
-            "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
-            params![tenant, rt, id],
-        )
-        .map_err(unavailable)?;
-        index_unique(tx, tenant, rt, id, &[])?;
         Ok(())
     }
 }
@@ -1374,7 +1368,16 @@ impl Store for SqliteStore {
         let core = Arc::clone(&self.core);
         let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
         self.pool.write(move |tx| {
-            core.replace_in(tx, &tenant, &rt, &id, expected_version, resource, &unique)
+            core.replace_in(
+                tx,
+                &tenant,
+                &rt,
+                &id,
+                expected_version,
+                resource,
+                &unique,
+                None,
+            )
         })
     }
 
@@ -1448,6 +1451,113 @@ impl Store for SqliteStore {
                 head_changed,
                 change,
                 unique,
+                None,
+            )
+        })
+    }
+
+    /// True: one transaction deletes and detaches ([`Store::delete_cascade`]), and member
+    /// checks run in the transaction that writes the members.
+    fn keeps_references(&self) -> bool {
+        true
+    }
+
+    /// One transaction: the resource row and its side-table rows, then, for each referrer,
+    /// its elements naming `id` (out-of-line members through the `members_value` index,
+    /// then each group's head with the next version and `meta.lastModified`; an attribute
+    /// kept in the document by rewriting the resource). A failure anywhere rolls all of it
+    /// back.
+    fn delete_cascade(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        cascade: Cascade,
+    ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            let deleted = references::delete_row(tx, &tenant, &rt, &id, expected_version)?;
+            let mut updated = 0;
+            for referrer in &cascade.referrers {
+                updated += core.detach(tx, &tenant, referrer, &id, &cascade.last_modified)?;
+            }
+            Ok(Cascaded::new(deleted, updated))
+        })
+    }
+
+    /// [`Store::create`] with the check in its transaction.
+    fn create_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        self.pool.write(move |tx| {
+            references::check(tx, &tenant, check.as_ref())?;
+            core.create_in(tx, &tenant, &rt, resource, &unique)
+        })
+    }
+
+    /// [`Store::replace`] with the check in its transaction, after the version check.
+    fn replace_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.replace_in(
+                tx,
+                &tenant,
+                &rt,
+                &id,
+                expected_version,
+                resource,
+                &unique,
+                check.as_ref(),
+            )
+        })
+    }
+
+    /// [`Store::patch_elements`] with the check in its transaction, after the version check.
+    fn patch_elements_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.patch_elements_in(
+                tx,
+                &tenant,
+                &rt,
+                &id,
+                expected_version,
+                head,
+                head_changed,
+                change,
+                unique,
+                check.as_ref(),
             )
         })
     }

@@ -3,6 +3,13 @@
 //! `members.display` and `User.groups` are derived at read time, and deleting a user removes
 //! it from its groups. `Group-Overhead-Bypass` (header or query parameter) skips member
 //! checks and look-ups entirely.
+//!
+//! A store that [keeps references](Store::keeps_references) makes both atomic: the member
+//! check is repeated inside the write that adds the members ([`ReferenceCheck`]), and a
+//! delete removes the resource from every group in the same write ([`Store::delete_cascade`]).
+//! For other stores the engine checks before the write and cleans up after the delete, as
+//! two steps that a crash or a concurrent add can come between; a repeated DELETE repairs
+//! what was left.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +18,7 @@ use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
 use super::{Engine, Result};
-use crate::store::{Query, StoredResource};
+use crate::store::{Query, ReferenceCheck, Referrer, StoredResource};
 use crate::{Request, RequestContext, ScimError, ScimType, Store};
 
 /// The header / query parameter that turns member checks and look-ups off.
@@ -189,6 +196,40 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
+    /// What the store must check inside the write of `group`: that the members
+    /// [`check_members`](Self::check_members) checked (those in `only`, when given) still
+    /// exist. `None` when there is nothing to check or the request bypasses the check.
+    pub(crate) fn member_check(
+        &self,
+        rt: &ResourceTypeRef<'_>,
+        req: &Request,
+        group: &Value,
+        only: Option<&HashSet<String>>,
+    ) -> Option<ReferenceCheck> {
+        if !is_group(rt) || bypass(req) {
+            return None;
+        }
+        let values: Vec<&str> = member_values(group)
+            .into_iter()
+            .filter(|v| only.is_none_or(|o| o.contains(*v)))
+            .collect();
+        (!values.is_empty()).then(|| ReferenceCheck::new("members", ["User", "Group"], values))
+    }
+
+    /// Where references to a deleted resource of `rt` are removed: the `members` of groups,
+    /// for users and groups (nested groups), unless
+    /// [`remove_deleted_from_groups`](crate::Config::remove_deleted_from_groups) is off.
+    pub(crate) fn referrers(&self, rt: &ResourceTypeRef<'_>) -> Vec<Referrer> {
+        let holds = self.config.remove_deleted_from_groups
+            && (is_user(rt) || is_group(rt))
+            && self.registry.resource_type("Group").is_some();
+        if holds {
+            vec![Referrer::new("Group", "members")]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Read-time attributes: `members.display` of groups and `groups` of users, each with one
     /// store query per page of resources, and none at all when the projection excludes them
     /// or the request bypasses the overhead.
@@ -283,28 +324,31 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    /// After a user is deleted: remove it from every group (one query to find them).
-    pub(crate) async fn remove_from_groups(
-        &self,
-        ctx: &RequestContext,
-        user_id: &str,
-    ) -> Result<()> {
+    /// After a user or group is deleted (or a DELETE found it gone), for a store that does
+    /// not [keep references](Store::keeps_references): remove it from every group (one query
+    /// to find them, one replace each). Not atomic with the delete.
+    pub(crate) async fn remove_from_groups(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         for mut group in self
-            .find_by(ctx, "Group", "members.value", &[user_id], None)
+            .find_by(ctx, "Group", "members.value", &[id], None)
             .await?
         {
             for _ in 0..=self.config.max_patch_retries {
+                let before = group.resource.clone();
                 if let Some(Value::Array(members)) = group.resource.get_mut("members") {
-                    members.retain(|m| m.get("value").and_then(Value::as_str) != Some(user_id));
+                    members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
                     if members.is_empty() {
                         if let Value::Object(o) = &mut group.resource {
                             o.remove("members");
                         }
                     }
                 }
+                if group.resource == before {
+                    // `members.value` matched another spelling of the id: nothing to remove.
+                    break;
+                }
                 let unique = match self.registry.resource_type("Group") {
                     Some(rt) => {
-                        let before = group.resource.clone();
+                        self.stamp(ctx, &rt, &mut group.resource, Some(&before));
                         self.seal(&rt, &mut group.resource, Some(&before))?
                     }
                     None => Vec::new(),

@@ -34,12 +34,15 @@ impl<S: Store> Engine<S> {
         };
         // New members must exist (and get their `type`), as on the whole-resource path.
         let mut added = split.added;
+        let mut check = None;
         if !added.is_empty() {
             let mut holder = Value::Object(serde_json::Map::new());
             if let Value::Object(m) = &mut holder {
                 m.insert(attr.clone(), Value::Array(added));
             }
             self.check_members(ctx, rt, req, &mut holder, None).await?;
+            // Checked again inside the write: a member deleted meanwhile is never committed.
+            check = self.member_check(rt, req, &holder, None);
             added = match holder {
                 Value::Object(mut m) => match m.remove(&attr) {
                     Some(Value::Array(items)) => items,
@@ -72,7 +75,7 @@ impl<S: Store> Engine<S> {
             let unique = self.seal(rt, &mut head, Some(&current.resource))?;
             let written = self
                 .store
-                .patch_elements(
+                .patch_elements_checked(
                     &ctx.tenant,
                     rt_name,
                     id,
@@ -81,6 +84,7 @@ impl<S: Store> Engine<S> {
                     head_changed,
                     change,
                     unique,
+                    check.clone(),
                 )
                 .await;
             let done = match written {

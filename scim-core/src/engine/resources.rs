@@ -9,7 +9,7 @@ use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
 use super::{json_body, never_read, Engine, Result};
-use crate::store::StoredResource;
+use crate::store::{Cascade, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
 
 /// The weak ETag of a version (RFC 7644 §3.14).
@@ -140,13 +140,15 @@ impl<S: Store> Engine<S> {
         let mut resource = rt.validate_create(body, &self.config.validation)?.resource;
         self.check_members(ctx, rt, req, &mut resource, None)
             .await?;
+        // Checked again inside the write: a member deleted meanwhile is never committed.
+        let check = self.member_check(rt, req, &resource, None);
         self.hooks
             .before_create(ctx, &rt.definition().name, &mut resource)?;
         self.stamp(ctx, rt, &mut resource, None);
         let unique = self.seal(rt, &mut resource, None)?;
         let stored = self
             .store
-            .create(&ctx.tenant, &rt.definition().name, resource, unique)
+            .create_checked(&ctx.tenant, &rt.definition().name, resource, unique, check)
             .await?;
         self.respond(ctx, 201, rt, stored, req).await
     }
@@ -191,6 +193,7 @@ impl<S: Store> Engine<S> {
             .collect();
         self.check_members(ctx, rt, req, &mut resource, Some(&added))
             .await?;
+        let check = self.member_check(rt, req, &resource, Some(&added));
         self.hooks
             .before_replace(ctx, &rt.definition().name, id, &mut resource)?;
         self.stamp(ctx, rt, &mut resource, Some(&current.resource));
@@ -200,13 +203,14 @@ impl<S: Store> Engine<S> {
         let unique = self.seal(rt, &mut resource, Some(&current.resource))?;
         let stored = self
             .store
-            .replace(
+            .replace_checked(
                 &ctx.tenant,
                 &rt.definition().name,
                 id,
                 current.version,
                 resource,
                 unique,
+                check,
             )
             .await?;
         self.respond(ctx, 200, rt, stored, req).await
@@ -247,6 +251,7 @@ impl<S: Store> Engine<S> {
             Self::check_if_match(req, &current)?;
             let mut resource = current.resource.clone();
             let outcome = patcher.apply(&mut resource, &request)?;
+            let mut check = None;
             if let Some(change) = outcome.delta.get("members") {
                 let added: HashSet<String> = change
                     .added
@@ -255,6 +260,7 @@ impl<S: Store> Engine<S> {
                     .collect();
                 self.check_members(ctx, rt, req, &mut resource, Some(&added))
                     .await?;
+                check = self.member_check(rt, req, &resource, Some(&added));
             }
             // A member added again under another `display` is dropped by `check_members`:
             // then nothing changed after all, and the version stays.
@@ -265,13 +271,14 @@ impl<S: Store> Engine<S> {
                 let unique = self.seal(rt, &mut resource, Some(&current.resource))?;
                 match self
                     .store
-                    .replace(
+                    .replace_checked(
                         &ctx.tenant,
                         &rt.definition().name,
                         id,
                         current.version,
                         resource,
                         unique,
+                        check,
                     )
                     .await
                 {
@@ -297,6 +304,13 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// DELETE (RFC 7644 §3.6), with the resource removed from the groups that contain it.
+    ///
+    /// An id that no longer exists answers 404 (a later GET of a deleted resource is 404,
+    /// §3.6), but first its dangling memberships are removed: a DELETE retried after a crash
+    /// between the delete and its cascade (possible only with a store that does not
+    /// [keep references](Store::keeps_references)) or after a member was added by a client
+    /// that bypassed the member check repairs the groups.
     pub(super) async fn delete(
         &self,
         ctx: &RequestContext,
@@ -305,29 +319,45 @@ impl<S: Store> Engine<S> {
         req: &Request,
     ) -> Result<Response> {
         self.require_type(ctx, rt, true)?;
-        self.hooks.before_delete(ctx, &rt.definition().name, id)?;
+        let rt_name = &rt.definition().name;
+        self.hooks.before_delete(ctx, rt_name, id)?;
         let expected = match req.header("If-Match") {
-            Some(_) => {
-                let current = self.current(ctx, rt, id).await?;
-                Self::check_if_match(req, &current)?;
-                Some(current.version)
-            }
+            Some(_) => match self.store.get(&ctx.tenant, rt_name, id).await? {
+                Some(current) => {
+                    Self::check_if_match(req, &current)?;
+                    Some(current.version)
+                }
+                // Gone already: cleaned below, then 404.
+                None => None,
+            },
             None => None,
         };
-        self.store
-            .delete(&ctx.tenant, &rt.definition().name, id, expected)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ScimError::not_found(format!("Resource {id} not found")),
-                other => other.into(),
-            })?;
-        if self.config.remove_deleted_from_groups
-            && rt
-                .definition()
-                .schema
-                .eq_ignore_ascii_case(scim_schema::urn::USER)
-        {
-            self.remove_from_groups(ctx, id).await?;
+        let referrers = self.referrers(rt);
+        let deleted = if self.store.keeps_references() {
+            let now = ctx.now.to_rfc3339_opts(SecondsFormat::Millis, true);
+            self.store
+                .delete_cascade(
+                    &ctx.tenant,
+                    rt_name,
+                    id,
+                    expected,
+                    Cascade::new(referrers, now),
+                )
+                .await?
+                .deleted
+        } else {
+            let deleted = match self.store.delete(&ctx.tenant, rt_name, id, expected).await {
+                Ok(()) => true,
+                Err(StoreError::NotFound) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if !referrers.is_empty() {
+                self.remove_from_groups(ctx, id).await?;
+            }
+            deleted
+        };
+        if !deleted {
+            return Err(ScimError::not_found(format!("Resource {id} not found")));
         }
         Ok(Response::empty(204))
     }

@@ -6,7 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
-use super::{Query, QueryResult, Store, StoreError, StoredResource, UniqueKey};
+use super::{
+    Cascade, Cascaded, Query, QueryResult, ReferenceCheck, Store, StoreError, StoredResource,
+    UniqueKey,
+};
 use crate::secret::{default_entropy, random_uuid, Entropy};
 use crate::sort::sort_resources;
 
@@ -102,13 +105,24 @@ impl MemoryStore {
         rt: &str,
         f: impl FnOnce(&mut Table) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        self.write_all(|tables| {
+            f(tables
+                .entry((tenant.to_owned(), rt.to_owned()))
+                .or_default())
+        })
+    }
+
+    /// Every table under the one write lock: a cascade across types, or a reference check
+    /// and the write it guards, is atomic.
+    fn write_all<R>(
+        &self,
+        f: impl FnOnce(&mut HashMap<Key, Table>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let mut tables = self
             .tables
             .write()
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))?;
-        f(tables
-            .entry((tenant.to_owned(), rt.to_owned()))
-            .or_default())
+        f(&mut tables)
     }
 
     fn read<R>(
@@ -126,6 +140,103 @@ impl MemoryStore {
 }
 
 impl Table {
+    fn create(
+        &mut self,
+        id: String,
+        mut resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> Result<StoredResource, StoreError> {
+        self.check_unique(&id, &unique)?;
+        if self.rows.contains_key(&id) {
+            return Err(StoreError::Conflict {
+                attribute: "id".into(),
+            });
+        }
+        if let Value::Object(m) = &mut resource {
+            m.insert("id".into(), Value::String(id.clone()));
+        }
+        let stored = StoredResource {
+            id: id.clone(),
+            version: 1,
+            resource,
+        };
+        self.rows.insert(id.clone(), stored.clone());
+        self.index(&id, unique);
+        Ok(stored)
+    }
+
+    fn replace(
+        &mut self,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> Result<StoredResource, StoreError> {
+        let current = self.rows.get(id).ok_or(StoreError::NotFound)?;
+        if current.version != expected_version {
+            return Err(StoreError::VersionMismatch);
+        }
+        self.check_unique(id, &unique)?;
+        let stored = StoredResource {
+            id: id.to_owned(),
+            version: expected_version + 1,
+            resource,
+        };
+        self.rows.insert(id.to_owned(), stored.clone());
+        self.index(id, unique);
+        Ok(stored)
+    }
+
+    /// Removes the resource, if its version is `expected_version` (when given).
+    fn delete(&mut self, id: &str, expected_version: Option<u64>) -> Result<(), StoreError> {
+        let current = self.rows.get(id).ok_or(StoreError::NotFound)?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(StoreError::VersionMismatch);
+        }
+        self.rows.remove(id);
+        self.index(id, Vec::new());
+        self.keys_of.remove(id);
+        Ok(())
+    }
+
+    /// Removes the elements of `attribute` whose `value` is `id` from every resource, giving
+    /// each changed one the next version and `last_modified`; how many changed.
+    fn detach(&mut self, attribute: &str, id: &str, last_modified: &str) -> usize {
+        let mut changed = 0;
+        for stored in self.rows.values_mut() {
+            let Value::Object(m) = &mut stored.resource else {
+                continue;
+            };
+            let Some(key) = m
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(attribute))
+                .cloned()
+            else {
+                continue;
+            };
+            let Some(Value::Array(elements)) = m.get_mut(&key) else {
+                continue;
+            };
+            let before = elements.len();
+            elements.retain(|e| e.get("value").and_then(Value::as_str) != Some(id));
+            if elements.len() == before {
+                continue;
+            }
+            if elements.is_empty() {
+                m.remove(&key);
+            }
+            if let Some(Value::Object(meta)) = m.get_mut("meta") {
+                meta.insert(
+                    "lastModified".into(),
+                    Value::String(last_modified.to_owned()),
+                );
+            }
+            stored.version += 1;
+            changed += 1;
+        }
+        changed
+    }
+
     fn check_unique(&self, id: &str, unique: &[UniqueKey]) -> Result<(), StoreError> {
         for key in unique {
             if self.unique.get(key).is_some_and(|owner| owner != id) {
@@ -148,6 +259,33 @@ impl Table {
         }
         self.keys_of.insert(id.to_owned(), unique);
     }
+}
+
+/// [`StoreError::MissingReference`] unless every value of `check` is the id of a resource of
+/// one of its targets in `tenant`.
+fn check_references(
+    tables: &HashMap<Key, Table>,
+    tenant: &str,
+    check: Option<&ReferenceCheck>,
+) -> Result<(), StoreError> {
+    let Some(check) = check else {
+        return Ok(());
+    };
+    for value in &check.values {
+        let exists = check.targets.iter().any(|rt| {
+            tables
+                .get(&(tenant.to_owned(), rt.clone()))
+                .is_some_and(|t| t.rows.contains_key(value))
+        });
+        if !exists {
+            return Err(StoreError::MissingReference {
+                attribute: check.attribute.clone(),
+                value: value.clone(),
+                targets: check.targets.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The top-level attributes `attrs` (and `id`) of `resource`.
@@ -177,31 +315,10 @@ impl Store for MemoryStore {
         &self,
         tenant: &str,
         rt: &str,
-        mut resource: Value,
+        resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        let id = self.next_id();
-        ready(id.and_then(|id| {
-            self.write(tenant, rt, |t| {
-                t.check_unique(&id, &unique)?;
-                if t.rows.contains_key(&id) {
-                    return Err(StoreError::Conflict {
-                        attribute: "id".into(),
-                    });
-                }
-                if let Value::Object(m) = &mut resource {
-                    m.insert("id".into(), Value::String(id.clone()));
-                }
-                let stored = StoredResource {
-                    id: id.clone(),
-                    version: 1,
-                    resource,
-                };
-                t.rows.insert(id.clone(), stored.clone());
-                t.index(&id, unique);
-                Ok(stored)
-            })
-        }))
+        self.create_checked(tenant, rt, resource, unique, None)
     }
 
     fn replace(
@@ -214,19 +331,7 @@ impl Store for MemoryStore {
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         ready(self.write(tenant, rt, |t| {
-            let current = t.rows.get(id).ok_or(StoreError::NotFound)?;
-            if current.version != expected_version {
-                return Err(StoreError::VersionMismatch);
-            }
-            t.check_unique(id, &unique)?;
-            let stored = StoredResource {
-                id: id.to_owned(),
-                version: expected_version + 1,
-                resource,
-            };
-            t.rows.insert(id.to_owned(), stored.clone());
-            t.index(id, unique);
-            Ok(stored)
+            t.replace(id, expected_version, resource, unique)
         }))
     }
 
@@ -237,15 +342,87 @@ impl Store for MemoryStore {
         id: &str,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.write(tenant, rt, |t| {
-            let current = t.rows.get(id).ok_or(StoreError::NotFound)?;
-            if expected_version.is_some_and(|v| v != current.version) {
-                return Err(StoreError::VersionMismatch);
+        ready(self.write(tenant, rt, |t| t.delete(id, expected_version)))
+    }
+
+    /// True: cascades and reference checks run under the store's one write lock.
+    fn keeps_references(&self) -> bool {
+        true
+    }
+
+    fn delete_cascade(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        cascade: Cascade,
+    ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
+        ready(self.write_all(|tables| {
+            let key = (tenant.to_owned(), rt.to_owned());
+            let deleted = match tables.get_mut(&key).map(|t| t.delete(id, expected_version)) {
+                Some(Ok(())) => true,
+                None | Some(Err(StoreError::NotFound)) => false,
+                Some(Err(e)) => return Err(e),
+            };
+            let mut updated = 0;
+            for referrer in &cascade.referrers {
+                let key = (tenant.to_owned(), referrer.resource_type.clone());
+                if let Some(t) = tables.get_mut(&key) {
+                    updated += t.detach(&referrer.attribute, id, &cascade.last_modified);
+                }
             }
-            t.rows.remove(id);
-            t.index(id, Vec::new());
-            t.keys_of.remove(id);
-            Ok(())
+            Ok(Cascaded::new(deleted, updated))
+        }))
+    }
+
+    fn create_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let id = self.next_id();
+        ready(id.and_then(|id| {
+            self.write_all(|tables| {
+                check_references(tables, tenant, check.as_ref())?;
+                tables
+                    .entry((tenant.to_owned(), rt.to_owned()))
+                    .or_default()
+                    .create(id, resource, unique)
+            })
+        }))
+    }
+
+    fn replace_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        ready(self.write_all(|tables| {
+            let t = tables
+                .get_mut(&(tenant.to_owned(), rt.to_owned()))
+                .ok_or(StoreError::NotFound)?;
+            // Not found and version mismatch come before a missing member.
+            match t.rows.get(id) {
+                None => return Err(StoreError::NotFound),
+                Some(c) if c.version != expected_version => {
+                    return Err(StoreError::VersionMismatch)
+                }
+                Some(_) => {}
+            }
+            check_references(tables, tenant, check.as_ref())?;
+            tables
+                .entry((tenant.to_owned(), rt.to_owned()))
+                .or_default()
+                .replace(id, expected_version, resource, unique)
         }))
     }
 

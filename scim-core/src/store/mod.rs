@@ -47,6 +47,18 @@ pub enum StoreError {
     /// the engine answers 400 `tooMany` (RFC 7644 §3.12). The text says which limit.
     #[error("too expensive: {0}")]
     TooExpensive(String),
+    /// A write would add a reference to a resource that does not exist (a group member whose
+    /// id names no User or Group), found inside the write ([`ReferenceCheck`]); nothing was
+    /// written.
+    #[error("{attribute} value {value} is not an existing {}", .targets.join(" or "))]
+    MissingReference {
+        /// The attribute, e.g. `members`.
+        attribute: String,
+        /// The value that names no resource.
+        value: String,
+        /// The resource types it may name, e.g. `User` and `Group`.
+        targets: Vec<String>,
+    },
 }
 
 /// A value that must be unique among the resources of a type in a tenant
@@ -85,6 +97,120 @@ impl UniqueKey {
         UniqueKey {
             attribute: attribute.into(),
             value,
+        }
+    }
+}
+
+/// Values a write adds to a multi-valued attribute that must each be the id of an existing
+/// resource of one of `targets` (a group's new `members`, RFC 7643 §4.2). A store that
+/// [keeps references](Store::keeps_references) checks them inside the write (the same
+/// transaction, or under the same lock, as the write and as [`Store::delete_cascade`]), so
+/// a member deleted concurrently is never committed: the write fails with
+/// [`StoreError::MissingReference`] and changes nothing.
+///
+/// ```
+/// let check = scim_core::ReferenceCheck::new("members", ["User", "Group"], ["2819c223"]);
+/// assert_eq!(check.targets, ["User", "Group"]);
+/// assert_eq!(check.values, ["2819c223"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ReferenceCheck {
+    /// The attribute, e.g. `members` (for [`StoreError::MissingReference`]).
+    pub attribute: String,
+    /// The resource types an id may name, e.g. `User` and `Group`.
+    pub targets: Vec<String>,
+    /// The ids that must exist (in the write's tenant).
+    pub values: Vec<String>,
+}
+
+impl ReferenceCheck {
+    /// `values` of `attribute` must name resources of `targets`.
+    pub fn new<T: Into<String>, V: Into<String>>(
+        attribute: impl Into<String>,
+        targets: impl IntoIterator<Item = T>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        ReferenceCheck {
+            attribute: attribute.into(),
+            targets: targets.into_iter().map(Into::into).collect(),
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Where references to a resource may be held: the elements of `attribute` of every
+/// resource of `resource_type` whose `value` is its id (a group's `members`).
+///
+/// ```
+/// let by_groups = scim_core::Referrer::new("Group", "members");
+/// assert_eq!(by_groups.attribute, "members");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Referrer {
+    /// The resource type holding references, e.g. `Group`.
+    pub resource_type: String,
+    /// Its multi-valued attribute whose elements' `value`s are ids, e.g. `members`.
+    pub attribute: String,
+}
+
+impl Referrer {
+    /// The elements of `attribute` of `resource_type`.
+    pub fn new(resource_type: impl Into<String>, attribute: impl Into<String>) -> Self {
+        Referrer {
+            resource_type: resource_type.into(),
+            attribute: attribute.into(),
+        }
+    }
+}
+
+/// What [`Store::delete_cascade`] removes with the resource, in the same atomic write.
+///
+/// ```
+/// let cascade = scim_core::Cascade::new(
+///     vec![scim_core::Referrer::new("Group", "members")],
+///     "2024-05-01T12:00:00.000Z",
+/// );
+/// assert_eq!(cascade.referrers.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Cascade {
+    /// Where references to the deleted resource are removed.
+    pub referrers: Vec<Referrer>,
+    /// The `meta.lastModified` of each resource that loses a reference (which also gets the
+    /// next version: its representation changed, RFC 7644 §3.14). The engine passes its
+    /// clock's time; a store never reads a clock.
+    pub last_modified: String,
+}
+
+impl Cascade {
+    /// Remove references from `referrers`, stamping changed resources `last_modified`.
+    pub fn new(referrers: Vec<Referrer>, last_modified: impl Into<String>) -> Self {
+        Cascade {
+            referrers,
+            last_modified: last_modified.into(),
+        }
+    }
+}
+
+/// What [`Store::delete_cascade`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Cascaded {
+    /// Whether the resource existed (and is now deleted).
+    pub deleted: bool,
+    /// How many referring resources lost a reference to it.
+    pub referrers_updated: usize,
+}
+
+impl Cascaded {
+    /// `deleted`, with `referrers_updated` referrers changed.
+    pub fn new(deleted: bool, referrers_updated: usize) -> Self {
+        Cascaded {
+            deleted,
+            referrers_updated,
         }
     }
 }
@@ -284,5 +410,115 @@ pub trait Store: Send + Sync {
         std::future::ready(Err(StoreError::Unavailable(
             "this store keeps no attribute out of line".into(),
         )))
+    }
+
+    /// Whether this store keeps references consistent itself: [`Store::delete_cascade`]
+    /// removes a deleted resource from its referrers in the same atomic write, and
+    /// [`Store::create_checked`], [`Store::replace_checked`] and
+    /// [`Store::patch_elements_checked`] check a [`ReferenceCheck`] inside the write.
+    ///
+    /// The default: false. The engine then deletes with [`Store::delete`] and removes the
+    /// references afterwards, one [`Store::replace`] per referrer (not atomic: a crash or a
+    /// concurrent member add in between can leave a dangling member, which a repeated
+    /// DELETE repairs).
+    fn keeps_references(&self) -> bool {
+        false
+    }
+
+    /// In one atomic write: deletes the resource (if its version is `expected_version`, when
+    /// given; [`StoreError::VersionMismatch`] otherwise, and nothing changes) and removes
+    /// every element whose `value` is `id` (compared exactly: ids are case-exact) from the
+    /// [`Cascade::referrers`], giving each changed referrer the next version and
+    /// `meta.lastModified` = [`Cascade::last_modified`]. An attribute left with no element
+    /// is removed. When no resource `id` exists the references are removed all the same (a
+    /// repair of what a crash between a delete and its cascade left behind) and
+    /// [`Cascaded::deleted`] is false.
+    ///
+    /// The default (for a store that does not [keep references](Store::keeps_references)):
+    /// [`Store::delete`] alone, with `deleted: false` on [`StoreError::NotFound`].
+    fn delete_cascade(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        cascade: Cascade,
+    ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
+        let _ = cascade;
+        let deleted = self.delete(tenant, resource_type, id, expected_version);
+        async move {
+            match deleted.await {
+                Ok(()) => Ok(Cascaded::new(true, 0)),
+                Err(StoreError::NotFound) => Ok(Cascaded::new(false, 0)),
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    /// [`Store::create`], refusing with [`StoreError::MissingReference`] inside the write
+    /// when a value of `check` names no existing resource. The default ignores `check`
+    /// (the engine checked before the write).
+    fn create_checked(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let _ = check;
+        self.create(tenant, resource_type, resource, unique)
+    }
+
+    /// [`Store::replace`], refusing with [`StoreError::MissingReference`] inside the write
+    /// when a value of `check` names no existing resource. The default ignores `check`.
+    #[allow(clippy::too_many_arguments)]
+    fn replace_checked(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let _ = check;
+        self.replace(
+            tenant,
+            resource_type,
+            id,
+            expected_version,
+            resource,
+            unique,
+        )
+    }
+
+    /// [`Store::patch_elements`], refusing with [`StoreError::MissingReference`] inside the
+    /// write when a value of `check` names no existing resource. The default ignores `check`.
+    #[allow(clippy::too_many_arguments)]
+    fn patch_elements_checked(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        let _ = check;
+        self.patch_elements(
+            tenant,
+            resource_type,
+            id,
+            expected_version,
+            head,
+            head_changed,
+            change,
+            unique,
+        )
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cascade;
 mod indexes;
 mod members;
 mod no_errors;

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// A request allocates and frees many small JSON values: mimalloc's thread-local free lists
+/// cost far less per request than glibc's arenas under two busy workers.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use scim_cli::serve::{self, ServeOptions};
 use scim_cli::tools;
 

@@ -647,6 +647,9 @@ impl Core {
 /// What every connection of the store needs: durable commits, a busy timeout, and the SQL
 /// functions the translated filters call.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // Every statement the store runs is prepared once per connection (the translated
+    // filters' shapes included): SQLite's parser and planner cost more than most lookups.
+    conn.set_prepared_statement_cache_capacity(256);
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(unavailable)?;
     conn.busy_timeout(Duration::from_secs(5))

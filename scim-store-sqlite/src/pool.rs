@@ -5,9 +5,9 @@
 //! executor.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -98,10 +98,16 @@ struct Done {
 
 type Job = Box<dyn FnOnce(&Connection, &Budget) -> Done + Send>;
 
+/// One reader thread's queue and how many calls it has queued or running.
+struct Reader {
+    queue: Sender<Job>,
+    load: Arc<AtomicUsize>,
+}
+
 /// The writer thread, the reader threads and their queues.
 pub(crate) struct Pool {
     writer: Option<Sender<Job>>,
-    readers: Option<Sender<Job>>,
+    readers: Vec<Reader>,
     threads: Vec<JoinHandle<()>>,
     options: PoolOptions,
 }
@@ -120,24 +126,22 @@ impl Pool {
         threads.push(spawn("scim-sqlite-writer", move || {
             write_loop(&writer, &w, &write_rx, options.max_batch)
         })?);
-        let read_tx = if readers.is_empty() {
-            None
-        } else {
+        let mut queues = Vec::with_capacity(readers.len());
+        for (i, conn) in readers.into_iter().enumerate() {
             let (tx, rx) = channel::<Job>();
-            let rx = Arc::new(Mutex::new(rx));
-            for (i, conn) in readers.into_iter().enumerate() {
-                let rx = Arc::clone(&rx);
-                let budget = Budget::new();
-                let b = watch(&conn, &budget);
-                threads.push(spawn(&format!("scim-sqlite-reader-{i}"), move || {
-                    read_loop(&conn, &b, &rx)
-                })?);
-            }
-            Some(tx)
-        };
+            let budget = Budget::new();
+            let b = watch(&conn, &budget);
+            threads.push(spawn(&format!("scim-sqlite-reader-{i}"), move || {
+                read_loop(&conn, &b, &rx)
+            })?);
+            queues.push(Reader {
+                queue: tx,
+                load: Arc::new(AtomicUsize::new(0)),
+            });
+        }
         Ok(Pool {
             writer: Some(write_tx),
-            readers: read_tx,
+            readers: queues,
             threads,
             options,
         })
@@ -149,11 +153,24 @@ impl Pool {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> impl Future<Output = Result<R, StoreError>> + Send {
         let budget = self.options.query_budget;
-        let queue = self.readers.as_ref().or(self.writer.as_ref());
+        // The least busy reader: a slow query holds up only the calls queued behind it when
+        // every reader is busy.
+        let reader = self
+            .readers
+            .iter()
+            .min_by_key(|r| r.load.load(Ordering::Relaxed));
+        let load = reader.map(|r| {
+            r.load.fetch_add(1, Ordering::Relaxed);
+            Arc::clone(&r.load)
+        });
+        let queue = reader.map(|r| &r.queue).or(self.writer.as_ref());
         submit(queue, move |conn, b| {
             b.arm(budget);
             let result = f(conn);
             let interrupted = b.disarm();
+            if let Some(load) = load {
+                load.fetch_sub(1, Ordering::Relaxed);
+            }
             match result {
                 Err(_) if interrupted => Err(StoreError::TooExpensive(format!(
                     "the query ran past its budget of {} ms",
@@ -180,7 +197,7 @@ impl Drop for Pool {
     /// before the store is gone.
     fn drop(&mut self) {
         self.writer.take();
-        self.readers.take();
+        self.readers.clear();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -232,13 +249,8 @@ fn submit<R: Send + 'static>(
     }
 }
 
-fn read_loop(conn: &Connection, budget: &Budget, rx: &Mutex<Receiver<Job>>) {
-    loop {
-        let job = match rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
+fn read_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
         (job(conn, budget).deliver)(None);
     }
 }

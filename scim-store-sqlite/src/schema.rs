@@ -16,7 +16,7 @@ use crate::{out_of_line_of, unavailable};
 /// - 0: `resources` and `unique_keys` only.
 /// - 1: `attr_index`, `members`, and `resources.members_key` / `resources.irregular`.
 /// - 2: no secret in clear: `returned: never` values (passwords) hashed, and left out of
-///   `search`.
+///   `search`; unique keys compared as `UniqueKey::normalised` makes them (NFKC, case-folded).
 pub(crate) const VERSION: i64 = 2;
 
 /// Version 0, as it was (created when missing, so that one migration path serves new and
@@ -124,10 +124,55 @@ pub(crate) fn migrate(
         tx.execute_batch(V1).map_err(unavailable)?;
         backfill(&tx, registry)?;
     }
-    seal_secrets(&tx, registry, passwords)?;
+    if version < 2 {
+        seal_secrets(&tx, registry, passwords)?;
+        renormalise_unique_keys(&tx, registry)?;
+    }
     tx.pragma_update(None, "user_version", VERSION)
         .map_err(unavailable)?;
     tx.commit().map_err(unavailable)
+}
+
+/// Version 2: the unique keys an older engine wrote (lower-cased only) are made again as
+/// [`scim_core::UniqueKey::normalised`] makes them, so a legacy `José` (NFD) and a new
+/// `José` (NFC) collide. Two legacy values that now collide keep one key (the first id in
+/// order): both resources stay, and the next write of the other one is refused as taken.
+fn renormalise_unique_keys(
+    tx: &rusqlite::Transaction<'_>,
+    registry: &Registry,
+) -> Result<(), StoreError> {
+    let rows: Vec<(String, String, String, String, String)> = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT tenant, resource_type, attribute, value, id FROM unique_keys ORDER BY id",
+            )
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(unavailable)?;
+        rows.collect::<Result<_, _>>().map_err(unavailable)?
+    };
+    tx.execute("DELETE FROM unique_keys", [])
+        .map_err(unavailable)?;
+    let mut insert = tx
+        .prepare(
+            "INSERT OR IGNORE INTO unique_keys (tenant, resource_type, attribute, value, id) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(unavailable)?;
+    for (tenant, rt, attribute, value, id) in rows {
+        let case_exact = registry
+            .resource_type(&rt)
+            .and_then(|t| t.core_schema().attribute(&attribute).map(|a| a.case_exact))
+            .unwrap_or(false);
+        let key = scim_core::UniqueKey::normalised(attribute, &value, case_exact);
+        insert
+            .execute(params![tenant, rt, key.attribute, key.value, id])
+            .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 /// Version 2: every `returned: never` value that is not a hash of `passwords` is hashed, and

@@ -197,3 +197,46 @@ fn ids_are_random() {
         }
     }
 }
+
+/// Unique keys an older version wrote (lower-cased only) are made again on open, so a legacy
+/// NFD `José` and a new NFC `José` are one user name.
+#[test]
+fn version_1_unique_keys_are_renormalised() {
+    let dir = temp_dir("v1-keys");
+    let path = dir.join("v1.sqlite");
+    drop(SqliteStore::open(&path, Registry::standard()).expect("create"));
+    {
+        let c = rusqlite::Connection::open(&path).expect("open");
+        let nfd = "Jose\u{301}";
+        let user = json!({"id": "u1", "userName": nfd});
+        c.execute(
+            "INSERT INTO resources (tenant, resource_type, id, version, resource, search) \
+             VALUES ('default', 'User', 'u1', 1, ?1, ?2)",
+            (user.to_string(), user.to_string().to_lowercase()),
+        )
+        .expect("insert");
+        c.execute(
+            "INSERT INTO unique_keys (tenant, resource_type, attribute, value, id) \
+             VALUES ('default', 'User', 'userName', ?1, 'u1')",
+            [nfd.to_lowercase()],
+        )
+        .expect("key");
+        c.pragma_update(None, "user_version", 1).expect("v1");
+    }
+    let store = SqliteStore::open(&path, Registry::standard()).expect("migrate");
+    let e = scim_core::Engine::new(
+        Registry::standard(),
+        store,
+        scim_core::Config::new("https://example.com/scim/v2"),
+    );
+    let ctx = scim_core::RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+    let resp = block_on(e.handle(
+        &ctx,
+        scim_core::Request::new(scim_core::Method::Post, "/Users").with_json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "JOS\u{c9}"})),
+    ));
+    assert_eq!(resp.status, 409, "{}", resp.body_json());
+    drop(e);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -159,8 +159,14 @@ fn serve_main(
     } = flags;
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
     let ansi = std::io::stderr().is_terminal();
+    // Log lines are written by a thread of their own, so no request waits on stderr (nor on
+    // another worker holding its lock); when its queue is full, callers wait rather than
+    // lose lines. The guard flushes what is queued when `serve_main` returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     if tracing::subscriber::set_global_default(serve::log_subscriber(
-        std::io::stderr,
+        writer,
         ansi,
         &directives,
     ))

@@ -711,7 +711,7 @@ fn write_index_keys(
         let mut stmt = tx
             .prepare_cached(
                 "SELECT attr, key FROM attr_index INDEXED BY attr_index_owner \
-                 WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+                 WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3 ORDER BY attr, key",
             )
             .map_err(unavailable)?;
         let rows = stmt
@@ -720,6 +720,7 @@ fn write_index_keys(
         for row in rows {
             old.push(row.map_err(unavailable)?);
         }
+        // Already in order (the index's); the sort only confirms it, in linear time.
         old.sort_unstable();
     }
     // One merge of the two sorted lists: rows only in `old` go, rows only in `new` come.
@@ -761,15 +762,36 @@ fn write_index_keys(
                 .map_err(unavailable)?;
         }
     }
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO attr_index (tenant, resource_type, attr, key, id) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+    // Many rows per statement: a user with 25,000 emails is 25,000 rows.
+    const ROWS: usize = 64;
+    let values = |rows: usize| {
+        (0..rows)
+            .map(|r| format!("(?1, ?2, ?{}, ?{}, ?3)", 4 + 2 * r, 5 + 2 * r))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let insert_sql = |rows: usize| {
+        format!(
+            "INSERT OR IGNORE INTO attr_index (tenant, resource_type, attr, key, id) VALUES {}",
+            values(rows)
         )
-        .map_err(unavailable)?;
-    for (attr, key) in added {
+    };
+    let mut chunks = added.chunks_exact(ROWS);
+    if chunks.len() > 0 {
+        let mut insert = tx.prepare_cached(&insert_sql(ROWS)).map_err(unavailable)?;
+        for chunk in &mut chunks {
+            let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&tenant, &rt, &id];
+            for (attr, key) in chunk {
+                bound.push(attr);
+                bound.push(key);
+            }
+            insert.execute(&bound[..]).map_err(unavailable)?;
+        }
+    }
+    let mut insert = tx.prepare_cached(&insert_sql(1)).map_err(unavailable)?;
+    for (attr, key) in chunks.remainder() {
         insert
-            .execute(params![tenant, rt, attr, key, id])
+            .execute(params![tenant, rt, id, attr, key])
             .map_err(unavailable)?;
     }
     Ok(())

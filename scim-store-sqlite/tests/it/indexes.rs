@@ -285,6 +285,9 @@ fn replaces_keep_the_index_exact() {
     ));
     block_on(s.delete("t", "User", &a.id, None)).expect("delete");
     for text in [r#"emails.value eq "m7@x.io""#, r#"emails.value sw "m""#] {
-        assert!(check_query(&s, "t", "User", text, &[b.clone()]), "{text}");
+        assert!(
+            check_query(&s, "t", "User", text, std::slice::from_ref(&b)),
+            "{text}"
+        );
     }
 }

@@ -4,6 +4,12 @@
 //! directory to rebuild). Then `store/100000-member-group/*`: adding one member to a group of
 //! 100,000 with `patch_elements`, against replacing the whole group.
 //!
+//! Then `engine/<n>-emails/*` (sizes from `SCIM_EMAIL_BENCH_SIZES`, default
+//! `2000,10000,25000`): POST of a user with `n` emails and a PATCH that changes one of its
+//! emails, through the engine over a fresh SQLite file (`create`, `patch-one-email`) and over
+//! the memory store (`memory-create`, `memory-patch-one-email`); the sizes show whether the
+//! cost is linear in `n`.
+//!
 //! Every write is durable (WAL, `synchronous=FULL`). Each bench's answer is checked once
 //! before it is timed.
 
@@ -578,5 +584,140 @@ fn engine_group(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, users, group, engine_group);
+fn email_sizes() -> Vec<usize> {
+    std::env::var("SCIM_EMAIL_BENCH_SIZES")
+        .unwrap_or_else(|_| "2000,10000,25000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// A user with `n` emails (the first primary), named `name`.
+fn user_with_emails(name: &str, n: usize) -> Value {
+    let emails: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut e = json!({"value": format!("{name}.{i}@example.com"), "type": "work"});
+            if i == 0 {
+                e["primary"] = json!(true);
+            }
+            e
+        })
+        .collect();
+    json!({"schemas": [USER], "userName": name, "displayName": "Many Emails", "emails": emails})
+}
+
+/// The `emails` of a response, as a list of values.
+fn email_values(body: &Value) -> Vec<&str> {
+    body["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect()
+}
+
+/// `engine/<n>-emails/<prefix>create` and `…/<prefix>patch-one-email` over `store`.
+fn emails_on<S: Store>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    prefix: &str,
+    store: S,
+    n: usize,
+) {
+    let mut config = Config::new("https://example.com/scim/v2");
+    config.max_payload = 64 << 20;
+    let engine = Engine::new(Registry::standard(), store, config);
+    let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH).tenant(T);
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let post = |k: u64| {
+        let body = user_with_emails(&format!("emails-{nonce}-{k}"), n);
+        Request::new(Method::Post, "/Users").with_json(&body)
+    };
+    // Checked: created with every email, in order.
+    let resp = block_on(engine.handle(&ctx, post(0)));
+    assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
+    let created = resp.body_json();
+    let values = email_values(&created);
+    assert_eq!(values.len(), n);
+    assert_eq!(
+        values[n / 2],
+        format!("emails-{nonce}-0.{}@example.com", n / 2)
+    );
+    let k = Cell::new(0u64);
+    g.bench_function(format!("{prefix}create"), |b| {
+        b.iter(|| {
+            k.set(k.get() + 1);
+            let resp = block_on(engine.handle(&ctx, post(k.get())));
+            assert_eq!(resp.status, 201);
+            resp
+        })
+    });
+
+    // PATCH: the value of one email (in the middle) changes, through a value filter.
+    let path = format!("/Users/{}", created["id"].as_str().unwrap());
+    let current = std::cell::RefCell::new(values[n / 2].to_owned());
+    let patch = |k: u64| {
+        let new = format!("moved-{k}@example.net");
+        let old = current.replace(new.clone());
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": format!("emails[value eq \"{old}\"].value"),
+                "value": new}]});
+        block_on(engine.handle(
+            &ctx,
+            Request::new(Method::Patch, path.as_str()).with_json(&body),
+        ))
+    };
+    // Checked: one email changed, the others kept; the index finds the new value.
+    let resp = patch(0);
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let body = resp.body_json();
+    let after = email_values(&body);
+    assert_eq!(after.len(), n);
+    assert_eq!(after[n / 2], "moved-0@example.net");
+    assert_eq!(after[0], values[0]);
+    let found = block_on(
+        engine.handle(
+            &ctx,
+            Request::new(Method::Get, "/Users")
+                .with_query("filter", r#"emails.value eq "MOVED-0@example.net""#)
+                .with_query("attributes", "userName"),
+        ),
+    );
+    assert_eq!(found.status, 200);
+    assert_eq!(found.body_json()["totalResults"], 1);
+    let k = Cell::new(0u64);
+    g.bench_function(format!("{prefix}patch-one-email"), |b| {
+        b.iter(|| {
+            k.set(k.get() + 1);
+            let resp = patch(k.get());
+            assert_eq!(resp.status, 200);
+            resp
+        })
+    });
+}
+
+/// A user with thousands of emails, created and patched through the engine: over SQLite (a
+/// fresh file database per size) and over the memory store.
+fn engine_emails(c: &mut Criterion) {
+    for n in email_sizes() {
+        let dir = bench_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join(format!("emails-{n}.db"));
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        let mut g = c.benchmark_group(format!("engine/{n}-emails"));
+        g.sample_size(10);
+        let sqlite = SqliteStore::open(&db, Registry::standard()).unwrap();
+        emails_on(&mut g, "", sqlite, n);
+        emails_on(&mut g, "memory-", scim_core::MemoryStore::new(), n);
+        g.finish();
+    }
+}
+
+criterion_group!(benches, users, group, engine_group, engine_emails);
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! for the shapes IdPs send most (`members[value eq "id"]`, a list of values).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter};
@@ -53,6 +53,9 @@ impl Hasher for FxHasher {
 
 /// A set keyed with [`FxHasher`].
 pub(crate) type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+
+/// A map keyed with [`FxHasher`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 pub(crate) enum Matcher<'a> {
     /// `value eq "x"`.

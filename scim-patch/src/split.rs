@@ -10,6 +10,7 @@ use scim_schema::Mutability;
 use crate::error::{syntax, PatchError};
 use crate::message::{OpKind, PatchOperation, PatchRequest};
 use crate::outcome::Normalization;
+use crate::select::{FxMap, FxSet};
 use crate::Patcher;
 
 /// A PATCH split for a resource whose multi-valued attribute (e.g. `members`) is kept out
@@ -43,31 +44,37 @@ impl SplitPatch {
     }
 }
 
-/// The net state of the element changes while the operations are read in order.
+/// The net state of the element changes while the operations are read in order. Each
+/// change is one hash lookup: a request adding or removing 10,000 members is linear in them.
 #[derive(Default)]
 struct Net {
     clear: bool,
     removed: Vec<String>,
-    added: Vec<Value>,
-    added_keys: Vec<String>,
+    /// The lower-cased `removed`.
+    removed_keys: FxSet<String>,
+    /// The elements added, in order; `None` where a later remove took one back.
+    added: Vec<Option<Value>>,
+    /// The position in `added` of each lower-cased `value` added.
+    added_at: FxMap<String, usize>,
 }
 
 impl Net {
     fn add(&mut self, element: Value, value: &str) {
         let key = value.to_lowercase();
-        if !self.added_keys.contains(&key) {
-            self.added_keys.push(key);
-            self.added.push(element);
+        if !self.added_at.contains_key(&key) {
+            self.added_at.insert(key, self.added.len());
+            self.added.push(Some(element));
         }
     }
 
     fn remove(&mut self, value: &str) {
         let key = value.to_lowercase();
-        if let Some(i) = self.added_keys.iter().position(|k| *k == key) {
-            self.added_keys.remove(i);
-            self.added.remove(i);
+        if let Some(i) = self.added_at.remove(&key) {
+            if let Some(slot) = self.added.get_mut(i) {
+                *slot = None;
+            }
         }
-        if !self.removed.iter().any(|r| r.to_lowercase() == key) {
+        if self.removed_keys.insert(key) {
             self.removed.push(value.to_owned());
         }
     }
@@ -77,6 +84,14 @@ impl Net {
             clear: true,
             ..Net::default()
         };
+    }
+
+    /// The elements added, in order.
+    fn added(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.added)
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 
@@ -191,6 +206,7 @@ impl Patcher<'_> {
                 _ => return Ok(None),
             }
         }
+        let added = net.added();
         Ok(Some(SplitPatch {
             rest: PatchRequest {
                 operations: rest,
@@ -198,7 +214,7 @@ impl Patcher<'_> {
             },
             clear: net.clear,
             removed: net.removed,
-            added: net.added,
+            added,
             normalizations,
         }))
     }

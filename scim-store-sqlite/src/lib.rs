@@ -869,6 +869,9 @@ pub(crate) fn write_side_tables(
     Ok(())
 }
 
+/// Makes the `attr_index` rows of `id` the `keys` (`existing`: the resource may have rows
+/// already). Writes only the difference from what is stored, in key order: a PATCH of one
+/// email of a user with 25,000 deletes one row and inserts one, instead of rewriting 25,000.
 fn write_index_keys(
     tx: &Connection,
     tenant: &str,
@@ -877,22 +880,103 @@ fn write_index_keys(
     keys: &[(&'static str, String)],
     existing: bool,
 ) -> Result<(), StoreError> {
-    if existing {
+    if existing && keys.is_empty() {
         tx.prepare_cached(
             "DELETE FROM attr_index WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
         )
         .and_then(|mut s| s.execute(params![tenant, rt, id]))
         .map_err(unavailable)?;
+        return Ok(());
     }
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO attr_index (tenant, resource_type, attr, key, id) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+    let mut new: Vec<(&str, &str)> = keys.iter().map(|(a, k)| (*a, k.as_str())).collect();
+    new.sort_unstable();
+    new.dedup();
+    let mut old: Vec<(String, String)> = Vec::new();
+    if existing {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT attr, key FROM attr_index INDEXED BY attr_index_owner \
+                 WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3 ORDER BY attr, key",
+            )
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params![tenant, rt, id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(unavailable)?;
+        for row in rows {
+            old.push(row.map_err(unavailable)?);
+        }
+        // Already in order (the index's); the sort only confirms it, in linear time.
+        old.sort_unstable();
+    }
+    // One merge of the two sorted lists: rows only in `old` go, rows only in `new` come.
+    let mut gone: Vec<(&str, &str)> = Vec::new();
+    let mut added: Vec<(&str, &str)> = Vec::with_capacity(new.len());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        let o = old.get(i).map(|(a, k)| (a.as_str(), k.as_str()));
+        match (o, new.get(j).copied()) {
+            (Some(o), Some(n)) if o == n => {
+                i += 1;
+                j += 1;
+            }
+            (Some(o), Some(n)) if o < n => {
+                gone.push(o);
+                i += 1;
+            }
+            (Some(o), None) => {
+                gone.push(o);
+                i += 1;
+            }
+            (_, Some(n)) => {
+                added.push(n);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    if !gone.is_empty() {
+        let mut delete = tx
+            .prepare_cached(
+                "DELETE FROM attr_index WHERE tenant = ?1 AND resource_type = ?2 \
+                 AND attr = ?3 AND key = ?4 AND id = ?5",
+            )
+            .map_err(unavailable)?;
+        for (attr, key) in gone {
+            delete
+                .execute(params![tenant, rt, attr, key, id])
+                .map_err(unavailable)?;
+        }
+    }
+    // Many rows per statement: a user with 25,000 emails is 25,000 rows.
+    const ROWS: usize = 64;
+    let values = |rows: usize| {
+        (0..rows)
+            .map(|r| format!("(?1, ?2, ?{}, ?{}, ?3)", 4 + 2 * r, 5 + 2 * r))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let insert_sql = |rows: usize| {
+        format!(
+            "INSERT OR IGNORE INTO attr_index (tenant, resource_type, attr, key, id) VALUES {}",
+            values(rows)
         )
-        .map_err(unavailable)?;
-    for (attr, key) in keys {
+    };
+    let mut chunks = added.chunks_exact(ROWS);
+    if chunks.len() > 0 {
+        let mut insert = tx.prepare_cached(&insert_sql(ROWS)).map_err(unavailable)?;
+        for chunk in &mut chunks {
+            let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&tenant, &rt, &id];
+            for (attr, key) in chunk {
+                bound.push(attr);
+                bound.push(key);
+            }
+            insert.execute(&bound[..]).map_err(unavailable)?;
+        }
+    }
+    let mut insert = tx.prepare_cached(&insert_sql(1)).map_err(unavailable)?;
+    for (attr, key) in chunks.remainder() {
         insert
-            .execute(params![tenant, rt, attr, key, id])
+            .execute(params![tenant, rt, id, attr, key])
             .map_err(unavailable)?;
     }
     Ok(())

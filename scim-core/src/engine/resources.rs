@@ -33,12 +33,30 @@ impl<S: Store> Engine<S> {
         stored: &StoredResource,
         projection: &Projection<'_>,
     ) -> Value {
-        let mut resource = stored.resource.clone();
+        self.render_owned(
+            ctx,
+            rt,
+            (&stored.id, stored.version),
+            stored.resource.clone(),
+            projection,
+        )
+    }
+
+    /// [`Engine::render`] of a resource the caller gives away (`(id, version)` beside it):
+    /// a large resource is not copied before the projection makes its own copy.
+    fn render_owned(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        (id, version): (&str, u64),
+        mut resource: Value,
+        projection: &Projection<'_>,
+    ) -> Value {
         if let Value::Object(m) = &mut resource {
             let meta = m.entry("meta").or_insert_with(|| json!({}));
             if let Value::Object(meta) = meta {
-                meta.insert("location".into(), json!(self.location(rt, &stored.id)));
-                meta.insert("version".into(), json!(etag(stored.version)));
+                meta.insert("location".into(), json!(self.location(rt, id)));
+                meta.insert("version".into(), json!(etag(version)));
                 meta.entry("resourceType")
                     .or_insert_with(|| json!(rt.definition().name));
             }
@@ -72,11 +90,15 @@ impl<S: Store> Engine<S> {
         let projection = self.projection(rt, req)?;
         let mut one = [stored];
         self.decorate(ctx, rt, req, &projection, &mut one).await?;
-        let [stored] = one;
-        let body = self.render(ctx, rt, &stored, &projection);
+        let [StoredResource {
+            id,
+            version,
+            resource,
+        }] = one;
+        let body = self.render_owned(ctx, rt, (&id, version), resource, &projection);
         Ok(Response::json(status, &body)
-            .with_header("ETag", etag(stored.version))
-            .with_header("Location", self.location(rt, &stored.id)))
+            .with_header("ETag", etag(version))
+            .with_header("Location", self.location(rt, &id)))
     }
 
     /// Sets `meta` for a write: `lastModified` now, `created` kept from `previous` (the

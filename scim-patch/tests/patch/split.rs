@@ -99,3 +99,37 @@ proptest! {
         }
     }
 }
+
+/// 10,000 members added, every other one removed again (in another case), some added back
+/// twice: the net change, exactly, in order. (Each change scanned all the earlier ones
+/// before: quadratic in the request.)
+#[test]
+fn split_of_many_members_is_the_net_change() {
+    const N: usize = 10_000;
+    let registry = scim_schema::Registry::standard();
+    // Entra ID's profile: `remove` with a list of values.
+    let patcher = Patcher::new(
+        registry.resource_type("Group").unwrap(),
+        PatchOptions::entra_id(),
+    );
+    let m = |v: String| json!({"value": v});
+    let request = PatchRequest::from_json(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "add", "path": "members", "value": (0..N).map(|i| m(format!("u{i}"))).collect::<Vec<_>>()},
+                {"op": "remove", "path": "members",
+                    "value": (0..N).step_by(2).map(|i| m(format!("U{i}"))).collect::<Vec<_>>()},
+                {"op": "remove", "path": "members[value eq \"u0\"]"},
+                {"op": "add", "path": "members", "value": [m("U2".into()), m("u2".into()), m("u1".into())]},
+            ]}),
+        patcher.options(),
+    )
+    .unwrap();
+    let split = patcher.split(&request, "members").unwrap().unwrap();
+    assert!(!split.clear);
+    let removed: Vec<String> = (0..N).step_by(2).map(|i| format!("U{i}")).collect();
+    assert_eq!(split.removed, removed);
+    let mut added: Vec<Value> = (1..N).step_by(2).map(|i| m(format!("u{i}"))).collect();
+    added.push(m("U2".into()));
+    assert_eq!(split.added, added);
+}

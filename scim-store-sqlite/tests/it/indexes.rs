@@ -210,3 +210,84 @@ fn version_0_files_are_migrated() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A replace writes only the difference of the index keys: keys that go, come, change case
+/// or repeat, beside thousands that stay, all answer exactly afterwards; so do two users
+/// sharing keys, and a delete.
+#[test]
+fn replaces_keep_the_index_exact() {
+    let s = memory_store();
+    let emails = |values: &[String]| {
+        values
+            .iter()
+            .map(|v| json!({"value": v}))
+            .collect::<Vec<_>>()
+    };
+    let many: Vec<String> = (0..3_000).map(|i| format!("m{i}@x.io")).collect();
+    let mut first = many.clone();
+    first.extend(["gone@x.io".to_owned(), "Case@x.io".to_owned()]);
+    let a = block_on(s.create(
+        "t",
+        "User",
+        json!({"userName": "a", "displayName": "A", "emails": emails(&first)}),
+        vec![],
+    ))
+    .expect("create");
+    let b = block_on(s.create(
+        "t",
+        "User",
+        json!({"userName": "b", "emails": [{"value": "m7@x.io"}, {"value": "gone@x.io"}]}),
+        vec![],
+    ))
+    .expect("create");
+    let mut second = many.clone();
+    second.extend([
+        "CASE@x.io".to_owned(),
+        "new@x.io".to_owned(),
+        "NEW@x.io".to_owned(),
+    ]);
+    second.remove(1_500);
+    let a = block_on(s.replace(
+        "t",
+        "User",
+        &a.id,
+        1,
+        json!({"userName": "a2", "emails": emails(&second)}),
+        vec![],
+    ))
+    .expect("replace");
+    let all = vec![a.clone(), b.clone()];
+    for text in [
+        r#"emails.value eq "gone@x.io""#,
+        r#"emails.value eq "case@x.io""#,
+        r#"emails.value eq "new@x.io""#,
+        r#"emails.value eq "m1500@x.io""#,
+        r#"emails.value eq "m1501@x.io""#,
+        r#"emails.value eq "m7@x.io""#,
+        r#"emails.value sw "m29""#,
+        r#"userName eq "a" or userName eq "a2""#,
+        r#"displayName eq "A""#,
+    ] {
+        assert!(
+            check_query(&s, "t", "User", text, &all),
+            "{text} not pushed down"
+        );
+    }
+    // Nothing changed: nothing to write, and the answers stay.
+    let a =
+        block_on(s.replace("t", "User", &a.id, 2, a.resource.clone(), vec![])).expect("replace");
+    assert!(check_query(
+        &s,
+        "t",
+        "User",
+        r#"emails.value eq "new@x.io""#,
+        &[a.clone(), b.clone()]
+    ));
+    block_on(s.delete("t", "User", &a.id, None)).expect("delete");
+    for text in [r#"emails.value eq "m7@x.io""#, r#"emails.value sw "m""#] {
+        assert!(
+            check_query(&s, "t", "User", text, std::slice::from_ref(&b)),
+            "{text}"
+        );
+    }
+}

@@ -165,12 +165,8 @@ fn serve_main(
     let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stderr());
-    if tracing::subscriber::set_global_default(serve::log_subscriber(
-        writer,
-        ansi,
-        &directives,
-    ))
-    .is_err()
+    if tracing::subscriber::set_global_default(serve::log_subscriber(writer, ansi, &directives))
+        .is_err()
     {
         eprintln!("scim serve: a log subscriber was already set");
     }

@@ -134,6 +134,7 @@ mod pool;
 mod references;
 mod schema;
 mod translate;
+mod trigrams;
 
 use std::future::Future;
 use std::path::Path;
@@ -835,6 +836,7 @@ pub(crate) fn write_side_tables(
     existing: bool,
 ) -> Result<(), StoreError> {
     write_index_keys(tx, tenant, rt, id, &row.keys, existing)?;
+    trigrams::write(tx, tenant, rt, id, &row.keys, existing)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
@@ -1157,6 +1159,7 @@ impl Core {
                 (ambiguous, members_key, irregular),
             )?;
             write_index_keys(tx, tenant, rt, id, &row.keys, true)?;
+            trigrams::write(tx, tenant, rt, id, &row.keys, true)?;
             index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
@@ -1694,6 +1697,54 @@ mod tests {
             assert!(plan.contains("attr=? AND key"), "{f}:\n{plan}");
             assert!(plan.contains(apart), "{f}:\n{plan}");
             assert!(!plan.contains("SCAN r"), "{f}:\n{plan}");
+        }
+    }
+
+    /// `co` and `ew` on the indexed case-insensitive attributes read the trigram index (or,
+    /// for a literal too short for trigrams, the attribute's keys in `attr_index`), never
+    /// every document.
+    #[test]
+    fn substring_filters_use_the_trigram_index() {
+        let s = store();
+        let users = (0..2_000)
+            .map(|i| {
+                let u = json!({"userName": format!("user{i}@example.com"),
+                    "displayName": format!("Name {i}"),
+                    "emails": [{"value": format!("u{i}@x.org")}]});
+                (u, vec![])
+            })
+            .collect();
+        s.create_batch("t", "User", users).unwrap();
+        let by_id = "SEARCH r USING INDEX sqlite_autoindex_resources_1 (tenant=? AND resource_type=? AND id=?)";
+        let trigram = "VIRTUAL TABLE INDEX 0:M";
+        for (f, index) in [
+            (r#"displayName co "abc""#, trigram),
+            (r#"displayName co "ME 12""#, trigram),
+            (r#"userName ew "7@EXAMPLE.COM""#, trigram),
+            (r#"userName co "r1" or displayName co "name 2""#, trigram),
+            (r#"emails.value co "@x.""#, trigram),
+            (r#"emails.value co "x" and title pr"#, "attr=?"),
+            (r#"displayName ew "9""#, "attr=?"),
+        ] {
+            let (plan, filtered) = explain(&s, "User", f);
+            assert!(filtered, "{f}");
+            assert!(plan.lines().next() == Some(by_id), "{f}:\n{plan}");
+            assert!(plan.contains(index), "{f}:\n{plan}");
+            assert!(!plan.contains("SCAN r"), "{f}:\n{plan}");
+            // From the matches to their rows, not from every row of the type to the matches.
+            if index == trigram {
+                assert!(
+                    plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"),
+                    "{f}:\n{plan}"
+                );
+            }
+            assert!(!plan.contains("attr_text_owner"), "{f}:\n{plan}");
+        }
+        // Not indexed by trigrams: a caseExact attribute, and an attribute not indexed.
+        for f in [r#"externalId co "abc""#, r#"title co "abc""#] {
+            let (plan, filtered) = explain(&s, "User", f);
+            assert!(filtered, "{f}");
+            assert!(!plan.contains(trigram), "{f}:\n{plan}");
         }
     }
 

@@ -189,7 +189,7 @@ fn version_0_files_are_migrated() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let members: i64 = c
         .query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0))
         .expect("members");

@@ -5,7 +5,9 @@
 //! 100,000 with `patch_elements`, against replacing the whole group.
 //!
 //! Every write is durable (WAL, `synchronous=FULL`). Each bench's answer is checked once
-//! before it is timed.
+//! before it is timed. `displayname-co` is `displayName co` answered through the trigram
+//! index (a page of 20); `displayname-co-short` a two-character literal, which scans the
+//! `displayName` keys instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -394,6 +396,25 @@ fn users(c: &mut Criterion) {
         g.bench_function("filtered-list-not-pushed", |b| {
             b.iter(|| list(&store, &not_pushed, 100))
         });
+
+        // `co` through the trigram index: a literal across the given and the family name
+        // (few matches: one name in 2,600), the engine's usual page of 20.
+        let across = format!("{} {}", &GIVEN[0][2..], &FAMILY[0][..3]).to_uppercase();
+        for (id, literal) in [
+            ("displayname-co", across.as_str()),
+            // Two characters: no trigram; the `displayName` keys are scanned instead.
+            ("displayname-co-short", "ck"),
+        ] {
+            let co = compile(&format!(r#"displayName co "{literal}""#), "User");
+            let (page, total, exact) = list(&store, &co, 20);
+            assert!(exact, "pushed down");
+            let expected = (0..n).map(user).filter(|u| co.1.matches(u)).count();
+            assert!(expected > 0, "{literal}");
+            assert_eq!(total, expected);
+            assert_eq!(page.len(), expected.min(20));
+            assert!(page.iter().all(|u| co.1.matches(u)));
+            g.bench_function(id, |b| b.iter(|| list(&store, &co, 20)));
+        }
         g.finish();
     }
 }

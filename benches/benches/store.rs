@@ -382,10 +382,10 @@ fn users(c: &mut Criterion) {
             b.iter(|| list(&store, &by_date, 100))
         });
 
-        // A conjunct SQL does not take (a literal with a NUL character): SQL returns the
-        // `sw` superset, the rest is finished in memory.
+        // A conjunct SQL does not take (an integer past 2^53; NUL literals are pushed down
+        // now): SQL returns the `sw` superset, the rest is finished in memory.
         let not_pushed = compile(
-            &format!(r#"userName sw "{prefix}" and title ne "\u0000""#),
+            &format!(r#"userName sw "{prefix}" and title ne 9007199254740993"#),
             "User",
         );
         let (page, total, exact) = list(&store, &not_pushed, 100);

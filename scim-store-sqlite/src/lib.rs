@@ -71,6 +71,14 @@
 //!   document confirms the exact value. Written with the resource in the same transaction.
 //! - `members.value` of groups (and `members[value eq "…"]`): the `value_key` column of the
 //!   members table (below).
+//! - `co` and `ew` on the case-insensitive attributes of `attr_index` (`userName`,
+//!   `displayName`, `emails.value`): a trigram index (SQLite FTS5, `tokenize='trigram
+//!   case_sensitive 1'`) over the same folded keys finds the candidates, and each candidate
+//!   key is confirmed with the exact test (`instr`, or the key's last bytes). A literal
+//!   shorter than three characters (or whose every trigram holds a NUL) has no trigram to
+//!   look up: the keys of that attribute in `attr_index` are tested instead, a scan of one
+//!   column of short strings rather than of the documents. `externalId` is caseExact: its
+//!   substring filters read the documents.
 //!
 //! An `or` of such comparisons (`id eq "a" or id eq "b" …`, as the engine sends to check
 //! members or to find a page of users' groups) becomes one lookup of all the keys. Results
@@ -112,11 +120,12 @@
 //!
 //! # Schema version
 //!
-//! The file's layout is versioned with `PRAGMA user_version` (now 2). A file written
+//! The file's layout is versioned with `PRAGMA user_version` (now 3). A file written
 //! before the side tables existed (version 0) is migrated when opened: columns and tables
 //! are added and every resource is rewritten once (index keys, members moved out of line),
 //! in one transaction. A file from before version 2 may hold passwords in clear: they are
-//! hashed on open ([`SqliteStore::open_with_passwords`] names the scheme).
+//! hashed on open ([`SqliteStore::open_with_passwords`] names the scheme). A file of version
+//! 1 or 2 gets its trigram index (version 3) on open, filled from `attr_index` in SQL.
 //!
 //! # Secrets
 //!
@@ -178,6 +187,8 @@ const MEMBERS: &str = "members";
 /// - `attr_index (tenant, resource_type, attr, key, id)`: for `userName`, `externalId`,
 ///   `displayName` and `emails.value`, every string a filter on them reads, Unicode-lower-cased,
 ///   so `eq` and case-insensitive `sw` are index lookups.
+/// - `attr_text (n, tenant, resource_type, attr, key, id)` and the FTS5 table `attr_trigram`
+///   (rowid `n`): the same keys of those four attributes, by trigram, for `co` and `ew`.
 /// - `members (tenant, resource_type, owner_id, seq, value_key, element, search)`: the
 ///   `members` of groups, one row per member in order (`seq`), indexed by
 ///   (tenant, resource_type, value_key, owner_id) for "is X a member" and "which groups

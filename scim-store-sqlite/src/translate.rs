@@ -6,11 +6,13 @@
 //! [`Frag::All`] (or makes its parent a [`Frag::Superset`]), and the engine finishes in
 //! memory.
 //!
-//! Two shortcuts read indexes instead of documents, with the same answers: `eq` (and `sw`
+//! Shortcuts read indexes instead of documents, with the same answers: `eq` (and `sw`
 //! when case-insensitive) on an attribute of the `attr_index` side table
 //! ([`crate::layout::INDEXED`]) or on `members.value` (column `value_key`), and `id eq` on
-//! the primary key. The out-of-line attribute (`members` of a group) is read from the
-//! `members` table wherever the document would have been read.
+//! the primary key; `co` and `ew` on a case-insensitive attribute of that side table read
+//! the trigram index ([`crate::trigrams`]) and confirm on the keys. The out-of-line
+//! attribute (`members` of a group) is read from the `members` table wherever the document
+//! would have been read.
 
 use std::convert::Infallible;
 
@@ -494,7 +496,8 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     /// An index lookup that answers `path op lit` exactly: `eq`, or `sw` when
     /// case-insensitive, on an indexed attribute, on `id`, or on the `value` of out-of-line
-    /// elements, read from the top of the resource.
+    /// elements, read from the top of the resource; `co` and `ew` when case-insensitive, on
+    /// an indexed attribute only.
     fn lookup(
         &self,
         r: &Resolved,

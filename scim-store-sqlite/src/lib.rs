@@ -71,6 +71,14 @@
 //!   document confirms the exact value. Written with the resource in the same transaction.
 //! - `members.value` of groups (and `members[value eq "…"]`): the `value_key` column of the
 //!   members table (below).
+//! - `co` and `ew` on the case-insensitive attributes of `attr_index` (`userName`,
+//!   `displayName`, `emails.value`): a trigram index (SQLite FTS5, `tokenize='trigram
+//!   case_sensitive 1'`) over the same folded keys finds the candidates, and each candidate
+//!   key is confirmed with the exact test (`instr`, or the key's last bytes). A literal
+//!   shorter than three characters (or whose every trigram holds a NUL) has no trigram to
+//!   look up: the keys of that attribute in `attr_index` are tested instead, a scan of one
+//!   column of short strings rather than of the documents. `externalId` is caseExact: its
+//!   substring filters read the documents.
 //!
 //! An `or` of such comparisons (`id eq "a" or id eq "b" …`, as the engine sends to check
 //! members or to find a page of users' groups) becomes one lookup of all the keys. Results
@@ -112,11 +120,12 @@
 //!
 //! # Schema version
 //!
-//! The file's layout is versioned with `PRAGMA user_version` (now 2). A file written
+//! The file's layout is versioned with `PRAGMA user_version` (now 3). A file written
 //! before the side tables existed (version 0) is migrated when opened: columns and tables
 //! are added and every resource is rewritten once (index keys, members moved out of line),
 //! in one transaction. A file from before version 2 may hold passwords in clear: they are
-//! hashed on open ([`SqliteStore::open_with_passwords`] names the scheme).
+//! hashed on open ([`SqliteStore::open_with_passwords`] names the scheme). A file of version
+//! 1 or 2 gets its trigram index (version 3) on open, filled from `attr_index` in SQL.
 //!
 //! # Secrets
 //!
@@ -134,6 +143,7 @@ mod pool;
 mod references;
 mod schema;
 mod translate;
+mod trigrams;
 
 use std::future::Future;
 use std::path::Path;
@@ -177,6 +187,8 @@ const MEMBERS: &str = "members";
 /// - `attr_index (tenant, resource_type, attr, key, id)`: for `userName`, `externalId`,
 ///   `displayName` and `emails.value`, every string a filter on them reads, Unicode-lower-cased,
 ///   so `eq` and case-insensitive `sw` are index lookups.
+/// - `attr_text (n, tenant, resource_type, attr, key, id)` and the FTS5 table `attr_trigram`
+///   (rowid `n`): the same keys of those four attributes, by trigram, for `co` and `ew`.
 /// - `members (tenant, resource_type, owner_id, seq, value_key, element, search)`: the
 ///   `members` of groups, one row per member in order (`seq`), indexed by
 ///   (tenant, resource_type, value_key, owner_id) for "is X a member" and "which groups
@@ -838,6 +850,7 @@ pub(crate) fn write_side_tables(
     existing: bool,
 ) -> Result<(), StoreError> {
     write_index_keys(tx, tenant, rt, id, &row.keys, existing)?;
+    trigrams::write(tx, tenant, rt, id, &row.keys, existing)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
@@ -1244,6 +1257,7 @@ impl Core {
                 (ambiguous, members_key, irregular),
             )?;
             write_index_keys(tx, tenant, rt, id, &row.keys, true)?;
+            trigrams::write(tx, tenant, rt, id, &row.keys, true)?;
             index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
@@ -1781,6 +1795,54 @@ mod tests {
             assert!(plan.contains("attr=? AND key"), "{f}:\n{plan}");
             assert!(plan.contains(apart), "{f}:\n{plan}");
             assert!(!plan.contains("SCAN r"), "{f}:\n{plan}");
+        }
+    }
+
+    /// `co` and `ew` on the indexed case-insensitive attributes read the trigram index (or,
+    /// for a literal too short for trigrams, the attribute's keys in `attr_index`), never
+    /// every document.
+    #[test]
+    fn substring_filters_use_the_trigram_index() {
+        let s = store();
+        let users = (0..2_000)
+            .map(|i| {
+                let u = json!({"userName": format!("user{i}@example.com"),
+                    "displayName": format!("Name {i}"),
+                    "emails": [{"value": format!("u{i}@x.org")}]});
+                (u, vec![])
+            })
+            .collect();
+        s.create_batch("t", "User", users).unwrap();
+        let by_id = "SEARCH r USING INDEX sqlite_autoindex_resources_1 (tenant=? AND resource_type=? AND id=?)";
+        let trigram = "VIRTUAL TABLE INDEX 0:M";
+        for (f, index) in [
+            (r#"displayName co "abc""#, trigram),
+            (r#"displayName co "ME 12""#, trigram),
+            (r#"userName ew "7@EXAMPLE.COM""#, trigram),
+            (r#"userName co "r1" or displayName co "name 2""#, trigram),
+            (r#"emails.value co "@x.""#, trigram),
+            (r#"emails.value co "x" and title pr"#, "attr=?"),
+            (r#"displayName ew "9""#, "attr=?"),
+        ] {
+            let (plan, filtered) = explain(&s, "User", f);
+            assert!(filtered, "{f}");
+            assert!(plan.lines().next() == Some(by_id), "{f}:\n{plan}");
+            assert!(plan.contains(index), "{f}:\n{plan}");
+            assert!(!plan.contains("SCAN r"), "{f}:\n{plan}");
+            // From the matches to their rows, not from every row of the type to the matches.
+            if index == trigram {
+                assert!(
+                    plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"),
+                    "{f}:\n{plan}"
+                );
+            }
+            assert!(!plan.contains("attr_text_owner"), "{f}:\n{plan}");
+        }
+        // Not indexed by trigrams: a caseExact attribute, and an attribute not indexed.
+        for f in [r#"externalId co "abc""#, r#"title co "abc""#] {
+            let (plan, filtered) = explain(&s, "User", f);
+            assert!(filtered, "{f}");
+            assert!(!plan.contains(trigram), "{f}:\n{plan}");
         }
     }
 

@@ -78,6 +78,7 @@ pub(crate) fn delete_row(
     )
     .map_err(unavailable)?;
     write_index_keys(tx, tenant, rt, id, &[], true)?;
+    crate::trigrams::write(tx, tenant, rt, id, &[], true)?;
     tx.execute(
         "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
         params![tenant, rt, id],
@@ -183,6 +184,7 @@ impl Core {
                 ),
             )?;
             write_index_keys(tx, tenant, rt, owner, &row.keys, true)?;
+            crate::trigrams::write(tx, tenant, rt, owner, &row.keys, true)?;
         }
         Ok(owners.len())
     }

@@ -9,6 +9,7 @@ use scim_core::secret::{hash_secrets, PasswordScheme};
 use scim_schema::Registry;
 
 use crate::layout::{hidden_of, Row};
+use crate::trigrams;
 use crate::{out_of_line_of, unavailable};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
@@ -17,7 +18,8 @@ use crate::{out_of_line_of, unavailable};
 /// - 1: `attr_index`, `members`, and `resources.members_key` / `resources.irregular`.
 /// - 2: no secret in clear: `returned: never` values (passwords) hashed, and left out of
 ///   `search`; unique keys compared as `UniqueKey::normalised` makes them (NFKC, case-folded).
-pub(crate) const VERSION: i64 = 2;
+/// - 3: the trigram index (`attr_text`, `attr_trigram`, see [`crate::trigrams`]).
+pub(crate) const VERSION: i64 = 3;
 
 /// Version 0, as it was (created when missing, so that one migration path serves new and
 /// old files alike).
@@ -77,7 +79,8 @@ CREATE INDEX IF NOT EXISTS members_value
 /// Creates the tables, or brings an older file up to [`VERSION`], in one transaction: from
 /// version 0, adds the columns and tables, then rewrites every stored resource once
 /// (side-table keys; out-of-line elements for the types whose members go out of line); from
-/// any version before 2, hashes the secrets kept in clear with `passwords`.
+/// any version before 2, hashes the secrets kept in clear with `passwords`; from version 1
+/// or 2, fills the trigram index from `attr_index`.
 pub(crate) fn migrate(
     conn: &mut Connection,
     registry: &Registry,
@@ -122,7 +125,12 @@ pub(crate) fn migrate(
             }
         }
         tx.execute_batch(V1).map_err(unavailable)?;
+        // The rewrite below fills the trigram index with the other side tables.
+        tx.execute_batch(trigrams::TABLES).map_err(unavailable)?;
         backfill(&tx, registry)?;
+    } else if version < 3 {
+        tx.execute_batch(trigrams::TABLES).map_err(unavailable)?;
+        trigrams::backfill(&tx)?;
     }
     if version < 2 {
         seal_secrets(&tx, registry, passwords)?;

@@ -6,17 +6,20 @@
 //! [`Frag::All`] (or makes its parent a [`Frag::Superset`]), and the engine finishes in
 //! memory.
 //!
-//! Two shortcuts read indexes instead of documents, with the same answers: `eq` (and `sw`
+//! Shortcuts read indexes instead of documents, with the same answers: `eq` (and `sw`
 //! when case-insensitive) on an attribute of the `attr_index` side table
 //! ([`crate::layout::INDEXED`]) or on `members.value` (column `value_key`), and `id eq` on
-//! the primary key. The out-of-line attribute (`members` of a group) is read from the
-//! `members` table wherever the document would have been read.
+//! the primary key; `co` and `ew` on a case-insensitive attribute of that side table read
+//! the trigram index ([`crate::trigrams`]) and confirm on the keys. The out-of-line
+//! attribute (`members` of a group) is read from the `members` table wherever the document
+//! would have been read.
 
 use std::convert::Infallible;
 
 use rusqlite::types::Value as SqlValue;
 
 use crate::layout::{indexed_label, ID_LABEL};
+use crate::trigrams;
 use scim_filter::{
     AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, Instant, UrnLocation,
     Visitor,
@@ -54,6 +57,12 @@ pub(crate) enum KeyTest {
     In(Vec<String>),
     /// From the first (inclusive) to the second (exclusive).
     Range(String, String),
+    /// Keys containing this (`co` on a case-insensitive attribute): candidates from the
+    /// trigram index ([`crate::trigrams`]), or a scan of the attribute's keys for a literal
+    /// with no trigram, then the exact test on the key.
+    Contains(String),
+    /// Keys ending with this (`ew`), found as [`KeyTest::Contains`] finds.
+    EndsWith(String),
 }
 
 /// An index lookup standing for a string comparison (or several, merged).
@@ -487,7 +496,8 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     /// An index lookup that answers `path op lit` exactly: `eq`, or `sw` when
     /// case-insensitive, on an indexed attribute, on `id`, or on the `value` of out-of-line
-    /// elements, read from the top of the resource.
+    /// elements, read from the top of the resource; `co` and `ew` when case-insensitive, on
+    /// an indexed attribute only.
     fn lookup(
         &self,
         r: &Resolved,
@@ -510,14 +520,19 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 let hi = successor(&key)?;
                 KeyTest::Range(key, hi)
             }
+            // Keys (lower-cased values) containing, or ending with, the lower-cased literal:
+            // the evaluator's `co` and `ew` on lower-cased strings.
+            CompareOp::Co if !exact => KeyTest::Contains(key),
+            CompareOp::Ew if !exact => KeyTest::EndsWith(key),
             _ => return None,
         };
+        let substring = matches!(keys, KeyTest::Contains(_) | KeyTest::EndsWith(_));
         let source = if self.out_of_line(r) == Some(true) {
             let value = r
                 .sub
                 .as_deref()
                 .is_some_and(|s| s.eq_ignore_ascii_case("value"));
-            if !value || self.layout.irregular {
+            if !value || self.layout.irregular || substring {
                 return None;
             }
             Source::Members
@@ -584,12 +599,50 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 format!("{x}.value_key"),
             ),
         };
+        let (ids, key_column) = match (&l.source, &l.keys) {
+            (Source::Attr(label), KeyTest::Contains(lit) | KeyTest::EndsWith(lit)) => {
+                match trigrams::match_query(lit) {
+                    // Rows of `attr_text`, by rowid, for the trigrams the index finds (the
+                    // CROSS JOIN keeps that order: otherwise SQLite may prefer walking the
+                    // type's rows in `attr_text_owner` and probing the matches).
+                    Some(query) => {
+                        let g = self.alias("g");
+                        let t = self.alias("x");
+                        let m = self.params.push(query);
+                        let a = self.params.push((*label).to_owned());
+                        (
+                            format!(
+                                "SELECT {t}.id FROM attr_trigram AS {g} CROSS JOIN attr_text AS {t} \
+                                 ON {t}.n = {g}.rowid WHERE {g}.attr_trigram MATCH {m} \
+                                 AND {t}.tenant = {TENANT} AND {t}.resource_type = {RESOURCE_TYPE} \
+                                 AND {t}.attr = {a}"
+                            ),
+                            format!("{t}.key"),
+                        )
+                    }
+                    // No trigram to look up: every key of the attribute is tested.
+                    None => (ids, key_column),
+                }
+            }
+            _ => (ids, key_column),
+        };
         let test = match l.keys {
             KeyTest::In(keys) => self.in_list(&key_column, keys),
             KeyTest::Range(lo, hi) => {
                 let lo = self.params.push(lo);
                 let hi = self.params.push(hi);
                 format!("{key_column} >= {lo} AND {key_column} < {hi}")
+            }
+            // Every key (they are all strings), as `co ""` holds for every string.
+            KeyTest::Contains(lit) | KeyTest::EndsWith(lit) if lit.is_empty() => "1".to_owned(),
+            KeyTest::Contains(lit) => format!("instr({key_column}, {}) > 0", self.params.push(lit)),
+            KeyTest::EndsWith(lit) => {
+                // In bytes, as the document test does (NUL-safe).
+                let n = self
+                    .params
+                    .push(i64::try_from(lit.len()).unwrap_or(i64::MAX));
+                let l = self.params.push(lit.into_bytes());
+                format!("substr(CAST({key_column} AS BLOB), -{n}) = {l}")
             }
         };
         let mut ids = format!("{ids} AND {test}");

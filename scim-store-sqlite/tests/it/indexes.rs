@@ -2,7 +2,7 @@
 //! their row id), migration of a version-0 file, and batch loading.
 
 use scim_core::test_kit::check_query;
-use scim_core::{block_on, Store, StoreError, UniqueKey};
+use scim_core::{block_on, Query, Store, StoreError, UniqueKey};
 use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
 use serde_json::json;
@@ -189,7 +189,7 @@ fn version_0_files_are_migrated() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let members: i64 = c
         .query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0))
         .expect("members");
@@ -290,4 +290,73 @@ fn replaces_keep_the_index_exact() {
             "{text}"
         );
     }
+}
+
+/// A version-2 file (written before the trigram index) is migrated on open: the trigram rows
+/// are filled from `attr_index`, and substring filters read them with the evaluator's answers.
+#[test]
+fn version_2_files_get_the_trigram_index() {
+    let dir = std::env::temp_dir().join(format!("scim-sqlite-migrate-v2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("v2.sqlite");
+    let _ = std::fs::remove_file(&path);
+    {
+        let s = SqliteStore::open(&path, Registry::standard()).expect("open");
+        for (user, display) in [("Bjensen", "Barbara Jensen"), ("Émile", "ÉMILE ZOLA")] {
+            let doc = json!({"userName": user, "displayName": display,
+                "emails": [{"value": format!("{user}@Example.com")}]});
+            block_on(s.create("t", "User", doc, vec![])).expect("create");
+        }
+    }
+    {
+        // What a version-2 file is: the same, without the trigram tables.
+        let c = rusqlite::Connection::open(&path).expect("open");
+        c.execute_batch("DROP TABLE attr_trigram; DROP TABLE attr_text; PRAGMA user_version = 2;")
+            .expect("back to version 2");
+    }
+    let s = SqliteStore::open(&path, Registry::standard()).expect("migrate");
+    let users = block_on(s.query(
+        "t",
+        "User",
+        Query {
+            filter: None,
+            compiled: None,
+            sort: None,
+            start_index: 1,
+            count: 100,
+            attributes: None,
+        },
+    ))
+    .expect("query")
+    .resources;
+    for text in [
+        r#"displayName co "ARA JEN""#,
+        r#"displayName co "émile z""#,
+        r#"userName ew "MILE""#,
+        r#"emails.value co "@EXAMPLE.""#,
+        r#"emails.value co "n@""#,
+    ] {
+        assert!(check_query(&s, "t", "User", text, &users), "{text}");
+    }
+    drop(s);
+    let c = rusqlite::Connection::open(&path).expect("open");
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("v");
+    assert_eq!(version, 3);
+    // userName, displayName and one email for each user.
+    let rows: i64 = c
+        .query_row("SELECT COUNT(*) FROM attr_text", [], |r| r.get(0))
+        .expect("rows");
+    assert_eq!(rows, 6);
+    let found: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM attr_trigram WHERE attr_trigram MATCH '\"zol\"'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("match");
+    assert_eq!(found, 1);
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
 }

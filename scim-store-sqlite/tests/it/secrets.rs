@@ -93,7 +93,7 @@ fn version_1_cleartext_passwords_are_hashed_on_open() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let search: String = c
         .query_row("SELECT search FROM resources WHERE id = 'u1'", [], |r| {
             r.get(0)

@@ -89,7 +89,13 @@ impl<S: Store> Engine<S> {
     ) -> Result<Response> {
         let projection = self.projection(rt, req)?;
         let mut one = [stored];
-        self.decorate(ctx, rt, req, &projection, &mut one).await?;
+        // A resource just created is in no group yet: its `groups` need no lookup.
+        if status != 201 {
+            self.decorate(ctx, rt, req, &projection, &mut one).await?;
+        } else {
+            self.decorate_new(ctx, rt, req, &projection, &mut one)
+                .await?;
+        }
         let [StoredResource {
             id,
             version,

@@ -98,16 +98,19 @@ struct Done {
 
 type Job = Box<dyn FnOnce(&Connection, &Budget) -> Done + Send>;
 
-/// One reader thread's queue and how many calls it has queued or running.
+/// One reader thread's queue, how many calls it has queued or running, and when the call it
+/// is running started (milliseconds since the pool's epoch, plus one; 0 when idle).
 struct Reader {
     queue: Sender<Job>,
     load: Arc<AtomicUsize>,
+    busy_since: Arc<AtomicU64>,
 }
 
 /// The writer thread, the reader threads and their queues.
 pub(crate) struct Pool {
     writer: Option<Sender<Job>>,
     readers: Vec<Reader>,
+    epoch: Instant,
     threads: Vec<JoinHandle<()>>,
     options: PoolOptions,
 }
@@ -137,11 +140,13 @@ impl Pool {
             queues.push(Reader {
                 queue: tx,
                 load: Arc::new(AtomicUsize::new(0)),
+                busy_since: Arc::new(AtomicU64::new(0)),
             });
         }
         Ok(Pool {
             writer: Some(write_tx),
             readers: queues,
+            epoch: Instant::now(),
             threads,
             options,
         })
@@ -153,22 +158,34 @@ impl Pool {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> impl Future<Output = Result<R, StoreError>> + Send {
         let budget = self.options.query_budget;
-        // The least busy reader: a slow query holds up only the calls queued behind it when
-        // every reader is busy.
-        let reader = self
-            .readers
-            .iter()
-            .min_by_key(|r| r.load.load(Ordering::Relaxed));
-        let load = reader.map(|r| {
+        // The least busy reader and, among equally busy ones, the one whose running call
+        // started last: a call that has run long is likely to run longer, so a lookup is not
+        // queued behind an expensive search while another reader is about to be free.
+        let now = millis_since(self.epoch);
+        let reader = self.readers.iter().min_by_key(|r| {
+            let since = r.busy_since.load(Ordering::Relaxed);
+            let running_for = if since == 0 {
+                0
+            } else {
+                now.saturating_sub(since - 1)
+            };
+            (r.load.load(Ordering::Relaxed), running_for)
+        });
+        let tracking = reader.map(|r| {
             r.load.fetch_add(1, Ordering::Relaxed);
-            Arc::clone(&r.load)
+            (Arc::clone(&r.load), Arc::clone(&r.busy_since))
         });
         let queue = reader.map(|r| &r.queue).or(self.writer.as_ref());
+        let epoch = self.epoch;
         submit(queue, move |conn, b| {
+            if let Some((_, since)) = &tracking {
+                since.store(millis_since(epoch) + 1, Ordering::Relaxed);
+            }
             b.arm(budget);
             let result = f(conn);
             let interrupted = b.disarm();
-            if let Some(load) = load {
+            if let Some((load, since)) = tracking {
+                since.store(0, Ordering::Relaxed);
                 load.fetch_sub(1, Ordering::Relaxed);
             }
             match result {
@@ -202,6 +219,10 @@ impl Drop for Pool {
             let _ = t.join();
         }
     }
+}
+
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
@@ -420,6 +441,34 @@ mod tests {
         );
         writer.join().unwrap().unwrap();
         assert_eq!(count(&p), 2);
+    }
+
+    /// When every reader is busy, a call queues behind the one whose running call started
+    /// last, not behind a long search.
+    #[test]
+    fn a_call_does_not_queue_behind_a_long_read() {
+        let path = temp_db("dispatch");
+        let p = pool(&path, 2, Duration::from_secs(5));
+        let slow = |ms: u64| {
+            p.read(move |_| {
+                std::thread::sleep(Duration::from_millis(ms));
+                Ok(())
+            })
+        };
+        let long = slow(1500);
+        std::thread::sleep(Duration::from_millis(50));
+        let short = slow(100);
+        std::thread::sleep(Duration::from_millis(20));
+        let t = Instant::now();
+        let next = p.read(|_| Ok(()));
+        block_on(next).unwrap();
+        assert!(
+            t.elapsed() < Duration::from_millis(700),
+            "{:?}",
+            t.elapsed()
+        );
+        block_on(short).unwrap();
+        block_on(long).unwrap();
     }
 
     /// A read over its budget is interrupted and answered `TooExpensive`; the connection is

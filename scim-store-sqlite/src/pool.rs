@@ -271,15 +271,35 @@ fn submit<R: Send + 'static>(
 }
 
 fn read_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>) {
-    while let Ok(job) = rx.recv() {
+    while let Some(job) = next_job(rx) {
         (job(conn, budget).deliver)(None);
+    }
+}
+
+/// How long a thread that ran out of work keeps looking for more before it sleeps: waking a
+/// sleeping thread costs tens of microseconds (more on a virtual machine), longer than most
+/// lookups, and calls come in runs.
+const LINGER_AWAKE: Duration = Duration::from_micros(60);
+
+/// The next job, after looking for one a little while awake; `None` once the queue is closed.
+fn next_job(rx: &Receiver<Job>) -> Option<Job> {
+    let started = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            Err(std::sync::mpsc::TryRecvError::Empty) if started.elapsed() < LINGER_AWAKE => {
+                std::thread::yield_now();
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => return rx.recv().ok(),
+        }
     }
 }
 
 /// Takes what is queued (up to `max_batch`), runs it in one transaction with a savepoint per
 /// job, commits once, then answers every job.
 fn write_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>, max_batch: usize) {
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = next_job(rx) {
         let mut batch = vec![first];
         while batch.len() < max_batch.max(1) {
             match rx.try_recv() {

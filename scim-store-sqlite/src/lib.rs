@@ -1451,10 +1451,7 @@ impl Store for SqliteStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        let core = Arc::clone(&self.core);
-        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
-        self.pool
-            .write(move |tx| core.create_in(tx, &tenant, &rt, resource, &unique))
+        self.create_checked(tenant, rt, resource, unique, None)
     }
 
     fn replace(
@@ -1466,20 +1463,7 @@ impl Store for SqliteStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        let core = Arc::clone(&self.core);
-        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
-        self.pool.write(move |tx| {
-            core.replace_in(
-                tx,
-                &tenant,
-                &rt,
-                &id,
-                expected_version,
-                resource,
-                &unique,
-                None,
-            )
-        })
+        self.replace_checked(tenant, rt, id, expected_version, resource, unique, None)
     }
 
     fn delete(
@@ -1539,22 +1523,17 @@ impl Store for SqliteStore {
         change: ElementChange,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
-        let core = Arc::clone(&self.core);
-        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
-        self.pool.write(move |tx| {
-            core.patch_elements_in(
-                tx,
-                &tenant,
-                &rt,
-                &id,
-                expected_version,
-                head,
-                head_changed,
-                change,
-                unique,
-                None,
-            )
-        })
+        self.patch_elements_checked(
+            tenant,
+            rt,
+            id,
+            expected_version,
+            head,
+            head_changed,
+            change,
+            unique,
+            None,
+        )
     }
 
     /// True: one transaction deletes and detaches ([`Store::delete_cascade`]), and member

@@ -216,7 +216,7 @@ impl<'r> Projection<'r> {
     ) -> Option<Value> {
         match self.decide_top(scope, name, def, whole_included) {
             Decision::Drop => None,
-            decision => Some(self.filter_subs(scope, name, def, &decision, value)),
+            decision => self.filter_subs(scope, name, def, &decision, value),
         }
     }
 
@@ -288,6 +288,10 @@ impl<'r> Projection<'r> {
         }
     }
 
+    /// The value with its sub-attributes filtered; `None` when that leaves nothing of a
+    /// value that had something: an element whose sub-attributes are all filtered out is
+    /// left out, and so is the attribute when no element remains (`attributes=emails.display`
+    /// shows no `{}` for an email without a display, and no `emails` when none has one).
     fn filter_subs(
         &self,
         scope: &Scope,
@@ -295,28 +299,31 @@ impl<'r> Projection<'r> {
         def: Option<&Attribute>,
         decision: &Decision,
         value: &Value,
-    ) -> Value {
-        let project = |obj: &Object| -> Object {
-            obj.iter()
+    ) -> Option<Value> {
+        let project = |obj: &Object| -> Option<Value> {
+            let kept: Object = obj
+                .iter()
                 .filter(|(k, _)| {
                     let sub_def = def.and_then(|d| d.sub_attribute(k));
                     self.keep_sub(scope, name, decision, k, sub_def)
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
+                .collect();
+            (kept.is_empty() == obj.is_empty()).then_some(Value::Object(kept))
         };
         match value {
-            Value::Object(obj) => Value::Object(project(obj)),
-            Value::Array(items) => Value::Array(
-                items
+            Value::Object(obj) => project(obj),
+            Value::Array(items) => {
+                let kept: Vec<Value> = items
                     .iter()
-                    .map(|item| match item {
-                        Value::Object(obj) => Value::Object(project(obj)),
-                        other => other.clone(),
+                    .filter_map(|item| match item {
+                        Value::Object(obj) => project(obj),
+                        other => Some(other.clone()),
                     })
-                    .collect(),
-            ),
-            other => other.clone(),
+                    .collect();
+                (kept.is_empty() == items.is_empty()).then_some(Value::Array(kept))
+            }
+            other => Some(other.clone()),
         }
     }
 }

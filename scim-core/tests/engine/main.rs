@@ -11,6 +11,7 @@ mod hooks;
 mod out_of_line;
 mod paging;
 mod secrets;
+mod values;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scim_core::{block_on, Config, Engine, MemoryStore, Method, Request, RequestContext, Response};

@@ -22,7 +22,16 @@ pub struct Instant {
 
 impl Instant {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (a missing offset is UTC); `None`
-    /// for anything else, as the evaluator reads it.
+    /// for anything else, as the evaluator reads it. The separator is an uppercase `T` and
+    /// UTC an uppercase `Z`, as xsd:dateTime spells them: RFC 3339's space or lowercase
+    /// forms are no dateTime here, so such a literal compares as a string.
+    ///
+    /// ```
+    /// use scim_filter::Instant;
+    /// assert!(Instant::parse("2020-01-01T00:00:00Z").is_some());
+    /// assert!(Instant::parse("2020-01-01 00:00:00Z").is_none());
+    /// assert!(Instant::parse("2020-01-01t00:00:00z").is_none());
+    /// ```
     pub fn parse(text: &str) -> Option<Instant> {
         parse_instant(text)
     }
@@ -40,12 +49,13 @@ impl Instant {
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. A missing offset is read as UTC
 /// (xsd:dateTime allows it; RFC 7643 asks for one, validation enforces that elsewhere).
+/// Only xsd:dateTime's spelling (RFC 7643 §2.3.5): `T` and `Z` uppercase, no space.
 pub(crate) fn parse_instant(s: &str) -> Option<Instant> {
     let b = s.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    if !matches!(b[10], b'T' | b't' | b' ') {
+    if b[10] != b'T' {
         return None;
     }
     let year = digits(&b[0..4])? as i64;
@@ -80,7 +90,7 @@ pub(crate) fn parse_instant(s: &str) -> Option<Instant> {
     }
     let offset_secs: i64 = match b.get(i) {
         None => 0,
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(b'Z') if i + 1 == b.len() => 0,
         Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
             let h = digits(&b[i + 1..i + 3])? as i64;
             let m = digits(&b[i + 4..i + 6])? as i64;
@@ -169,6 +179,11 @@ mod tests {
             "2020-01-01X00:00:00Z",
             "2020-01-01T00:00:00Zjunk",
             "abcd-01-01T00:00:00Z",
+            // RFC 3339 allows these (§5.6 note), xsd:dateTime does not (RFC 7643 §2.3.5).
+            "2020-01-01 00:00:00Z",
+            "2020-01-01t00:00:00Z",
+            "2020-01-01T00:00:00z",
+            "2020-01-01t00:00:00.5z",
         ] {
             assert!(parse_instant(s).is_none(), "{s}");
         }

@@ -7,7 +7,8 @@
 //!   attribute compared without a sub-attribute compares each value's `value`;
 //! - `pr` is false for a missing attribute, `null`, `[]` and `{}`; `eq null` is its negation;
 //! - `ne` is the negation of `eq` (so `title ne "x"` holds when there is no title);
-//! - dateTime values compare as instants, offsets normalised; numbers by value; booleans
+//! - dateTime values compare as instants, offsets normalised (a literal spelled otherwise
+//!   than xsd:dateTime, `2020-01-01 00:00:00Z`, is text); numbers by value; booleans
 //!   only with `eq`/`ne` (ordering or substring operators on them → `invalidFilter`);
 //! - a valuePath needs one value to satisfy its whole inner filter;
 //! - `not` of a comparison on a missing attribute is true.

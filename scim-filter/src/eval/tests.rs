@@ -156,6 +156,30 @@ fn datetimes_compare_as_instants() {
 }
 
 #[test]
+fn literals_outside_xsd_datetime_compare_as_strings() {
+    // RFC 3339 allows a space or lowercase `t`/`z`; xsd:dateTime (RFC 7643 §2.3.5) does
+    // not, so these are text. As instants each equals lastModified (04:42:34-07:00).
+    let u = user();
+    for lit in [
+        "2011-05-13 11:42:34Z",
+        "2011-05-13t11:42:34Z",
+        "2011-05-13T11:42:34z",
+    ] {
+        assert!(
+            !matches(&format!(r#"meta.lastModified eq "{lit}""#), &u),
+            "{lit}"
+        );
+    }
+    // As text, `T` sorts after the space; as instants these are equal.
+    assert!(matches(r#"meta.created gt "2010-01-23 04:56:22Z""#, &u));
+    assert!(!matches(r#"meta.created le "2010-01-23 04:56:22Z""#, &u));
+    // A stored value in the same form matches as text does.
+    let odd = json!({"when": "2010-01-23 04:56:22z"});
+    assert!(matches(r#"when eq "2010-01-23 04:56:22Z""#, &odd));
+    assert!(!matches(r#"when eq "2010-01-23T04:56:22Z""#, &odd));
+}
+
+#[test]
 fn datetime_attribute_needs_a_datetime_literal() {
     struct Dt;
     impl AttrSchema for Dt {
@@ -163,14 +187,17 @@ fn datetime_attribute_needs_a_datetime_literal() {
             Some(AttrInfo::new(AttrType::DateTime))
         }
     }
-    let f = Filter::parse(r#"meta.created gt "yesterday""#).unwrap_or_else(|e| panic!("{e}"));
-    let e = CompiledFilter::compile(&f, &Dt)
-        .err()
-        .map(|e| e.kind().clone());
-    assert!(
-        matches!(e, Some(CompileErrorKind::InvalidLiteral { .. })),
-        "{e:?}"
-    );
+    for lit in ["yesterday", "2010-01-23 04:56:22Z", "2010-01-23T04:56:22z"] {
+        let text = format!(r#"meta.created gt "{lit}""#);
+        let f = Filter::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let e = CompiledFilter::compile(&f, &Dt)
+            .err()
+            .map(|e| e.kind().clone());
+        assert!(
+            matches!(e, Some(CompileErrorKind::InvalidLiteral { .. })),
+            "{lit}: {e:?}"
+        );
+    }
 }
 
 #[test]

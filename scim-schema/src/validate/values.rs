@@ -1,8 +1,14 @@
 //! Checks of one scalar value's form: dateTime, binary, reference.
 
-/// RFC 3339 / xsd:dateTime with an offset (RFC 7643 §2.3.5).
+/// xsd:dateTime with an offset (RFC 7643 §2.3.5): RFC 3339 as xsd spells it, with an
+/// uppercase `T` between date and time and an uppercase `Z` for UTC. RFC 3339 §5.6 also
+/// allows a space and lowercase letters; xsd:dateTime does not (and no client in the IdP
+/// corpus sends them).
 pub(crate) fn is_datetime(s: &str) -> bool {
-    chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    // RFC 3339's year has four digits, so the separator is byte 10.
+    s.as_bytes().get(10) == Some(&b'T')
+        && !s.ends_with('z')
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
 /// base64 per RFC 4648 §4 (RFC 7643 §2.3.6), padding optional, no whitespace.
@@ -32,6 +38,11 @@ mod tests {
         assert!(is_datetime("2011-05-13T04:42:34.123-07:00"));
         assert!(!is_datetime("2010-01-23"));
         assert!(!is_datetime("2010-01-23T04:56:22"));
+        assert!(!is_datetime("2010-01-23 04:56:22Z"));
+        assert!(!is_datetime("2010-01-23t04:56:22Z"));
+        assert!(!is_datetime("2010-01-23T04:56:22z"));
+        assert!(!is_datetime("2010-01-23t04:56:22.5z"));
+        assert!(is_datetime("0001-01-03T00:00:00.0000000Z"));
         assert!(is_base64("TUlJRE9EQ0NBcUNnQXdJQkFnSUpBS0JT"));
         assert!(is_base64("YQ=="));
         assert!(is_base64("YQ"));

@@ -413,6 +413,12 @@ impl<'r, 'o> Walker<'r, 'o> {
 
     /// One value of the attribute's type, in place; returns whether to keep it.
     fn single(&mut self, attr: &Attribute, value: &mut Value) -> bool {
+        // An empty string is unassigned (RFC 7643 §2.5), so it is no value for a required
+        // attribute: `"userName": ""` would otherwise satisfy `required`.
+        if attr.required && value.as_str() == Some("") {
+            self.invalid("is required and must not be an empty string");
+            return true;
+        }
         let lenient = self.opts.leniency;
         match (attr.attr_type, &mut *value) {
             (AttrType::Complex, Value::Object(m)) => self.attributes(&attr.sub_attributes, m, "."),
@@ -454,7 +460,7 @@ impl<'r, 'o> Walker<'r, 'o> {
             }
             (AttrType::DateTime, Value::String(s)) => {
                 if !is_datetime(s) {
-                    self.invalid("is not an RFC 3339 dateTime with offset");
+                    self.invalid("is not an xsd:dateTime with offset (`2010-01-23T04:56:22Z`)");
                 }
             }
             (AttrType::DateTime, other) => {

@@ -124,3 +124,36 @@ fn bad_entries_are_invalid_path() {
     assert_eq!(err.scim_type(), "invalidPath");
     assert!(Projection::parse(&users, Some("name."), None).is_err());
 }
+
+#[test]
+fn nothing_projects_to_an_empty_value() {
+    // RFC 7644 §3.9 asks for the listed sub-attributes; an element or object without any
+    // of them has nothing to show, and `{}` / `[]` would be unassigned values (RFC 7643 §2.5).
+    let r = registry();
+    let users = r.resource_type("User").unwrap();
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": "1", "userName": "bjensen",
+        "name": {"familyName": "Jensen"},
+        "emails": [{"value": "a@x"}, {"value": "b@x", "display": "B"}]
+    });
+    let shown = Projection::parse(&users, Some("emails.display"), None)
+        .unwrap()
+        .apply(&user);
+    assert_eq!(
+        shown,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1",
+            "emails": [{"display": "B"}]})
+    );
+    // No element has one: the attribute goes; `returned: always` ones stay.
+    let shown = Projection::parse(&users, Some("emails.type,name.givenName"), None)
+        .unwrap()
+        .apply(&user);
+    assert_eq!(keys(&shown), ["id", "schemas"]);
+    // Excluding every sub-attribute present leaves nothing either.
+    let shown = Projection::parse(&users, None, Some("name.familyName,emails.value"))
+        .unwrap()
+        .apply(&user);
+    assert!(shown.get("name").is_none(), "{shown}");
+    assert_eq!(shown["emails"], json!([{"display": "B"}]));
+}

@@ -179,6 +179,109 @@ fn integers_decimals_and_datetimes() {
 }
 
 #[test]
+fn datetimes_are_xsd_not_every_rfc_3339_form() {
+    // RFC 3339 §5.6 allows a space or lowercase `t`/`z`; xsd:dateTime (RFC 7643 §2.3.5)
+    // does not. The attribute is returned:never, so its value is not echoed.
+    let r = scim_schema::Registry::builder()
+        .schema(
+            scim_schema::Schema::new("urn:example:Thing", "Thing").with_attribute(
+                scim_schema::Attribute::new("when", scim_schema::AttrType::DateTime)
+                    .returned(scim_schema::Returned::Never),
+            ),
+        )
+        .resource_type(scim_schema::ResourceType::new(
+            "Thing",
+            "/Things",
+            "urn:example:Thing",
+        ))
+        .build()
+        .unwrap();
+    let things = r.resource_type("Thing").unwrap();
+    let body = |when: &str| json!({"schemas": ["urn:example:Thing"], "when": when});
+    for lenient in [false, true] {
+        let options = if lenient {
+            ValidationOptions::default().leniency(Leniency::all())
+        } else {
+            strict()
+        };
+        assert!(things
+            .validate_create(body("2020-01-01T00:00:00Z"), &options)
+            .is_ok());
+        for when in [
+            "2020-01-01 00:00:00Z",
+            "2020-01-01t00:00:00Z",
+            "2020-01-01T00:00:00z",
+        ] {
+            let err = things.validate_create(body(when), &options).unwrap_err();
+            assert_eq!(err.scim_type(), "invalidValue", "{when}");
+            assert_eq!(err.issues()[0].path, "when", "{when}");
+            assert!(
+                matches!(err.issues()[0].kind, IssueKind::InvalidValue { .. }),
+                "{when}"
+            );
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("2020-01-01"), "{text}");
+        }
+    }
+    // And in a PATCH value.
+    let users = registry();
+    let users = users.resource_type("User").unwrap();
+    let path = "urn:ietf:params:scim:schemas:extension:gluu:2.0:User:customAttr2"
+        .parse()
+        .unwrap();
+    assert!(users
+        .validate_value(&path, json!("2016-02-23 15:35:22Z"), &strict())
+        .is_err());
+}
+
+#[test]
+fn required_strings_refuse_the_empty_string() {
+    // RFC 7643 §2.5: an empty string is unassigned, and a required attribute needs a value.
+    let r = registry();
+    let users = r.resource_type("User").unwrap();
+    let issues = create_err(user(json!({"userName": ""})));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].0, "userName");
+    assert!(matches!(issues[0].1, IssueKind::InvalidValue { .. }));
+    assert_eq!(issues[0].1.scim_type(), "invalidValue");
+    let lenient = ValidationOptions::default().leniency(Leniency::all());
+    assert!(users
+        .validate_create(user(json!({"userName": ""})), &lenient)
+        .is_err());
+    // Replace.
+    let current = user(json!({"id": "1"}));
+    let err = users
+        .validate_replace(user(json!({"userName": ""})), &current, &strict())
+        .unwrap_err();
+    assert_eq!(err.issues()[0].path, "userName");
+    assert_eq!(err.scim_type(), "invalidValue");
+    // PATCH: the operation's value, and the patched resource.
+    let err = users
+        .validate_value(&"userName".parse().unwrap(), json!(""), &strict())
+        .unwrap_err();
+    assert_eq!(err.scim_type(), "invalidValue");
+    let err = users
+        .check_resource(user(json!({"id": "1", "userName": ""})), &strict())
+        .unwrap_err();
+    assert_eq!(err.issues()[0].path, "userName");
+    // Optional strings may be empty; required ones may hold whitespace.
+    assert!(users
+        .validate_create(user(json!({"title": "", "nickName": ""})), &strict())
+        .is_ok());
+    assert!(users
+        .validate_create(user(json!({"userName": " "})), &strict())
+        .is_ok());
+    let groups = r.resource_type("Group").unwrap();
+    let err = groups
+        .validate_create(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": ""}),
+            &strict(),
+        )
+        .unwrap_err();
+    assert_eq!(err.issues()[0].path, "displayName");
+}
+
+#[test]
 fn unknown_attributes_rejected_or_ignored() {
     let issues = create_err(user(json!({"favouriteColour": "blue"})));
     assert_eq!(

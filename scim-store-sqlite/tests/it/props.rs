@@ -34,11 +34,13 @@ fn string() -> impl Strategy<Value = String> {
         "*?[",
         "ΑΣ ΣΑ",
         "Σ Σ",
-        // dateTimes (one instant spelled three ways, a later one, an impossible date): the
-        // evaluator compares these as instants, text otherwise.
+        // dateTimes (one instant spelled two ways, a later one, an impossible date): the
+        // evaluator compares these as instants, text otherwise; RFC 3339's lowercase and
+        // space spellings are no xsd:dateTime (RFC 7643 §2.3.5), so they are text.
         "2024-01-15T12:00:00Z",
         "2024-01-15T06:00:00-06:00",
         "2024-01-15t12:00:00.000z",
+        "2024-01-15 12:00:00Z",
         "2024-01-15T12:00:00.5Z",
         "2024-02-30T00:00:00Z",
         // NUL and other control characters (SQLite's C-string functions stop at NUL).

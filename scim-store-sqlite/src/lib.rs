@@ -51,8 +51,10 @@
 //! for the other resources of its type, which keep their indexes, and the ambiguous ones are
 //! added for the engine to check, sort and page (`filtered: false`).
 //!
-//! Sorting is pushed down for single-valued string, number and boolean attributes; paging
-//! only when both the filter and the sort were.
+//! Sorting is pushed down for single-valued string, dateTime, number and boolean attributes,
+//! in the engine's order (RFC 7644 §3.4.2.3: caseExact strings by code point, the others by
+//! lower-casing, dateTimes as instants, absent and null values last ascending and first
+//! descending); paging only when both the filter and the sort were.
 //!
 //! The store must be given the same [`Registry`] as the engine: the translation resolves
 //! attributes (type, caseExact, extension) as the engine's compiled filter does.

@@ -5,7 +5,7 @@ use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
 use super::{json_body, never_read, Engine, Result};
-use crate::sort::sort_resources;
+use crate::sort::{sort_mixed, sort_resources, SortAttr};
 use crate::store::{Query, Sort, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, ScimType, Store};
 
@@ -287,7 +287,7 @@ impl<S: Store> Engine<S> {
             }
             if !result.sorted {
                 if let Some(path) = &sort_path {
-                    sort_resources(&mut result.resources, path, params.descending);
+                    sort_resources(&mut result.resources, path, params.descending, Some(rt));
                 }
             }
             if single && !result.paged {
@@ -303,23 +303,11 @@ impl<S: Store> Engine<S> {
         }
         if !single {
             if let Some(path) = &sort_path {
-                let mut stored: Vec<StoredResource> = Vec::new();
-                let mut owners = Vec::new();
-                for (i, r) in all {
-                    owners.push((r.id.clone(), i));
-                    stored.push(r);
-                }
-                sort_resources(&mut stored, path, params.descending);
-                all = stored
-                    .into_iter()
-                    .map(|r| {
-                        let i = owners
-                            .iter()
-                            .find(|(id, _)| *id == r.id)
-                            .map_or(0, |(_, i)| *i);
-                        (i, r)
-                    })
-                    .collect();
+                // Each resource by its own type's characteristics of the attribute.
+                let attrs: Vec<SortAttr> = types.iter().map(|rt| SortAttr::of(rt, path)).collect();
+                sort_mixed(&mut all, path, params.descending, |(i, r)| {
+                    (&r.resource, attrs[*i])
+                });
             }
             all = all.into_iter().skip(start_index - 1).take(count).collect();
         }

@@ -1,4 +1,5 @@
-//! The in-memory reference store: thread-safe, tenant-aware, full filter/sort/paging.
+//! The in-memory reference store: thread-safe, tenant-aware, full filter and paging; a sort
+//! it leaves to the engine, which knows the attribute's characteristics (`sorted: false`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Future};
@@ -11,7 +12,6 @@ use super::{
     UniqueKey,
 };
 use crate::secret::{default_entropy, random_uuid, Entropy};
-use crate::sort::sort_resources;
 
 type Key = (String, String);
 
@@ -433,7 +433,7 @@ impl Store for MemoryStore {
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
         let result = self.read(tenant, rt, |t| {
-            let mut matching: Vec<StoredResource> = match t {
+            let matching: Vec<StoredResource> = match t {
                 None => Vec::new(),
                 Some(t) => t
                     .rows
@@ -450,8 +450,18 @@ impl Store for MemoryStore {
                     })
                     .collect(),
             };
-            if let Some(sort) = query.sort {
-                sort_resources(&mut matching, sort.path, sort.descending);
+            // Sorting needs the attribute's characteristics (type, caseExact), which only
+            // the engine's schema knows: with a sort, every match goes back unsorted and
+            // unpaged, and the engine sorts and pages (RFC 7644 §3.4.2.3).
+            if query.sort.is_some() {
+                let total = matching.len();
+                return QueryResult {
+                    resources: matching,
+                    total_results: total,
+                    filtered: true,
+                    sorted: false,
+                    paged: false,
+                };
             }
             let total = matching.len();
             let start = query.start_index.max(1) - 1;

@@ -215,7 +215,11 @@ impl Cascaded {
     }
 }
 
-/// Sorting (RFC 7644 §3.4.2.3).
+/// Sorting (RFC 7644 §3.4.2.3), by the attribute's characteristics in the resource type's
+/// schema: caseExact strings by code point, other strings by Unicode lower-casing, dateTimes
+/// as instants, numbers by value, booleans false first, a multi-valued attribute by its
+/// primary (else first) value; absent and null values last ascending, first descending. A
+/// store that cannot sort exactly so answers `sorted: false` and the engine sorts.
 #[derive(Debug, Clone, Copy)]
 pub struct Sort<'a> {
     /// The attribute.

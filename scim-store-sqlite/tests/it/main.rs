@@ -10,6 +10,7 @@ mod no_errors;
 mod props;
 mod pushdown;
 mod secrets;
+mod sort;
 mod suite;
 
 use scim_schema::Registry;

@@ -471,7 +471,11 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         let doc = self.doc();
         let p = self.attr_path(r, &doc)?;
         let t = self.alias("t");
-        let leaf = format!("{t}.type NOT IN ('null', 'array', 'object')");
+        // RFC 7643 §2.5: null, "", [] and {} are unassigned; a container has a value when
+        // one of its leaves does.
+        let leaf = format!(
+            "{t}.type NOT IN ('null', 'array', 'object') AND ({t}.type <> 'text' OR {t}.atom <> '')"
+        );
         Some(match &r.sub {
             None if ool => {
                 let m = self.alias("m");

@@ -215,7 +215,7 @@ impl Path {
         }
     }
 
-    /// Whether the attribute has a value (RFC 7643 §2.5: null and [] are unassigned).
+    /// Whether the attribute has a value (RFC 7643 §2.5: null, "", [] and {} are unassigned).
     fn present(&self, obj: &Object) -> bool {
         let Some(attr) = self.attribute(obj) else {
             return false;
@@ -241,9 +241,11 @@ fn any_scalar(v: &Value, f: &mut impl FnMut(&Value) -> bool) -> bool {
     }
 }
 
+/// RFC 7644 §3.4.2.2 "present (has value)"; RFC 7643 §2.5: an empty string is unassigned.
 fn is_present(v: &Value) -> bool {
     match v {
         Value::Null => false,
+        Value::String(s) => !s.is_empty(),
         Value::Array(items) => items.iter().any(is_present),
         Value::Object(o) => o.values().any(is_present),
         _ => true,

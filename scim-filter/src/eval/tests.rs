@@ -122,12 +122,31 @@ fn present_is_false_for_null_empty_and_missing() {
     assert!(!matches("addresses.type pr", &u));
     assert!(!matches("x pr", &json!({"x": {}})));
     assert!(!matches("x pr", &json!({"x": [null]})));
-    assert!(matches("x pr", &json!({"x": ""})));
     // `eq null` is the negation of `pr`.
     assert!(matches("nickName eq null", &u));
     assert!(matches("phoneNumbers eq null", &u));
     assert!(!matches("title eq null", &u));
     assert!(matches("title ne null", &u));
+}
+
+#[test]
+fn present_needs_a_non_empty_value() {
+    // RFC 7643 §2.5: "" is unassigned, so it is no value for `pr` (RFC 7644 §3.4.2.2).
+    assert!(!matches("title pr", &json!({"title": ""})));
+    assert!(matches("title eq null", &json!({"title": ""})));
+    assert!(!matches("x pr", &json!({"x": [""]})));
+    assert!(!matches("x pr", &json!({"x": {"a": ""}})));
+    assert!(!matches("x pr", &json!({"x": [{"a": ""}, {}]})));
+    assert!(!matches("x.a pr", &json!({"x": [{"a": ""}, {"a": null}]})));
+    assert!(!matches("x[a pr]", &json!({"x": [{"a": ""}]})));
+    // A multi-valued attribute has a value when any element has one.
+    assert!(matches("x pr", &json!({"x": ["", "b"]})));
+    assert!(matches("x.a pr", &json!({"x": [{"a": ""}, {"a": "b"}]})));
+    assert!(matches("x pr", &json!({"x": [{"a": ""}, {"b": 0}]})));
+    // Other falsy-looking scalars are values.
+    assert!(matches("x pr", &json!({"x": 0})));
+    assert!(matches("x pr", &json!({"x": false})));
+    assert!(matches("x pr", &json!({"x": " "})));
 }
 
 #[test]

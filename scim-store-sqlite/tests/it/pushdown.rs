@@ -145,6 +145,62 @@ fn odd_shapes_match_the_evaluator() {
     }
 }
 
+/// `pr` needs a value: "" is unassigned like null, [] and {} (RFC 7643 §2.5), in SQL as in
+/// the evaluator; a multi-valued attribute has a value when any element has one.
+#[test]
+fn present_needs_a_non_empty_value() {
+    let s = memory_store();
+    for r in [
+        json!({"userName": "empty", "title": "", "emails": [{"value": ""}], "name": {"givenName": ""}}),
+        json!({"userName": "nested", "title": [""], "emails": [{"value": "", "type": ""}], "name": {}}),
+        json!({"userName": "some", "title": ["", "t"], "emails": [{"value": ""}, {"value": "e@x"}],
+               "name": {"givenName": "", "familyName": "F"}}),
+        json!({"userName": "plain", "title": "t", "emails": [{"value": "p@x"}], "name": {"givenName": "G"}}),
+    ] {
+        block_on(s.create("t", "User", r, vec![])).expect("create");
+    }
+    let rows = all(&s, "t");
+    let registry = scim_schema::Registry::standard();
+    let users = registry.resource_type("User").expect("User");
+    for (text, expected) in [
+        ("title pr", &["plain", "some"][..]),
+        ("title eq null", &["empty", "nested"][..]),
+        ("emails pr", &["plain", "some"][..]),
+        ("emails.value pr", &["plain", "some"][..]),
+        ("emails[value pr]", &["plain", "some"][..]),
+        ("name pr", &["plain", "some"][..]),
+        ("name.givenName pr", &["plain"][..]),
+        ("not (title pr)", &["empty", "nested"][..]),
+    ] {
+        assert!(
+            check_query(&s, "t", "User", text, &rows),
+            "{text} not pushed down"
+        );
+        let filter = Filter::parse(text).expect("parse");
+        let compiled = CompiledFilter::compile(&filter, &users).expect("compile");
+        let result = block_on(s.query(
+            "t",
+            "User",
+            Query {
+                filter: Some(&filter),
+                compiled: Some(&compiled),
+                sort: None,
+                start_index: 1,
+                count: usize::MAX,
+                attributes: None,
+            },
+        ))
+        .expect("query");
+        let mut names: Vec<&str> = result
+            .resources
+            .iter()
+            .filter_map(|r| r.resource.get("userName").and_then(|v| v.as_str()))
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, expected, "{text}");
+    }
+}
+
 /// Literals are bound, never spliced into the SQL.
 #[test]
 fn quotes_in_literals_are_data() {

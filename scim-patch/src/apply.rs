@@ -586,7 +586,13 @@ impl<'r> Run<'_, 'r> {
             None => target.display.clone(),
         };
         self.check_writable(map, &target, sub_def, &display)?;
-        if value.is_null() {
+        // `replace` of a multi-valued sub-attribute with [] unassigns it like null (RFC 7643
+        // §2.5); `add` of [] adds nothing.
+        let empty_multi = kind == OpKind::Replace
+            && path.sub_attr.is_some()
+            && sub_def.is_none_or(|d| d.multi_valued)
+            && value.as_array().is_some_and(Vec::is_empty);
+        if value.is_null() || empty_multi {
             let required = sub_def.or(target.def).is_some_and(|d| d.required);
             if required {
                 return Err(invalid_value(format!("`{display}` is required")));
@@ -604,6 +610,7 @@ impl<'r> Run<'_, 'r> {
             sub_attr: path.sub_attr.clone(),
             ..target.path.clone()
         };
+        let given = value;
         let value = self.validated(i, &checked_path, value)?;
         let current = get(map, &target.slot);
         if let Some(sub) = &path.sub_attr {
@@ -658,14 +665,67 @@ impl<'r> Run<'_, 'r> {
                     v.clone(),
                 );
             }
+            // A null (or [] for a multi-valued) sub-attribute unassigns it (RFC 7644
+            // §3.5.2.3, RFC 7643 §2.5), under the rules of `remove`.
+            let cleared = self.cleared_subs(&target, given, &merged, &display)?;
+            for k in &cleared {
+                keys::remove(&mut merged, k);
+            }
             self.touch(map, &target);
-            self.journal
-                .set(map, &target.slot, Some(Value::Object(merged)));
+            // A complex attribute left without sub-attributes is unassigned.
+            let new = if merged.is_empty() && !cleared.is_empty() {
+                None
+            } else {
+                Some(Value::Object(merged))
+            };
+            self.journal.set(map, &target.slot, new);
             return Ok(());
         }
         self.touch(map, &target);
         self.journal.set(map, &target.slot, Some(value));
         Ok(())
+    }
+
+    /// The sub-attributes a complex value `given` unassigns: those it sets to null, or to []
+    /// when multi-valued. Required ones are refused and immutable ones with a value too, as
+    /// `remove` refuses them; readOnly ones are skipped, as validation ignores their values.
+    fn cleared_subs<'v>(
+        &self,
+        target: &Target<'_>,
+        given: &'v Value,
+        merged: &Object,
+        display: &str,
+    ) -> Result<Vec<&'v str>, PatchError> {
+        let Value::Object(given) = given else {
+            return Ok(Vec::new());
+        };
+        let mut cleared = Vec::new();
+        for (k, v) in given {
+            let def = target.def.and_then(|d| d.sub_attribute(k));
+            let unassigns = match v {
+                Value::Null => true,
+                Value::Array(items) => items.is_empty() && def.is_none_or(|d| d.multi_valued),
+                _ => false,
+            };
+            if !unassigns {
+                continue;
+            }
+            match def {
+                Some(d) if d.mutability == Mutability::ReadOnly => continue,
+                Some(d) if d.required => {
+                    return Err(invalid_value(format!("`{display}.{k}` is required")));
+                }
+                Some(d)
+                    if d.mutability == Mutability::Immutable && present(keys::get(merged, k)) =>
+                {
+                    return Err(mutability(format!(
+                        "`{display}.{k}` is immutable and cannot be removed"
+                    )));
+                }
+                _ => cleared.push(k.as_str()),
+            }
+        }
+        Ok(cleared)
     }
 
     /// Sets (or removes) a sub-attribute of a complex attribute, or of every value of a

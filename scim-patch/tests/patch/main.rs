@@ -4,6 +4,7 @@
 
 mod canonical_keys;
 mod conformance;
+mod nulls;
 mod properties;
 mod rfc;
 mod split;

@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the SCIM server (in-memory store) on localhost.
+    /// Run the SCIM server on localhost, over SQLite (`scim.db` unless `--db`).
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -35,7 +35,7 @@ enum Command {
         #[arg(long = "token")]
         tokens: Vec<String>,
         /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles,
-        /// and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
+        /// primary_rule ("rfc" or "keep_existing"), and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
         /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog).
         #[arg(long)]
         config: Option<PathBuf>,

@@ -44,9 +44,10 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
     )));
     config.max_payload = max_payload;
     config.patch_no_content = options.patch_no_content;
+    config.patch = config.patch.primary_rule(options.primary_rule);
     if idp_profiles {
         config = config
-            .patch_options(scim_patch::PatchOptions::lenient())
+            .patch_options(scim_patch::PatchOptions::lenient().primary_rule(options.primary_rule))
             .validation_options(
                 scim_schema::ValidationOptions::default().leniency(scim_schema::Leniency::all()),
             );
@@ -191,6 +192,66 @@ mod tests {
             ));
             let id = created.body_json()["id"].as_str().unwrap().to_owned();
             assert_eq!(patch(&engine, &id), status);
+        }
+    }
+
+    /// A PATCH that makes a second email primary: under `"primary_rule": "keep_existing"`
+    /// (Gluu) the existing primary stays; under the default (the RFC's reading) it moves.
+    #[test]
+    fn primary_rule_from_the_config_file_decides_which_email_stays_primary() {
+        let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+        for (config, idp_profiles, primary) in [
+            (
+                r#"{"db": ":memory:", "primary_rule": "keep_existing"}"#,
+                true,
+                "a@x.org",
+            ),
+            (
+                r#"{"db": ":memory:", "primary_rule": "keep_existing"}"#,
+                false,
+                "a@x.org",
+            ),
+            (r#"{"db": ":memory:"}"#, true, "b@x.org"),
+            (r#"{"db": ":memory:"}"#, false, "b@x.org"),
+        ] {
+            let path = std::env::temp_dir().join(format!(
+                "scim-serve-primary-{}-{}-{idp_profiles}.json",
+                std::process::id(),
+                config.len()
+            ));
+            std::fs::write(&path, config).unwrap();
+            let mut options = ServeOptions::new().load(&path).unwrap();
+            let _ = std::fs::remove_file(&path);
+            options.idp_profiles = idp_profiles;
+            let engine = engine("http://localhost/scim/v2", &options).unwrap();
+            let created = block_on(engine.handle(
+                &ctx,
+                Request::new(Method::Post, "/Users").with_json(&json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "bjensen",
+                    "emails": [{"value": "a@x.org", "primary": true},
+                               {"value": "b@x.org"}]})),
+            ));
+            assert_eq!(created.status, 201, "{config}");
+            let id = created.body_json()["id"].as_str().unwrap().to_owned();
+            let patched = block_on(engine.handle(
+                &ctx,
+                Request::new(Method::Patch, format!("/Users/{id}")).with_json(&json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace",
+                                    "path": "emails[value eq \"b@x.org\"].primary",
+                                    "value": true}]})),
+            ));
+            assert_eq!(patched.status, 200, "{config}");
+            let body = patched.body_json();
+            let primaries: Vec<&str> = body["emails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["primary"] == json!(true))
+                .map(|e| e["value"].as_str().unwrap())
+                .collect();
+            assert_eq!(primaries, [primary], "{config} idp_profiles={idp_profiles}");
         }
     }
 }

@@ -97,3 +97,17 @@ fn patch_and_validate_tools() {
     let (code, _, _) = scim(&["validate", "/does/not/exist.json"]);
     assert_eq!(code, 2);
 }
+
+/// `scim serve --help` names the store it really uses: SQLite (`scim.db`) by default.
+#[test]
+fn serve_help_names_the_sqlite_store() {
+    let (code, out, _) = scim(&["serve", "--help"]);
+    assert_eq!(code, 0);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(!first.contains("in-memory"), "{first}");
+    assert!(
+        first.contains("SQLite") && first.contains("scim.db"),
+        "{first}"
+    );
+    assert!(out.contains("primary_rule"), "{out}");
+}

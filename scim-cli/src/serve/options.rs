@@ -25,6 +25,10 @@ pub struct ServeOptions {
     pub tokens: Tokens,
     /// Entra ID / Okta leniency (PATCH profiles and schema coercions). Default on.
     pub idp_profiles: bool,
+    /// Which value stays primary when a PATCH leaves two (key `primary_rule`: `"rfc"`, the
+    /// default, lets the value the request made primary win; `"keep_existing"` keeps the
+    /// old one, as Gluu does).
+    pub primary_rule: scim_patch::PrimaryRule,
     /// Largest request body, in bytes (default 1 MiB). A larger one is answered 413.
     pub max_payload: usize,
     /// The SQLite file to keep data in; `None` keeps it in memory.
@@ -82,6 +86,7 @@ impl ServeOptions {
             public_url: None,
             tokens: Tokens::new(),
             idp_profiles: true,
+            primary_rule: scim_patch::PrimaryRule::RequestWins,
             max_payload: 1 << 20,
             db: None,
             patch_no_content: false,
@@ -100,7 +105,8 @@ impl ServeOptions {
 
     /// Reads a JSON config file:
     /// `{"addr": "127.0.0.1:8080", "base_path": "/scim/v2", "public_url": "...",
-    ///   "idp_profiles": true, "max_payload": 1048576, "patch_no_content": false,
+    ///   "idp_profiles": true, "primary_rule": "rfc", "max_payload": 1048576,
+    ///   "patch_no_content": false,
     ///   "db": "scim.db", "header_timeout_ms": 10000, "idle_timeout_ms": 60000,
     ///   "body_timeout_ms": 30000, "max_connections": 1024, "max_uri_length": 8192,
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
@@ -123,6 +129,16 @@ impl ServeOptions {
         }
         if let Some(p) = v.get("idp_profiles").and_then(Value::as_bool) {
             self.idp_profiles = p;
+        }
+        match v.get("primary_rule") {
+            None => {}
+            Some(Value::String(r)) if r == "rfc" => {
+                self.primary_rule = scim_patch::PrimaryRule::RequestWins;
+            }
+            Some(Value::String(r)) if r == "keep_existing" => {
+                self.primary_rule = scim_patch::PrimaryRule::KeepExisting;
+            }
+            Some(_) => return Err("\"primary_rule\" must be \"rfc\" or \"keep_existing\"".into()),
         }
         if let Some(d) = v.get("db").and_then(Value::as_str) {
             self.db = (d != ":memory:").then(|| d.into());
@@ -289,5 +305,18 @@ mod tests {
         assert!(load(r#"{"max_connections": 0}"#).is_err());
         assert!(load(r#"{"idle_timeout_ms": 0}"#).is_err());
         assert!(load(r#"{"max_discard": "lots"}"#).is_err());
+    }
+
+    #[test]
+    fn primary_rule_from_the_config_file() {
+        use scim_patch::PrimaryRule;
+        assert_eq!(ServeOptions::new().primary_rule, PrimaryRule::RequestWins);
+        let o = load(r#"{"primary_rule": "keep_existing"}"#).unwrap();
+        assert_eq!(o.primary_rule, PrimaryRule::KeepExisting);
+        // Lengths differ from the other tests' files (the file name holds the length).
+        let o = load(r#"{"primary_rule":   "rfc"}"#).unwrap();
+        assert_eq!(o.primary_rule, PrimaryRule::RequestWins);
+        assert!(load(r#"{"primary_rule": "gluu"}"#).is_err());
+        assert!(load(r#"{"primary_rule": 1}"#).is_err());
     }
 }

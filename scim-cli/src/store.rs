@@ -42,12 +42,7 @@ impl Store for HostStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => s.create(tenant, resource_type, resource, unique).await,
-                HostStore::Sqlite(s) => s.create(tenant, resource_type, resource, unique).await,
-            }
-        }
+        self.create_checked(tenant, resource_type, resource, unique, None)
     }
 
     fn replace(
@@ -59,32 +54,15 @@ impl Store for HostStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.replace(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        resource,
-                        unique,
-                    )
-                    .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.replace(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        resource,
-                        unique,
-                    )
-                    .await
-                }
-            }
-        }
+        self.replace_checked(
+            tenant,
+            resource_type,
+            id,
+            expected_version,
+            resource,
+            unique,
+            None,
+        )
     }
 
     fn delete(
@@ -148,36 +126,17 @@ impl Store for HostStore {
         change: ElementChange,
         unique: Vec<UniqueKey>,
     ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.patch_elements(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        head,
-                        head_changed,
-                        change,
-                        unique,
-                    )
-                    .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.patch_elements(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        head,
-                        head_changed,
-                        change,
-                        unique,
-                    )
-                    .await
-                }
-            }
-        }
+        self.patch_elements_checked(
+            tenant,
+            resource_type,
+            id,
+            expected_version,
+            head,
+            head_changed,
+            change,
+            unique,
+            None,
+        )
     }
 
     fn keeps_references(&self) -> bool {

@@ -161,10 +161,15 @@ fn serve_main(
     let ansi = std::io::stderr().is_terminal();
     // Log lines are written by a thread of their own, so no request waits on stderr (nor on
     // another worker holding its lock); when its queue is full, callers wait rather than
-    // lose lines. The guard flushes what is queued when `serve_main` returns.
+    // lose lines. The thread writes what it has queued, then flushes: under load, one write
+    // carries many lines instead of one system call each. The guard flushes what is queued
+    // when `serve_main` returns.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     if tracing::subscriber::set_global_default(serve::log_subscriber(writer, ansi, &directives))
         .is_err()
     {

@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 
 use crate::sort::{sort_resources, sort_value};
 use crate::{
-    block_on, Cascade, Cascaded, ElementChange, Query, QueryResult, ReferenceCheck, Referrer, Sort,
-    Store, StoreError, StoredResource, UniqueKey,
+    block_on, Cascade, Cascaded, ElementChange, Query, QueryResult, Reference, ReferenceCheck,
+    Referrer, Sort, Store, StoreError, StoredResource, UniqueKey,
 };
 
 const T: &str = "kit-tenant";
@@ -45,6 +45,7 @@ pub fn run_store_suite<S: Store>(make: impl Fn() -> S) {
     checked_writes(&make());
     engine_cascades(make());
     delete_add_races(make());
+    references_to_members(&make());
 }
 
 fn engine_over<S: Store>(store: S) -> crate::Engine<S> {
@@ -1469,4 +1470,87 @@ fn delete_add_races<S: Store>(store: S) {
         "races: {} of {RACES} left a deleted user in the group ({added} adds answered 200)",
         dangling.len()
     );
+}
+
+/// [`Store::references_to`] and [`Store::get_with_references`], where a store answers them
+/// (`Some`): exactly the groups whose `members` hold each target, matched as
+/// `members.value eq` would (case-insensitively), each group once per target, with its
+/// `displayName`; other tenants' groups are not seen. The answer agrees with the query the
+/// engine would make instead.
+fn references_to_members<S: Store>(s: &S) {
+    let create = |tenant: &str, rt: &str, body: Value| {
+        block_on(s.create(tenant, rt, body, vec![]))
+            .expect("create")
+            .id
+    };
+    let u1 = create(T, USER, user("ref-u1"));
+    let u2 = create(T, USER, user("ref-u2"));
+    let lonely = create(T, USER, user("ref-lonely"));
+    let g1 = create(T, GROUP, group("G1", &[&u1, &u2, &u1.to_uppercase()]));
+    let g2 = create(T, GROUP, group("G2", &[&u1]));
+    let nested = create(T, GROUP, group("Nested", &[&g2]));
+    create("kit-other", GROUP, group("Elsewhere", &[&u1]));
+    let referrer = Referrer::new(GROUP, "members");
+    let pairs = |found: Vec<Reference>| -> BTreeSet<(String, String, Option<String>)> {
+        let n = found.len();
+        let set: BTreeSet<_> = found
+            .into_iter()
+            .map(|r| (r.referrer, r.target, r.display.map(|d| d.to_string())))
+            .collect();
+        assert_eq!(set.len(), n, "a reference repeated");
+        set
+    };
+    let Some(found) =
+        block_on(s.references_to(T, &referrer, &[&u1, &u2, &lonely, &g2])).expect("references")
+    else {
+        return;
+    };
+    let named =
+        |g: &str, t: &str, name: &str| (g.to_owned(), t.to_owned(), Some(json!(name).to_string()));
+    let expected: BTreeSet<_> = [
+        named(&g1, &u1, "G1"),
+        named(&g2, &u1, "G2"),
+        named(&g1, &u2, "G1"),
+        named(&nested, &g2, "Nested"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(pairs(found), expected, "references_to");
+    // The same as the filter the engine would run.
+    let registry = Registry::standard();
+    let (filter, compiled) = compile(&format!("members.value eq \"{u2}\""), &registry, GROUP);
+    let queried = block_on(s.query(
+        T,
+        GROUP,
+        Query {
+            filter: Some(&filter),
+            compiled: Some(&compiled),
+            ..everything()
+        },
+    ))
+    .expect("query");
+    let by_query: BTreeSet<String> = queried
+        .resources
+        .iter()
+        .filter(|r| compiled.matches(&r.resource))
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(by_query, BTreeSet::from([g1.clone()]));
+    let (user, refs) = block_on(s.get_with_references(T, USER, &u2, &referrer))
+        .expect("get")
+        .expect("u2 exists");
+    assert_eq!(user.id, u2);
+    assert_eq!(
+        pairs(refs.expect("the store answered references_to")),
+        BTreeSet::from([named(&g1, &u2, "G1")])
+    );
+    assert!(
+        block_on(s.get_with_references(T, USER, "nobody", &referrer))
+            .expect("get")
+            .is_none()
+    );
+    let (_, none) = block_on(s.get_with_references(T, USER, &lonely, &referrer))
+        .expect("get")
+        .expect("exists");
+    assert_eq!(none, Some(Vec::new()));
 }

@@ -152,11 +152,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{
-    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, ReferenceCheck, Store,
-    StoreError, StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
+    Referrer, Store, StoreError, StoredResource, UniqueKey,
 };
 use scim_schema::Registry;
 use serde_json::Value;
@@ -404,7 +405,7 @@ impl Core {
         random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
-    fn ool(&self, rt: &str) -> Option<&'static str> {
+    pub(crate) fn ool(&self, rt: &str) -> Option<&'static str> {
         out_of_line_of(&self.registry, rt)
     }
 
@@ -664,6 +665,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // Every statement the store runs is prepared once per connection (the translated
     // filters' shapes included): SQLite's parser and planner cost more than most lookups.
     conn.set_prepared_statement_cache_capacity(256);
+    // Without the query planner stability guarantee, SQLite compares bound values with the
+    // partial indexes' `WHERE` terms while planning and re-prepares the statement each time
+    // a parameter is bound again: every cached statement would be parsed and planned anew
+    // on every call. The plans do not depend on bound values (`ambiguous = 1` is literal).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(unavailable)?;
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(unavailable)?;
     conn.busy_timeout(Duration::from_secs(5))
@@ -1569,6 +1576,41 @@ impl Store for SqliteStore {
         })
     }
 
+    fn references_to(
+        &self,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[&str],
+    ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let tenant = tenant.to_owned();
+        let referrer = referrer.clone();
+        let targets: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+        self.pool
+            .read(move |conn| core.references_in(conn, &tenant, &referrer, &targets))
+    }
+
+    /// The resource and the references to it in one job on one reader.
+    fn get_with_references(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> impl Future<Output = Result<Option<(StoredResource, Option<Vec<Reference>>)>, StoreError>> + Send
+    {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        let referrer = referrer.clone();
+        self.pool.read(move |conn| {
+            let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                return Ok(None);
+            };
+            let references = core.references_in(conn, &tenant, &referrer, &[id])?;
+            Ok(Some((found, references)))
+        })
+    }
+
     /// [`Store::create`] with the check in its transaction.
     fn create_checked(
         &self,
@@ -1655,6 +1697,49 @@ mod tests {
 
     fn store() -> SqliteStore {
         SqliteStore::open_in_memory(Registry::standard()).expect("open")
+    }
+
+    /// A cached statement is parsed and planned once: binding new values does not make
+    /// SQLite prepare it again (it would, comparing them with the partial indexes' `WHERE`,
+    /// without the query planner stability guarantee).
+    #[test]
+    fn cached_statements_are_not_prepared_again() {
+        let s = store();
+        let core = Arc::clone(&s.core);
+        let reprepared = scim_core::block_on(s.pool.read(move |conn| {
+            let registry = Registry::standard();
+            let group = registry.resource_type("Group").expect("Group");
+            let mut sql = String::new();
+            for id in ["a", "b", "c"] {
+                let filter = Filter::parse(&format!("members.value eq \"{id}\"")).expect("f");
+                let compiled = CompiledFilter::compile(&filter, &group).expect("compile");
+                let query = Query {
+                    filter: Some(&filter),
+                    compiled: Some(&compiled),
+                    sort: None,
+                    start_index: 1,
+                    count: usize::MAX,
+                    attributes: Some(&["displayName"]),
+                };
+                core.get_in(conn, "t", "User", id)?;
+                core.query_sync(conn, "t", "Group", &query)?;
+                sql = core.plan(conn, "t", "Group", &query)?.sql;
+            }
+            let get = conn
+                .prepare_cached(
+                    "SELECT version, resource, members_key FROM resources \
+                     WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+                )
+                .map_err(unavailable)?
+                .get_status(rusqlite::StatementStatus::RePrepare);
+            let list = conn
+                .prepare_cached(&sql)
+                .map_err(unavailable)?
+                .get_status(rusqlite::StatementStatus::RePrepare);
+            Ok((get, list))
+        }))
+        .expect("read");
+        assert_eq!(reprepared, (0, 0));
     }
 
     /// `EXPLAIN QUERY PLAN` of the list query for `filter`, one line per step, and whether

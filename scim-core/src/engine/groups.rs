@@ -17,6 +17,7 @@ use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
+use super::user_groups::UserGroups;
 use super::{Engine, Result};
 use crate::store::{Query, ReferenceCheck, Referrer, StoredResource};
 use crate::{Request, RequestContext, ScimError, ScimType, Store};
@@ -34,7 +35,7 @@ fn is_group(rt: &ResourceTypeRef<'_>) -> bool {
         .eq_ignore_ascii_case(scim_schema::urn::GROUP)
 }
 
-fn is_user(rt: &ResourceTypeRef<'_>) -> bool {
+pub(crate) fn is_user(rt: &ResourceTypeRef<'_>) -> bool {
     rt.definition()
         .schema
         .eq_ignore_ascii_case(scim_schema::urn::USER)
@@ -87,7 +88,7 @@ fn dedupe_members(group: &mut Value) {
     });
 }
 
-fn member_values(group: &Value) -> Vec<&str> {
+pub(crate) fn member_values(group: &Value) -> Vec<&str> {
     group
         .get("members")
         .and_then(Value::as_array)
@@ -102,7 +103,7 @@ fn member_values(group: &Value) -> Vec<&str> {
 impl<S: Store> Engine<S> {
     /// Resources of type `rt_name` whose `attr` equals one of `values`: one store query.
     /// `needed` names the top-level attributes the caller reads (`None`: all of them).
-    async fn find_by(
+    pub(crate) async fn find_by(
         &self,
         ctx: &RequestContext,
         rt_name: &str,
@@ -241,32 +242,19 @@ impl<S: Store> Engine<S> {
         projection: &Projection<'_>,
         resources: &mut [StoredResource],
     ) -> Result<()> {
-        self.decorate_with(ctx, rt, req, projection, resources, true)
+        self.decorate_with(ctx, rt, req, projection, resources, UserGroups::Lookup)
             .await
     }
 
-    /// [`Engine::decorate`] for resources just created: a new id is in no group, so a user's
-    /// `groups` are not looked up (one store query less per POST /Users).
-    pub(crate) async fn decorate_new(
+    /// [`Engine::decorate`], with the users' groups from `groups`.
+    pub(crate) async fn decorate_with(
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
         req: &Request,
         projection: &Projection<'_>,
         resources: &mut [StoredResource],
-    ) -> Result<()> {
-        self.decorate_with(ctx, rt, req, projection, resources, false)
-            .await
-    }
-
-    async fn decorate_with(
-        &self,
-        ctx: &RequestContext,
-        rt: &ResourceTypeRef<'_>,
-        req: &Request,
-        projection: &Projection<'_>,
-        resources: &mut [StoredResource],
-        groups_of_users: bool,
+        groups: UserGroups,
     ) -> Result<()> {
         if bypass(req) || resources.is_empty() {
             return Ok(());
@@ -310,46 +298,16 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
-        if groups_of_users
-            && is_user(rt)
-            && projection.includes(&"groups".parse().map_err(ScimError::from)?)
-        {
-            let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            // For one user the filter already says it is a member: only names are read.
-            let single_user = refs.len() == 1;
-            let needed: &[&str] = if single_user {
-                &["displayName"]
-            } else {
-                &["displayName", "members"]
-            };
-            let groups = self
-                .find_by(ctx, "Group", "members.value", &refs, Some(needed))
-                .await?;
-            let group_rt = self.registry.resource_type("Group");
-            for r in resources.iter_mut() {
-                let mine: Vec<Value> = groups
-                    .iter()
-                    .filter(|g| single_user || member_values(&g.resource).contains(&r.id.as_str()))
-                    .map(|g| {
-                        let mut entry = json!({"value": g.id, "type": "direct"});
-                        if let Some(rt) = &group_rt {
-                            entry["$ref"] = json!(self.location(rt, &g.id));
-                        }
-                        if let Some(d) = g.resource.get("displayName") {
-                            entry["display"] = d.clone();
-                        }
-                        entry
-                    })
-                    .collect();
-                if let Value::Object(o) = &mut r.resource {
-                    if mine.is_empty() {
-                        o.remove("groups");
-                    } else {
-                        o.insert("groups".into(), Value::Array(mine));
-                    }
+        if is_user(rt) && projection.includes(&"groups".parse().map_err(ScimError::from)?) {
+            let references = match groups {
+                UserGroups::Skip => return Ok(()),
+                UserGroups::Known(known) => known,
+                UserGroups::Lookup => {
+                    let ids: Vec<&str> = resources.iter().map(|r| r.id.as_str()).collect();
+                    self.references_to_users(ctx, &ids).await?
                 }
-            }
+            };
+            self.attach_groups(resources, &references);
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ mod never_read;
 mod out_of_line;
 mod resources;
 mod sealing;
+mod user_groups;
 
 pub use groups::OVERHEAD_BYPASS;
 

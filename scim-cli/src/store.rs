@@ -4,7 +4,7 @@ use std::future::Future;
 
 use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Reference,
-    ReferenceCheck, Referrer, Store, StoreError, StoredResource, UniqueKey,
+    ReferenceCheck, Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use scim_store_sqlite::SqliteStore;
 use serde_json::Value;
@@ -159,8 +159,7 @@ impl Store for HostStore {
         resource_type: &str,
         id: &str,
         referrer: &Referrer,
-    ) -> impl Future<Output = Result<Option<(StoredResource, Option<Vec<Reference>>)>, StoreError>> + Send
-    {
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
         async move {
             match self {
                 HostStore::Memory(s) => {

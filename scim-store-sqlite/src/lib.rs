@@ -157,7 +157,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
-    Referrer, Store, StoreError, StoredResource, UniqueKey,
+    Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use scim_schema::Registry;
 use serde_json::Value;
@@ -1597,8 +1597,7 @@ impl Store for SqliteStore {
         rt: &str,
         id: &str,
         referrer: &Referrer,
-    ) -> impl Future<Output = Result<Option<(StoredResource, Option<Vec<Reference>>)>, StoreError>> + Send
-    {
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
         let core = Arc::clone(&self.core);
         let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
         let referrer = referrer.clone();

@@ -12,7 +12,7 @@ use scim_filter::{AttrPath, CompiledFilter, Filter};
 use serde_json::Value;
 
 pub use memory::MemoryStore;
-pub use reference::Reference;
+pub use reference::{Reference, WithReferences};
 
 /// A stored resource: its id, its version (for ETags and optimistic concurrency) and its
 /// JSON (with `id` and `meta.created`/`lastModified`/`resourceType`).
@@ -446,8 +446,7 @@ pub trait Store: Send + Sync {
         resource_type: &str,
         id: &str,
         referrer: &Referrer,
-    ) -> impl Future<Output = Result<Option<(StoredResource, Option<Vec<Reference>>)>, StoreError>> + Send
-    {
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
         async move {
             let Some(found) = self.get(tenant, resource_type, id).await? else {
                 return Ok(None);

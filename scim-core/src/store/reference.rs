@@ -36,3 +36,8 @@ impl Reference {
         }
     }
 }
+
+/// What [`Store::get_with_references`](crate::Store::get_with_references) answers for a
+/// resource found: the resource, and the references to it (`None` when the store has no
+/// index for them).
+pub type WithReferences = (crate::StoredResource, Option<Vec<Reference>>);

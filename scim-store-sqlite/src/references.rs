@@ -265,17 +265,6 @@ impl Core {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::json_key_path;
-
-    #[test]
-    fn json_key_paths_quote_the_key() {
-        assert_eq!(json_key_path("members"), "$.\"members\"");
-        assert_eq!(json_key_path("a\"b"), "$.\"a\\\"b\"");
-    }
-}
-
 impl Core {
     /// [`scim_core::Store::references_to`]: through the `members_value` index when
     /// `referrer` is the type's out-of-line attribute (one index range per target), `None`
@@ -321,5 +310,16 @@ impl Core {
             }
         }
         Ok(Some(found))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_key_path;
+
+    #[test]
+    fn json_key_paths_quote_the_key() {
+        assert_eq!(json_key_path("members"), "$.\"members\"");
+        assert_eq!(json_key_path("a\"b"), "$.\"a\\\"b\"");
     }
 }

@@ -325,7 +325,9 @@ impl SqliteStore {
                 Ok(reader)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Self::assemble(conn, readers, registry, options.pool)
+        let checkpointer = Connection::open(path).map_err(unavailable)?;
+        configure(&checkpointer)?;
+        Self::assemble(conn, readers, Some(checkpointer), registry, options.pool)
     }
 
     /// A private database in memory (for tests): one connection, which reads and writes.
@@ -340,12 +342,13 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().map_err(unavailable)?;
         configure(&conn)?;
         schema::migrate(&mut conn, &registry, &*default_passwords())?;
-        Self::assemble(conn, Vec::new(), registry, PoolOptions::default())
+        Self::assemble(conn, Vec::new(), None, registry, PoolOptions::default())
     }
 
     fn assemble(
         writer: Connection,
         readers: Vec<Connection>,
+        checkpointer: Option<Connection>,
         registry: Registry,
         pool: PoolOptions,
     ) -> Result<Self, StoreError> {
@@ -354,7 +357,7 @@ impl SqliteStore {
                 registry,
                 entropy: default_entropy(),
             }),
-            pool: Pool::start(writer, readers, pool)?,
+            pool: Pool::start(writer, readers, checkpointer, pool)?,
         })
     }
 
@@ -672,6 +675,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(unavailable)?;
     conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(unavailable)?;
+    // Temporary files (the savepoint journal of each write in a group commit, sorts) stay in
+    // memory: a batch would otherwise create, write and unlink a file.
+    conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(unavailable)?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(unavailable)?;

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -117,17 +117,37 @@ pub(crate) struct Pool {
 
 impl Pool {
     /// Starts the writer on `writer` and a thread for each of `readers`.
+    /// With a `checkpointer` (a file database), the WAL is checkpointed on that connection's
+    /// thread, never by the writer.
     pub(crate) fn start(
         writer: Connection,
         readers: Vec<Connection>,
+        checkpointer: Option<Connection>,
         options: PoolOptions,
     ) -> Result<Pool, StoreError> {
         let mut threads = Vec::new();
         let (write_tx, write_rx) = channel::<Job>();
         let budget = Budget::new();
         let w = watch(&writer, &budget);
+        let checkpoints = match checkpointer {
+            Some(conn) => {
+                // The writer's own automatic checkpoints stop: they would hold up every
+                // write queued behind the commit that crossed the threshold.
+                writer
+                    .pragma_update(None, "wal_autocheckpoint", 0)
+                    .map_err(unavailable)?;
+                let (tx, rx) = sync_channel::<()>(1);
+                let catch_up = Arc::new(AtomicBool::new(false));
+                let flag = Arc::clone(&catch_up);
+                threads.push(spawn("scim-sqlite-checkpoint", move || {
+                    checkpoint_loop(&conn, &rx, &flag)
+                })?);
+                Some((tx, catch_up))
+            }
+            None => None,
+        };
         threads.push(spawn("scim-sqlite-writer", move || {
-            write_loop(&writer, &w, &write_rx, options.max_batch)
+            write_loop(&writer, &w, &write_rx, options.max_batch, checkpoints)
         })?);
         let mut queues = Vec::with_capacity(readers.len());
         for (i, conn) in readers.into_iter().enumerate() {
@@ -296,9 +316,42 @@ fn next_job(rx: &Receiver<Job>) -> Option<Job> {
     }
 }
 
+/// How often, at most, the writer asks for a checkpoint while it commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// WAL frames past which the writer finishes a checkpoint itself (SQLite's own threshold).
+const WAL_FRAMES_LIMIT: i64 = 1000;
+
+/// Copies the WAL into the database whenever the writer asks (a passive checkpoint: it
+/// waits for nobody, and the writer's commits go on meanwhile); ends with the writer.
+///
+/// Under a steady stream of commits such a checkpoint never catches up with the end of the
+/// WAL, and SQLite starts the WAL over only once every frame is copied: when the WAL holds
+/// more than [`WAL_FRAMES_LIMIT`] frames, `catch_up` asks the writer to finish the copy
+/// between two batches (cheap: this thread copied the bulk of it).
+fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, catch_up: &AtomicBool) {
+    while asked.recv().is_ok() {
+        // A failed or partial checkpoint is retried at the next request.
+        let frames = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+            .unwrap_or(0);
+        if frames > WAL_FRAMES_LIMIT {
+            catch_up.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Takes what is queued (up to `max_batch`), runs it in one transaction with a savepoint per
-/// job, commits once, then answers every job.
-fn write_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>, max_batch: usize) {
+/// job, commits once, then answers every job; after a commit, asks `checkpoints` (if any)
+/// for a checkpoint, at most every [`CHECKPOINT_EVERY`].
+fn write_loop(
+    conn: &Connection,
+    budget: &Budget,
+    rx: &Receiver<Job>,
+    max_batch: usize,
+    checkpoints: Option<(SyncSender<()>, Arc<AtomicBool>)>,
+) {
+    let mut last_asked = Instant::now();
     while let Some(first) = next_job(rx) {
         let mut batch = vec![first];
         while batch.len() < max_batch.max(1) {
@@ -333,6 +386,18 @@ fn write_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>, max_batch:
         for (done, own_error) in finished {
             (done.deliver)(own_error.or_else(|| commit.clone().err()));
         }
+        if let Some((checkpoints, catch_up)) = &checkpoints {
+            if catch_up.swap(false, Ordering::Relaxed) {
+                // No transaction of this connection is open: the copy completes unless a
+                // reader holds an old snapshot, and the next batch starts the WAL over.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+            if last_asked.elapsed() >= CHECKPOINT_EVERY {
+                // Full: a request is pending already.
+                let _ = checkpoints.try_send(());
+                last_asked = Instant::now();
+            }
+        }
     }
 }
 
@@ -366,7 +431,7 @@ mod tests {
             query_budget: budget,
             ..PoolOptions::default()
         };
-        Pool::start(w, readers, options).unwrap()
+        Pool::start(w, readers, None, options).unwrap()
     }
 
     fn insert(p: &Pool, k: &str) -> impl Future<Output = Result<(), StoreError>> + Send {

@@ -74,7 +74,6 @@ pub struct BatchedLog {
     shared: Arc<Shared>,
 }
 
-
 /// Stops the [`BatchedLog`]'s thread when dropped, after it wrote out every line.
 #[derive(Debug)]
 pub struct BatchedLogGuard {

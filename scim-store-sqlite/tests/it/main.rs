@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cascade;
+mod checkpoints;
 mod indexes;
 mod members;
 mod no_errors;

@@ -280,6 +280,43 @@ fn element_key(v: &Value) -> String {
     element_value(v).map_or_else(|| v.to_string(), str::to_owned)
 }
 
+/// The refusal of a change to the immutable `path` (validation's wording for a PUT).
+fn immutable_changed(path: String) -> PatchError {
+    mutability(
+        scim_schema::Issue {
+            path,
+            kind: scim_schema::IssueKind::Immutable,
+        }
+        .to_string(),
+    )
+}
+
+/// RFC 7643 §2.2, RFC 7644 §3.5.2: an immutable sub-attribute may be given a value where it
+/// has none, never a different one. Refuses when `new` (a complex value or an element of
+/// `def` after the operation; `None` for none) changes an immutable sub-attribute that `old`
+/// has a value for.
+fn check_immutable_subs(
+    def: Option<&Attribute>,
+    old: &Value,
+    new: Option<&Object>,
+    display: &str,
+) -> Result<(), PatchError> {
+    let (Some(def), Value::Object(old)) = (def, old) else {
+        return Ok(());
+    };
+    for sub in def
+        .sub_attributes
+        .iter()
+        .filter(|s| s.mutability == Mutability::Immutable)
+    {
+        let was = keys::get(old, &sub.name);
+        if present(was) && was != new.and_then(|n| keys::get(n, &sub.name)) {
+            return Err(immutable_changed(format!("{display}.{}", sub.name)));
+        }
+    }
+    Ok(())
+}
+
 impl<'r> Run<'_, 'r> {
     fn rt(&self) -> Option<&ResourceTypeRef<'r>> {
         self.p.rt.as_ref()
@@ -671,6 +708,9 @@ impl<'r> Run<'_, 'r> {
             for k in &cleared {
                 keys::remove(&mut merged, k);
             }
+            if let Some(current) = current {
+                check_immutable_subs(target.def, current, Some(&merged), &display)?;
+            }
             self.touch(map, &target);
             // A complex attribute left without sub-attributes is unassigned.
             let new = if merged.is_empty() && !cleared.is_empty() {
@@ -759,10 +799,18 @@ impl<'r> Run<'_, 'r> {
             }
         };
         // The schema's spelling of the sub-attribute, when the schema knows it.
-        let canonical = target
-            .def
-            .and_then(|d| d.sub_attribute(sub))
-            .map(|d| d.name.as_str());
+        let sub_def = target.def.and_then(|d| d.sub_attribute(sub));
+        let canonical = sub_def.map(|d| d.name.as_str());
+        // An immutable sub-attribute keeps the value it has (RFC 7644 §3.5.2).
+        let immutable = sub_def.is_some_and(|d| d.mutability == Mutability::Immutable);
+        let combined = |o: &Object| -> Result<Option<Value>, PatchError> {
+            let old = keys::get(o, sub);
+            let new = combine(old, &value);
+            if immutable && present(old) && old != new.as_ref() {
+                return Err(immutable_changed(display.to_owned()));
+            }
+            Ok(new)
+        };
         let current = get(map, &target.slot).cloned();
         match current {
             Some(Value::Array(items)) => {
@@ -772,7 +820,7 @@ impl<'r> Run<'_, 'r> {
                 self.touch(map, target);
                 for (idx, item) in items.into_iter().enumerate() {
                     if let Value::Object(mut o) = item {
-                        match combine(keys::get(&o, sub), &value) {
+                        match combined(&o)? {
                             Some(v) => keys::insert(&mut o, sub, canonical, v),
                             None => drop(keys::remove(&mut o, sub)),
                         };
@@ -784,7 +832,7 @@ impl<'r> Run<'_, 'r> {
             }
             Some(Value::Object(mut o)) => {
                 self.touch(map, target);
-                match combine(keys::get(&o, sub), &value) {
+                match combined(&o)? {
                     Some(v) => keys::insert(&mut o, sub, canonical, v),
                     None => drop(keys::remove(&mut o, sub)),
                 };
@@ -905,17 +953,10 @@ impl<'r> Run<'_, 'r> {
                 return Err(mutability(format!("`{}` is readOnly", target.display)));
             }
         }
-        if let Some(sub) = sub_def {
-            if matches!(sub.mutability, Mutability::ReadOnly | Mutability::Immutable) {
-                return Err(mutability(format!(
-                    "`{display}` is {}",
-                    if sub.mutability == Mutability::ReadOnly {
-                        "readOnly"
-                    } else {
-                        "immutable"
-                    }
-                )));
-            }
+        // An immutable sub-attribute is checked value by value below: it may be given where
+        // a matched value has none, never changed.
+        if sub_def.is_some_and(|sub| sub.mutability == Mutability::ReadOnly) {
+            return Err(mutability(format!("`{display}` is readOnly")));
         }
         let matcher = Matcher::new(&path.attr, filter, self.rt())?;
         let indices: Vec<usize> = matcher.indices(current);
@@ -959,6 +1000,12 @@ impl<'r> Run<'_, 'r> {
             _ => Vec::new(),
         };
         let mut written = Vec::new();
+        let canonical = |k: &str| {
+            target
+                .def
+                .and_then(|d| d.sub_attribute(k))
+                .map(|d| d.name.as_str())
+        };
         for (idx, old) in indices.into_iter().zip(items) {
             let new = match (&path.sub_attr, kind) {
                 (Some(sub), _) => {
@@ -966,7 +1013,7 @@ impl<'r> Run<'_, 'r> {
                         Value::Object(o) => o,
                         _ => Object::new(),
                     };
-                    o.insert(sub.clone(), value.clone());
+                    keys::insert(&mut o, sub, canonical(sub), value.clone());
                     Value::Object(o)
                 }
                 // Sub-attributes given replace, others stay: the complex-attribute rule of
@@ -974,13 +1021,14 @@ impl<'r> Run<'_, 'r> {
                 (None, _) => match (old.clone(), &value) {
                     (Value::Object(mut o), Value::Object(v)) => {
                         for (k, x) in v {
-                            o.insert(k.clone(), x.clone());
+                            keys::insert(&mut o, k, canonical(k), x.clone());
                         }
                         Value::Object(o)
                     }
                     (_, v) => v.clone(),
                 },
             };
+            check_immutable_subs(target.def, &old, new.as_object(), &target.display)?;
             if self
                 .journal
                 .set_element(map, &target.slot, idx, new.clone())

@@ -4,6 +4,7 @@
 
 mod canonical_keys;
 mod conformance;
+mod immutable;
 mod nulls;
 mod properties;
 mod rfc;

@@ -89,6 +89,7 @@ impl<'r> Patcher<'r> {
             primaries: Vec::new(),
             displaced: Vec::new(),
         };
+        let had_data = self.extensions_with_data(map);
         let qualified = self.qualify_extension_paths(&request.operations, &mut run.normalizations);
         let ops = qualified.as_deref().unwrap_or(&request.operations);
         let mut i = 0;
@@ -107,12 +108,46 @@ impl<'r> Patcher<'r> {
             }
             i += batch.max(1);
         }
+        if let Err(e) = run.align_extension_urns(map, &had_data) {
+            run.journal.rollback(map);
+            return Err(e);
+        }
         run.enforce_single_primary(map);
         Ok(run.finish(map))
     }
 }
 
 impl Patcher<'_> {
+    /// The extensions `map` could hold: each URN (the schema's spelling; schema-less, the
+    /// `urn:` keys outside `:core:` holding objects) and whether the resource must have it.
+    fn extensions(&self, map: &Object) -> Vec<(String, bool)> {
+        match self.rt {
+            Some(rt) => rt
+                .extensions()
+                .map(|(s, required)| (s.id.clone(), required))
+                .collect(),
+            None => map
+                .iter()
+                .filter(|(k, v)| {
+                    v.is_object()
+                        && k.len() > 4
+                        && has_urn_prefix(k)
+                        && !k.to_ascii_lowercase().contains(":core:")
+                })
+                .map(|(k, _)| (k.clone(), false))
+                .collect(),
+        }
+    }
+
+    /// The URNs of the extensions `map` has data for.
+    fn extensions_with_data(&self, map: &Object) -> Vec<String> {
+        self.extensions(map)
+            .into_iter()
+            .filter(|(urn, _)| keys::get(map, urn).is_some_and(has_data))
+            .map(|(urn, _)| urn)
+            .collect()
+    }
+
     /// With [`Profile::loose_extension_paths`](crate::Profile::loose_extension_paths): the
     /// operations with their extension paths qualified, or `None` when none needed it.
     fn qualify_extension_paths(
@@ -269,6 +304,15 @@ fn present(v: Option<&Value>) -> bool {
         None | Some(Value::Null) => false,
         Some(Value::Array(items)) => !items.is_empty(),
         Some(_) => true,
+    }
+}
+
+/// Whether an extension object holds any attribute.
+fn has_data(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
     }
 }
 
@@ -1277,6 +1321,74 @@ impl<'r> Run<'_, 'r> {
         let matcher = Matcher::set(lits, case_exact);
         let indices: Vec<usize> = matcher.indices(get(map, &target.slot));
         self.remove_indices(map, &target, &indices)
+    }
+
+    /// After all operations, `schemas` follows the extensions' data (RFC 7643 §3: it lists
+    /// the schemas the resource's attributes come from, so that the resource is a valid PUT
+    /// body): an extension that gained data is listed; one that had data before the request
+    /// and has none now loses its listing (refused for a required extension, as removing a
+    /// required attribute is); an empty extension object goes. Nothing is done for a request
+    /// that changed nothing; `schemas` is changed only where it is an array.
+    fn align_extension_urns(
+        &mut self,
+        map: &mut Object,
+        had_data: &[String],
+    ) -> Result<(), PatchError> {
+        if self.journal.is_empty() {
+            return Ok(());
+        }
+        let mut extensions = self.p.extensions(map);
+        for urn in had_data {
+            if !extensions.iter().any(|(e, _)| e.eq_ignore_ascii_case(urn)) {
+                extensions.push((urn.clone(), false));
+            }
+        }
+        for (urn, required) in extensions {
+            let key = keys::existing(map, &urn).cloned();
+            let had = had_data.iter().any(|h| h.eq_ignore_ascii_case(&urn));
+            let has = key.as_ref().and_then(|k| map.get(k)).is_some_and(has_data);
+            if has {
+                if !had {
+                    self.list_schema(map, &urn, true);
+                }
+                continue;
+            }
+            if had && required {
+                return Err(invalid_value(format!(
+                    "`{urn}` is required: its last attribute cannot be removed"
+                )));
+            }
+            // An empty extension object goes, whoever left it.
+            if let Some(key) = key {
+                self.journal.set(map, &Slot { ext: None, key }, None);
+            }
+            if had {
+                self.list_schema(map, &urn, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `urn` to `schemas` (`listed`) or takes it out, when not so already.
+    fn list_schema(&mut self, map: &mut Object, urn: &str, listed: bool) {
+        let Some(key) = keys::existing(map, "schemas").cloned() else {
+            return;
+        };
+        let Some(Value::Array(items)) = map.get(&key) else {
+            return;
+        };
+        let names = |v: &Value| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn));
+        if items.iter().any(names) == listed {
+            return;
+        }
+        let mut new = items.clone();
+        if listed {
+            new.push(Value::String(urn.to_owned()));
+        } else {
+            new.retain(|v| !names(v));
+        }
+        self.journal
+            .set(map, &Slot { ext: None, key }, Some(Value::Array(new)));
     }
 
     /// After all operations: at most one `primary: true` per multi-valued attribute.

@@ -4,6 +4,7 @@
 
 mod canonical_keys;
 mod conformance;
+mod extension_urns;
 mod immutable;
 mod nulls;
 mod properties;

@@ -1002,12 +1002,38 @@ impl<'r> Run<'_, 'r> {
         if sub_def.is_some_and(|sub| sub.mutability == Mutability::ReadOnly) {
             return Err(mutability(format!("`{display}` is readOnly")));
         }
+        // The filter selects values: each is replaced by (or merged with) one value, never
+        // by a list of them (an element of `emails` cannot be an array).
+        if path.sub_attr.is_none() && value.is_array() {
+            return Err(invalid_value(format!(
+                "`{}[{filter}]` selects values of `{}`: its value must be one value, not an array",
+                target.display, target.display
+            )));
+        }
         let matcher = Matcher::new(&path.attr, filter, self.rt())?;
         let indices: Vec<usize> = matcher.indices(current);
+        // null (or [] for a multi-valued sub-attribute) unassigns what the path selects
+        // (RFC 7643 §2.5): the matched values, or their sub-attribute, as `remove` would.
+        let unassigns = value.is_null()
+            || (path.sub_attr.is_some()
+                && sub_def.is_none_or(|d| d.multi_valued)
+                && value.as_array().is_some_and(Vec::is_empty));
+        if unassigns {
+            return match &path.sub_attr {
+                None => self.remove_indices(map, &target, &indices),
+                Some(sub) => {
+                    if sub_def.is_some_and(|d| d.required) {
+                        return Err(invalid_value(format!("`{display}` is required")));
+                    }
+                    self.clear_sub(map, &target, &indices, sub, &display)
+                }
+            };
+        }
         let checked_path = AttrPath {
             sub_attr: path.sub_attr.clone(),
             ..target.path.clone()
         };
+        let given = value;
         let value = self.validated(i, &checked_path, value)?;
         let entry = self.touch(map, &target);
         if indices.is_empty() {
@@ -1066,6 +1092,10 @@ impl<'r> Run<'_, 'r> {
                     (Value::Object(mut o), Value::Object(v)) => {
                         for (k, x) in v {
                             keys::insert(&mut o, k, canonical(k), x.clone());
+                        }
+                        // A null sub-attribute unassigns it, under the rules of `remove`.
+                        for k in self.cleared_subs(&target, given, &o, &target.display)? {
+                            keys::remove(&mut o, k);
                         }
                         Value::Object(o)
                     }
@@ -1178,28 +1208,8 @@ impl<'r> Run<'_, 'r> {
                     if sub_def.is_some_and(|d| d.required) {
                         return Err(invalid_value(format!("`{display}` is required")));
                     }
-                    let entry = self.touch(map, &target);
-                    let items = match get(map, &target.slot) {
-                        Some(Value::Array(items)) => items.clone_subset(&indices),
-                        _ => Vec::new(),
-                    };
-                    for (idx, old) in indices.into_iter().zip(items) {
-                        if let Value::Object(mut o) = old.clone() {
-                            let key = o.keys().find(|k| k.eq_ignore_ascii_case(sub)).cloned();
-                            if let Some(key) = key {
-                                o.remove(&key);
-                                let new = Value::Object(o);
-                                if self
-                                    .journal
-                                    .set_element(map, &target.slot, idx, new.clone())
-                                {
-                                    self.delta.changes[entry].removed.push(old);
-                                    self.delta.changes[entry].added.push(new);
-                                }
-                            }
-                        }
-                    }
-                    Ok(())
+                    let sub = sub.clone();
+                    self.clear_sub(map, &target, &indices, &sub, &display)
                 }
             };
         }
@@ -1231,6 +1241,45 @@ impl<'r> Run<'_, 'r> {
                 Ok(())
             }
         }
+    }
+
+    /// Removes the sub-attribute `sub` from the values at `indices` (an immutable one that
+    /// has a value is refused, as `remove` refuses it).
+    fn clear_sub(
+        &mut self,
+        map: &mut Object,
+        target: &Target<'_>,
+        indices: &[usize],
+        sub: &str,
+        display: &str,
+    ) -> Result<(), PatchError> {
+        let immutable = target
+            .def
+            .and_then(|d| d.sub_attribute(sub))
+            .is_some_and(|d| d.mutability == Mutability::Immutable);
+        let entry = self.touch(map, target);
+        let items = match get(map, &target.slot) {
+            Some(Value::Array(items)) => items.clone_subset(indices),
+            _ => Vec::new(),
+        };
+        for (&idx, old) in indices.iter().zip(items) {
+            if let Value::Object(mut o) = old.clone() {
+                if immutable && present(keys::get(&o, sub)) {
+                    return Err(immutable_changed(display.to_owned()));
+                }
+                if keys::remove(&mut o, sub).is_some() {
+                    let new = Value::Object(o);
+                    if self
+                        .journal
+                        .set_element(map, &target.slot, idx, new.clone())
+                    {
+                        self.delta.changes[entry].removed.push(old);
+                        self.delta.changes[entry].added.push(new);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The values an Entra-style `remove` lists (one value or an array of them), reported

@@ -1639,6 +1639,21 @@ fn engine_members_once_with_their_type<S: Store>(store: S) {
         &[(&u1, "User"), (&inner, "Group"), (&u2, "User")],
         "PATCH add",
     );
+    // `members.value` is not caseExact: a member spelt in another case is there already,
+    // even where nothing is looked up.
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Patch, format!("/Groups/{g}"))
+            .with_header(crate::OVERHEAD_BYPASS, "1")
+            .with_json(&patch_op(json!([{"op": "add", "path": "members",
+                "value": [{"value": u1.to_uppercase()}]}]))),
+    );
+    assert_eq!(status, 200, "PATCH: {body}");
+    check(
+        &g,
+        &[(&u1, "User"), (&inner, "Group"), (&u2, "User")],
+        "PATCH add in another case",
+    );
 
     // PUT: repeats and wrong types, for members kept and members added.
     let (status, body) = send(

@@ -62,7 +62,9 @@ fn any_of(attr: AttrPath, values: &[&str]) -> Option<Filter> {
 
 /// Makes a group's `members` what the service stores: one member per `value` — a member is
 /// identified by its id, unique across the whole service provider (RFC 7643 §3.1, §4.2),
-/// and a value already present is not added again (RFC 7644 §3.5.2.1); the first one stays,
+/// and a value already present is not added again (RFC 7644 §3.5.2.1; compared ignoring
+/// case, as `members.value` is not caseExact and as a store keeping members out of line
+/// compares them, see `Patcher::split`); the first one stays,
 /// whatever `type` or `display` a repeat carries (Okta resends members with another
 /// `display`) — and without a client's `$ref`, which responses compute (never trusted,
 /// never stored).
@@ -76,7 +78,7 @@ fn normalise_members(group: &mut Value) {
             o.retain(|k, _| !k.eq_ignore_ascii_case("$ref"));
         }
         match m.get("value").and_then(Value::as_str) {
-            Some(value) => seen.insert(value.to_owned()),
+            Some(value) => seen.insert(value.to_lowercase()),
             None => true,
         }
     });

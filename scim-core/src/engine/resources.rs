@@ -254,7 +254,7 @@ impl<S: Store> Engine<S> {
             .filter(|v| !known.contains(v))
             .map(str::to_owned)
             .collect();
-        self.check_members(ctx, rt, req, &mut resource, Some(&added))
+        self.check_members(ctx, rt, req, &mut resource, Some(&current.resource))
             .await?;
         let check = self.member_check(rt, req, &resource, Some(&added));
         self.hooks
@@ -321,12 +321,12 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
                     .collect();
-                self.check_members(ctx, rt, req, &mut resource, Some(&added))
+                self.check_members(ctx, rt, req, &mut resource, Some(&current.resource))
                     .await?;
                 check = self.member_check(rt, req, &resource, Some(&added));
             }
-            // A member added again under another `display` is dropped by `check_members`:
-            // then nothing changed after all, and the version stays.
+            // A member added again (under another `display` or `type`) is dropped by
+            // `check_members`: then nothing changed after all, and the version stays.
             let changed = outcome.changed
                 && (outcome.delta.get("members").is_none() || resource != current.resource);
             let stored = if changed {

@@ -143,10 +143,12 @@
 mod layout;
 mod pool;
 mod references;
+mod scan_cost;
 mod schema;
 mod translate;
 mod trigrams;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -206,7 +208,14 @@ pub struct SqliteStore {
 struct Core {
     registry: Registry,
     entropy: Arc<dyn Entropy>,
+    /// [`PoolOptions::max_scan`].
+    max_scan: u64,
+    /// The number of resources of each (tenant, type), as last counted, and when.
+    counts: std::sync::Mutex<HashMap<(String, String), (u64, std::time::Instant)>>,
 }
+
+/// How long a count of a type's resources is trusted by [`Core::refuse_sure_scans`].
+const COUNT_TTL: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -356,6 +365,8 @@ impl SqliteStore {
             core: Arc::new(Core {
                 registry,
                 entropy: default_entropy(),
+                max_scan: pool.max_scan,
+                counts: std::sync::Mutex::new(HashMap::new()),
             }),
             pool: Pool::start(writer, readers, checkpointer, pool)?,
         })
@@ -595,6 +606,50 @@ impl Core {
         })
     }
 
+    /// [`StoreError::TooExpensive`] before anything runs when `query`'s filter has terms no
+    /// index answers and no index narrows, and testing them on every resource of the type
+    /// would take more than [`PoolOptions::max_scan`] tests (see [`scan_cost`]). The type's
+    /// size is counted only for such a filter, and the count is kept a few seconds.
+    fn refuse_sure_scans(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        rt: &str,
+        query: &Query<'_>,
+    ) -> Result<(), StoreError> {
+        let Some(filter) = query.filter else {
+            return Ok(());
+        };
+        let cost = scan_cost::cost(filter, self.ool(rt));
+        if cost.anchored || cost.scan_terms == 0 {
+            return Ok(());
+        }
+        let key = (tenant.to_owned(), rt.to_owned());
+        let cached = self
+            .counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).copied())
+            .filter(|(_, at)| at.elapsed() < COUNT_TTL);
+        let rows = match cached {
+            Some((rows, _)) => rows,
+            None => {
+                let rows: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM resources WHERE tenant = ?1 AND resource_type = ?2",
+                    )
+                    .and_then(|mut s| s.query_row(params![tenant, rt], |r| r.get(0)))
+                    .map_err(unavailable)?;
+                let rows = u64::try_from(rows).unwrap_or(0);
+                if let Ok(mut counts) = self.counts.lock() {
+                    counts.insert(key, (rows, std::time::Instant::now()));
+                }
+                rows
+            }
+        };
+        cost.check(rows, self.max_scan)
+    }
+
     fn query_sync(
         &self,
         conn: &Connection,
@@ -602,6 +657,7 @@ impl Core {
         rt: &str,
         query: &Query<'_>,
     ) -> Result<QueryResult, StoreError> {
+        self.refuse_sure_scans(conn, tenant, rt, query)?;
         let plan = self.plan(conn, tenant, rt, query)?;
         let total = match &plan.count_sql {
             Some(count_sql) => {

@@ -34,6 +34,12 @@ pub struct PoolOptions {
     pub query_budget: Duration,
     /// Most writes committed together in one transaction. Default 256.
     pub max_batch: usize,
+    /// Most tests a filter may need when no index narrows it: its terms that no index
+    /// answers, times the resources of its type. A filter over it is refused before it runs
+    /// ([`StoreError::TooExpensive`]). Default 2,000,000: about a second of work at the
+    /// fastest (a test costs 1–3 µs), so only a filter sure to exceed the default 2 s
+    /// budget is refused up front; the budget catches the rest.
+    pub max_scan: u64,
 }
 
 impl Default for PoolOptions {
@@ -42,6 +48,7 @@ impl Default for PoolOptions {
             readers: 4,
             query_budget: Duration::from_secs(2),
             max_batch: 256,
+            max_scan: 2_000_000,
         }
     }
 }

@@ -112,6 +112,7 @@ impl ServeOptions {
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
+    ///   "max_scan": 2000000,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
     /// (`"scopes": "all"` grants everything). Keys left out keep their value.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
@@ -214,6 +215,9 @@ impl ServeOptions {
         }
         if let Some(d) = millis("query_budget_ms")? {
             self.sqlite.query_budget = d;
+        }
+        if let Some(n) = size("max_scan")? {
+            self.sqlite.max_scan = u64::try_from(n).unwrap_or(u64::MAX);
         }
         if let Some(n) = size("max_write_batch")? {
             if n == 0 {

@@ -10,6 +10,7 @@ mod members;
 mod no_errors;
 mod props;
 mod pushdown;
+mod scan_limit;
 mod secrets;
 mod sort;
 mod suite;

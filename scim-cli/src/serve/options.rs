@@ -305,6 +305,19 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_limits_from_the_config_file() {
+        let o = load(
+            r#"{"sqlite_readers": 2, "query_budget_ms": 750, "max_write_batch": 9,
+                "max_scan": 12345}"#,
+        )
+        .unwrap();
+        assert_eq!(o.sqlite.readers, 2);
+        assert_eq!(o.sqlite.query_budget, Duration::from_millis(750));
+        assert_eq!((o.sqlite.max_batch, o.sqlite.max_scan), (9, 12345));
+        assert!(load(r#"{"max_scan": -1}"#).is_err());
+    }
+
+    #[test]
     fn bad_limits_are_refused() {
         assert!(load(r#"{"max_connections": 0}"#).is_err());
         assert!(load(r#"{"idle_timeout_ms": 0}"#).is_err());

@@ -165,8 +165,8 @@ use scim_schema::Registry;
 use serde_json::Value;
 
 use layout::{hidden_of, search_doc, without, Element, Row};
-use pool::Pool;
 pub use pool::PoolOptions;
+use pool::{BatchHooks, Pool};
 use scim_core::secret::{
     default_entropy, random_uuid, Argon2Params, Argon2id, Entropy, PasswordScheme,
 };
@@ -361,6 +361,15 @@ impl SqliteStore {
         registry: Registry,
         pool: PoolOptions,
     ) -> Result<Self, StoreError> {
+        // With readers, no query runs on the writer: the trigram index's changes can wait
+        // for the end of each batch (see `trigrams::deferral`).
+        let hooks = (!readers.is_empty()).then_some(BatchHooks {
+            begin: trigrams::deferral::begin,
+            mark: trigrams::deferral::mark,
+            roll_back: trigrams::deferral::roll_back,
+            finish: trigrams::deferral::finish,
+            abandon: trigrams::deferral::abandon,
+        });
         Ok(SqliteStore {
             core: Arc::new(Core {
                 registry,
@@ -368,7 +377,7 @@ impl SqliteStore {
                 max_scan: pool.max_scan,
                 counts: std::sync::Mutex::new(HashMap::new()),
             }),
-            pool: Pool::start(writer, readers, checkpointer, pool)?,
+            pool: Pool::start(writer, readers, checkpointer, hooks, pool)?,
         })
     }
 
@@ -1759,6 +1768,42 @@ mod tests {
 
     fn store() -> SqliteStore {
         SqliteStore::open_in_memory(Registry::standard()).expect("open")
+    }
+
+    /// In a batch on a file database the trigram index's changes wait for the end of the
+    /// batch: those of a write that fails after writing are dropped with its savepoint,
+    /// those of the others are applied.
+    #[test]
+    fn a_failed_write_leaves_no_trigrams() {
+        let dir = std::env::temp_dir().join(format!("scim-sqlite-defer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let s = SqliteStore::open(dir.join("d.db"), Registry::standard()).expect("open");
+        let core = Arc::clone(&s.core);
+        let failed = scim_core::block_on(s.pool.write(move |tx| {
+            core.create_in(tx, "t", "User", json!({"displayName": "ghost wkq"}), &[])?;
+            Err::<(), _>(StoreError::Unavailable("fails after writing".into()))
+        }));
+        assert!(failed.is_err());
+        scim_core::block_on(s.create("t", "User", json!({"displayName": "kept wkq"}), vec![]))
+            .expect("create");
+        let grams = |lit: &'static str| {
+            scim_core::block_on(s.pool.read(move |c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM attr_trigram WHERE attr_trigram MATCH ?1",
+                    params![lit],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(unavailable)
+            }))
+            .expect("count")
+        };
+        assert_eq!(
+            (grams("\"gho\""), grams("\"kep\""), grams("\"wkq\"")),
+            (0, 1, 1)
+        );
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A cached statement is parsed and planned once: binding new values does not make

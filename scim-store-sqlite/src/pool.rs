@@ -113,6 +113,19 @@ struct Reader {
     busy_since: Arc<AtomicU64>,
 }
 
+/// What the writer tells the store's work deferred to the end of a batch (the trigram
+/// index's FTS5 changes, see `crate::trigrams::deferral`): a batch begins, a write starts
+/// (its mark), a write was rolled back to its savepoint, the batch is about to commit (apply
+/// what waits, inside the transaction), the batch failed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchHooks {
+    pub(crate) begin: fn(),
+    pub(crate) mark: fn() -> usize,
+    pub(crate) roll_back: fn(usize),
+    pub(crate) finish: fn(&Connection) -> Result<(), StoreError>,
+    pub(crate) abandon: fn(),
+}
+
 /// The writer thread, the reader threads and their queues.
 pub(crate) struct Pool {
     writer: Option<Sender<Job>>,
@@ -130,6 +143,7 @@ impl Pool {
         writer: Connection,
         readers: Vec<Connection>,
         checkpointer: Option<Connection>,
+        hooks: Option<BatchHooks>,
         options: PoolOptions,
     ) -> Result<Pool, StoreError> {
         let mut threads = Vec::new();
@@ -154,7 +168,14 @@ impl Pool {
             None => None,
         };
         threads.push(spawn("scim-sqlite-writer", move || {
-            write_loop(&writer, &w, &write_rx, options.max_batch, checkpoints)
+            write_loop(
+                &writer,
+                &w,
+                &write_rx,
+                options.max_batch,
+                checkpoints,
+                hooks,
+            )
         })?);
         let mut queues = Vec::with_capacity(readers.len());
         for (i, conn) in readers.into_iter().enumerate() {
@@ -357,6 +378,7 @@ fn write_loop(
     rx: &Receiver<Job>,
     max_batch: usize,
     checkpoints: Option<(SyncSender<()>, Arc<AtomicBool>)>,
+    hooks: Option<BatchHooks>,
 ) {
     let mut last_asked = Instant::now();
     while let Some(first) = next_job(rx) {
@@ -372,23 +394,37 @@ fn write_loop(
         if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
             continue;
         }
+        if let Some(h) = hooks {
+            (h.begin)();
+        }
         let mut finished = Vec::with_capacity(batch.len());
         for job in batch {
             if conn.execute_batch("SAVEPOINT write").is_err() {
                 continue;
             }
+            let mark = hooks.map(|h| (h.mark)());
             let done = job(conn, budget);
             let end = if done.ok {
                 "RELEASE write"
             } else {
+                if let (Some(h), Some(mark)) = (hooks, mark) {
+                    (h.roll_back)(mark);
+                }
                 "ROLLBACK TO write; RELEASE write"
             };
             let own_error = conn.execute_batch(end).err().map(unavailable);
             finished.push((done, own_error));
         }
-        let commit = conn.execute_batch("COMMIT").map_err(unavailable);
+        let deferred = match hooks {
+            Some(h) => (h.finish)(conn),
+            None => Ok(()),
+        };
+        let commit = deferred.and_then(|()| conn.execute_batch("COMMIT").map_err(unavailable));
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+            if let Some(h) = hooks {
+                (h.abandon)();
+            }
         }
         for (done, own_error) in finished {
             (done.deliver)(own_error.or_else(|| commit.clone().err()));
@@ -438,7 +474,7 @@ mod tests {
             query_budget: budget,
             ..PoolOptions::default()
         };
-        Pool::start(w, readers, None, options).unwrap()
+        Pool::start(w, readers, None, None, options).unwrap()
     }
 
     fn insert(p: &Pool, k: &str) -> impl Future<Output = Result<(), StoreError>> + Send {

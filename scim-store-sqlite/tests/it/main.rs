@@ -5,6 +5,7 @@
 
 mod cascade;
 mod checkpoints;
+mod group_commit;
 mod indexes;
 mod members;
 mod no_errors;

@@ -1,5 +1,5 @@
-//! A SQLite [`Store`] for scim-core: one file, durable writes (WAL,
-//! `synchronous=FULL`), optimistic concurrency on versions, uniqueness in a table of its own,
+//! A SQLite [`Store`] for scim-core: one file, durable writes (WAL, synced before a write is
+//! answered), optimistic concurrency on versions, uniqueness in a table of its own,
 //! and filters, sorting and paging pushed down to SQL where that is exact.
 //!
 //! ```
@@ -166,7 +166,7 @@ use serde_json::Value;
 
 use layout::{hidden_of, search_doc, without, Element, Row};
 pub use pool::PoolOptions;
-use pool::{BatchHooks, Pool};
+use pool::{BatchHooks, FileDb, Pool};
 use scim_core::secret::{
     default_entropy, random_uuid, Argon2Params, Argon2id, Entropy, PasswordScheme,
 };
@@ -258,8 +258,8 @@ struct Plan {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database at `path`, in WAL mode with `synchronous=FULL`: a
-    /// write is on disk when the call returns. A file written by an earlier version of this
+    /// Opens (or creates) the database at `path`, in WAL mode: a write is on disk (the WAL
+    /// synced, as `synchronous=FULL` would) when the call returns. A file written by an earlier version of this
     /// crate is migrated once (see the crate docs).
     ///
     /// ```no_run
@@ -336,7 +336,13 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let checkpointer = Connection::open(path).map_err(unavailable)?;
         configure(&checkpointer)?;
-        Self::assemble(conn, readers, Some(checkpointer), registry, options.pool)
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let file = FileDb {
+            checkpointer,
+            wal: wal.into(),
+        };
+        Self::assemble(conn, readers, Some(file), registry, options.pool)
     }
 
     /// A private database in memory (for tests): one connection, which reads and writes.
@@ -357,7 +363,7 @@ impl SqliteStore {
     fn assemble(
         writer: Connection,
         readers: Vec<Connection>,
-        checkpointer: Option<Connection>,
+        file: Option<FileDb>,
         registry: Registry,
         pool: PoolOptions,
     ) -> Result<Self, StoreError> {
@@ -377,7 +383,7 @@ impl SqliteStore {
                 max_scan: pool.max_scan,
                 counts: std::sync::Mutex::new(HashMap::new()),
             }),
-            pool: Pool::start(writer, readers, checkpointer, hooks, pool)?,
+            pool: Pool::start(writer, readers, file, hooks, pool)?,
         })
     }
 

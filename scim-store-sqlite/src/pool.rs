@@ -5,6 +5,7 @@
 //! executor.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -137,12 +138,16 @@ pub(crate) struct Pool {
 
 impl Pool {
     /// Starts the writer on `writer` and a thread for each of `readers`.
-    /// With a `checkpointer` (a file database), the WAL is checkpointed on that connection's
-    /// thread, never by the writer.
+    ///
+    /// For a database in a file (`file`), the WAL is checkpointed on a connection and thread
+    /// of its own, never by the writer, and made durable by a thread of its own too: the
+    /// writer commits without waiting for the disk (`synchronous=OFF`) and goes on with the
+    /// next batch while the syncer `fdatasync`s the WAL; a write is answered only once a sync
+    /// that began after its commit has finished (one sync covers every commit before it).
     pub(crate) fn start(
         writer: Connection,
         readers: Vec<Connection>,
-        checkpointer: Option<Connection>,
+        file: Option<FileDb>,
         hooks: Option<BatchHooks>,
         options: PoolOptions,
     ) -> Result<Pool, StoreError> {
@@ -150,22 +155,29 @@ impl Pool {
         let (write_tx, write_rx) = channel::<Job>();
         let budget = Budget::new();
         let w = watch(&writer, &budget);
-        let checkpoints = match checkpointer {
-            Some(conn) => {
+        let (checkpoints, syncs) = match file {
+            Some(FileDb { checkpointer, wal }) => {
                 // The writer's own automatic checkpoints stop: they would hold up every
                 // write queued behind the commit that crossed the threshold.
                 writer
                     .pragma_update(None, "wal_autocheckpoint", 0)
                     .map_err(unavailable)?;
+                writer
+                    .pragma_update(None, "synchronous", "OFF")
+                    .map_err(unavailable)?;
                 let (tx, rx) = sync_channel::<()>(1);
                 let catch_up = Arc::new(AtomicBool::new(false));
                 let flag = Arc::clone(&catch_up);
                 threads.push(spawn("scim-sqlite-checkpoint", move || {
-                    checkpoint_loop(&conn, &rx, &flag)
+                    checkpoint_loop(&checkpointer, &rx, &flag)
                 })?);
-                Some((tx, catch_up))
+                let (sync_tx, sync_rx) = channel::<Vec<Finished>>();
+                threads.push(spawn("scim-sqlite-sync", move || {
+                    sync_loop(&wal, &sync_rx)
+                })?);
+                (Some((tx, catch_up)), Some(sync_tx))
             }
-            None => None,
+            None => (None, None),
         };
         threads.push(spawn("scim-sqlite-writer", move || {
             write_loop(
@@ -174,6 +186,7 @@ impl Pool {
                 &write_rx,
                 options.max_batch,
                 checkpoints,
+                syncs,
                 hooks,
             )
         })?);
@@ -344,6 +357,51 @@ fn next_job(rx: &Receiver<Job>) -> Option<Job> {
     }
 }
 
+/// A write run in a batch, and the error of its own end (its savepoint's release).
+type Finished = (Done, Option<StoreError>);
+
+/// What a file database adds to the pool: the checkpoint connection and the WAL's path.
+pub(crate) struct FileDb {
+    pub(crate) checkpointer: Connection,
+    pub(crate) wal: PathBuf,
+}
+
+/// Answers each write: its own error, else `shared` (the batch's commit or sync failed).
+fn deliver(finished: Vec<Finished>, shared: Option<StoreError>) {
+    for (done, own_error) in finished {
+        (done.deliver)(own_error.or_else(|| shared.clone()));
+    }
+}
+
+fn sync_gone() -> StoreError {
+    StoreError::Unavailable("the store's sync thread is gone: the write may not be durable".into())
+}
+
+/// Makes the writer's commits durable: takes every batch committed so far, syncs the WAL
+/// once for all of them, answers them; ends with the writer, after the last batch.
+fn sync_loop(wal: &Path, committed: &Receiver<Vec<Finished>>) {
+    let mut file: Option<std::fs::File> = None;
+    while let Ok(mut batch) = committed.recv() {
+        while let Ok(more) = committed.try_recv() {
+            batch.extend(more);
+        }
+        let synced = sync_wal(&mut file, wal);
+        deliver(batch, synced.err());
+    }
+}
+
+/// `fdatasync` of the WAL (opened at its first use: SQLite creates it with the first
+/// write), as `synchronous=FULL` would after each commit.
+fn sync_wal(file: &mut Option<std::fs::File>, wal: &Path) -> Result<(), StoreError> {
+    if file.is_none() {
+        *file = Some(std::fs::File::open(wal).map_err(unavailable)?);
+    }
+    match file {
+        Some(f) => f.sync_data().map_err(unavailable),
+        None => Err(sync_gone()),
+    }
+}
+
 /// How often, at most, the writer asks for a checkpoint while it commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
@@ -378,6 +436,7 @@ fn write_loop(
     rx: &Receiver<Job>,
     max_batch: usize,
     checkpoints: Option<(SyncSender<()>, Arc<AtomicBool>)>,
+    syncs: Option<Sender<Vec<Finished>>>,
     hooks: Option<BatchHooks>,
 ) {
     let mut last_asked = Instant::now();
@@ -426,14 +485,24 @@ fn write_loop(
                 (h.abandon)();
             }
         }
-        for (done, own_error) in finished {
-            (done.deliver)(own_error.or_else(|| commit.clone().err()));
+        match (&syncs, commit) {
+            // Committed, not yet durable: answered once the WAL is synced.
+            (Some(syncs), Ok(())) => {
+                if let Err(unsent) = syncs.send(finished) {
+                    deliver(unsent.0, Some(sync_gone()));
+                }
+            }
+            (_, commit) => deliver(finished, commit.err()),
         }
         if let Some((checkpoints, catch_up)) = &checkpoints {
             if catch_up.swap(false, Ordering::Relaxed) {
                 // No transaction of this connection is open: the copy completes unless a
-                // reader holds an old snapshot, and the next batch starts the WAL over.
+                // reader holds an old snapshot, and the next batch starts the WAL over. It
+                // syncs the WAL before copying and the database before the WAL may be
+                // written over (the writer's own commits do not sync).
+                let _ = conn.pragma_update(None, "synchronous", "FULL");
                 let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let _ = conn.pragma_update(None, "synchronous", "OFF");
             }
             if last_asked.elapsed() >= CHECKPOINT_EVERY {
                 // Full: a request is pending already.

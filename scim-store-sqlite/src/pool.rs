@@ -555,6 +555,42 @@ mod tests {
         })
     }
 
+    /// With a file database a write is answered by the sync thread, after its sync: when
+    /// the WAL cannot be synced, the write is answered with an error (not as durable), and
+    /// when it can, with its result; either way the writer carried on.
+    #[test]
+    fn writes_are_answered_after_the_wal_sync() {
+        let path = temp_db("sync");
+        let w = open(&path);
+        w.execute_batch("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER)")
+            .unwrap();
+        let start = |wal: std::path::PathBuf| {
+            let file = FileDb {
+                checkpointer: open(&path),
+                wal,
+            };
+            Pool::start(
+                open(&path),
+                vec![open(&path)],
+                Some(file),
+                None,
+                PoolOptions::default(),
+            )
+            .unwrap()
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let good = start(wal.into());
+        block_on(insert(&good, "a")).expect("synced");
+        assert_eq!(count(&good), 1);
+        drop(good);
+        let bad = start(path.with_file_name("no-such-dir").join("x-wal"));
+        let err = block_on(insert(&bad, "b")).expect_err("no sync, no acknowledgement");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        drop(bad);
+        drop(w);
+    }
+
     fn count(p: &Pool) -> i64 {
         block_on(p.read(|c| {
             c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))

@@ -711,11 +711,13 @@ impl Core {
             })
             .map_err(unavailable)?;
         let mut resources = Vec::new();
+        // The resources whose out-of-line elements are read, with the key they go under.
+        let mut holders: Vec<(usize, String)> = Vec::new();
         for row in rows {
             let (id, version, text, members_key) = row.map_err(unavailable)?;
-            let mut resource = serde_json::from_str(&text).map_err(unavailable)?;
+            let resource = serde_json::from_str(&text).map_err(unavailable)?;
             if let (true, Some(key)) = (load_members, members_key) {
-                attach_members(conn, tenant, rt, &id, &mut resource, key)?;
+                holders.push((resources.len(), key));
             }
             resources.push(StoredResource {
                 id,
@@ -723,6 +725,7 @@ impl Core {
                 resource,
             });
         }
+        attach_members_of_page(conn, tenant, rt, &mut resources, &holders)?;
         Ok(QueryResult {
             total_results: total.unwrap_or(resources.len()),
             resources,
@@ -894,6 +897,59 @@ fn owner_only(path: &Path) -> Result<(), StoreError> {
 }
 
 /// Reads the out-of-line elements of `id` (in order) into `resource` under `key`.
+/// Most owners whose elements one statement reads.
+const OWNERS_PER_READ: usize = 500;
+
+/// [`attach_members`] for many resources of a page (`holders`: index in `resources`, key),
+/// with one statement per [`OWNERS_PER_READ`] owners instead of one per resource.
+fn attach_members_of_page(
+    conn: &Connection,
+    tenant: &str,
+    rt: &str,
+    resources: &mut [StoredResource],
+    holders: &[(usize, String)],
+) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT owner_id, element FROM members WHERE tenant = ?1 AND resource_type = ?2 \
+             AND owner_id IN (SELECT value FROM json_each(?3)) ORDER BY owner_id, seq",
+        )
+        .map_err(unavailable)?;
+    for chunk in holders.chunks(OWNERS_PER_READ) {
+        let ids: Vec<&str> = chunk
+            .iter()
+            .filter_map(|(i, _)| resources.get(*i).map(|r| r.id.as_str()))
+            .collect();
+        let ids = Value::from(ids).to_string();
+        // Each owner's elements as the text of one JSON array.
+        let mut texts: HashMap<String, String> = HashMap::new();
+        let mut rows = stmt.query(params![tenant, rt, ids]).map_err(unavailable)?;
+        while let Some(row) = rows.next().map_err(unavailable)? {
+            let owner: String = row.get(0).map_err(unavailable)?;
+            let element = row.get_ref(1).map_err(unavailable)?;
+            let text = texts.entry(owner).or_insert_with(|| String::from("["));
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(element.as_str().map_err(unavailable)?);
+        }
+        for (i, key) in chunk {
+            let Some(stored) = resources.get_mut(*i) else {
+                continue;
+            };
+            let mut text = texts
+                .remove(&stored.id)
+                .unwrap_or_else(|| String::from("["));
+            text.push(']');
+            let elements: Value = serde_json::from_str(&text).map_err(unavailable)?;
+            if let Value::Object(m) = &mut stored.resource {
+                m.insert(key.clone(), elements);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn attach_members(
     conn: &Connection,
     tenant: &str,
@@ -1810,6 +1866,61 @@ mod tests {
         );
         drop(s);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A page of groups reads its members with one statement, not one per group, and a
+    /// page that does not show `members` reads none.
+    #[test]
+    fn a_page_of_groups_reads_members_at_once() {
+        let s = store();
+        let members = |i: usize| json!([{"value": format!("u{i}")}, {"value": format!("v{i}")}]);
+        let groups = (0..40)
+            .map(|i| {
+                (
+                    json!({"displayName": format!("g{i}"), "members": members(i)}),
+                    vec![],
+                )
+            })
+            .collect();
+        s.create_batch("t", "Group", groups).expect("groups");
+        let core = Arc::clone(&s.core);
+        let (runs, with, without) = scim_core::block_on(s.pool.read(move |conn| {
+            let page = |attributes: Option<&[&str]>| {
+                let query = Query {
+                    filter: None,
+                    compiled: None,
+                    sort: None,
+                    start_index: 1,
+                    count: usize::MAX,
+                    attributes,
+                };
+                core.query_sync(conn, "t", "Group", &query)
+            };
+            let with = page(None)?;
+            let without = page(Some(&["id", "displayName", "schemas", "meta"]))?;
+            let runs = conn
+                .prepare_cached(
+                    "SELECT owner_id, element FROM members WHERE tenant = ?1 \
+                     AND resource_type = ?2 AND owner_id IN (SELECT value FROM json_each(?3)) \
+                     ORDER BY owner_id, seq",
+                )
+                .map_err(unavailable)?
+                .get_status(rusqlite::StatementStatus::Run);
+            Ok((runs, with, without))
+        }))
+        .expect("pages");
+        assert_eq!(runs, 1, "one members read for the whole page");
+        assert_eq!(with.resources.len(), 40);
+        for g in &with.resources {
+            let i: usize = g.resource["displayName"].as_str().unwrap()[1..]
+                .parse()
+                .unwrap();
+            assert_eq!(g.resource["members"], members(i), "{}", g.resource);
+        }
+        assert!(without
+            .resources
+            .iter()
+            .all(|g| g.resource.get("members").is_none()));
     }
 
     /// A cached statement is parsed and planned once: binding new values does not make

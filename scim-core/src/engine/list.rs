@@ -4,7 +4,7 @@ use scim_filter::{AttrPath, CompiledFilter, Filter};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
-use super::{json_body, never_read, Engine, Result};
+use super::{json_body, never_read, read_hint, Engine, Result};
 use crate::sort::{sort_mixed, sort_resources, SortAttr};
 use crate::store::{Query, Sort, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, ScimType, Store};
@@ -241,6 +241,19 @@ impl<S: Store> Engine<S> {
             (c.max(0) as usize).min(self.config.max_results)
         });
         let single = types.len() == 1;
+        let projections: Vec<Projection<'_>> = types
+            .iter()
+            .map(|rt| {
+                Projection::parse(rt, params.attributes.as_deref(), params.excluded.as_deref())
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let restricted = params.attributes.is_some() || params.excluded.is_some();
+        // Only what the responses can show is read (`excludedAttributes=members`: no member).
+        let needed_names: Vec<Option<Vec<String>>> = types
+            .iter()
+            .zip(&projections)
+            .map(|(rt, p)| read_hint::needed_attributes(rt, p, restricted, sort_path.as_ref()))
+            .collect();
         let mut all: Vec<(usize, StoredResource)> = Vec::new();
         let mut total = 0;
         for (i, rt) in types.iter().enumerate() {
@@ -253,6 +266,9 @@ impl<S: Store> Engine<S> {
                 },
                 None => None,
             };
+            let needed: Option<Vec<&str>> = needed_names[i]
+                .as_ref()
+                .map(|names| names.iter().map(String::as_str).collect());
             let query = Query {
                 filter: filter.as_ref(),
                 compiled: compiled.as_ref(),
@@ -262,7 +278,7 @@ impl<S: Store> Engine<S> {
                 }),
                 start_index: if single { start_index } else { 1 },
                 count: if single { count } else { usize::MAX },
-                attributes: None,
+                attributes: needed.as_deref(),
             };
             let mut result = self
                 .store
@@ -311,12 +327,6 @@ impl<S: Store> Engine<S> {
             }
             all = all.into_iter().skip(start_index - 1).take(count).collect();
         }
-        let projections: Vec<Projection<'_>> = types
-            .iter()
-            .map(|rt| {
-                Projection::parse(rt, params.attributes.as_deref(), params.excluded.as_deref())
-            })
-            .collect::<std::result::Result<_, _>>()?;
         // Read-time attributes (members.display, User.groups), one batch per type.
         let mut by_type: Vec<Vec<StoredResource>> = types.iter().map(|_| Vec::new()).collect();
         let order: Vec<(usize, usize)> = all

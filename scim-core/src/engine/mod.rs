@@ -6,6 +6,7 @@ mod groups;
 mod list;
 mod never_read;
 mod out_of_line;
+mod read_hint;
 mod resources;
 mod sealing;
 mod user_groups;

@@ -22,44 +22,17 @@ mod fast;
 
 pub(crate) fn parse_filter(input: &str, limits: &Limits) -> Result<Filter> {
     check_limits(input, InputKind::Filter, limits)?;
-    let failure = match fast::filter(input) {
-        Ok(parsed) => return Ok(parsed),
-        Err(failure) => failure,
-    };
-    // The grammar is the reference: should it accept what the fast path refused, its
-    // reading wins (the differential tests make sure this does not happen).
-    match run(Rule::filter_input, input, InputKind::Filter) {
-        Ok(pair) => filter(pair, InputKind::Filter),
-        Err(_) => Err(failure.into_error(input, InputKind::Filter)),
-    }
+    fast::filter(input).map_err(|failure| failure.into_error(input, InputKind::Filter))
 }
 
 pub(crate) fn parse_patch_path(input: &str, limits: &Limits) -> Result<PatchPath> {
     check_limits(input, InputKind::PatchPath, limits)?;
-    let failure = match fast::patch_path(input) {
-        Ok(parsed) => return Ok(parsed),
-        Err(failure) => failure,
-    };
-    // The grammar is the reference: should it accept what the fast path refused, its
-    // reading wins (the differential tests make sure this does not happen).
-    match run(Rule::path_input, input, InputKind::PatchPath) {
-        Ok(pair) => patch_path(pair, InputKind::PatchPath),
-        Err(_) => Err(failure.into_error(input, InputKind::PatchPath)),
-    }
+    fast::patch_path(input).map_err(|failure| failure.into_error(input, InputKind::PatchPath))
 }
 
 pub(crate) fn parse_attr_path(input: &str, limits: &Limits) -> Result<AttrPath> {
     check_limits(input, InputKind::AttrPath, limits)?;
-    let failure = match fast::attr_path(input) {
-        Ok(parsed) => return Ok(parsed),
-        Err(failure) => failure,
-    };
-    // The grammar is the reference: should it accept what the fast path refused, its
-    // reading wins (the differential tests make sure this does not happen).
-    match run(Rule::attr_path_input, input, InputKind::AttrPath) {
-        Ok(pair) => Ok(attr_path(pair)),
-        Err(_) => Err(failure.into_error(input, InputKind::AttrPath)),
-    }
+    fast::attr_path(input).map_err(|failure| failure.into_error(input, InputKind::AttrPath))
 }
 
 /// The fast path alone, for the differential tests.

@@ -1,10 +1,10 @@
 //! The fast path: a hand-written recursive-descent parser for exactly the language of
 //! `grammar/scim.pest`, rule for rule, with the same ordered-choice/backtracking behaviour.
 //!
-//! Parsing runs this first; when it rejects the input, the pest grammar runs and either
-//! reports the error (with what it expected) or — should the two ever disagree — accepts
-//! and its result is used. The `differential` tests and the `filter_parse` fuzz target
-//! check that both accept the same inputs and build the same trees.
+//! Parsing runs this alone, errors included (the furthest position reached and what each
+//! alternative expected there, as a PEG parser reports them): the pest grammar is the
+//! specification, run only by the `differential` tests and the `filter_parse` fuzz target,
+//! which check that both accept the same inputs and build the same trees.
 
 use crate::{AttrPath, CompValue, CompareOp, Filter, ParseErrorKind, PatchPath, ValuePath};
 

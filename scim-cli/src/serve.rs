@@ -37,9 +37,7 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
         options.max_payload,
         options.db.as_deref(),
     );
-    let registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
-        .build()
-        .map_err(|e| e.to_string())?;
+    let registry = crate::registry::registry()?;
     let mut config = Config::new(base_url).password_scheme(Arc::new(Argon2id::new(
         options.argon2,
         scim_core::secret::default_entropy(),

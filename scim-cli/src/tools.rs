@@ -71,12 +71,6 @@ fn read_resources(path: &Path) -> Result<Vec<Value>, Outcome> {
     }
 }
 
-fn registry() -> scim_schema::Registry {
-    scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
-        .build()
-        .unwrap_or_else(|_| scim_schema::Registry::standard())
-}
-
 /// `scim filter EXPR [FILE]`: the canonical form, or the error with a caret under its
 /// offset; with a file, the resources that match (as JSON lines).
 pub fn filter(expr: &str, file: Option<&Path>, resource_type: &str) -> Outcome {
@@ -95,7 +89,10 @@ pub fn filter(expr: &str, file: Option<&Path>, resource_type: &str) -> Outcome {
     let Some(file) = file else {
         return ok(format!("{parsed}\n"));
     };
-    let registry = registry();
+    let registry = match crate::registry::registry() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
     let compiled = match registry.resource_type(resource_type) {
         Some(rt) => scim_filter::CompiledFilter::compile(&parsed, &rt),
         None => return usage(format!("unknown resource type {resource_type}")),
@@ -127,7 +124,10 @@ pub fn patch(
         (Ok(m), Ok(r)) => (m, r),
         (Err(o), _) | (_, Err(o)) => return o,
     };
-    let registry = registry();
+    let registry = match crate::registry::registry() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
     let Some(rt) = registry.resource_type(resource_type) else {
         return usage(format!("unknown resource type {resource_type}"));
     };
@@ -164,7 +164,10 @@ pub fn validate(file: &Path, resource_type: &str, lenient: bool) -> Outcome {
         Ok(r) => r,
         Err(o) => return o,
     };
-    let registry = registry();
+    let registry = match crate::registry::registry() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
     let Some(rt) = registry.resource_type(resource_type) else {
         return usage(format!("unknown resource type {resource_type}"));
     };

@@ -1,0 +1,325 @@
+//! Opening a store: the file (owner-only), WAL, the connections and their settings, the
+//! migrations, the pool; the options; loading in batches.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::config::DbConfig;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::Connection;
+use scim_core::secret::{default_entropy, Argon2Params, Argon2id, PasswordScheme};
+#[cfg(doc)]
+use scim_core::Store;
+use scim_core::{StoreError, StoredResource, UniqueKey};
+use scim_schema::Registry;
+use serde_json::Value;
+
+use crate::pool::{BatchHooks, FileDb, Pool, PoolOptions};
+use crate::{migrations, translate, trigrams, unavailable, Core, SqliteStore};
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`, in WAL mode: a write is on disk (the WAL
+    /// synced, as `synchronous=FULL` would) when the call returns. A file written by an earlier version of this
+    /// crate is migrated once (see the crate docs).
+    ///
+    /// ```no_run
+    /// let store = scim_store_sqlite::SqliteStore::open(
+    ///     "scim.db",
+    ///     scim_schema::Registry::standard(),
+    /// )?;
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>, registry: Registry) -> Result<Self, StoreError> {
+        Self::open_with(path, registry, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`], with the scheme that hashes the passwords an older file kept in
+    /// clear (layout versions before 2) — the same scheme the engine is configured with
+    /// ([`scim_core::Config::passwords`]).
+    pub fn open_with_passwords(
+        path: impl AsRef<Path>,
+        registry: Registry,
+        passwords: Arc<dyn PasswordScheme>,
+    ) -> Result<Self, StoreError> {
+        Self::open_with(
+            path,
+            registry,
+            SqliteOptions::default().passwords(passwords),
+        )
+    }
+
+    /// [`SqliteStore::open`] with `options`: the password scheme for migrations and the
+    /// store's threads (readers, query budget, group commit). The file, and SQLite's `-wal`
+    /// and `-shm` files beside it, are readable by their owner only (mode 0600 on Unix).
+    ///
+    /// ```no_run
+    /// use scim_store_sqlite::{PoolOptions, SqliteOptions, SqliteStore};
+    /// let mut pool = PoolOptions::default();
+    /// pool.readers = 8;
+    /// pool.query_budget = std::time::Duration::from_millis(500);
+    /// let store = SqliteStore::open_with(
+    ///     "scim.db",
+    ///     scim_schema::Registry::standard(),
+    ///     SqliteOptions::default().pool(pool),
+    /// )?;
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        registry: Registry,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        owner_only(path)?;
+        let mut conn = Connection::open(path).map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(unavailable)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = std::path::PathBuf::from(side);
+            if side.exists() {
+                owner_only(&side)?;
+            }
+        }
+        configure(&conn)?;
+        migrations::migrate(&mut conn, &registry, &*options.passwords)?;
+        let readers = (0..options.pool.readers)
+            .map(|_| {
+                let reader = Connection::open(path).map_err(unavailable)?;
+                configure(&reader)?;
+                reader
+                    .pragma_update(None, "query_only", true)
+                    .map_err(unavailable)?;
+                Ok(reader)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let checkpointer = Connection::open(path).map_err(unavailable)?;
+        configure(&checkpointer)?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let file = FileDb {
+            checkpointer,
+            wal: wal.into(),
+        };
+        Self::assemble(conn, readers, Some(file), registry, options.pool)
+    }
+
+    /// A private database in memory (for tests): one connection, which reads and writes.
+    ///
+    /// ```
+    /// let store = scim_store_sqlite::SqliteStore::open_in_memory(
+    ///     scim_schema::Registry::standard(),
+    /// )?;
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn open_in_memory(registry: Registry) -> Result<Self, StoreError> {
+        let mut conn = Connection::open_in_memory().map_err(unavailable)?;
+        configure(&conn)?;
+        migrations::migrate(&mut conn, &registry, &*default_passwords())?;
+        Self::assemble(conn, Vec::new(), None, registry, PoolOptions::default())
+    }
+
+    fn assemble(
+        writer: Connection,
+        readers: Vec<Connection>,
+        file: Option<FileDb>,
+        registry: Registry,
+        pool: PoolOptions,
+    ) -> Result<Self, StoreError> {
+        // With readers, no query runs on the writer: the trigram index's changes can wait
+        // for the end of each batch (see `trigrams::deferral`).
+        let hooks = (!readers.is_empty()).then_some(BatchHooks {
+            begin: trigrams::deferral::begin,
+            mark: trigrams::deferral::mark,
+            roll_back: trigrams::deferral::roll_back,
+            finish: trigrams::deferral::finish,
+            abandon: trigrams::deferral::abandon,
+        });
+        Ok(SqliteStore {
+            core: Arc::new(Core {
+                registry,
+                entropy: default_entropy(),
+                max_scan: pool.max_scan,
+                counts: std::sync::Mutex::new(HashMap::new()),
+            }),
+            pool: Pool::start(writer, readers, file, hooks, pool)?,
+        })
+    }
+
+    /// Stores many new resources of one type in one transaction: all of them or none (the
+    /// first error, e.g. a [`StoreError::Conflict`], rolls the batch back). Each is stored
+    /// exactly as [`Store::create`] stores it (same code), but the batch pays for one
+    /// durable commit instead of one per resource: for loading data, not for requests.
+    ///
+    /// ```
+    /// use scim_core::Store;
+    /// let store = scim_store_sqlite::SqliteStore::open_in_memory(
+    ///     scim_schema::Registry::standard(),
+    /// )?;
+    /// let created = store.create_batch(
+    ///     "default",
+    ///     "User",
+    ///     vec![
+    ///         (serde_json::json!({"userName": "a"}), Vec::new()),
+    ///         (serde_json::json!({"userName": "b"}), Vec::new()),
+    ///     ],
+    /// )?;
+    /// assert_eq!(created.len(), 2);
+    /// let got = scim_core::block_on(store.get("default", "User", &created[1].id))?;
+    /// assert_eq!(got.map(|r| r.resource["userName"].clone()), Some("b".into()));
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn create_batch(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        resources: Vec<(Value, Vec<UniqueKey>)>,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), resource_type.to_owned());
+        scim_core::block_on(self.pool.write(move |tx| {
+            let mut out = Vec::with_capacity(resources.len());
+            for (resource, unique) in resources {
+                out.push(core.create_in(tx, &tenant, &rt, resource, &unique)?);
+            }
+            Ok(out)
+        }))
+    }
+}
+
+/// What every connection of the store needs: durable commits, a busy timeout, and the SQL
+/// functions the translated filters call.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // Every statement the store runs is prepared once per connection (the translated
+    // filters' shapes included): SQLite's parser and planner cost more than most lookups.
+    conn.set_prepared_statement_cache_capacity(256);
+    // Without the query planner stability guarantee, SQLite compares bound values with the
+    // partial indexes' `WHERE` terms while planning and re-prepares the statement each time
+    // a parameter is bound again: every cached statement would be parsed and planned anew
+    // on every call. The plans do not depend on bound values (`ambiguous = 1` is literal).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(unavailable)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(unavailable)?;
+    // Temporary files (the savepoint journal of each write in a group commit, sorts) stay in
+    // memory: a batch would otherwise create, write and unlink a file.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(unavailable)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(unavailable)?;
+    // SCIM's case-insensitive comparisons fold with Unicode lower-casing (SQLite's `lower`
+    // folds ASCII only).
+    conn.create_scalar_function(
+        "scim_lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => {
+                    Some(String::from_utf8_lossy(t).to_lowercase())
+                }
+                _ => None,
+            })
+        },
+    )
+    .map_err(unavailable)?;
+    // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares them:
+    // a text key that sorts as the instant does, NULL for text that is no dateTime.
+    conn.create_scalar_function(
+        "scim_instant",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                    .ok()
+                    .and_then(scim_filter::Instant::parse)
+                    .map(translate::instant_key),
+                _ => None,
+            })
+        },
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// How [`SqliteStore::open_with`] opens a database.
+///
+/// ```
+/// let o = scim_store_sqlite::SqliteOptions::default();
+/// assert_eq!(o.pool.readers, 4);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// The scheme that hashes passwords an older file kept in clear (see
+    /// [`SqliteStore::open_with_passwords`]). Default: the engine's default Argon2id.
+    pub passwords: Arc<dyn PasswordScheme>,
+    /// The store's threads.
+    pub pool: PoolOptions,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            passwords: default_passwords(),
+            pool: PoolOptions::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteOptions")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the password scheme.
+    pub fn passwords(mut self, passwords: Arc<dyn PasswordScheme>) -> Self {
+        self.passwords = passwords;
+        self
+    }
+
+    /// Sets the thread options.
+    pub fn pool(mut self, pool: PoolOptions) -> Self {
+        self.pool = pool;
+        self
+    }
+}
+
+/// The scheme [`SqliteStore::open`] hashes legacy cleartext passwords with: the engine's
+/// default ([`scim_core::Config::passwords`]).
+fn default_passwords() -> Arc<dyn PasswordScheme> {
+    Arc::new(Argon2id::new(Argon2Params::default(), default_entropy()))
+}
+
+/// Creates `path` readable and writable by its owner only, or takes the other users' access
+/// away from an existing file (SQLite gives its `-wal` and `-shm` files the database file's
+/// mode).
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Ok(());
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! [`Store`] for [`SqliteStore`]: each call a job for the pool (reads on a reader, writes
+//! in the writer's next batch), over the read and write paths.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use scim_core::{
+    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
+    Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
+};
+use serde_json::Value;
+
+use crate::read::OwnedQuery;
+use crate::{references, SqliteStore};
+
+impl Store for SqliteStore {
+    fn get(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool
+            .read(move |conn| core.get_in(conn, &tenant, &rt, &id))
+    }
+
+    fn create(
+        &self,
+        tenant: &str,
+        rt: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        self.create_checked(tenant, rt, resource, unique, None)
+    }
+
+    fn replace(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        self.replace_checked(tenant, rt, id, expected_version, resource, unique, None)
+    }
+
+    fn delete(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool
+            .write(move |tx| core.delete_in(tx, &tenant, &rt, &id, expected_version))
+    }
+
+    fn query(
+        &self,
+        tenant: &str,
+        rt: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        let query = OwnedQuery::of(&query);
+        self.pool
+            .read(move |conn| query.with(|q| core.query_sync(conn, &tenant, &rt, q)))
+    }
+
+    /// `members` for a resource type whose core schema is the Group schema.
+    fn out_of_line(&self, resource_type: &str) -> Option<&str> {
+        self.core.ool(resource_type)
+    }
+
+    fn get_head(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool
+            .read(move |conn| core.get_head_in(conn, &tenant, &rt, &id))
+    }
+
+    /// One transaction: the version check, `clear`, `removed` (by `value`,
+    /// case-insensitively), `added` (skipping values present), and the head with the next
+    /// version when anything changed; otherwise nothing is written.
+    fn patch_elements(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        self.patch_elements_checked(
+            tenant,
+            rt,
+            id,
+            expected_version,
+            head,
+            head_changed,
+            change,
+            unique,
+            None,
+        )
+    }
+
+    /// True: one transaction deletes and detaches ([`Store::delete_cascade`]), and member
+    /// checks run in the transaction that writes the members.
+    fn keeps_references(&self) -> bool {
+        true
+    }
+
+    /// One transaction: the resource row and its side-table rows, then, for each referrer,
+    /// its elements naming `id` (out-of-line members through the `members_value` index,
+    /// then each group's head with the next version and `meta.lastModified`; an attribute
+    /// kept in the document by rewriting the resource). A failure anywhere rolls all of it
+    /// back.
+    fn delete_cascade(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: Option<u64>,
+        cascade: Cascade,
+    ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            let deleted = references::delete_row(tx, &tenant, &rt, &id, expected_version)?;
+            let mut updated = 0;
+            for referrer in &cascade.referrers {
+                updated += core.detach(tx, &tenant, referrer, &id, &cascade.last_modified)?;
+            }
+            Ok(Cascaded::new(deleted, updated))
+        })
+    }
+
+    fn references_to(
+        &self,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[&str],
+    ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let tenant = tenant.to_owned();
+        let referrer = referrer.clone();
+        let targets: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+        self.pool
+            .read(move |conn| core.references_in(conn, &tenant, &referrer, &targets))
+    }
+
+    /// The resource and the references to it in one job on one reader.
+    fn get_with_references(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        let referrer = referrer.clone();
+        self.pool.read(move |conn| {
+            let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                return Ok(None);
+            };
+            let references = core.references_in(conn, &tenant, &referrer, &[id])?;
+            Ok(Some((found, references)))
+        })
+    }
+
+    /// [`Store::create`] with the check in its transaction.
+    fn create_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        self.pool.write(move |tx| {
+            references::check(tx, &tenant, check.as_ref())?;
+            core.create_in(tx, &tenant, &rt, resource, &unique)
+        })
+    }
+
+    /// [`Store::replace`] with the check in its transaction, after the version check.
+    fn replace_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.replace_in(
+                tx,
+                &tenant,
+                &rt,
+                &id,
+                expected_version,
+                resource,
+                &unique,
+                check.as_ref(),
+            )
+        })
+    }
+
+    /// [`Store::patch_elements`] with the check in its transaction, after the version check.
+    fn patch_elements_checked(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        head: Value,
+        head_changed: bool,
+        change: ElementChange,
+        unique: Vec<UniqueKey>,
+        check: Option<ReferenceCheck>,
+    ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.patch_elements_in(
+                tx,
+                &tenant,
+                &rt,
+                &id,
+                expected_version,
+                head,
+                head_changed,
+                change,
+                unique,
+                check.as_ref(),
+            )
+        })
+    }
+}

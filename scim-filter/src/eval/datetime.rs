@@ -36,6 +36,20 @@ impl Instant {
         parse_instant(text)
     }
 
+    /// [`Instant::parse`] that also requires the offset (`Z` or `±HH:MM`) RFC 7643 §2.3.5
+    /// asks a dateTime to carry: the form validation accepts. One parser serves both, so a
+    /// value validation accepts is always an instant to filters.
+    ///
+    /// ```
+    /// use scim_filter::Instant;
+    /// assert!(Instant::parse_with_offset("2011-05-13T04:42:34.123-07:00").is_some());
+    /// assert!(Instant::parse_with_offset("2010-01-23T04:56:22").is_none());
+    /// assert!(Instant::parse("2010-01-23T04:56:22").is_some());
+    /// ```
+    pub fn parse_with_offset(text: &str) -> Option<Instant> {
+        parse_parts(text).and_then(|(instant, offset)| offset.then_some(instant))
+    }
+
     /// Whole seconds since 1970-01-01T00:00:00Z (negative before).
     pub fn unix_seconds(&self) -> i64 {
         self.secs
@@ -51,6 +65,11 @@ impl Instant {
 /// (xsd:dateTime allows it; RFC 7643 asks for one, validation enforces that elsewhere).
 /// Only xsd:dateTime's spelling (RFC 7643 §2.3.5): `T` and `Z` uppercase, no space.
 pub(crate) fn parse_instant(s: &str) -> Option<Instant> {
+    parse_parts(s).map(|(instant, _)| instant)
+}
+
+/// The instant, and whether the text gave an offset.
+fn parse_parts(s: &str) -> Option<(Instant, bool)> {
     let b = s.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
@@ -88,6 +107,7 @@ pub(crate) fn parse_instant(s: &str) -> Option<Instant> {
             return None;
         }
     }
+    let has_offset = b.get(i).is_some();
     let offset_secs: i64 = match b.get(i) {
         None => 0,
         Some(b'Z') if i + 1 == b.len() => 0,
@@ -109,7 +129,7 @@ pub(crate) fn parse_instant(s: &str) -> Option<Instant> {
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
         - offset_secs;
-    Some(Instant { secs, nanos })
+    Some((Instant { secs, nanos }, has_offset))
 }
 
 fn digits(b: &[u8]) -> Option<u32> {

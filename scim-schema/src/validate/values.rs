@@ -3,12 +3,10 @@
 /// xsd:dateTime with an offset (RFC 7643 §2.3.5): RFC 3339 as xsd spells it, with an
 /// uppercase `T` between date and time and an uppercase `Z` for UTC. RFC 3339 §5.6 also
 /// allows a space and lowercase letters; xsd:dateTime does not (and no client in the IdP
-/// corpus sends them).
+/// corpus sends them). The filter evaluator's parser, so that what validation accepts
+/// filters compare as instants.
 pub(crate) fn is_datetime(s: &str) -> bool {
-    // RFC 3339's year has four digits, so the separator is byte 10.
-    s.as_bytes().get(10) == Some(&b'T')
-        && !s.ends_with('z')
-        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    scim_filter::Instant::parse_with_offset(s).is_some()
 }
 
 /// base64 per RFC 4648 §4 (RFC 7643 §2.3.6), padding optional, no whitespace.

@@ -545,21 +545,7 @@ fn replay(db_dir: Option<&std::path::Path>) {
         }
         sequences.entry(seq).or_default().push(v);
     }
-    let expected: HashMap<&str, &str> = EXPECTED_FAILURES.iter().copied().collect();
-    let ids: Vec<String> = sequences
-        .values()
-        .flatten()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect();
-    for id in expected.keys() {
-        assert!(
-            ids.iter().any(|i| i == id),
-            "expected failure {id} is not in the corpus"
-        );
-    }
-
-    let (mut steps, mut passed, mut xfailed) = (0, 0, 0);
-    let mut errors = Vec::new();
+    let mut expectations = scim_test_support::Expectations::new("IdP corpus", EXPECTED_FAILURES);
     for seq in &order {
         let mut list = sequences.remove(seq).unwrap();
         list.sort_by_key(|s| s["step"].as_u64());
@@ -575,29 +561,22 @@ fn replay(db_dir: Option<&std::path::Path>) {
             seed(&server, &mut b);
         }
         for step in &list {
-            steps += 1;
             let id = step["id"].as_str().unwrap();
             let problems = run_step(&server, step, &mut b);
-            match (problems.is_empty(), expected.get(id)) {
-                (true, None) => passed += 1,
-                (true, Some(reason)) => errors.push(format!(
-                    "{id}: passes but is listed as an expected failure ({reason})"
-                )),
-                (false, Some(_)) => xfailed += 1,
-                (false, None) => errors.push(format!(
-                    "{id} [{}]: {}",
+            let outcome = if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "[{}] {}",
                     step["kind"].as_str().unwrap_or_default(),
                     problems.join("\n    ")
-                )),
-            }
+                ))
+            };
+            expectations.record(id, outcome);
         }
     }
-    println!(
-        "IdP corpus: {steps} steps, {passed} pass, {xfailed} expected failures, {} unexpected",
-        errors.len()
-    );
     for (id, reason) in EXPECTED_FAILURES {
         println!("  expected failure {id}: {reason}");
     }
-    assert!(errors.is_empty(), "\n{}", errors.join("\n\n"));
+    expectations.finish();
 }

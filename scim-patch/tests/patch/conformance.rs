@@ -1,7 +1,5 @@
 //! `tests/data/patch.jsonl` as data-driven tests, with an expected-failure list.
 
-use std::collections::HashMap;
-
 use scim_patch::{PatchOptions, PatchRequest, Patcher, Profile};
 use scim_schema::{AttrType, Attribute, Mutability, Registry, ResourceType, Returned, Schema};
 use serde_json::{json, Value};
@@ -211,29 +209,13 @@ fn patch_corpus() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let xfail: HashMap<&str, &str> = XFAIL.iter().copied().collect();
     let scimmy = scimmy_registry();
-    let mut problems = Vec::new();
-    let (mut passed, mut xfailed) = (0, 0);
+    let mut expectations = scim_test_support::Expectations::new("patch.jsonl", XFAIL);
     for case in &cases {
         let id = case["id"].as_str().unwrap();
-        match (run(case, &scimmy), xfail.get(id)) {
-            (Ok(()), None) => passed += 1,
-            (Err(_), Some(_)) => xfailed += 1,
-            (Ok(()), Some(r)) => problems.push(format!("{id}: expected to fail ({r}) but passes")),
-            (Err(why), None) => {
-                problems.push(format!("{id}: {why}\n    ops: {}", case["operations"]))
-            }
-        }
+        let outcome =
+            run(case, &scimmy).map_err(|why| format!("{why}\n    ops: {}", case["operations"]));
+        expectations.record(id, outcome);
     }
-    eprintln!(
-        "patch.jsonl: {} cases, {passed} pass, {xfailed} expected failures",
-        cases.len()
-    );
-    assert!(
-        problems.is_empty(),
-        "{} problems:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    expectations.finish();
 }

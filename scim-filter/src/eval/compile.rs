@@ -443,7 +443,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
 /// sub-attribute's type and caseExact, for every operator. `eq null` (and `ne null`) stay on
 /// the attribute: they are the negation of `pr` (and `pr`), which asks whether the
 /// attribute has any value.
-pub(crate) fn value_of_complex(
+fn value_of_complex(
     path: &AttrPath,
     info: Option<&AttrInfo>,
     value: &CompValue,

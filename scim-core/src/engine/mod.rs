@@ -6,6 +6,7 @@ mod groups;
 mod list;
 mod never_read;
 mod out_of_line;
+mod read_time;
 mod resources;
 mod sealing;
 

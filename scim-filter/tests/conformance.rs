@@ -218,3 +218,96 @@ fn filters_corpus() {
 fn paths_corpus() {
     check_all("paths.jsonl", PATH_XFAIL, run_path_case);
 }
+
+/// `filter` with the ASCII case of every attribute name, sub-attribute name and URN flipped.
+fn respell(filter: &Filter) -> Filter {
+    fn flip(s: &str) -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    }
+    fn path(p: &AttrPath) -> AttrPath {
+        AttrPath {
+            urn: p.urn.as_deref().map(flip),
+            name: flip(&p.name),
+            sub_attr: p.sub_attr.as_deref().map(flip),
+        }
+    }
+    match filter {
+        Filter::Present(p) => Filter::Present(path(p)),
+        Filter::Compare { path: p, op, value } => Filter::compare(path(p), *op, value.clone()),
+        Filter::ValuePath(vp) => Filter::ValuePath(scim_filter::ValuePath {
+            attr: path(&vp.attr),
+            filter: Box::new(respell(&vp.filter)),
+        }),
+        Filter::Not(inner) => Filter::Not(Box::new(respell(inner))),
+        Filter::And(ops) => Filter::And(ops.iter().map(respell).collect()),
+        Filter::Or(ops) => Filter::Or(ops.iter().map(respell).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Replays the committed `filter_eval` fuzz seeds (`fuzz/seeds/filter_eval/`, each
+/// `<filter> NUL <JSON>`) with the target's invariants that need no fuzzing build: a
+/// top-level `or`/`and` answers as its operands do, `not` negates, and respelling every
+/// name changes nothing — on the seed's JSON and on documents whose keys are the filter's
+/// names spelled two ways (the `filter_eval-or-vs-operands` finding: `userName` and
+/// `usernaMe` in one document).
+#[test]
+fn filter_eval_fuzz_seeds_replay() {
+    let dir = format!("{}/../fuzz/seeds/filter_eval", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let path = entry.expect("entry").path();
+        let data = std::fs::read(&path).expect("read");
+        let (text, json) = match data.iter().position(|&b| b == 0) {
+            Some(i) => (&data[..i], Some(&data[i + 1..])),
+            None => (&data[..], None),
+        };
+        let Ok(filter) = Filter::parse(&String::from_utf8_lossy(text)) else {
+            continue;
+        };
+        seen += 1;
+        let mut docs: Vec<Value> = json
+            .and_then(|j| serde_json::from_slice(j).ok())
+            .into_iter()
+            .collect();
+        docs.push(serde_json::json!({"userName": "a", "usernaMe": ""}));
+        docs.push(serde_json::json!({"userName": "", "USERNAME": "a", "emails": [{"value": "a"}]}));
+        let compiled = CompiledFilter::compile_schemaless(&filter).expect("compile");
+        let negated = CompiledFilter::compile_schemaless(&Filter::Not(Box::new(filter.clone())))
+            .expect("compile not");
+        let respelled = CompiledFilter::compile_schemaless(&respell(&filter)).expect("respell");
+        let operands: Option<(bool, Vec<CompiledFilter>)> = match &filter {
+            Filter::And(ops) | Filter::Or(ops) => Some((
+                matches!(filter, Filter::And(_)),
+                ops.iter()
+                    .map(|o| CompiledFilter::compile_schemaless(o).expect("operand"))
+                    .collect(),
+            )),
+            _ => None,
+        };
+        for doc in &docs {
+            let m = compiled.matches(doc);
+            let name = path.display();
+            assert_eq!(negated.matches(doc), !m, "{name}: not, on {doc}");
+            assert_eq!(respelled.matches(doc), m, "{name}: respelled, on {doc}");
+            if let Some((is_and, ops)) = &operands {
+                let mut each = ops.iter().map(|c| c.matches(doc));
+                let expected = if *is_and {
+                    each.all(|b| b)
+                } else {
+                    each.any(|b| b)
+                };
+                assert_eq!(m, expected, "{name}: chain vs operands, on {doc}");
+            }
+        }
+    }
+    assert!(seen >= 12, "only {seen} seeds parsed in {dir}");
+}

@@ -129,6 +129,23 @@ pub(super) fn check_value_filter(
     check_filter(rt, filter, Some(attr))
 }
 
+/// Whether `filter` names `groups`, `members` or `meta` anywhere (a cheap test before the
+/// schema is asked: most filters name none of them).
+fn mentions_read_time(filter: &Filter) -> bool {
+    let named = |p: &AttrPath| {
+        ["groups", "members", "meta"]
+            .iter()
+            .any(|n| p.name.eq_ignore_ascii_case(n))
+    };
+    match filter {
+        Filter::Present(path) | Filter::Compare { path, .. } => named(path),
+        Filter::ValuePath(vp) => named(&vp.attr),
+        Filter::Not(inner) => mentions_read_time(inner),
+        Filter::And(ops) | Filter::Or(ops) => ops.iter().any(mentions_read_time),
+        _ => true,
+    }
+}
+
 /// A filter that holds for every resource the engine stores (each has an `id`).
 fn always() -> Filter {
     Filter::Present(AttrPath::new("id"))
@@ -308,6 +325,9 @@ impl<S: Store> Engine<S> {
         rt: &ResourceTypeRef<'_>,
         filter: &Filter,
     ) -> Result<Option<Filter>> {
+        if !mentions_read_time(filter) {
+            return Ok(None);
+        }
         check_filter(rt, filter, None)?;
         let mut lookups = Vec::new();
         each_lookup(rt, filter, &mut |l| {

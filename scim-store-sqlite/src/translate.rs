@@ -285,8 +285,8 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 };
                 let r = self.resolve(&vp.attr);
                 let plain = path.urn.is_none() && path.sub_attr.is_none();
-                // Only existential operators: `members[value ne "x"]` wants an element that
-                // differs, `members.value ne "x"` no element that equals.
+                // Only the operators an index answers (`ne`, any-match like the others,
+                // reads the elements either way).
                 if !plain
                     || !matches!(op, CompareOp::Eq | CompareOp::Sw)
                     || !path.name.eq_ignore_ascii_case("value")

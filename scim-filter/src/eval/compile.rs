@@ -267,6 +267,10 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             }
         }
         for (path, lits) in groups {
+            // A complex attribute compares its `value`, as each operand alone would.
+            let (_, info) = self.resolve(path, parent);
+            let by_value = value_of_complex(path, info.as_ref(), &CompValue::String(String::new()));
+            let path = by_value.as_ref().unwrap_or(path);
             let (p, info) = self.resolve(path, parent);
             let plain = info
                 .as_ref()

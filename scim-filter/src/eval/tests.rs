@@ -466,6 +466,23 @@ fn complex_attributes_compare_their_value_for_every_operator() {
             "{text}: {e:?}"
         );
     }
+    // An OR chain of `eq` on a complex attribute (grouped into one set lookup) compares
+    // `value` as its operands do (fuzz finding `or-chain-on-a-complex-attribute`).
+    let odd = json!({"Name": "c", "emails": "a@x"});
+    for chain in [
+        r#"name eq "a" or name eq "b" or Name eq "c" or name eq "d" or title pr"#,
+        r#"name eq "c" or title pr"#,
+        r#"emails eq "a@x" or emails eq "b@x" or emails eq "c@x" or emails eq "d@x""#,
+    ] {
+        assert!(!matches_with(&Complexes, chain, &odd), "{chain}");
+    }
+    let mut listed = u.clone();
+    listed["title"] = Value::Null;
+    assert!(matches_with(
+        &Complexes,
+        r#"emails eq "x@y" or emails eq "z@y" or emails eq "q@y" or EMAILS eq "BABS@jensen.org""#,
+        &listed
+    ));
     // A complex attribute without `value` has nothing to compare.
     assert!(!matches_with(&Complexes, r#"name co "jensen""#, &u));
     assert!(!matches_with(&Complexes, r#"name ne "jensen""#, &u));

@@ -56,8 +56,12 @@ fuzz_target!(|data: &[u8]| {
         resources.push(v);
     }
 
-    check(&filter, &resources, true, |f| CompiledFilter::compile_schemaless(f));
-    check(&filter, &resources, false, |f| CompiledFilter::compile(f, &UserSchema));
+    check(&filter, &resources, true, |f| {
+        CompiledFilter::compile_schemaless(f)
+    });
+    check(&filter, &resources, false, |f| {
+        CompiledFilter::compile(f, &UserSchema)
+    });
 });
 
 /// `case_insensitive`: no attribute is caseExact (schema-less), so flipping the case of
@@ -81,7 +85,10 @@ fn check(
     let (compiled, negated) = match (compiled, negated) {
         (Ok(c), Ok(n)) => (c, n),
         (Err(a), Err(b)) => {
-            assert_eq!(a, b, "`{filter}` and its negation fail to compile differently");
+            assert_eq!(
+                a, b,
+                "`{filter}` and its negation fail to compile differently"
+            );
             assert_eq!(a.scim_type(), "invalidFilter");
             assert_eq!(a.status(), 400);
             assert!(!a.to_string().is_empty());
@@ -128,7 +135,11 @@ fn check(
                         respell(filter)
                     );
                 }
-                assert_eq!(compiled.matches_map(map), m, "matches_map disagrees on {resource}");
+                assert_eq!(
+                    compiled.matches_map(map),
+                    m,
+                    "matches_map disagrees on {resource}"
+                );
                 if case_insensitive {
                     let flipped = flip_case(resource);
                     assert_eq!(
@@ -138,7 +149,10 @@ fn check(
                     );
                 }
             }
-            _ => assert!(!m && !n, "`{filter}` or its negation matched non-object {resource}"),
+            _ => assert!(
+                !m && !n,
+                "`{filter}` or its negation matched non-object {resource}"
+            ),
         }
         if let Some((is_and, ops)) = &operands {
             let each = ops.iter().map(|c| c.matches(resource));
@@ -283,11 +297,9 @@ fn flip_case(v: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(flip_case).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), flip_case(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), flip_case(v))).collect())
+        }
         other => other.clone(),
     }
 }

@@ -159,12 +159,11 @@ fn serve_main(
     } = flags;
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
     let ansi = std::io::stderr().is_terminal();
-    // Log lines are written by a thread of their own, so no request waits on stderr (nor on
-    // another worker holding its lock); when its queue is full, callers wait rather than
-    // lose lines. The guard flushes what is queued when `serve_main` returns.
-    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
+    // Log lines are copied into a buffer that a thread of their own writes to stderr every
+    // few milliseconds: no request waits on stderr, nor wakes a thread per line. A caller
+    // that finds 1 MiB pending writes it out itself (and waits) rather than lose lines. The
+    // guard writes out what is left when `serve_main` returns.
+    let (writer, _flush_on_exit) = serve::BatchedLog::new(std::io::stderr(), 1 << 20);
     if tracing::subscriber::set_global_default(serve::log_subscriber(writer, ansi, &directives))
         .is_err()
     {

@@ -10,6 +10,7 @@ mod conn_io;
 mod connections;
 mod handler;
 mod listener;
+mod log_writer;
 mod logging;
 mod options;
 mod refusal;
@@ -24,6 +25,7 @@ use scim_core::{Config, Engine, MemoryStore, Scopes};
 use crate::auth::random_token;
 use crate::store::HostStore;
 
+pub use log_writer::{BatchedLine, BatchedLog, BatchedLogGuard};
 pub use logging::log_subscriber;
 pub use options::ServeOptions;
 

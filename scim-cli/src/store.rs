@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use scim_core::{
-    Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult,
-    ReferenceCheck, Store, StoreError, StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Reference,
+    ReferenceCheck, Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use scim_store_sqlite::SqliteStore;
 use serde_json::Value;
@@ -137,6 +137,41 @@ impl Store for HostStore {
             unique,
             None,
         )
+    }
+
+    fn references_to(
+        &self,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[&str],
+    ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => s.references_to(tenant, referrer, targets).await,
+                HostStore::Sqlite(s) => s.references_to(tenant, referrer, targets).await,
+            }
+        }
+    }
+
+    fn get_with_references(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        async move {
+            match self {
+                HostStore::Memory(s) => {
+                    s.get_with_references(tenant, resource_type, id, referrer)
+                        .await
+                }
+                HostStore::Sqlite(s) => {
+                    s.get_with_references(tenant, resource_type, id, referrer)
+                        .await
+                }
+            }
+        }
     }
 
     fn keeps_references(&self) -> bool {

@@ -43,6 +43,6 @@ pub use error::{ScimError, ScimType, ERROR_URN};
 pub use hooks::{Hooks, NoHooks};
 pub use message::{Method, Request, Response, SCIM_JSON};
 pub use store::{
-    Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult,
-    ReferenceCheck, Referrer, Sort, Store, StoreError, StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Reference,
+    ReferenceCheck, Referrer, Sort, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };

@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 
 use crate::sort::{sort_resources, sort_value};
 use crate::{
-    block_on, Cascade, Cascaded, ElementChange, Query, QueryResult, ReferenceCheck, Referrer, Sort,
-    Store, StoreError, StoredResource, UniqueKey,
+    block_on, Cascade, Cascaded, ElementChange, Query, QueryResult, Reference, ReferenceCheck,
+    Referrer, Sort, Store, StoreError, StoredResource, UniqueKey,
 };
 
 const T: &str = "kit-tenant";
@@ -45,6 +45,9 @@ pub fn run_store_suite<S: Store>(make: impl Fn() -> S) {
     checked_writes(&make());
     engine_cascades(make());
     delete_add_races(make());
+    references_to_members(&make());
+    engine_extension_urns(make());
+    engine_members_once_with_their_type(make());
     engine_read_time_filters(make());
     engine_foreign_schema_urns(make(), make());
 }
@@ -1703,6 +1706,7 @@ fn engine_read_time_filters<S: Store>(store: S) {
             r#"members[value pr and not (display pr)]"#,
             "members.display",
         ),
+        ("/Groups", r#"members.$ref co "/Users/""#, "members.$ref"),
         ("/Users", r#"meta.location co "/Users/""#, "meta.location"),
         ("/Groups", r#"meta.version eq "W/\"1\"""#, "meta.version"),
     ] {
@@ -1786,4 +1790,303 @@ fn engine_foreign_schema_urns<S: Store>(strict_store: S, lenient_store: S) {
         r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "fu-alice""#,
     );
     assert_eq!((status, names.len()), (200, 1), "{body}");
+}
+
+/// [`Store::references_to`] and [`Store::get_with_references`], where a store answers them
+/// (`Some`): exactly the groups whose `members` hold each target, matched as
+/// `members.value eq` would (case-insensitively), each group once per target, with its
+/// `displayName`; other tenants' groups are not seen. The answer agrees with the query the
+/// engine would make instead.
+fn references_to_members<S: Store>(s: &S) {
+    let create = |tenant: &str, rt: &str, body: Value| {
+        block_on(s.create(tenant, rt, body, vec![]))
+            .expect("create")
+            .id
+    };
+    let u1 = create(T, USER, user("ref-u1"));
+    let u2 = create(T, USER, user("ref-u2"));
+    let lonely = create(T, USER, user("ref-lonely"));
+    let g1 = create(T, GROUP, group("G1", &[&u1, &u2, &u1.to_uppercase()]));
+    let g2 = create(T, GROUP, group("G2", &[&u1]));
+    let nested = create(T, GROUP, group("Nested", &[&g2]));
+    create("kit-other", GROUP, group("Elsewhere", &[&u1]));
+    let referrer = Referrer::new(GROUP, "members");
+    let pairs = |found: Vec<Reference>| -> BTreeSet<(String, String, Option<String>)> {
+        let n = found.len();
+        let set: BTreeSet<_> = found
+            .into_iter()
+            .map(|r| (r.referrer, r.target, r.display.map(|d| d.to_string())))
+            .collect();
+        assert_eq!(set.len(), n, "a reference repeated");
+        set
+    };
+    let Some(found) =
+        block_on(s.references_to(T, &referrer, &[&u1, &u2, &lonely, &g2])).expect("references")
+    else {
+        return;
+    };
+    let named =
+        |g: &str, t: &str, name: &str| (g.to_owned(), t.to_owned(), Some(json!(name).to_string()));
+    let expected: BTreeSet<_> = [
+        named(&g1, &u1, "G1"),
+        named(&g2, &u1, "G2"),
+        named(&g1, &u2, "G1"),
+        named(&nested, &g2, "Nested"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(pairs(found), expected, "references_to");
+    // The same as the filter the engine would run.
+    let registry = Registry::standard();
+    let (filter, compiled) = compile(&format!("members.value eq \"{u2}\""), &registry, GROUP);
+    let queried = block_on(s.query(
+        T,
+        GROUP,
+        Query {
+            filter: Some(&filter),
+            compiled: Some(&compiled),
+            ..everything()
+        },
+    ))
+    .expect("query");
+    let by_query: BTreeSet<String> = queried
+        .resources
+        .iter()
+        .filter(|r| compiled.matches(&r.resource))
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(by_query, BTreeSet::from([g1.clone()]));
+    let (user, refs) = block_on(s.get_with_references(T, USER, &u2, &referrer))
+        .expect("get")
+        .expect("u2 exists");
+    assert_eq!(user.id, u2);
+    assert_eq!(
+        pairs(refs.expect("the store answered references_to")),
+        BTreeSet::from([named(&g1, &u2, "G1")])
+    );
+    assert!(
+        block_on(s.get_with_references(T, USER, "nobody", &referrer))
+            .expect("get")
+            .is_none()
+    );
+    let (_, none) = block_on(s.get_with_references(T, USER, &lonely, &referrer))
+        .expect("get")
+        .expect("exists");
+    assert_eq!(none, Some(Vec::new()));
+}
+
+fn patch_op(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+/// A response body without `meta` (a write moves `version` and `lastModified`).
+fn without_meta(mut body: Value) -> Value {
+    if let Value::Object(m) = &mut body {
+        m.remove("meta");
+    }
+    body
+}
+
+/// Through the engine: GET of `path`, PUT of that body, GET again: the PUT is accepted and
+/// changes nothing (RFC 7644 §3.5.1), which a resource whose `schemas` misses an extension
+/// it has data for fails (400 `invalidSyntax`).
+fn assert_get_put_round_trip<S: Store>(e: &crate::Engine<S>, path: &str, context: &str) {
+    use crate::{Method, Request};
+    let (status, before) = send(e, Request::new(Method::Get, path));
+    assert_eq!(status, 200, "{context}: GET {before}");
+    let (status, body) = send(e, Request::new(Method::Put, path).with_json(&before));
+    assert_eq!(status, 200, "{context}: PUT of the GET body: {body}");
+    let (_, after) = send(e, Request::new(Method::Get, path));
+    assert_eq!(
+        without_meta(after),
+        without_meta(before),
+        "{context}: the PUT changed the resource"
+    );
+}
+
+/// Through the engine, an extension's URN follows its data: a PATCH that gives a user
+/// whose `schemas` lists only the core schema an enterprise attribute lists the extension
+/// (stored and shown), one that removes its last attribute drops it and the empty object;
+/// after each, the GET body is a valid PUT body that changes nothing.
+fn engine_extension_urns<S: Store>(store: S) {
+    use crate::{Method, Request};
+    let e = engine_over(store);
+    let (status, body) = post_user(&e, user("ext-urn"));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let path = format!("/Users/{id}");
+    let core = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    let stored = |e: &crate::Engine<S>| {
+        block_on(e.store().get("default", USER, &id))
+            .expect("get")
+            .expect("user")
+            .resource
+    };
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Patch, &path).with_json(&patch_op(json!([
+            {"op": "add", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "701984"}
+        ]))),
+    );
+    assert_eq!(status, 200, "extension URN: {body}");
+    let listed = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);
+    assert_eq!(body["schemas"], listed, "extension URN: response");
+    assert_eq!(stored(&e)["schemas"], listed, "extension URN: stored");
+    assert_get_put_round_trip(&e, &path, "extension URN added");
+
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Patch, &path).with_json(&patch_op(json!([
+            {"op": "remove", "path": format!("{ENTERPRISE}:employeeNumber")}
+        ]))),
+    );
+    assert_eq!(status, 200, "extension URN: {body}");
+    assert_eq!(
+        body["schemas"], core,
+        "extension URN: dropped in the response"
+    );
+    let now = stored(&e);
+    assert_eq!(now["schemas"], core, "extension URN: dropped in the store");
+    assert!(
+        now.get(ENTERPRISE).is_none(),
+        "extension URN: empty object kept: {now}"
+    );
+    assert_get_put_round_trip(&e, &path, "extension URN removed");
+}
+
+/// Through the engine, a group holds each member once, with the `type` of the resource its
+/// `value` names (set by the server: a client's `type` is not trusted) and no stored `$ref`
+/// (computed for responses: `{base}/Users/{id}`, `{base}/Groups/{id}`) — whether members
+/// come by POST, PUT, PATCH add or Bulk; the GET body of the group is a valid PUT body.
+fn engine_members_once_with_their_type<S: Store>(store: S) {
+    use crate::{Method, Request};
+    let e = engine_over(store);
+    let base = "https://example.com/scim/v2";
+    let new_user = |name: &str| {
+        let (status, body) = post_user(&e, user(name));
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    };
+    let u1 = new_user("typed-1");
+    let u2 = new_user("typed-2");
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Post, "/Groups").with_json(&group("typed-inner", &[])),
+    );
+    assert_eq!(status, 201, "{body}");
+    let inner = body["id"].as_str().expect("id").to_owned();
+    let group_with = |name: &str, members: Value| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+               "displayName": name, "members": members})
+    };
+    // What the store holds, and what a response shows, for a group.
+    let check = |id: &str, expected: &[(&str, &str)], context: &str| {
+        let stored = block_on(e.store().get("default", GROUP, id))
+            .expect("get")
+            .expect("group")
+            .resource;
+        let want: Vec<Value> = expected
+            .iter()
+            .map(|(v, t)| json!({"value": v, "type": t}))
+            .collect();
+        assert_eq!(
+            stored["members"],
+            Value::Array(want),
+            "{context}: stored members"
+        );
+        let (status, shown) = send(&e, Request::new(Method::Get, format!("/Groups/{id}")));
+        assert_eq!(status, 200, "{context}: {shown}");
+        let refs: Vec<Value> = shown["members"]
+            .as_array()
+            .map(|m| m.iter().map(|x| x["$ref"].clone()).collect())
+            .unwrap_or_default();
+        let want: Vec<Value> = expected
+            .iter()
+            .map(|(v, t)| json!(format!("{base}/{t}s/{v}")))
+            .collect();
+        assert_eq!(refs, want, "{context}: $ref shown: {shown}");
+        assert_get_put_round_trip(&e, &format!("/Groups/{id}"), context);
+    };
+
+    // POST: a wrong type, a repeat, a client `$ref`.
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Post, "/Groups").with_json(&group_with(
+            "typed",
+            json!([{"value": u1, "type": "Group", "$ref": "https://elsewhere.example/x"},
+                   {"value": u1},
+                   {"value": inner, "type": "User"},
+                   {"value": u1, "type": "User", "display": "again"}]),
+        )),
+    );
+    assert_eq!(status, 201, "{body}");
+    let g = body["id"].as_str().expect("id").to_owned();
+    check(&g, &[(&u1, "User"), (&inner, "Group")], "POST");
+
+    // PATCH add: a member again under another type, a new one with a wrong type.
+    for ops in [
+        json!([{"op": "add", "path": "members", "value": [{"value": u1, "type": "Group"}]}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": u2, "type": "Group"},
+                                                           {"value": u2, "type": "User"}]},
+               {"op": "add", "value": {"members": [{"value": inner, "type": "User"}]}}]),
+    ] {
+        let (status, body) = send(
+            &e,
+            Request::new(Method::Patch, format!("/Groups/{g}")).with_json(&patch_op(ops)),
+        );
+        assert_eq!(status, 200, "PATCH: {body}");
+    }
+    check(
+        &g,
+        &[(&u1, "User"), (&inner, "Group"), (&u2, "User")],
+        "PATCH add",
+    );
+    // `members.value` is not caseExact: a member spelt in another case is there already,
+    // even where nothing is looked up.
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Patch, format!("/Groups/{g}"))
+            .with_header(crate::OVERHEAD_BYPASS, "1")
+            .with_json(&patch_op(json!([{"op": "add", "path": "members",
+                "value": [{"value": u1.to_uppercase()}]}]))),
+    );
+    assert_eq!(status, 200, "PATCH: {body}");
+    check(
+        &g,
+        &[(&u1, "User"), (&inner, "Group"), (&u2, "User")],
+        "PATCH add in another case",
+    );
+
+    // PUT: repeats and wrong types, for members kept and members added.
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Put, format!("/Groups/{g}")).with_json(&group_with(
+            "typed",
+            json!([{"value": u2, "type": "Group"}, {"value": u2},
+                   {"value": u1, "type": "Group", "$ref": "https://elsewhere.example/y"}]),
+        )),
+    );
+    assert_eq!(status, 200, "PUT: {body}");
+    check(&g, &[(&u2, "User"), (&u1, "User")], "PUT");
+
+    // Bulk: a POST with repeats, then a PATCH adding a member it has.
+    let (status, body) = send(
+        &e,
+        Request::new(Method::Post, "/Bulk").with_json(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": group_with("typed-bulk", json!([{"value": u1, "type": "Group"},
+                                                     {"value": u1, "type": "User"}]))},
+            {"method": "PATCH", "path": "/Groups/bulkId:g",
+             "data": patch_op(json!([{"op": "add", "path": "members",
+                 "value": [{"value": u1, "type": "Group"}, {"value": inner}]}]))}
+        ]})),
+    );
+    assert_eq!(status, 200, "Bulk: {body}");
+    let location = body["Operations"][0]["location"].as_str().unwrap_or("");
+    let bulk = location.rsplit('/').next().unwrap_or("").to_owned();
+    assert!(!bulk.is_empty(), "Bulk: {body}");
+    assert_eq!(body["Operations"][1]["status"], "200", "Bulk: {body}");
+    check(&bulk, &[(&u1, "User"), (&inner, "Group")], "Bulk");
 }

@@ -1,4 +1,10 @@
-//! Property: no response ever carries a password (RFC 7643 §4.1.1, `returned: never`).
+//! Properties of the engine.
+//!
+//! 1. After any accepted PATCH, the resource's GET body is a valid PUT body: a PUT of it is
+//!    accepted and changes nothing (RFC 7644 §3.5.1; `schemas` lists the extensions with
+//!    data, no name is spelt twice, immutable values kept, members once with their types).
+//!
+//! 2. No response ever carries a password (RFC 7643 §4.1.1, `returned: never`).
 //!
 //! Users are created with distinct known passwords; then random sequences of POST, PUT,
 //! PATCH, GET, list and `.search` requests (random `attributes`/`excludedAttributes`,
@@ -663,4 +669,250 @@ fn passwords_set_in_every_shape_are_stored() {
     assert_eq!(put.status, 200);
     assert!(!String::from_utf8_lossy(&put.body).contains("pw~put"));
     assert_eq!(found("pw~put"), 1);
+}
+
+// ---- 1. GET → PUT round trip after any accepted PATCH ----
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn round_trip_engine() -> Engine<MemoryStore> {
+    Engine::new(
+        scim_schema::Registry::standard(),
+        MemoryStore::new(),
+        Config::new("https://example.com/scim/v2"),
+    )
+}
+
+fn user_path() -> impl Strategy<Value = Option<String>> {
+    prop::option::of(
+        prop::sample::select(vec![
+            "displayName".to_owned(),
+            "name".to_owned(),
+            "name.givenName".to_owned(),
+            "emails".to_owned(),
+            "emails[type eq \"work\"]".to_owned(),
+            "emails[type eq \"work\"].value".to_owned(),
+            "emails.primary".to_owned(),
+            "addresses".to_owned(),
+            "x509Certificates".to_owned(),
+            "title".to_owned(),
+            "active".to_owned(),
+            ENT.to_owned(),
+            format!("{ENT}:employeeNumber"),
+            format!("{ENT}:department"),
+            format!("{ENT}:manager"),
+            format!("{ENT}:manager.value"),
+        ])
+        .prop_map(Some),
+    )
+    .prop_map(Option::flatten)
+}
+
+fn user_value() -> impl Strategy<Value = Value> {
+    prop::sample::select(vec![
+        json!(null),
+        json!("text"),
+        json!(true),
+        json!([]),
+        json!({"givenName": "Babs", "familyName": "Jensen"}),
+        json!({"givenName": "a", "GIVENNAME": "b"}),
+        json!({"value": "c@x.org", "type": "work", "primary": true}),
+        json!([{"value": "d@x.org", "type": "home", "primary": true}]),
+        json!([{"value": "e@x.org", "VALUE": "f@x.org"}]),
+        json!({"value": "m1"}),
+        json!({"employeeNumber": "7", "department": "Tours"}),
+        json!({"department": null}),
+        json!({"name": {"givenName": "Barbara"}, "title": "Boss"}),
+        json!({ENT: {"employeeNumber": "8"}}),
+        json!({ENT: {"employeeNumber": null, "department": null}}),
+        json!({"userName": "renamed", "USERNAME": "other"}),
+        json!([{"streetAddress": "1 Main St", "type": "work"}]),
+    ])
+}
+
+fn group_path() -> impl Strategy<Value = Option<String>> {
+    prop::option::of(prop::sample::select(vec![
+        "members",
+        "members[value eq \"U1\"]",
+        "members[value eq \"U2\"]",
+        "members[value eq \"U1\"].value",
+        "members[type eq \"User\"]",
+        "members.value",
+        "members.type",
+        "displayName",
+    ]))
+    .prop_map(|p| p.map(str::to_owned))
+}
+
+fn group_value() -> impl Strategy<Value = Value> {
+    prop::sample::select(vec![
+        json!([{"value": "U1"}]),
+        json!([{"value": "U1", "type": "Group"}, {"value": "U2", "type": "Group"}]),
+        json!([{"value": "U2", "$ref": "https://elsewhere.example/x", "display": "x"}]),
+        json!([{"value": "G0"}, {"value": "G0", "type": "User"}]),
+        json!({"value": "U2"}),
+        json!({"value": "U1", "type": "User"}),
+        json!({"type": "Group"}),
+        json!("U2"),
+        json!("Group"),
+        json!("Renamed"),
+        json!({"members": [{"value": "U2", "type": "Group"}]}),
+        json!({"displayName": "Renamed"}),
+    ])
+}
+
+fn round_trip_op(group: bool) -> BoxedStrategy<Value> {
+    let (paths, values) = if group {
+        (group_path().boxed(), group_value().boxed())
+    } else {
+        (user_path().boxed(), user_value().boxed())
+    };
+    (
+        prop::sample::select(vec!["add", "remove", "replace"]),
+        paths,
+        values,
+    )
+        .prop_map(|(op, path, value)| {
+            let mut o = json!({"op": op});
+            if let Some(p) = path {
+                o["path"] = json!(p);
+            }
+            if op != "remove" {
+                o["value"] = value;
+            }
+            o
+        })
+        .boxed()
+}
+
+/// `U1`, `U2`, `G0` in a generated value stand for the ids of two users and a group.
+fn with_ids(v: &Value, ids: &[(&str, &str)]) -> Value {
+    let mut text = v.to_string();
+    for (from, to) in ids {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+fn without_meta(mut body: Value) -> Value {
+    if let Value::Object(m) = &mut body {
+        m.remove("meta");
+    }
+    body
+}
+
+fn call(e: &Engine<MemoryStore>, req: Request) -> (u16, Value) {
+    let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+    let resp = block_on(e.handle(&ctx, req));
+    let body = if resp.body.is_empty() {
+        Value::Null
+    } else {
+        resp.body_json()
+    };
+    (resp.status, body)
+}
+
+fn round_trip(group: bool, with_enterprise: bool, ops: &[Vec<Value>]) -> Result<(), TestCaseError> {
+    let e = round_trip_engine();
+    let post_user = |name: &str, extra: Value| {
+        let mut body = json!({"schemas": [USER_URN], "userName": name,
+            "emails": [{"value": format!("{name}@x.org"), "type": "work", "primary": true}]});
+        if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
+            b.extend(x);
+        }
+        let (status, body) = call(&e, Request::new(Method::Post, "/Users").with_json(&body));
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    };
+    let extra = if with_enterprise {
+        json!({"schemas": [USER_URN, ENT], ENT: {"employeeNumber": "1"}})
+    } else {
+        json!({})
+    };
+    let u1 = post_user("babs", extra);
+    let u2 = post_user("mandy", json!({}));
+    let group_urn = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    let (_, g0) = call(
+        &e,
+        Request::new(Method::Post, "/Groups")
+            .with_json(&json!({"schemas": [group_urn], "displayName": "Inner"})),
+    );
+    let g0 = g0["id"].as_str().unwrap().to_owned();
+    let (_, g) = call(
+        &e,
+        Request::new(Method::Post, "/Groups").with_json(&json!({"schemas": [group_urn],
+            "displayName": "Guides", "members": [{"value": u1}, {"value": g0}]})),
+    );
+    let g = g["id"].as_str().unwrap().to_owned();
+    let path = if group {
+        format!("/Groups/{g}")
+    } else {
+        format!("/Users/{u1}")
+    };
+    let ids = [
+        ("U1", u1.as_str()),
+        ("U2", u2.as_str()),
+        ("G0", g0.as_str()),
+    ];
+    for patch in ops {
+        let message = json!({"schemas": [PATCH_OP], "Operations": with_ids(&Value::Array(patch.clone()), &ids)});
+        let (status, body) = call(&e, Request::new(Method::Patch, &path).with_json(&message));
+        prop_assert!(
+            status == 200 || status == 400,
+            "PATCH {message}: {status} {body}"
+        );
+        if status != 200 {
+            continue;
+        }
+        let (_, before) = call(&e, Request::new(Method::Get, &path));
+        let (status, put) = call(&e, Request::new(Method::Put, &path).with_json(&before));
+        prop_assert_eq!(
+            status,
+            200,
+            "after PATCH {}: PUT of the GET body {}: {}",
+            message,
+            before,
+            put
+        );
+        let (_, after) = call(&e, Request::new(Method::Get, &path));
+        prop_assert_eq!(
+            without_meta(after),
+            without_meta(before.clone()),
+            "after PATCH {}: the PUT changed the resource",
+            message
+        );
+        if group {
+            let values: Vec<&str> = before["members"]
+                .as_array()
+                .map(|m| m.iter().filter_map(|x| x["value"].as_str()).collect())
+                .unwrap_or_default();
+            let mut distinct = values.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            prop_assert_eq!(distinct.len(), values.len(), "a member twice: {}", before);
+            for m in before["members"].as_array().into_iter().flatten() {
+                let kind = if m["value"] == json!(g0) {
+                    "Group"
+                } else {
+                    "User"
+                };
+                prop_assert_eq!(&m["type"], &json!(kind), "member type: {}", before);
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    #[test]
+    fn after_any_accepted_patch_get_is_a_valid_put(
+        group in any::<bool>(),
+        with_enterprise in any::<bool>(),
+        ops in prop::collection::vec(prop::collection::vec(round_trip_op(false), 1..4), 1..4),
+        group_ops in prop::collection::vec(prop::collection::vec(round_trip_op(true), 1..4), 1..4),
+    ) {
+        round_trip(group, with_enterprise, if group { &group_ops } else { &ops })?;
+    }
 }

@@ -89,6 +89,7 @@ impl<'r> Patcher<'r> {
             primaries: Vec::new(),
             displaced: Vec::new(),
         };
+        let had_data = self.extensions_with_data(map);
         let qualified = self.qualify_extension_paths(&request.operations, &mut run.normalizations);
         let ops = qualified.as_deref().unwrap_or(&request.operations);
         let mut i = 0;
@@ -107,12 +108,46 @@ impl<'r> Patcher<'r> {
             }
             i += batch.max(1);
         }
+        if let Err(e) = run.align_extension_urns(map, &had_data) {
+            run.journal.rollback(map);
+            return Err(e);
+        }
         run.enforce_single_primary(map);
         Ok(run.finish(map))
     }
 }
 
 impl Patcher<'_> {
+    /// The extensions `map` could hold: each URN (the schema's spelling; schema-less, the
+    /// `urn:` keys outside `:core:` holding objects) and whether the resource must have it.
+    fn extensions(&self, map: &Object) -> Vec<(String, bool)> {
+        match self.rt {
+            Some(rt) => rt
+                .extensions()
+                .map(|(s, required)| (s.id.clone(), required))
+                .collect(),
+            None => map
+                .iter()
+                .filter(|(k, v)| {
+                    v.is_object()
+                        && k.len() > 4
+                        && has_urn_prefix(k)
+                        && !k.to_ascii_lowercase().contains(":core:")
+                })
+                .map(|(k, _)| (k.clone(), false))
+                .collect(),
+        }
+    }
+
+    /// The URNs of the extensions `map` has data for.
+    fn extensions_with_data(&self, map: &Object) -> Vec<String> {
+        self.extensions(map)
+            .into_iter()
+            .filter(|(urn, _)| keys::get(map, urn).is_some_and(has_data))
+            .map(|(urn, _)| urn)
+            .collect()
+    }
+
     /// With [`Profile::loose_extension_paths`](crate::Profile::loose_extension_paths): the
     /// operations with their extension paths qualified, or `None` when none needed it.
     fn qualify_extension_paths(
@@ -272,12 +307,58 @@ fn present(v: Option<&Value>) -> bool {
     }
 }
 
+/// Whether an extension object holds any attribute.
+fn has_data(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
 fn is_primary(v: &Value) -> bool {
     v.get("primary") == Some(&Value::Bool(true))
 }
 
 fn element_key(v: &Value) -> String {
     element_value(v).map_or_else(|| v.to_string(), str::to_owned)
+}
+
+/// The refusal of a change to the immutable `path` (validation's wording for a PUT).
+fn immutable_changed(path: String) -> PatchError {
+    mutability(
+        scim_schema::Issue {
+            path,
+            kind: scim_schema::IssueKind::Immutable,
+        }
+        .to_string(),
+    )
+}
+
+/// RFC 7643 §2.2, RFC 7644 §3.5.2: an immutable sub-attribute may be given a value where it
+/// has none, never a different one. Refuses when `new` (a complex value or an element of
+/// `def` after the operation; `None` for none) changes an immutable sub-attribute that `old`
+/// has a value for.
+fn check_immutable_subs(
+    def: Option<&Attribute>,
+    old: &Value,
+    new: Option<&Object>,
+    display: &str,
+) -> Result<(), PatchError> {
+    let (Some(def), Value::Object(old)) = (def, old) else {
+        return Ok(());
+    };
+    for sub in def
+        .sub_attributes
+        .iter()
+        .filter(|s| s.mutability == Mutability::Immutable)
+    {
+        let was = keys::get(old, &sub.name);
+        if present(was) && was != new.and_then(|n| keys::get(n, &sub.name)) {
+            return Err(immutable_changed(format!("{display}.{}", sub.name)));
+        }
+    }
+    Ok(())
 }
 
 impl<'r> Run<'_, 'r> {
@@ -671,6 +752,9 @@ impl<'r> Run<'_, 'r> {
             for k in &cleared {
                 keys::remove(&mut merged, k);
             }
+            if let Some(current) = current {
+                check_immutable_subs(target.def, current, Some(&merged), &display)?;
+            }
             self.touch(map, &target);
             // A complex attribute left without sub-attributes is unassigned.
             let new = if merged.is_empty() && !cleared.is_empty() {
@@ -759,10 +843,18 @@ impl<'r> Run<'_, 'r> {
             }
         };
         // The schema's spelling of the sub-attribute, when the schema knows it.
-        let canonical = target
-            .def
-            .and_then(|d| d.sub_attribute(sub))
-            .map(|d| d.name.as_str());
+        let sub_def = target.def.and_then(|d| d.sub_attribute(sub));
+        let canonical = sub_def.map(|d| d.name.as_str());
+        // An immutable sub-attribute keeps the value it has (RFC 7644 §3.5.2).
+        let immutable = sub_def.is_some_and(|d| d.mutability == Mutability::Immutable);
+        let combined = |o: &Object| -> Result<Option<Value>, PatchError> {
+            let old = keys::get(o, sub);
+            let new = combine(old, &value);
+            if immutable && present(old) && old != new.as_ref() {
+                return Err(immutable_changed(display.to_owned()));
+            }
+            Ok(new)
+        };
         let current = get(map, &target.slot).cloned();
         match current {
             Some(Value::Array(items)) => {
@@ -772,7 +864,7 @@ impl<'r> Run<'_, 'r> {
                 self.touch(map, target);
                 for (idx, item) in items.into_iter().enumerate() {
                     if let Value::Object(mut o) = item {
-                        match combine(keys::get(&o, sub), &value) {
+                        match combined(&o)? {
                             Some(v) => keys::insert(&mut o, sub, canonical, v),
                             None => drop(keys::remove(&mut o, sub)),
                         };
@@ -784,7 +876,7 @@ impl<'r> Run<'_, 'r> {
             }
             Some(Value::Object(mut o)) => {
                 self.touch(map, target);
-                match combine(keys::get(&o, sub), &value) {
+                match combined(&o)? {
                     Some(v) => keys::insert(&mut o, sub, canonical, v),
                     None => drop(keys::remove(&mut o, sub)),
                 };
@@ -905,24 +997,43 @@ impl<'r> Run<'_, 'r> {
                 return Err(mutability(format!("`{}` is readOnly", target.display)));
             }
         }
-        if let Some(sub) = sub_def {
-            if matches!(sub.mutability, Mutability::ReadOnly | Mutability::Immutable) {
-                return Err(mutability(format!(
-                    "`{display}` is {}",
-                    if sub.mutability == Mutability::ReadOnly {
-                        "readOnly"
-                    } else {
-                        "immutable"
-                    }
-                )));
-            }
+        // An immutable sub-attribute is checked value by value below: it may be given where
+        // a matched value has none, never changed.
+        if sub_def.is_some_and(|sub| sub.mutability == Mutability::ReadOnly) {
+            return Err(mutability(format!("`{display}` is readOnly")));
+        }
+        // The filter selects values: each is replaced by (or merged with) one value, never
+        // by a list of them (an element of `emails` cannot be an array).
+        if path.sub_attr.is_none() && value.is_array() {
+            return Err(invalid_value(format!(
+                "`{}[{filter}]` selects values of `{}`: its value must be one value, not an array",
+                target.display, target.display
+            )));
         }
         let matcher = Matcher::new(&path.attr, filter, self.rt())?;
         let indices: Vec<usize> = matcher.indices(current);
+        // null (or [] for a multi-valued sub-attribute) unassigns what the path selects
+        // (RFC 7643 §2.5): the matched values, or their sub-attribute, as `remove` would.
+        let unassigns = value.is_null()
+            || (path.sub_attr.is_some()
+                && sub_def.is_none_or(|d| d.multi_valued)
+                && value.as_array().is_some_and(Vec::is_empty));
+        if unassigns {
+            return match &path.sub_attr {
+                None => self.remove_indices(map, &target, &indices),
+                Some(sub) => {
+                    if sub_def.is_some_and(|d| d.required) {
+                        return Err(invalid_value(format!("`{display}` is required")));
+                    }
+                    self.clear_sub(map, &target, &indices, sub, &display)
+                }
+            };
+        }
         let checked_path = AttrPath {
             sub_attr: path.sub_attr.clone(),
             ..target.path.clone()
         };
+        let given = value;
         let value = self.validated(i, &checked_path, value)?;
         let entry = self.touch(map, &target);
         if indices.is_empty() {
@@ -959,6 +1070,12 @@ impl<'r> Run<'_, 'r> {
             _ => Vec::new(),
         };
         let mut written = Vec::new();
+        let canonical = |k: &str| {
+            target
+                .def
+                .and_then(|d| d.sub_attribute(k))
+                .map(|d| d.name.as_str())
+        };
         for (idx, old) in indices.into_iter().zip(items) {
             let new = match (&path.sub_attr, kind) {
                 (Some(sub), _) => {
@@ -966,7 +1083,7 @@ impl<'r> Run<'_, 'r> {
                         Value::Object(o) => o,
                         _ => Object::new(),
                     };
-                    o.insert(sub.clone(), value.clone());
+                    keys::insert(&mut o, sub, canonical(sub), value.clone());
                     Value::Object(o)
                 }
                 // Sub-attributes given replace, others stay: the complex-attribute rule of
@@ -974,13 +1091,18 @@ impl<'r> Run<'_, 'r> {
                 (None, _) => match (old.clone(), &value) {
                     (Value::Object(mut o), Value::Object(v)) => {
                         for (k, x) in v {
-                            o.insert(k.clone(), x.clone());
+                            keys::insert(&mut o, k, canonical(k), x.clone());
+                        }
+                        // A null sub-attribute unassigns it, under the rules of `remove`.
+                        for k in self.cleared_subs(&target, given, &o, &target.display)? {
+                            keys::remove(&mut o, k);
                         }
                         Value::Object(o)
                     }
                     (_, v) => v.clone(),
                 },
             };
+            check_immutable_subs(target.def, &old, new.as_object(), &target.display)?;
             if self
                 .journal
                 .set_element(map, &target.slot, idx, new.clone())
@@ -1086,28 +1208,8 @@ impl<'r> Run<'_, 'r> {
                     if sub_def.is_some_and(|d| d.required) {
                         return Err(invalid_value(format!("`{display}` is required")));
                     }
-                    let entry = self.touch(map, &target);
-                    let items = match get(map, &target.slot) {
-                        Some(Value::Array(items)) => items.clone_subset(&indices),
-                        _ => Vec::new(),
-                    };
-                    for (idx, old) in indices.into_iter().zip(items) {
-                        if let Value::Object(mut o) = old.clone() {
-                            let key = o.keys().find(|k| k.eq_ignore_ascii_case(sub)).cloned();
-                            if let Some(key) = key {
-                                o.remove(&key);
-                                let new = Value::Object(o);
-                                if self
-                                    .journal
-                                    .set_element(map, &target.slot, idx, new.clone())
-                                {
-                                    self.delta.changes[entry].removed.push(old);
-                                    self.delta.changes[entry].added.push(new);
-                                }
-                            }
-                        }
-                    }
-                    Ok(())
+                    let sub = sub.clone();
+                    self.clear_sub(map, &target, &indices, &sub, &display)
                 }
             };
         }
@@ -1139,6 +1241,45 @@ impl<'r> Run<'_, 'r> {
                 Ok(())
             }
         }
+    }
+
+    /// Removes the sub-attribute `sub` from the values at `indices` (an immutable one that
+    /// has a value is refused, as `remove` refuses it).
+    fn clear_sub(
+        &mut self,
+        map: &mut Object,
+        target: &Target<'_>,
+        indices: &[usize],
+        sub: &str,
+        display: &str,
+    ) -> Result<(), PatchError> {
+        let immutable = target
+            .def
+            .and_then(|d| d.sub_attribute(sub))
+            .is_some_and(|d| d.mutability == Mutability::Immutable);
+        let entry = self.touch(map, target);
+        let items = match get(map, &target.slot) {
+            Some(Value::Array(items)) => items.clone_subset(indices),
+            _ => Vec::new(),
+        };
+        for (&idx, old) in indices.iter().zip(items) {
+            if let Value::Object(mut o) = old.clone() {
+                if immutable && present(keys::get(&o, sub)) {
+                    return Err(immutable_changed(display.to_owned()));
+                }
+                if keys::remove(&mut o, sub).is_some() {
+                    let new = Value::Object(o);
+                    if self
+                        .journal
+                        .set_element(map, &target.slot, idx, new.clone())
+                    {
+                        self.delta.changes[entry].removed.push(old);
+                        self.delta.changes[entry].added.push(new);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The values an Entra-style `remove` lists (one value or an array of them), reported
@@ -1229,6 +1370,74 @@ impl<'r> Run<'_, 'r> {
         let matcher = Matcher::set(lits, case_exact);
         let indices: Vec<usize> = matcher.indices(get(map, &target.slot));
         self.remove_indices(map, &target, &indices)
+    }
+
+    /// After all operations, `schemas` follows the extensions' data (RFC 7643 §3: it lists
+    /// the schemas the resource's attributes come from, so that the resource is a valid PUT
+    /// body): an extension that gained data is listed; one that had data before the request
+    /// and has none now loses its listing (refused for a required extension, as removing a
+    /// required attribute is); an empty extension object goes. Nothing is done for a request
+    /// that changed nothing; `schemas` is changed only where it is an array.
+    fn align_extension_urns(
+        &mut self,
+        map: &mut Object,
+        had_data: &[String],
+    ) -> Result<(), PatchError> {
+        if self.journal.is_empty() {
+            return Ok(());
+        }
+        let mut extensions = self.p.extensions(map);
+        for urn in had_data {
+            if !extensions.iter().any(|(e, _)| e.eq_ignore_ascii_case(urn)) {
+                extensions.push((urn.clone(), false));
+            }
+        }
+        for (urn, required) in extensions {
+            let key = keys::existing(map, &urn).cloned();
+            let had = had_data.iter().any(|h| h.eq_ignore_ascii_case(&urn));
+            let has = key.as_ref().and_then(|k| map.get(k)).is_some_and(has_data);
+            if has {
+                if !had {
+                    self.list_schema(map, &urn, true);
+                }
+                continue;
+            }
+            if had && required {
+                return Err(invalid_value(format!(
+                    "`{urn}` is required: its last attribute cannot be removed"
+                )));
+            }
+            // An empty extension object goes, whoever left it.
+            if let Some(key) = key {
+                self.journal.set(map, &Slot { ext: None, key }, None);
+            }
+            if had {
+                self.list_schema(map, &urn, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `urn` to `schemas` (`listed`) or takes it out, when not so already.
+    fn list_schema(&mut self, map: &mut Object, urn: &str, listed: bool) {
+        let Some(key) = keys::existing(map, "schemas").cloned() else {
+            return;
+        };
+        let Some(Value::Array(items)) = map.get(&key) else {
+            return;
+        };
+        let names = |v: &Value| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn));
+        if items.iter().any(names) == listed {
+            return;
+        }
+        let mut new = items.clone();
+        if listed {
+            new.push(Value::String(urn.to_owned()));
+        } else {
+            new.retain(|v| !names(v));
+        }
+        self.journal
+            .set(map, &Slot { ext: None, key }, Some(Value::Array(new)));
     }
 
     /// After all operations: at most one `primary: true` per multi-valued attribute.

@@ -25,7 +25,7 @@ pub struct PatchError {
 #[non_exhaustive]
 pub enum PatchErrorKind {
     /// The message is malformed: not an object, no PatchOp schema, no `Operations`, an
-    /// unknown `op` (`invalidSyntax`).
+    /// unknown `op`, a value with two keys that differ only in case (`invalidSyntax`).
     Syntax(String),
     /// More operations than [`PatchOptions::max_operations`](crate::PatchOptions) allows
     /// (`invalidSyntax`).

@@ -1,6 +1,7 @@
 //! Object keys compared as SCIM compares attribute names: case-insensitively (RFC 7643
 //! §2.1). A resource never holds two keys that differ only in case: a write to a key spelt
-//! another way goes to the key already there.
+//! another way goes to the key already there. (A PATCH value that itself spells one name
+//! twice is refused before it gets here: `scim_schema::check_distinct_names`.)
 
 use serde_json::Value;
 

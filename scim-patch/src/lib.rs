@@ -5,7 +5,9 @@
 //! - **atomic**: on any error the resource is exactly as before — changes are journaled
 //!   and undone, so no copy of a 100,000-member group is made;
 //! - **schema-aware**: paths resolve against `scim-schema` (extension URNs are never split
-//!   on the dot of "2.0"), values are type-checked, readOnly/immutable/required enforced;
+//!   on the dot of "2.0"), values are type-checked, readOnly/immutable/required enforced
+//!   (immutable sub-attributes too), `schemas` kept listing exactly the extensions that
+//!   gained or lost data, a value naming an attribute twice by case refused;
 //! - **single-primary**: at most one `primary: true` per multi-valued attribute after a
 //!   request ([`PrimaryRule`]);
 //! - **informative**: [`PatchOutcome`] says whether anything changed and gives a

@@ -191,6 +191,12 @@ fn operation(
         Some(_) => return Err(invalid_path("`path` must be a string")),
     };
     let value = get("value").cloned();
+    // Attribute names are case-insensitive (RFC 7643 §2.1): a value naming one twice, in two
+    // spellings, is refused as validation refuses such a document (not merged).
+    if let Some(v) = &value {
+        scim_schema::check_distinct_names(v, path_text.as_deref().unwrap_or(""))
+            .map_err(|e| syntax(e.to_string()))?;
+    }
     match op {
         OpKind::Remove if path.is_none() => {
             return Err(no_target("`remove` needs a `path` (RFC 7644 §3.5.2.2)"))

@@ -53,6 +53,6 @@ pub use registry::{BuildError, Location, Registry, RegistryBuilder, Resolved, Re
 pub use resource_type::{ResourceType, SchemaExtension};
 pub use schema::Schema;
 pub use validate::{
-    Coercion, CoercionKind, Issue, IssueKind, Leniency, UnknownAttributes, Validated,
-    ValidationError, ValidationOptions,
+    check_distinct_names, Coercion, CoercionKind, Issue, IssueKind, Leniency, UnknownAttributes,
+    Validated, ValidationError, ValidationOptions,
 };

@@ -1,5 +1,5 @@
-//! A SQLite [`Store`] for scim-core: one file, durable writes (WAL,
-//! `synchronous=FULL`), optimistic concurrency on versions, uniqueness in a table of its own,
+//! A SQLite [`Store`] for scim-core: one file, durable writes (WAL, synced before a write is
+//! answered), optimistic concurrency on versions, uniqueness in a table of its own,
 //! and filters, sorting and paging pushed down to SQL where that is exact.
 //!
 //! ```
@@ -143,27 +143,30 @@
 mod layout;
 mod pool;
 mod references;
+mod scan_cost;
 mod schema;
 mod translate;
 mod trigrams;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{
-    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, ReferenceCheck, Store,
-    StoreError, StoredResource, UniqueKey,
+    Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
+    Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use scim_schema::Registry;
 use serde_json::Value;
 
 use layout::{hidden_of, search_doc, without, Element, Row};
-use pool::Pool;
 pub use pool::PoolOptions;
+use pool::{BatchHooks, FileDb, Pool};
 use scim_core::secret::{
     default_entropy, random_uuid, Argon2Params, Argon2id, Entropy, PasswordScheme,
 };
@@ -205,7 +208,14 @@ pub struct SqliteStore {
 struct Core {
     registry: Registry,
     entropy: Arc<dyn Entropy>,
+    /// [`PoolOptions::max_scan`].
+    max_scan: u64,
+    /// The number of resources of each (tenant, type), as last counted, and when.
+    counts: std::sync::Mutex<HashMap<(String, String), (u64, std::time::Instant)>>,
 }
+
+/// How long a count of a type's resources is trusted by [`Core::refuse_sure_scans`].
+const COUNT_TTL: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -248,8 +258,8 @@ struct Plan {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database at `path`, in WAL mode with `synchronous=FULL`: a
-    /// write is on disk when the call returns. A file written by an earlier version of this
+    /// Opens (or creates) the database at `path`, in WAL mode: a write is on disk (the WAL
+    /// synced, as `synchronous=FULL` would) when the call returns. A file written by an earlier version of this
     /// crate is migrated once (see the crate docs).
     ///
     /// ```no_run
@@ -324,7 +334,15 @@ impl SqliteStore {
                 Ok(reader)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Self::assemble(conn, readers, registry, options.pool)
+        let checkpointer = Connection::open(path).map_err(unavailable)?;
+        configure(&checkpointer)?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let file = FileDb {
+            checkpointer,
+            wal: wal.into(),
+        };
+        Self::assemble(conn, readers, Some(file), registry, options.pool)
     }
 
     /// A private database in memory (for tests): one connection, which reads and writes.
@@ -339,21 +357,33 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().map_err(unavailable)?;
         configure(&conn)?;
         schema::migrate(&mut conn, &registry, &*default_passwords())?;
-        Self::assemble(conn, Vec::new(), registry, PoolOptions::default())
+        Self::assemble(conn, Vec::new(), None, registry, PoolOptions::default())
     }
 
     fn assemble(
         writer: Connection,
         readers: Vec<Connection>,
+        file: Option<FileDb>,
         registry: Registry,
         pool: PoolOptions,
     ) -> Result<Self, StoreError> {
+        // With readers, no query runs on the writer: the trigram index's changes can wait
+        // for the end of each batch (see `trigrams::deferral`).
+        let hooks = (!readers.is_empty()).then_some(BatchHooks {
+            begin: trigrams::deferral::begin,
+            mark: trigrams::deferral::mark,
+            roll_back: trigrams::deferral::roll_back,
+            finish: trigrams::deferral::finish,
+            abandon: trigrams::deferral::abandon,
+        });
         Ok(SqliteStore {
             core: Arc::new(Core {
                 registry,
                 entropy: default_entropy(),
+                max_scan: pool.max_scan,
+                counts: std::sync::Mutex::new(HashMap::new()),
             }),
-            pool: Pool::start(writer, readers, pool)?,
+            pool: Pool::start(writer, readers, file, hooks, pool)?,
         })
     }
 
@@ -404,7 +434,7 @@ impl Core {
         random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
-    fn ool(&self, rt: &str) -> Option<&'static str> {
+    pub(crate) fn ool(&self, rt: &str) -> Option<&'static str> {
         out_of_line_of(&self.registry, rt)
     }
 
@@ -591,6 +621,50 @@ impl Core {
         })
     }
 
+    /// [`StoreError::TooExpensive`] before anything runs when `query`'s filter has terms no
+    /// index answers and no index narrows, and testing them on every resource of the type
+    /// would take more than [`PoolOptions::max_scan`] tests (see [`scan_cost`]). The type's
+    /// size is counted only for such a filter, and the count is kept a few seconds.
+    fn refuse_sure_scans(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        rt: &str,
+        query: &Query<'_>,
+    ) -> Result<(), StoreError> {
+        let Some(filter) = query.filter else {
+            return Ok(());
+        };
+        let cost = scan_cost::cost(filter, self.ool(rt));
+        if cost.anchored || cost.scan_terms == 0 {
+            return Ok(());
+        }
+        let key = (tenant.to_owned(), rt.to_owned());
+        let cached = self
+            .counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).copied())
+            .filter(|(_, at)| at.elapsed() < COUNT_TTL);
+        let rows = match cached {
+            Some((rows, _)) => rows,
+            None => {
+                let rows: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM resources WHERE tenant = ?1 AND resource_type = ?2",
+                    )
+                    .and_then(|mut s| s.query_row(params![tenant, rt], |r| r.get(0)))
+                    .map_err(unavailable)?;
+                let rows = u64::try_from(rows).unwrap_or(0);
+                if let Ok(mut counts) = self.counts.lock() {
+                    counts.insert(key, (rows, std::time::Instant::now()));
+                }
+                rows
+            }
+        };
+        cost.check(rows, self.max_scan)
+    }
+
     fn query_sync(
         &self,
         conn: &Connection,
@@ -598,6 +672,7 @@ impl Core {
         rt: &str,
         query: &Query<'_>,
     ) -> Result<QueryResult, StoreError> {
+        self.refuse_sure_scans(conn, tenant, rt, query)?;
         let plan = self.plan(conn, tenant, rt, query)?;
         let total = match &plan.count_sql {
             Some(count_sql) => {
@@ -664,7 +739,17 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // Every statement the store runs is prepared once per connection (the translated
     // filters' shapes included): SQLite's parser and planner cost more than most lookups.
     conn.set_prepared_statement_cache_capacity(256);
+    // Without the query planner stability guarantee, SQLite compares bound values with the
+    // partial indexes' `WHERE` terms while planning and re-prepares the statement each time
+    // a parameter is bound again: every cached statement would be parsed and planned anew
+    // on every call. The plans do not depend on bound values (`ambiguous = 1` is literal).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(unavailable)?;
     conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(unavailable)?;
+    // Temporary files (the savepoint journal of each write in a group commit, sorts) stay in
+    // memory: a batch would otherwise create, write and unlink a file.
+    conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(unavailable)?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(unavailable)?;
@@ -1569,6 +1654,40 @@ impl Store for SqliteStore {
         })
     }
 
+    fn references_to(
+        &self,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[&str],
+    ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let tenant = tenant.to_owned();
+        let referrer = referrer.clone();
+        let targets: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+        self.pool
+            .read(move |conn| core.references_in(conn, &tenant, &referrer, &targets))
+    }
+
+    /// The resource and the references to it in one job on one reader.
+    fn get_with_references(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        let referrer = referrer.clone();
+        self.pool.read(move |conn| {
+            let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                return Ok(None);
+            };
+            let references = core.references_in(conn, &tenant, &referrer, &[id])?;
+            Ok(Some((found, references)))
+        })
+    }
+
     /// [`Store::create`] with the check in its transaction.
     fn create_checked(
         &self,
@@ -1655,6 +1774,85 @@ mod tests {
 
     fn store() -> SqliteStore {
         SqliteStore::open_in_memory(Registry::standard()).expect("open")
+    }
+
+    /// In a batch on a file database the trigram index's changes wait for the end of the
+    /// batch: those of a write that fails after writing are dropped with its savepoint,
+    /// those of the others are applied.
+    #[test]
+    fn a_failed_write_leaves_no_trigrams() {
+        let dir = std::env::temp_dir().join(format!("scim-sqlite-defer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let s = SqliteStore::open(dir.join("d.db"), Registry::standard()).expect("open");
+        let core = Arc::clone(&s.core);
+        let failed = scim_core::block_on(s.pool.write(move |tx| {
+            core.create_in(tx, "t", "User", json!({"displayName": "ghost wkq"}), &[])?;
+            Err::<(), _>(StoreError::Unavailable("fails after writing".into()))
+        }));
+        assert!(failed.is_err());
+        scim_core::block_on(s.create("t", "User", json!({"displayName": "kept wkq"}), vec![]))
+            .expect("create");
+        let grams = |lit: &'static str| {
+            scim_core::block_on(s.pool.read(move |c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM attr_trigram WHERE attr_trigram MATCH ?1",
+                    params![lit],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(unavailable)
+            }))
+            .expect("count")
+        };
+        assert_eq!(
+            (grams("\"gho\""), grams("\"kep\""), grams("\"wkq\"")),
+            (0, 1, 1)
+        );
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A cached statement is parsed and planned once: binding new values does not make
+    /// SQLite prepare it again (it would, comparing them with the partial indexes' `WHERE`,
+    /// without the query planner stability guarantee).
+    #[test]
+    fn cached_statements_are_not_prepared_again() {
+        let s = store();
+        let core = Arc::clone(&s.core);
+        let reprepared = scim_core::block_on(s.pool.read(move |conn| {
+            let registry = Registry::standard();
+            let group = registry.resource_type("Group").expect("Group");
+            let mut sql = String::new();
+            for id in ["a", "b", "c"] {
+                let filter = Filter::parse(&format!("members.value eq \"{id}\"")).expect("f");
+                let compiled = CompiledFilter::compile(&filter, &group).expect("compile");
+                let query = Query {
+                    filter: Some(&filter),
+                    compiled: Some(&compiled),
+                    sort: None,
+                    start_index: 1,
+                    count: usize::MAX,
+                    attributes: Some(&["displayName"]),
+                };
+                core.get_in(conn, "t", "User", id)?;
+                core.query_sync(conn, "t", "Group", &query)?;
+                sql = core.plan(conn, "t", "Group", &query)?.sql;
+            }
+            let get = conn
+                .prepare_cached(
+                    "SELECT version, resource, members_key FROM resources \
+                     WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+                )
+                .map_err(unavailable)?
+                .get_status(rusqlite::StatementStatus::RePrepare);
+            let list = conn
+                .prepare_cached(&sql)
+                .map_err(unavailable)?
+                .get_status(rusqlite::StatementStatus::RePrepare);
+            Ok((get, list))
+        }))
+        .expect("read");
+        assert_eq!(reprepared, (0, 0));
     }
 
     /// `EXPLAIN QUERY PLAN` of the list query for `filter`, one line per step, and whether

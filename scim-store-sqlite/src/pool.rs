@@ -5,8 +5,9 @@
 //! executor.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -34,6 +35,12 @@ pub struct PoolOptions {
     pub query_budget: Duration,
     /// Most writes committed together in one transaction. Default 256.
     pub max_batch: usize,
+    /// Most tests a filter may need when no index narrows it: its terms that no index
+    /// answers, times the resources of its type. A filter over it is refused before it runs
+    /// ([`StoreError::TooExpensive`]). Default 2,000,000: about a second of work at the
+    /// fastest (a test costs 1–3 µs), so only a filter sure to exceed the default 2 s
+    /// budget is refused up front; the budget catches the rest.
+    pub max_scan: u64,
 }
 
 impl Default for PoolOptions {
@@ -42,6 +49,7 @@ impl Default for PoolOptions {
             readers: 4,
             query_budget: Duration::from_secs(2),
             max_batch: 256,
+            max_scan: 2_000_000,
         }
     }
 }
@@ -106,6 +114,19 @@ struct Reader {
     busy_since: Arc<AtomicU64>,
 }
 
+/// What the writer tells the store's work deferred to the end of a batch (the trigram
+/// index's FTS5 changes, see `crate::trigrams::deferral`): a batch begins, a write starts
+/// (its mark), a write was rolled back to its savepoint, the batch is about to commit (apply
+/// what waits, inside the transaction), the batch failed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchHooks {
+    pub(crate) begin: fn(),
+    pub(crate) mark: fn() -> usize,
+    pub(crate) roll_back: fn(usize),
+    pub(crate) finish: fn(&Connection) -> Result<(), StoreError>,
+    pub(crate) abandon: fn(),
+}
+
 /// The writer thread, the reader threads and their queues.
 pub(crate) struct Pool {
     writer: Option<Sender<Job>>,
@@ -117,17 +138,57 @@ pub(crate) struct Pool {
 
 impl Pool {
     /// Starts the writer on `writer` and a thread for each of `readers`.
+    ///
+    /// For a database in a file (`file`), the WAL is checkpointed on a connection and thread
+    /// of its own, never by the writer, and made durable by a thread of its own too: the
+    /// writer commits without waiting for the disk (`synchronous=OFF`) and goes on with the
+    /// next batch while the syncer `fdatasync`s the WAL; a write is answered only once a sync
+    /// that began after its commit has finished (one sync covers every commit before it).
     pub(crate) fn start(
         writer: Connection,
         readers: Vec<Connection>,
+        file: Option<FileDb>,
+        hooks: Option<BatchHooks>,
         options: PoolOptions,
     ) -> Result<Pool, StoreError> {
         let mut threads = Vec::new();
         let (write_tx, write_rx) = channel::<Job>();
         let budget = Budget::new();
         let w = watch(&writer, &budget);
+        let (checkpoints, syncs) = match file {
+            Some(FileDb { checkpointer, wal }) => {
+                // The writer's own automatic checkpoints stop: they would hold up every
+                // write queued behind the commit that crossed the threshold.
+                writer
+                    .pragma_update(None, "wal_autocheckpoint", 0)
+                    .map_err(unavailable)?;
+                writer
+                    .pragma_update(None, "synchronous", "OFF")
+                    .map_err(unavailable)?;
+                let (tx, rx) = sync_channel::<()>(1);
+                let catch_up = Arc::new(AtomicBool::new(false));
+                let flag = Arc::clone(&catch_up);
+                threads.push(spawn("scim-sqlite-checkpoint", move || {
+                    checkpoint_loop(&checkpointer, &rx, &flag)
+                })?);
+                let (sync_tx, sync_rx) = channel::<Vec<Finished>>();
+                threads.push(spawn("scim-sqlite-sync", move || {
+                    sync_loop(&wal, &sync_rx)
+                })?);
+                (Some((tx, catch_up)), Some(sync_tx))
+            }
+            None => (None, None),
+        };
         threads.push(spawn("scim-sqlite-writer", move || {
-            write_loop(&writer, &w, &write_rx, options.max_batch)
+            write_loop(
+                &writer,
+                &w,
+                &write_rx,
+                options.max_batch,
+                checkpoints,
+                syncs,
+                hooks,
+            )
         })?);
         let mut queues = Vec::with_capacity(readers.len());
         for (i, conn) in readers.into_iter().enumerate() {
@@ -296,9 +357,89 @@ fn next_job(rx: &Receiver<Job>) -> Option<Job> {
     }
 }
 
+/// A write run in a batch, and the error of its own end (its savepoint's release).
+type Finished = (Done, Option<StoreError>);
+
+/// What a file database adds to the pool: the checkpoint connection and the WAL's path.
+pub(crate) struct FileDb {
+    pub(crate) checkpointer: Connection,
+    pub(crate) wal: PathBuf,
+}
+
+/// Answers each write: its own error, else `shared` (the batch's commit or sync failed).
+fn deliver(finished: Vec<Finished>, shared: Option<StoreError>) {
+    for (done, own_error) in finished {
+        (done.deliver)(own_error.or_else(|| shared.clone()));
+    }
+}
+
+fn sync_gone() -> StoreError {
+    StoreError::Unavailable("the store's sync thread is gone: the write may not be durable".into())
+}
+
+/// Makes the writer's commits durable: takes every batch committed so far, syncs the WAL
+/// once for all of them, answers them; ends with the writer, after the last batch.
+fn sync_loop(wal: &Path, committed: &Receiver<Vec<Finished>>) {
+    let mut file: Option<std::fs::File> = None;
+    while let Ok(mut batch) = committed.recv() {
+        while let Ok(more) = committed.try_recv() {
+            batch.extend(more);
+        }
+        let synced = sync_wal(&mut file, wal);
+        deliver(batch, synced.err());
+    }
+}
+
+/// `fdatasync` of the WAL (opened at its first use: SQLite creates it with the first
+/// write), as `synchronous=FULL` would after each commit.
+fn sync_wal(file: &mut Option<std::fs::File>, wal: &Path) -> Result<(), StoreError> {
+    if file.is_none() {
+        *file = Some(std::fs::File::open(wal).map_err(unavailable)?);
+    }
+    match file {
+        Some(f) => f.sync_data().map_err(unavailable),
+        None => Err(sync_gone()),
+    }
+}
+
+/// How often, at most, the writer asks for a checkpoint while it commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// WAL frames past which the writer finishes a checkpoint itself (SQLite's own threshold).
+const WAL_FRAMES_LIMIT: i64 = 1000;
+
+/// Copies the WAL into the database whenever the writer asks (a passive checkpoint: it
+/// waits for nobody, and the writer's commits go on meanwhile); ends with the writer.
+///
+/// Under a steady stream of commits such a checkpoint never catches up with the end of the
+/// WAL, and SQLite starts the WAL over only once every frame is copied: when the WAL holds
+/// more than [`WAL_FRAMES_LIMIT`] frames, `catch_up` asks the writer to finish the copy
+/// between two batches (cheap: this thread copied the bulk of it).
+fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, catch_up: &AtomicBool) {
+    while asked.recv().is_ok() {
+        // A failed or partial checkpoint is retried at the next request.
+        let frames = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+            .unwrap_or(0);
+        if frames > WAL_FRAMES_LIMIT {
+            catch_up.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Takes what is queued (up to `max_batch`), runs it in one transaction with a savepoint per
-/// job, commits once, then answers every job.
-fn write_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>, max_batch: usize) {
+/// job, commits once, then answers every job; after a commit, asks `checkpoints` (if any)
+/// for a checkpoint, at most every [`CHECKPOINT_EVERY`].
+fn write_loop(
+    conn: &Connection,
+    budget: &Budget,
+    rx: &Receiver<Job>,
+    max_batch: usize,
+    checkpoints: Option<(SyncSender<()>, Arc<AtomicBool>)>,
+    syncs: Option<Sender<Vec<Finished>>>,
+    hooks: Option<BatchHooks>,
+) {
+    let mut last_asked = Instant::now();
     while let Some(first) = next_job(rx) {
         let mut batch = vec![first];
         while batch.len() < max_batch.max(1) {
@@ -312,26 +453,62 @@ fn write_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>, max_batch:
         if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
             continue;
         }
+        if let Some(h) = hooks {
+            (h.begin)();
+        }
         let mut finished = Vec::with_capacity(batch.len());
         for job in batch {
             if conn.execute_batch("SAVEPOINT write").is_err() {
                 continue;
             }
+            let mark = hooks.map(|h| (h.mark)());
             let done = job(conn, budget);
             let end = if done.ok {
                 "RELEASE write"
             } else {
+                if let (Some(h), Some(mark)) = (hooks, mark) {
+                    (h.roll_back)(mark);
+                }
                 "ROLLBACK TO write; RELEASE write"
             };
             let own_error = conn.execute_batch(end).err().map(unavailable);
             finished.push((done, own_error));
         }
-        let commit = conn.execute_batch("COMMIT").map_err(unavailable);
+        let deferred = match hooks {
+            Some(h) => (h.finish)(conn),
+            None => Ok(()),
+        };
+        let commit = deferred.and_then(|()| conn.execute_batch("COMMIT").map_err(unavailable));
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+            if let Some(h) = hooks {
+                (h.abandon)();
+            }
         }
-        for (done, own_error) in finished {
-            (done.deliver)(own_error.or_else(|| commit.clone().err()));
+        match (&syncs, commit) {
+            // Committed, not yet durable: answered once the WAL is synced.
+            (Some(syncs), Ok(())) => {
+                if let Err(unsent) = syncs.send(finished) {
+                    deliver(unsent.0, Some(sync_gone()));
+                }
+            }
+            (_, commit) => deliver(finished, commit.err()),
+        }
+        if let Some((checkpoints, catch_up)) = &checkpoints {
+            if catch_up.swap(false, Ordering::Relaxed) {
+                // No transaction of this connection is open: the copy completes unless a
+                // reader holds an old snapshot, and the next batch starts the WAL over. It
+                // syncs the WAL before copying and the database before the WAL may be
+                // written over (the writer's own commits do not sync).
+                let _ = conn.pragma_update(None, "synchronous", "FULL");
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let _ = conn.pragma_update(None, "synchronous", "OFF");
+            }
+            if last_asked.elapsed() >= CHECKPOINT_EVERY {
+                // Full: a request is pending already.
+                let _ = checkpoints.try_send(());
+                last_asked = Instant::now();
+            }
         }
     }
 }
@@ -366,7 +543,7 @@ mod tests {
             query_budget: budget,
             ..PoolOptions::default()
         };
-        Pool::start(w, readers, options).unwrap()
+        Pool::start(w, readers, None, None, options).unwrap()
     }
 
     fn insert(p: &Pool, k: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
@@ -376,6 +553,42 @@ mod tests {
                 .map(|_| ())
                 .map_err(unavailable)
         })
+    }
+
+    /// With a file database a write is answered by the sync thread, after its sync: when
+    /// the WAL cannot be synced, the write is answered with an error (not as durable), and
+    /// when it can, with its result; either way the writer carried on.
+    #[test]
+    fn writes_are_answered_after_the_wal_sync() {
+        let path = temp_db("sync");
+        let w = open(&path);
+        w.execute_batch("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER)")
+            .unwrap();
+        let start = |wal: std::path::PathBuf| {
+            let file = FileDb {
+                checkpointer: open(&path),
+                wal,
+            };
+            Pool::start(
+                open(&path),
+                vec![open(&path)],
+                Some(file),
+                None,
+                PoolOptions::default(),
+            )
+            .unwrap()
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let good = start(wal.into());
+        block_on(insert(&good, "a")).expect("synced");
+        assert_eq!(count(&good), 1);
+        drop(good);
+        let bad = start(path.with_file_name("no-such-dir").join("x-wal"));
+        let err = block_on(insert(&bad, "b")).expect_err("no sync, no acknowledgement");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        drop(bad);
+        drop(w);
     }
 
     fn count(p: &Pool) -> i64 {

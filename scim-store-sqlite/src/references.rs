@@ -5,7 +5,7 @@
 //! either added before the delete (and removed by it) or refused after it.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use scim_core::{ReferenceCheck, Referrer, StoreError};
+use scim_core::{Reference, ReferenceCheck, Referrer, StoreError};
 use serde_json::Value;
 
 use crate::layout::{hidden_of, Row};
@@ -262,6 +262,54 @@ impl Core {
             changed += 1;
         }
         Ok(changed)
+    }
+}
+
+impl Core {
+    /// [`scim_core::Store::references_to`]: through the `members_value` index when
+    /// `referrer` is the type's out-of-line attribute (one index range per target), `None`
+    /// otherwise (the engine then queries).
+    pub(crate) fn references_in(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[String],
+    ) -> Result<Option<Vec<Reference>>, StoreError> {
+        let rt = referrer.resource_type.as_str();
+        if !self
+            .ool(rt)
+            .is_some_and(|a| a.eq_ignore_ascii_case(&referrer.attribute))
+        {
+            return Ok(None);
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT r.id, json_extract(r.resource, '$.displayName') \
+                 FROM members AS m INDEXED BY members_value \
+                 JOIN resources AS r ON r.tenant = m.tenant \
+                 AND r.resource_type = m.resource_type AND r.id = m.owner_id \
+                 WHERE m.tenant = ?1 AND m.resource_type = ?2 AND m.value_key = ?3 \
+                 ORDER BY r.id",
+            )
+            .map_err(unavailable)?;
+        let mut found = Vec::new();
+        for target in targets {
+            let rows = stmt
+                .query_map(params![tenant, rt, target.to_lowercase()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .map_err(unavailable)?;
+            for row in rows {
+                let (group, display) = row.map_err(unavailable)?;
+                found.push(Reference::new(
+                    group,
+                    target.as_str(),
+                    display.map(Value::String),
+                ));
+            }
+        }
+        Ok(Some(found))
     }
 }
 

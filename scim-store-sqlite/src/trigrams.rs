@@ -20,6 +20,7 @@
 //! cannot carry) is tested against the keys of its attribute in `attr_index` instead: a scan
 //! of one attribute's keys, still far cheaper than reading the documents.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection};
@@ -99,12 +100,9 @@ pub(crate) fn write(
         let mut delete_text = tx
             .prepare_cached("DELETE FROM attr_text WHERE n = ?1")
             .map_err(unavailable)?;
-        let mut delete_grams = tx
-            .prepare_cached("DELETE FROM attr_trigram WHERE rowid = ?1")
-            .map_err(unavailable)?;
         for n in stored.into_values() {
             delete_text.execute(params![n]).map_err(unavailable)?;
-            delete_grams.execute(params![n]).map_err(unavailable)?;
+            grams(tx, Gram::Delete(n))?;
         }
     }
     if wanted.is_empty() {
@@ -116,17 +114,95 @@ pub(crate) fn write(
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(unavailable)?;
-    let mut insert_grams = tx
-        .prepare_cached("INSERT INTO attr_trigram (rowid, key) VALUES (?1, ?2)")
-        .map_err(unavailable)?;
     for (label, key) in wanted {
         insert_text
             .execute(params![tenant, rt, label, key, id])
             .map_err(unavailable)?;
         let n = tx.last_insert_rowid();
-        insert_grams.execute(params![n, key]).map_err(unavailable)?;
+        grams(tx, Gram::Insert(n, key.to_owned()))?;
     }
     Ok(())
+}
+
+/// A change to the FTS5 table.
+#[derive(Debug)]
+enum Gram {
+    Insert(i64, String),
+    Delete(i64),
+}
+
+thread_local! {
+    /// The FTS5 changes of the writer's open batch, when it defers them ([`defer`]).
+    static DEFERRED: RefCell<Option<Vec<Gram>>> = const { RefCell::new(None) };
+}
+
+fn apply(tx: &Connection, gram: &Gram) -> Result<(), StoreError> {
+    match gram {
+        Gram::Insert(n, key) => tx
+            .prepare_cached("INSERT INTO attr_trigram (rowid, key) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![n, key])),
+        Gram::Delete(n) => tx
+            .prepare_cached("DELETE FROM attr_trigram WHERE rowid = ?1")
+            .and_then(|mut s| s.execute(params![n])),
+    }
+    .map(|_| ())
+    .map_err(unavailable)
+}
+
+/// Applies `gram` now, or keeps it for the end of the batch when the batch defers.
+fn grams(tx: &Connection, gram: Gram) -> Result<(), StoreError> {
+    let gram = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(pending) => {
+            pending.push(gram);
+            None
+        }
+        None => Some(gram),
+    });
+    match gram {
+        Some(gram) => apply(tx, &gram),
+        None => Ok(()),
+    }
+}
+
+/// The writer's group commit, told to the trigram index: FTS5 writes what it holds in memory
+/// to a new segment of its index at every savepoint, so with one savepoint per write a batch
+/// would write (and later merge) one segment per write. Instead, the FTS5 changes of the
+/// batch's writes are kept aside, those of a write rolled back to its savepoint dropped,
+/// and the rest applied once, after the last savepoint, in the same transaction. Nothing in
+/// a write reads the FTS5 table (queries do, and they run on other connections, or on
+/// this one outside any batch that defers). Per writer thread.
+pub(crate) mod deferral {
+    use super::{apply, Connection, StoreError, DEFERRED};
+
+    /// A batch starts: FTS5 changes wait.
+    pub(crate) fn begin() {
+        DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
+    }
+
+    /// Where the next write's changes start.
+    pub(crate) fn mark() -> usize {
+        DEFERRED.with(|d| d.borrow().as_ref().map_or(0, Vec::len))
+    }
+
+    /// The write since `mark` was rolled back: its changes go.
+    pub(crate) fn roll_back(mark: usize) {
+        DEFERRED.with(|d| {
+            if let Some(pending) = d.borrow_mut().as_mut() {
+                pending.truncate(mark);
+            }
+        });
+    }
+
+    /// Applies the batch's changes, in order (before its commit), and stops deferring.
+    pub(crate) fn finish(tx: &Connection) -> Result<(), StoreError> {
+        let pending = DEFERRED.with(|d| d.borrow_mut().take()).unwrap_or_default();
+        pending.iter().try_for_each(|g| apply(tx, g))
+    }
+
+    /// The batch failed: its changes go, and writes apply theirs at once again.
+    pub(crate) fn abandon() {
+        DEFERRED.with(|d| *d.borrow_mut() = None);
+    }
 }
 
 /// Version 3 of the schema: the trigram rows of every resource, from its `attr_index` rows

@@ -89,10 +89,12 @@ async fn respond(state: &AppState, request: http::Request<Body>) -> AxumResponse
     }
     let ctx = RequestContext::new(chrono::Utc::now()).scopes(scopes);
     let request = scim_core::Request::from_http(req);
-    let resp = if request.method != scim_core::Method::Get && may_block_in_place() {
-        // A write may hash a password (tens of milliseconds of CPU, by design) and waits for
-        // a durable commit: it runs with this worker handed over to the blocking pool, so
-        // the runtime goes on serving every other connection meanwhile.
+    let hashes = request.method != scim_core::Method::Get
+        && scim_core::secret::may_carry_secret(state.engine.registry(), &request.body);
+    let resp = if hashes && may_block_in_place() {
+        // A write that may hash a password (tens of milliseconds of CPU, by design) runs
+        // with this worker handed over to the blocking pool, so the runtime goes on serving
+        // every other connection meanwhile. Other writes await the store like reads.
         tokio::task::block_in_place(|| scim_core::block_on(state.engine.handle(&ctx, request)))
     } else {
         state.engine.handle(&ctx, request).await

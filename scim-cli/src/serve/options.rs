@@ -112,6 +112,7 @@ impl ServeOptions {
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
+    ///   "max_scan": 2000000,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
     /// (`"scopes": "all"` grants everything). Keys left out keep their value.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
@@ -215,6 +216,9 @@ impl ServeOptions {
         if let Some(d) = millis("query_budget_ms")? {
             self.sqlite.query_budget = d;
         }
+        if let Some(n) = size("max_scan")? {
+            self.sqlite.max_scan = u64::try_from(n).unwrap_or(u64::MAX);
+        }
         if let Some(n) = size("max_write_batch")? {
             if n == 0 {
                 return Err("\"max_write_batch\" must be at least 1".into());
@@ -298,6 +302,19 @@ mod tests {
             (7, 100, 200, 300)
         );
         assert_eq!(o.head_buffer(), 8 << 10);
+    }
+
+    #[test]
+    fn sqlite_limits_from_the_config_file() {
+        let o = load(
+            r#"{"sqlite_readers": 2, "query_budget_ms": 750, "max_write_batch": 9,
+                "max_scan": 12345}"#,
+        )
+        .unwrap();
+        assert_eq!(o.sqlite.readers, 2);
+        assert_eq!(o.sqlite.query_budget, Duration::from_millis(750));
+        assert_eq!((o.sqlite.max_batch, o.sqlite.max_scan), (9, 12345));
+        assert!(load(r#"{"max_scan": -1}"#).is_err());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Group semantics (RFC 7643 §4.2, and the Gluu guide's advice for large groups):
-//! members must exist (checked with one store query per member type, not one per member),
-//! `members.display` and `User.groups` are derived at read time, and deleting a user removes
-//! it from its groups. `Group-Overhead-Bypass` (header or query parameter) skips member
-//! checks and look-ups entirely.
+//! members must exist (checked with one store query per member type, not one per member), a
+//! group holds each member once and its `type` is the referenced resource's (set by the
+//! server, whatever the client sent), `members.display`, `members.$ref` and `User.groups` are
+//! derived at read time, and deleting a user removes it from its groups.
+//! `Group-Overhead-Bypass` (header or query parameter) skips member checks and look-ups.
 //!
 //! A store that [keeps references](Store::keeps_references) makes both atomic: the member
 //! check is repeated inside the write that adds the members ([`ReferenceCheck`]), and a
@@ -17,6 +18,7 @@ use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
+use super::user_groups::UserGroups;
 use super::{Engine, Result};
 use crate::store::{Query, ReferenceCheck, Referrer, StoredResource};
 use crate::{Request, RequestContext, ScimError, ScimType, Store};
@@ -34,7 +36,7 @@ fn is_group(rt: &ResourceTypeRef<'_>) -> bool {
         .eq_ignore_ascii_case(scim_schema::urn::GROUP)
 }
 
-fn is_user(rt: &ResourceTypeRef<'_>) -> bool {
+pub(crate) fn is_user(rt: &ResourceTypeRef<'_>) -> bool {
     rt.definition()
         .schema
         .eq_ignore_ascii_case(scim_schema::urn::USER)
@@ -59,35 +61,38 @@ fn any_of(attr: AttrPath, values: &[&str]) -> Option<Filter> {
     }
 }
 
-/// Drops members that repeat an earlier member's `value` (with the same `type`, or where
-/// either has none): a member is identified by its id (RFC 7643 §4.2), and a value already
-/// present is not added again (RFC 7644 §3.5.2.1). Clients resend members with a different
-/// `display` (Okta's incremental membership PATCH), which exact-equality dedup misses.
-fn dedupe_members(group: &mut Value) {
+/// Makes a group's `members` what the service stores: one member per `value` — a member is
+/// identified by its id, unique across the whole service provider (RFC 7643 §3.1, §4.2),
+/// and a value already present is not added again (RFC 7644 §3.5.2.1; compared ignoring
+/// case, as `members.value` is not caseExact and as a store keeping members out of line
+/// compares them, see `Patcher::split`); the first one stays,
+/// whatever `type` or `display` a repeat carries (Okta resends members with another
+/// `display`) — and without a client's `$ref`, which responses compute (never trusted,
+/// never stored).
+fn normalise_members(group: &mut Value) {
     let Some(Value::Array(members)) = group.get_mut("members") else {
         return;
     };
-    let mut seen: HashMap<String, Vec<Option<String>>> = HashMap::new();
-    members.retain(|m| {
-        let Some(value) = m.get("value").and_then(Value::as_str) else {
-            return true;
-        };
-        let kind = m
-            .get("type")
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase);
-        let kinds = seen.entry(value.to_owned()).or_default();
-        let duplicate = kinds
-            .iter()
-            .any(|k| k.is_none() || kind.is_none() || *k == kind);
-        if !duplicate {
-            kinds.push(kind);
+    let mut seen: HashSet<String> = HashSet::new();
+    members.retain_mut(|m| {
+        if let Value::Object(o) = m {
+            o.retain(|k, _| !k.eq_ignore_ascii_case("$ref"));
         }
-        !duplicate
+        match m.get("value").and_then(Value::as_str) {
+            Some(value) => seen.insert(value.to_lowercase()),
+            None => true,
+        }
     });
 }
 
-fn member_values(group: &Value) -> Vec<&str> {
+/// The canonical resource type name a member `type` names, if it is one (`User`, `Group`).
+fn member_kind(kind: &str) -> Option<&'static str> {
+    ["User", "Group"]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(kind))
+}
+
+pub(crate) fn member_values(group: &Value) -> Vec<&str> {
     group
         .get("members")
         .and_then(Value::as_array)
@@ -102,7 +107,7 @@ fn member_values(group: &Value) -> Vec<&str> {
 impl<S: Store> Engine<S> {
     /// Resources of type `rt_name` whose `attr` equals one of `values`: one store query.
     /// `needed` names the top-level attributes the caller reads (`None`: all of them).
-    async fn find_by(
+    pub(crate) async fn find_by(
         &self,
         ctx: &RequestContext,
         rt_name: &str,
@@ -132,66 +137,109 @@ impl<S: Store> Engine<S> {
         Ok(result.resources)
     }
 
-    /// Checks that the given member ids exist as users or groups (RFC 7643 §4.2) and fills
-    /// in a missing `type`.
+    /// Makes the members of `group` (being written over `current`, when it exists) what the
+    /// service stores ([`normalise_members`]) and sets each member's `type` from the resource
+    /// its `value` names (RFC 7643 §4.2), overriding what the client sent: a member already in
+    /// `current` keeps the type stored for it (`type` is immutable), a new member is looked up
+    /// (one store query per member type, not one per member) and must exist as a User or a
+    /// Group (400 `invalidValue`, as for a member without a `value`). With [`OVERHEAD_BYPASS`] nothing is looked up: a new
+    /// member is stored without a `type` (an unchecked one could be wrong), which a later
+    /// read fills in.
     pub(crate) async fn check_members(
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
         req: &Request,
         group: &mut Value,
-        only: Option<&HashSet<String>>,
+        current: Option<&Value>,
     ) -> Result<()> {
         if !is_group(rt) {
             return Ok(());
         }
-        dedupe_members(group);
-        if bypass(req) {
-            return Ok(());
-        }
-        let wanted: Vec<String> = member_values(group)
+        // A member is the resource its `value` names: without one it is no member, and no
+        // `type` could be checked.
+        let members = group.get("members").and_then(Value::as_array);
+        if let Some(i) = members
             .into_iter()
-            .filter(|v| only.is_none_or(|o| o.contains(*v)))
-            .map(str::to_owned)
-            .collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        let mut kinds: HashMap<String, &'static str> = HashMap::new();
-        for r in self.find_by(ctx, "User", "id", &refs, Some(&[])).await? {
-            kinds.insert(r.id, "User");
-        }
-        let missing: Vec<&str> = refs
-            .iter()
-            .copied()
-            .filter(|v| !kinds.contains_key(*v))
-            .collect();
-        if !missing.is_empty() {
-            for r in self
-                .find_by(ctx, "Group", "id", &missing, Some(&[]))
-                .await?
-            {
-                kinds.insert(r.id, "Group");
-            }
-        }
-        if let Some(absent) = refs.iter().find(|v| !kinds.contains_key(**v)) {
+            .flatten()
+            .position(|m| m.get("value").and_then(Value::as_str).is_none())
+        {
             return Err(ScimError::bad_request(
                 ScimType::InvalidValue,
-                format!("member {absent} is not an existing User or Group (send {OVERHEAD_BYPASS} to skip this check)"),
+                format!("members[{i}] has no `value`: a member is named by its id"),
             ));
         }
-        if let Some(Value::Array(members)) = group.get_mut("members") {
-            for m in members.iter_mut() {
-                let kind = m
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .and_then(|v| kinds.get(v))
-                    .copied();
-                if let (Some(kind), Value::Object(o)) = (kind, m) {
-                    o.entry("type").or_insert_with(|| json!(kind));
+        normalise_members(group);
+        // What `current` says of its members: each value, and its stored type.
+        let mut known: HashMap<&str, Option<&'static str>> = HashMap::new();
+        for m in current
+            .and_then(|c| c.get("members"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = m.get("value").and_then(Value::as_str) {
+                let kind = m.get("type").and_then(Value::as_str).and_then(member_kind);
+                known.entry(v).or_insert(kind);
+            }
+        }
+        let mut kinds: HashMap<String, &'static str> = HashMap::new();
+        if !bypass(req) {
+            // New members must exist; known ones without a stored type are looked up too
+            // (never refused: only what a write adds is checked).
+            let mut new: Vec<&str> = Vec::new();
+            let mut untyped: Vec<&str> = Vec::new();
+            for v in member_values(group) {
+                match known.get(v) {
+                    None => new.push(v),
+                    Some(None) => untyped.push(v),
+                    Some(Some(_)) => {}
                 }
             }
+            let refs: Vec<&str> = new.iter().chain(&untyped).copied().collect();
+            if !refs.is_empty() {
+                for r in self.find_by(ctx, "User", "id", &refs, Some(&[])).await? {
+                    kinds.insert(r.id, "User");
+                }
+                let missing: Vec<&str> = refs
+                    .iter()
+                    .copied()
+                    .filter(|v| !kinds.contains_key(*v))
+                    .collect();
+                if !missing.is_empty() {
+                    for r in self
+                        .find_by(ctx, "Group", "id", &missing, Some(&[]))
+                        .await?
+                    {
+                        kinds.insert(r.id, "Group");
+                    }
+                }
+            }
+            if let Some(absent) = new.iter().find(|v| !kinds.contains_key(**v)) {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("member {absent} is not an existing User or Group (send {OVERHEAD_BYPASS} to skip this check)"),
+                ));
+            }
+        }
+        let Some(Value::Array(members)) = group.get_mut("members") else {
+            return Ok(());
+        };
+        for m in members.iter_mut() {
+            let Value::Object(o) = m else { continue };
+            let Some(value) = o.get("value").and_then(Value::as_str) else {
+                continue;
+            };
+            let kind = known
+                .get(value)
+                .copied()
+                .flatten()
+                .or_else(|| kinds.get(value).copied());
+            match kind {
+                Some(kind) => o.insert("type".into(), json!(kind)),
+                // Not looked up (bypassed) or not found: no unchecked claim.
+                None => o.remove("type"),
+            };
         }
         Ok(())
     }
@@ -241,45 +289,74 @@ impl<S: Store> Engine<S> {
         projection: &Projection<'_>,
         resources: &mut [StoredResource],
     ) -> Result<()> {
-        self.decorate_with(ctx, rt, req, projection, resources, true)
+        self.decorate_with(ctx, rt, req, projection, resources, UserGroups::Lookup)
             .await
     }
 
-    /// [`Engine::decorate`] for resources just created: a new id is in no group, so a user's
-    /// `groups` are not looked up (one store query less per POST /Users).
-    pub(crate) async fn decorate_new(
+    /// [`Engine::decorate`], with the users' groups from `groups`.
+    pub(crate) async fn decorate_with(
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
         req: &Request,
         projection: &Projection<'_>,
         resources: &mut [StoredResource],
+        groups: UserGroups,
     ) -> Result<()> {
-        self.decorate_with(ctx, rt, req, projection, resources, false)
-            .await
-    }
-
-    async fn decorate_with(
-        &self,
-        ctx: &RequestContext,
-        rt: &ResourceTypeRef<'_>,
-        req: &Request,
-        projection: &Projection<'_>,
-        resources: &mut [StoredResource],
-        groups_of_users: bool,
-    ) -> Result<()> {
-        if bypass(req) || resources.is_empty() {
+        if resources.is_empty() {
             return Ok(());
         }
-        if is_group(rt) && projection.includes(&"members.display".parse().map_err(ScimError::from)?)
-        {
+        if is_group(rt) {
+            self.decorate_members(ctx, req, projection, resources)
+                .await?;
+        }
+        if bypass(req) {
+            return Ok(());
+        }
+        if is_user(rt) && projection.includes(&"groups".parse().map_err(ScimError::from)?) {
+            let references = match groups {
+                UserGroups::Skip => return Ok(()),
+                UserGroups::Known(known) => known,
+                UserGroups::Lookup => {
+                    let ids: Vec<&str> = resources.iter().map(|r| r.id.as_str()).collect();
+                    self.references_to_users(ctx, &ids).await?
+                }
+            };
+            self.attach_groups(resources, &references);
+        }
+        Ok(())
+    }
+
+    /// Read-time sub-attributes of group members (RFC 7643 §4.2): `display`, the member's
+    /// current `displayName` (else `userName`), and `type`, both from one store query per
+    /// member type for the page — made only when the projection shows `members.display` and
+    /// the request does not bypass the overhead; and `$ref`, the member's location
+    /// (`{base}/Users/{id}` or `{base}/Groups/{id}`), from the type found or else the stored
+    /// one. A member whose resource is not found gets no `$ref`.
+    async fn decorate_members(
+        &self,
+        ctx: &RequestContext,
+        req: &Request,
+        projection: &Projection<'_>,
+        resources: &mut [StoredResource],
+    ) -> Result<()> {
+        let shows = |path: &str| -> Result<bool> {
+            Ok(projection.includes(&path.parse().map_err(ScimError::from)?))
+        };
+        let look_up = !bypass(req) && shows("members.display")?;
+        let with_refs = shows("members.$ref")?;
+        if !look_up && !with_refs {
+            return Ok(());
+        }
+        // id → (type, name), when looked up.
+        let mut found: HashMap<String, (&'static str, Option<Value>)> = HashMap::new();
+        if look_up {
             let ids: HashSet<String> = resources
                 .iter()
                 .flat_map(|r| member_values(&r.resource))
                 .map(str::to_owned)
                 .collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let mut names: HashMap<String, Value> = HashMap::new();
             for kind in ["User", "Group"] {
                 for r in self
                     .find_by(ctx, kind, "id", &refs, Some(&["displayName", "userName"]))
@@ -290,65 +367,49 @@ impl<S: Store> Engine<S> {
                         .get("displayName")
                         .or_else(|| r.resource.get("userName"))
                         .cloned();
-                    if let Some(n) = name {
-                        names.insert(r.id, n);
-                    }
-                }
-            }
-            for r in resources.iter_mut() {
-                if let Some(Value::Array(members)) = r.resource.get_mut("members") {
-                    for m in members.iter_mut() {
-                        let name = m
-                            .get("value")
-                            .and_then(Value::as_str)
-                            .and_then(|v| names.get(v))
-                            .cloned();
-                        if let (Some(name), Value::Object(o)) = (name, m) {
-                            o.insert("display".into(), name);
-                        }
-                    }
+                    found.entry(r.id).or_insert((kind, name));
                 }
             }
         }
-        if groups_of_users
-            && is_user(rt)
-            && projection.includes(&"groups".parse().map_err(ScimError::from)?)
-        {
-            let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            // For one user the filter already says it is a member: only names are read.
-            let single_user = refs.len() == 1;
-            let needed: &[&str] = if single_user {
-                &["displayName"]
-            } else {
-                &["displayName", "members"]
+        let location_of = |kind: &str, id: &str| {
+            self.registry
+                .resource_type(kind)
+                .map(|rt| self.location(&rt, id))
+        };
+        for r in resources.iter_mut() {
+            let Some(Value::Array(members)) = r.resource.get_mut("members") else {
+                continue;
             };
-            let groups = self
-                .find_by(ctx, "Group", "members.value", &refs, Some(needed))
-                .await?;
-            let group_rt = self.registry.resource_type("Group");
-            for r in resources.iter_mut() {
-                let mine: Vec<Value> = groups
-                    .iter()
-                    .filter(|g| single_user || member_values(&g.resource).contains(&r.id.as_str()))
-                    .map(|g| {
-                        let mut entry = json!({"value": g.id, "type": "direct"});
-                        if let Some(rt) = &group_rt {
-                            entry["$ref"] = json!(self.location(rt, &g.id));
+            for m in members.iter_mut() {
+                let Value::Object(o) = m else { continue };
+                let Some(value) = o.get("value").and_then(Value::as_str) else {
+                    continue;
+                };
+                let kind = if look_up {
+                    match found.get(value) {
+                        Some((kind, name)) => {
+                            if let Some(name) = name {
+                                o.insert("display".into(), name.clone());
+                            }
+                            o.insert("type".into(), json!(kind));
+                            Some(*kind)
                         }
-                        if let Some(d) = g.resource.get("displayName") {
-                            entry["display"] = d.clone();
-                        }
-                        entry
-                    })
-                    .collect();
-                if let Value::Object(o) = &mut r.resource {
-                    if mine.is_empty() {
-                        o.remove("groups");
-                    } else {
-                        o.insert("groups".into(), Value::Array(mine));
+                        None => None,
                     }
-                }
+                } else {
+                    o.get("type").and_then(Value::as_str).and_then(member_kind)
+                };
+                let reference = match (with_refs, kind) {
+                    (true, Some(kind)) => o
+                        .get("value")
+                        .and_then(Value::as_str)
+                        .and_then(|id| location_of(kind, id)),
+                    _ => None,
+                };
+                match reference {
+                    Some(location) => o.insert("$ref".into(), json!(location)),
+                    None => o.remove("$ref"),
+                };
             }
         }
         Ok(())

@@ -9,6 +9,7 @@ mod out_of_line;
 mod read_time;
 mod resources;
 mod sealing;
+mod user_groups;
 
 pub use groups::OVERHEAD_BYPASS;
 

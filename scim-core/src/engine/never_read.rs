@@ -149,6 +149,23 @@ mod tests {
             .unwrap()
     }
 
+    /// Bodies that spell any secret's name (an extension's, a sub-attribute's) may carry a
+    /// secret; the others are sure not to.
+    #[test]
+    fn bodies_that_may_carry_a_secret() {
+        let registry = users_with_secret_extension();
+        let may = |body: &str| crate::secret::may_carry_secret(&registry, body.as_bytes());
+        assert!(may(r#"{"PIN": "1234"}"#));
+        assert!(may(r#"{"apiKeys": [{"value": "k"}]}"#));
+        assert!(may(
+            r#"{"Operations": [{"op": "add", "path": "password", "value": "x"}]}"#
+        ));
+        // `value` is a secret's name here (`apiKeys.value`): any element may carry one.
+        assert!(may(r#"{"emails": [{"value": "a@example.com"}]}"#));
+        assert!(!may(r#"{"userName": "bjensen", "title": "Engineer"}"#));
+        assert!(!may(""));
+    }
+
     #[test]
     fn filters_that_read_a_never_returned_attribute_are_refused() {
         let registry = users_with_secret_extension();

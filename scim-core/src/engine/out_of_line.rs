@@ -32,7 +32,7 @@ impl<S: Store> Engine<S> {
         let Some(split) = patcher.split(request, &attr)? else {
             return Ok(None);
         };
-        // New members must exist (and get their `type`), as on the whole-resource path.
+        // New members must exist (and get the server's `type`), as on the whole-resource path.
         let mut added = split.added;
         let mut check = None;
         if !added.is_empty() {

@@ -10,11 +10,11 @@
 //!   the rewritten filter as any other (by index in SQLite). The members collected are
 //!   bounded by [`Config::max_filter_scan`](crate::Config::max_filter_scan) (`tooMany`
 //!   beyond it).
-//! - **`groups.$ref`, a Group's `members.display`, `meta.location` and `meta.version`**,
-//!   refused with 400 `invalidFilter` naming the attribute: `members.display` is the name of
-//!   each member's resource, so an answer would read every user and group that could match
-//!   the name (unbounded), and the others are URLs and versions, answered by `id` or the
-//!   ETag instead.
+//! - **`groups.$ref`, a Group's `members.display` and `members.$ref`, `meta.location` and
+//!   `meta.version`**, refused with 400 `invalidFilter` naming the attribute:
+//!   `members.display` is the name of each member's resource, so an answer would read every
+//!   user and group that could match the name (unbounded), and the others are URLs and
+//!   versions, answered by `value`, `id` or the ETag instead.
 
 use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter, ValuePath};
 use scim_schema::{Location, ResourceTypeRef};
@@ -56,7 +56,7 @@ fn classify(rt: &ResourceTypeRef<'_>, path: &AttrPath) -> Option<Kind> {
         (Location::Core, Some(s))
             if schema_is(rt, scim_schema::urn::GROUP)
                 && is(attr, "members")
-                && is(s, "display") =>
+                && (is(s, "display") || is(s, "$ref")) =>
         {
             refused()
         }
@@ -389,6 +389,13 @@ impl<S: Store> Engine<S> {
             if let Some(Value::Array(members)) = g.resource.get("members") {
                 for m in members {
                     if let Some(v) = m.get("value").and_then(Value::as_str) {
+                        // A member's value names its resource ignoring case (`members.value`
+                        // is not caseExact; GET finds a user's groups so); the ids the
+                        // stores assign are lower-case.
+                        let lower = v.to_lowercase();
+                        if lower != v {
+                            ids.push(lower);
+                        }
                         ids.push(v.to_owned());
                     }
                 }

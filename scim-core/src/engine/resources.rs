@@ -8,6 +8,8 @@ use scim_patch::{PatchRequest, Patcher};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
+use super::groups::{bypass, is_user};
+use super::user_groups::{group_members, UserGroups};
 use super::{json_body, never_read, read_time, Engine, Result};
 use crate::store::{Cascade, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
@@ -87,15 +89,30 @@ impl<S: Store> Engine<S> {
         stored: StoredResource,
         req: &Request,
     ) -> Result<Response> {
+        // A resource just created is in no group yet: its `groups` need no lookup.
+        let groups = if status == 201 {
+            UserGroups::Skip
+        } else {
+            UserGroups::Lookup
+        };
+        self.respond_with(ctx, status, rt, stored, req, groups)
+            .await
+    }
+
+    /// [`Engine::respond`] with a user's groups from `groups`.
+    pub(super) async fn respond_with(
+        &self,
+        ctx: &RequestContext,
+        status: u16,
+        rt: &ResourceTypeRef<'_>,
+        stored: StoredResource,
+        req: &Request,
+        groups: UserGroups,
+    ) -> Result<Response> {
         let projection = self.projection(rt, req)?;
         let mut one = [stored];
-        // A resource just created is in no group yet: its `groups` need no lookup.
-        if status != 201 {
-            self.decorate(ctx, rt, req, &projection, &mut one).await?;
-        } else {
-            self.decorate_new(ctx, rt, req, &projection, &mut one)
-                .await?;
-        }
+        self.decorate_with(ctx, rt, req, &projection, &mut one, groups)
+            .await?;
         let [StoredResource {
             id,
             version,
@@ -189,14 +206,32 @@ impl<S: Store> Engine<S> {
         req: &Request,
     ) -> Result<Response> {
         self.require_type(ctx, rt, false)?;
-        let current = self.current(ctx, rt, id).await?;
+        // A user and its groups are read in one store call.
+        let wants_groups = is_user(rt)
+            && !bypass(req)
+            && self
+                .projection(rt, req)?
+                .includes(&"groups".parse().map_err(ScimError::from)?);
+        let (current, groups) = if wants_groups {
+            let (found, references) = self
+                .store
+                .get_with_references(&ctx.tenant, &rt.definition().name, id, &group_members())
+                .await?
+                .ok_or_else(|| ScimError::not_found(format!("Resource {id} not found")))?;
+            (
+                found,
+                references.map_or(UserGroups::Lookup, UserGroups::Known),
+            )
+        } else {
+            (self.current(ctx, rt, id).await?, UserGroups::Lookup)
+        };
         if req
             .header("If-None-Match")
             .is_some_and(|tags| matches_any(tags, current.version))
         {
             return Ok(Response::empty(304).with_header("ETag", etag(current.version)));
         }
-        self.respond(ctx, 200, rt, current, req).await
+        self.respond_with(ctx, 200, rt, current, req, groups).await
     }
 
     pub(super) async fn replace(
@@ -219,7 +254,7 @@ impl<S: Store> Engine<S> {
             .filter(|v| !known.contains(v))
             .map(str::to_owned)
             .collect();
-        self.check_members(ctx, rt, req, &mut resource, Some(&added))
+        self.check_members(ctx, rt, req, &mut resource, Some(&current.resource))
             .await?;
         let check = self.member_check(rt, req, &resource, Some(&added));
         self.hooks
@@ -288,12 +323,12 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
                     .collect();
-                self.check_members(ctx, rt, req, &mut resource, Some(&added))
+                self.check_members(ctx, rt, req, &mut resource, Some(&current.resource))
                     .await?;
                 check = self.member_check(rt, req, &resource, Some(&added));
             }
-            // A member added again under another `display` is dropped by `check_members`:
-            // then nothing changed after all, and the version stays.
+            // A member added again (under another `display` or `type`) is dropped by
+            // `check_members`: then nothing changed after all, and the version stays.
             let changed = outcome.changed
                 && (outcome.delta.get("members").is_none() || resource != current.resource);
             let stored = if changed {

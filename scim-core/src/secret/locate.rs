@@ -69,6 +69,46 @@ pub fn secret_strings<'v>(rt: &ResourceTypeRef<'_>, resource: &'v Value) -> Vec<
     out
 }
 
+/// Whether `body` may carry a secret of any schema of `registry`: it spells (in any case)
+/// the name of a `returned: never` string attribute. A cheap, conservative test: a body that
+/// does not is sure to hold nothing to hash (RFC 7643 §2.1: names are case-insensitive, and
+/// JSON cannot spell a key without its characters); one that does may.
+///
+/// ```
+/// let registry = scim_schema::Registry::standard();
+/// assert!(scim_core::secret::may_carry_secret(&registry, br#"{"PassWord": "x"}"#));
+/// assert!(!scim_core::secret::may_carry_secret(&registry, br#"{"userName": "bjensen"}"#));
+/// assert!(scim_core::secret::may_carry_secret(&registry, br#"{"pass\u0077ord": "x"}"#));
+/// ```
+pub fn may_carry_secret(registry: &scim_schema::Registry, body: &[u8]) -> bool {
+    fn names<'a>(attrs: &'a [Attribute], out: &mut Vec<&'a str>) {
+        for a in attrs {
+            if is_secret(a) {
+                out.push(&a.name);
+            }
+            names(&a.sub_attributes, out);
+        }
+    }
+    if body.is_empty() {
+        return false;
+    }
+    // A key may also be spelled with `\u` escapes: such a body may carry anything.
+    if body.windows(2).any(|w| w == b"\\u") {
+        return true;
+    }
+    let mut secret = Vec::new();
+    for schema in registry.schemas() {
+        names(&schema.attributes, &mut secret);
+    }
+    secret.iter().any(|name| {
+        let name = name.as_bytes();
+        !name.is_empty()
+            && body
+                .windows(name.len())
+                .any(|w| w.eq_ignore_ascii_case(name))
+    })
+}
+
 /// Whether `attr` is, or has below it, a `returned: never` string.
 pub(crate) fn holds_secret(attr: &Attribute) -> bool {
     is_secret(attr) || attr.sub_attributes.iter().any(holds_secret)

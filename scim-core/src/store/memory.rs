@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use super::{
-    Cascade, Cascaded, Query, QueryResult, ReferenceCheck, Store, StoreError, StoredResource,
-    UniqueKey,
+    Cascade, Cascaded, Query, QueryResult, Reference, ReferenceCheck, Referrer, Store, StoreError,
+    StoredResource, UniqueKey,
 };
 use crate::secret::{default_entropy, random_uuid, Entropy};
 
@@ -301,7 +301,57 @@ fn select(resource: &Value, attrs: &[&str]) -> Value {
     )
 }
 
+/// The references to `targets` (lower-cased) that the elements of `attribute` of `row` hold.
+fn references_in(
+    row: &StoredResource,
+    attribute: &str,
+    targets: &[(String, &str)],
+) -> Vec<Reference> {
+    let Value::Object(o) = &row.resource else {
+        return Vec::new();
+    };
+    let elements = o
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(attribute))
+        .filter_map(|(_, v)| v.as_array())
+        .flatten();
+    let mut found: Vec<Reference> = Vec::new();
+    for value in elements
+        .filter_map(|e| e.get("value"))
+        .filter_map(Value::as_str)
+    {
+        let folded = value.to_lowercase();
+        for (key, target) in targets {
+            if *key == folded && !found.iter().any(|f| f.target == *target) {
+                found.push(Reference::new(
+                    row.id.clone(),
+                    *target,
+                    row.resource.get("displayName").cloned(),
+                ));
+            }
+        }
+    }
+    found
+}
+
 impl Store for MemoryStore {
+    fn references_to(
+        &self,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[&str],
+    ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
+        let keys: Vec<(String, &str)> = targets.iter().map(|t| (t.to_lowercase(), *t)).collect();
+        ready(self.read(tenant, &referrer.resource_type, |t| {
+            Some(t.map_or_else(Vec::new, |t| {
+                t.rows
+                    .values()
+                    .flat_map(|row| references_in(row, &referrer.attribute, &keys))
+                    .collect()
+            }))
+        }))
+    }
+
     fn get(
         &self,
         tenant: &str,

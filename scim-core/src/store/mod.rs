@@ -4,6 +4,7 @@
 //! synchronous store simply returns `std::future::ready(..)`.
 
 mod memory;
+mod reference;
 
 use std::future::Future;
 
@@ -11,6 +12,7 @@ use scim_filter::{AttrPath, CompiledFilter, Filter};
 use serde_json::Value;
 
 pub use memory::MemoryStore;
+pub use reference::{Reference, WithReferences};
 
 /// A stored resource: its id, its version (for ETags and optimistic concurrency) and its
 /// JSON (with `id` and `meta.created`/`lastModified`/`resourceType`).
@@ -414,6 +416,44 @@ pub trait Store: Send + Sync {
         std::future::ready(Err(StoreError::Unavailable(
             "this store keeps no attribute out of line".into(),
         )))
+    }
+
+    /// The references to any of `targets` held by `referrer` (the groups whose `members`
+    /// list a user, for the user's read-time `groups`), each with the referring resource's
+    /// `displayName`; an element's `value` matches a target case-insensitively, as the
+    /// filter `members.value eq "…"` would. `None` when the store has no index for it: the
+    /// engine then asks [`Store::query`] with that filter.
+    ///
+    /// The default: `None`.
+    fn references_to(
+        &self,
+        tenant: &str,
+        referrer: &Referrer,
+        targets: &[&str],
+    ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
+        let _ = (tenant, referrer, targets);
+        std::future::ready(Ok(None))
+    }
+
+    /// [`Store::get`] and, for the resource found, [`Store::references_to`] it held by
+    /// `referrer`, in one call: a store with its own threads answers a `GET /Users/{id}` in
+    /// one round trip instead of two.
+    ///
+    /// The default calls the two one after the other.
+    fn get_with_references(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        async move {
+            let Some(found) = self.get(tenant, resource_type, id).await? else {
+                return Ok(None);
+            };
+            let references = self.references_to(tenant, referrer, &[id]).await?;
+            Ok(Some((found, references)))
+        }
     }
 
     /// Whether this store keeps references consistent itself: [`Store::delete_cascade`]

@@ -53,7 +53,8 @@ fn display_and_groups_are_derived_at_read_time() {
     let gid = group["id"].as_str().unwrap().to_owned();
     assert_eq!(
         group["members"][0],
-        json!({"value": u1, "display": "Babs Jensen", "type": "User"})
+        json!({"value": u1, "display": "Babs Jensen", "type": "User",
+            "$ref": format!("{BASE}/Users/{u1}")})
     );
     assert_eq!(group["members"][1]["display"], "Mandy Pepperidge");
     // Not stored: renaming the user shows up in the group.
@@ -363,4 +364,130 @@ fn lenient_filters_read_entra_value_path_sub_attribute() {
         ),
     );
     assert_eq!(resp["totalResults"], 0, "{resp}");
+}
+
+/// A member's `type` is the server's (from the resource its `value` names), `$ref` is
+/// computed for responses (`{base}/Users/{id}`, `{base}/Groups/{id}`), and neither a client's
+/// `type` nor its `$ref` is stored. Under Group-Overhead-Bypass nothing is looked up: a new
+/// member is stored without a `type`, and a later read without bypass shows the right one.
+#[test]
+fn member_type_and_ref_come_from_the_server() {
+    let e = engine();
+    let u1 = user(&e, "babs", "Babs Jensen");
+    let (_, inner, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&group_body(&[])),
+    );
+    let inner = inner["id"].as_str().unwrap().to_owned();
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Mixed", "members": [
+            {"value": u1, "type": "Group", "$ref": "https://elsewhere.example/Users/x"},
+            {"value": inner, "type": "User"},
+            {"value": "ghost", "type": "User"}]});
+    let (s, created, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups")
+            .with_header("Group-Overhead-Bypass", "1")
+            .with_json(&body),
+    );
+    assert_eq!(s, 201, "{created}");
+    let gid = created["id"].as_str().unwrap().to_owned();
+    let stored = scim_core::block_on(scim_core::Store::get(e.store(), "default", "Group", &gid))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.resource["members"],
+        json!([{"value": u1}, {"value": inner}, {"value": "ghost"}]),
+        "bypassed: no unchecked type, no client $ref"
+    );
+    let (_, g, _) = send(&e, &ctx(), req(Method::Get, &format!("/Groups/{gid}")));
+    assert_eq!(
+        g["members"],
+        json!([
+            {"value": u1, "type": "User", "display": "Babs Jensen", "$ref": format!("{BASE}/Users/{u1}")},
+            {"value": inner, "type": "Group", "display": "Tour Guides", "$ref": format!("{BASE}/Groups/{inner}")},
+            {"value": "ghost"}]),
+        "{g}"
+    );
+    // Projections: `$ref` is an ordinary sub-attribute of the response.
+    let (_, g, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, &format!("/Groups/{gid}")).with_query("attributes", "members.value"),
+    );
+    assert_eq!(g["members"][0], json!({"value": u1}), "{g}");
+    let (_, g, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, &format!("/Groups/{gid}"))
+            .with_query("excludedAttributes", "members.$ref"),
+    );
+    assert!(g["members"][0].get("$ref").is_none(), "{g}");
+    assert_eq!(g["members"][0]["display"], "Babs Jensen", "{g}");
+
+    // Checked writes store the type found, whatever the client says.
+    let (s, checked, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Post, "/Groups").with_json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Typed",
+            "members": [{"value": u1, "type": "Group"}, {"value": inner, "type": "User"}]})),
+    );
+    assert_eq!(s, 201, "{checked}");
+    let cid = checked["id"].as_str().unwrap().to_owned();
+    let stored = scim_core::block_on(scim_core::Store::get(e.store(), "default", "Group", &cid))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.resource["members"],
+        json!([{"value": u1, "type": "User"}, {"value": inner, "type": "Group"}])
+    );
+    // With bypass, a read computes `$ref` from the stored type, without look-ups.
+    let (_, g, _) = send(
+        &e,
+        &ctx(),
+        req(Method::Get, &format!("/Groups/{cid}")).with_header("Group-Overhead-Bypass", "1"),
+    );
+    assert_eq!(
+        g["members"],
+        json!([{"value": u1, "type": "User", "$ref": format!("{BASE}/Users/{u1}")},
+               {"value": inner, "type": "Group", "$ref": format!("{BASE}/Groups/{inner}")}])
+    );
+
+    // A member's value and type are immutable (RFC 7643 §4.2): a filtered replace that
+    // would change them is refused; one naming another member twice by case is malformed.
+    for (ops, scim_type) in [
+        (
+            json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"]"),
+                    "value": {"value": inner}}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"]"),
+                    "value": {"type": "Group"}}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "add", "path": "members", "value": [{"value": u1, "VALUE": inner}]}]),
+            "invalidSyntax",
+        ),
+    ] {
+        let (s, body, _) = send(
+            &e,
+            &ctx(),
+            req(Method::Patch, &format!("/Groups/{cid}")).with_json(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})),
+        );
+        assert_eq!(s, 400, "{ops}: {body}");
+        assert_eq!(body["scimType"], scim_type, "{ops}: {body}");
+    }
+    let after = scim_core::block_on(scim_core::Store::get(e.store(), "default", "Group", &cid))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.version, stored.version,
+        "refused PATCHes changed the group"
+    );
 }

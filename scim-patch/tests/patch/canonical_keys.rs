@@ -1,5 +1,7 @@
 //! Documents stay canonical: no PATCH leaves two keys that differ only in case (a store
-//! that searches with case-insensitive names cannot tell which one a filter means).
+//! that searches with case-insensitive names cannot tell which one a filter means). A name
+//! spelt otherwise than the resource spells it writes to the resource's key; a value that
+//! spells one name twice is refused (`invalidSyntax`), as validation refuses such a document.
 
 use scim_patch::{PatchOptions, PatchRequest, Patcher};
 use scim_schema::Registry;
@@ -105,4 +107,58 @@ fn the_schema_spelling_wins() {
     );
     assert_eq!(u["name"]["familyName"], json!("J"));
     assert!(u["name"].get("FAMILYNAME").is_none(), "{u}");
+}
+
+/// A PATCH value whose object, at any depth, has two keys that differ only in case names one
+/// attribute twice: refused with 400 `invalidSyntax` and the wording validation uses for a
+/// POST body, before anything is applied — in every profile, so for an applier with or
+/// without schema (these were merged, one spelling silently winning).
+#[test]
+fn values_that_spell_a_name_twice_are_refused() {
+    let ent = ENTERPRISE;
+    let cases = [
+        json!([{"op": "add", "value": {"name.givenName": "a", "NAME.GIVENNAME": "b"}}]),
+        json!([{"op": "add", "value": {"userName": "a", "USERNAME": "b"}}]),
+        json!([{"op": "replace", "value": {"name": {"givenName": "a", "GIVENNAME": "b"}}}]),
+        json!([{"op": "add", "path": "name", "value": {"givenName": "a", "GivenName": "b"}}]),
+        json!([{"op": "add", "path": "emails", "value": [{"value": "c@x", "VALUE": "d@x"}]}]),
+        json!([{"op": "replace", "path": "emails[type eq \"work\"]",
+                "value": {"display": "a", "Display": "b"}}]),
+        json!([{"op": "replace", "value": {ent: {"employeeNumber": "2", "EMPLOYEENUMBER": "3"}}}]),
+        json!([{"op": "add", "value": {ent: {"manager": {"value": "m1", "vALUE": "m2"}}}}]),
+        json!([{"op": "add", "value": {ent: {"department": "x"}, ent.to_uppercase(): {"department": "y"}}}]),
+        // The second operation is the bad one: its index is reported.
+        json!([{"op": "replace", "path": "title", "value": "t"},
+               {"op": "add", "value": {"emails": [{"type": "home", "value": "e@x", "TYPE": "work"}]}}]),
+    ];
+    for ops in cases {
+        for options in [
+            PatchOptions::default(),
+            PatchOptions::entra_id(),
+            PatchOptions::lenient(),
+        ] {
+            let message = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": ops});
+            let err = PatchRequest::from_json(&message, &options)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {ops}"));
+            assert_eq!(err.scim_type(), "invalidSyntax", "{ops}: {err}");
+            assert_eq!(err.status(), 400);
+            assert!(
+                err.to_string().contains("appears more than once"),
+                "{ops}: {err}"
+            );
+            let last = ops.as_array().map_or(0, |o| o.len() - 1);
+            assert_eq!(err.operation(), Some(last), "{ops}: {err}");
+        }
+    }
+    // The same names in different objects, or differing in more than case, are fine.
+    let mut u = user();
+    apply(
+        &mut u,
+        json!([{"op": "add", "value": {"name": {"givenName": "a"}, "emails": [
+            {"value": "c@x", "type": "work"}, {"value": "d@x", "type": "home"}]}}]),
+        false,
+    );
+    assert_eq!(u["name"]["givenName"], "a");
 }

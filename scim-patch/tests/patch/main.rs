@@ -4,6 +4,8 @@
 
 mod canonical_keys;
 mod conformance;
+mod extension_urns;
+mod immutable;
 mod nulls;
 mod properties;
 mod rfc;

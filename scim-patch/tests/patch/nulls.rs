@@ -195,3 +195,85 @@ fn a_later_failure_restores_a_cleared_sub_attribute() {
     assert_eq!(e.operation(), Some(2));
     assert_eq!(copy, before);
 }
+
+/// Through a value filter too: null unassigns what the path selects — the matched values
+/// (`emails[type eq "work"]`), their sub-attribute (`…].display`), or a sub-attribute given
+/// as null in the merged value — and never stores a null or an array as a value (the result
+/// then failed its own PUT). An array for a path that selects values is refused.
+#[test]
+fn null_through_a_value_filter_unassigns_what_it_selects() {
+    let with_emails = || {
+        let mut u = user();
+        u["emails"] = json!([{"value": "w@x", "type": "work", "display": "W"},
+                             {"value": "h@x", "type": "home"}]);
+        u
+    };
+    for op in ["replace", "add"] {
+        let mut u = with_emails();
+        let out = ok(
+            &mut u,
+            json!([{"op": op, "path": "emails[type eq \"work\"]", "value": null}]),
+        );
+        assert!(out.changed, "{op}");
+        assert_eq!(
+            u["emails"],
+            json!([{"value": "h@x", "type": "home"}]),
+            "{op}"
+        );
+
+        let mut u = with_emails();
+        ok(
+            &mut u,
+            json!([{"op": op, "path": "emails[type eq \"work\"].display", "value": null}]),
+        );
+        assert_eq!(
+            u["emails"][0],
+            json!({"value": "w@x", "type": "work"}),
+            "{op}"
+        );
+
+        let mut u = with_emails();
+        ok(
+            &mut u,
+            json!([{"op": op, "path": "emails[type eq \"work\"]",
+                    "value": {"display": null, "primary": true}}]),
+        );
+        assert_eq!(
+            u["emails"][0],
+            json!({"value": "w@x", "type": "work", "primary": true}),
+            "{op}"
+        );
+    }
+    // The last value unassigns the attribute.
+    let mut u = with_emails();
+    ok(
+        &mut u,
+        json!([{"op": "replace", "path": "emails[value ew \"@x\"]", "value": null}]),
+    );
+    assert!(u.get("emails").is_none(), "{u}");
+    // An immutable sub-attribute with a value is refused as `remove` refuses it.
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g",
+        "displayName": "G", "members": [{"value": "u1"}]});
+    let mut copy = group.clone();
+    let e = patch_with(
+        &Registry::standard(),
+        "Group",
+        &mut copy,
+        json!([{"op": "replace", "path": "members[value eq \"u1\"].value", "value": null}]),
+    )
+    .expect_err("immutable");
+    assert_eq!(e.scim_type(), "mutability", "{e}");
+    assert_eq!(copy, group);
+    // An array where the path selects values is refused.
+    let before = with_emails();
+    let mut u = before.clone();
+    let e = patch_with(
+        &Registry::standard(),
+        "User",
+        &mut u,
+        json!([{"op": "add", "path": "emails[type eq \"work\"]", "value": []}]),
+    )
+    .expect_err("array");
+    assert_eq!(e.scim_type(), "invalidValue", "{e}");
+    assert_eq!(u, before);
+}

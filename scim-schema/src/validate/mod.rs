@@ -5,12 +5,14 @@
 //! operation's value) and [`check_resource`](ResourceTypeRef::check_resource) (the result).
 
 mod issue;
+mod names;
 mod values;
 mod walk;
 
 use serde_json::{Map, Value};
 
 pub use issue::{Coercion, CoercionKind, Issue, IssueKind, ValidationError};
+pub use names::check_distinct_names;
 
 use crate::ResourceTypeRef;
 use scim_filter::AttrPath;

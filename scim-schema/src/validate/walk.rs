@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::issue::{Coercion, CoercionKind, Issue, IssueKind, ValidationError};
+use super::names::repeated_names;
 use super::values::{is_base64, is_datetime, is_reference};
 use super::{Object, UnknownAttributes, Validated, ValidationOptions};
 use crate::attribute::find;
@@ -154,6 +155,7 @@ impl<'r, 'o> Walker<'r, 'o> {
             self.issue(IssueKind::NotAnObject);
             return false;
         };
+        self.repeated(obj, ".");
         let rt = self.rt;
         let core = rt.core_schema();
         let mut actions: Vec<Action> = Vec::new();
@@ -198,7 +200,7 @@ impl<'r, 'o> Walker<'r, 'o> {
             let keep = self.unknown(key, value, ".");
             actions.push(Action::new(key, key, keep));
         }
-        self.apply(obj, actions, ".");
+        Self::apply(obj, actions);
         self.required(&core.attributes, obj, ".");
         for (ext, required) in rt.extensions() {
             if required && !obj.contains_key(&ext.id) {
@@ -214,8 +216,16 @@ impl<'r, 'o> Walker<'r, 'o> {
         true
     }
 
+    /// An issue for each key of `obj` that names an attribute named before it (RFC 7643
+    /// §2.1: names are case-insensitive).
+    fn repeated(&mut self, obj: &Object, sep: &str) {
+        for key in repeated_names(obj) {
+            self.at(key, sep, |w| w.issue(IssueKind::Duplicate));
+        }
+    }
+
     /// Applies the removals and renamings decided while walking an object.
-    fn apply(&mut self, obj: &mut Object, actions: Vec<Action>, sep: &str) {
+    fn apply(obj: &mut Object, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Keep => {}
@@ -223,12 +233,9 @@ impl<'r, 'o> Walker<'r, 'o> {
                     obj.remove(&key);
                 }
                 Action::Rename(from, to) => {
+                    // `to` taken already: `from` repeats it, reported by `repeated`.
                     if let Some(v) = obj.remove(&from) {
-                        if obj.contains_key(&to) {
-                            self.at(&to, sep, |w| w.issue(IssueKind::Duplicate));
-                        } else {
-                            obj.insert(to, v);
-                        }
+                        obj.entry(to).or_insert(v);
                     }
                 }
             }
@@ -318,6 +325,7 @@ impl<'r, 'o> Walker<'r, 'o> {
 
     /// The attributes of an object (an extension, or a complex value), in place.
     fn attributes(&mut self, defs: &[Attribute], obj: &mut Object, sep: &str) {
+        self.repeated(obj, sep);
         let mut actions: Vec<Action> = Vec::new();
         for (key, value) in obj.iter_mut() {
             let action = match find(defs, key) {
@@ -334,7 +342,7 @@ impl<'r, 'o> Walker<'r, 'o> {
                 actions.push(action);
             }
         }
-        self.apply(obj, actions, sep);
+        Self::apply(obj, actions);
         self.required(defs, obj, sep);
     }
 

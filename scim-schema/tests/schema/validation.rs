@@ -353,6 +353,55 @@ fn names_are_case_insensitive_and_normalised() {
     assert_eq!(issues[0].1, IssueKind::Duplicate);
 }
 
+/// One object naming an attribute twice in two spellings is refused at any depth, with the
+/// same issue whether a document is validated or a PATCH value checked on its own.
+#[test]
+fn names_repeated_by_case_are_refused_at_any_depth() {
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    for (extra, path) in [
+        (json!({"USERNAME": "y"}), "username".to_owned()),
+        (
+            json!({"name": {"givenName": "a", "GIVENNAME": "b"}}),
+            "name.givenname".to_owned(),
+        ),
+        (
+            json!({"emails": [{"value": "a@x", "Value": "b@x"}]}),
+            "emails[0].value".to_owned(),
+        ),
+        (
+            json!({ent: {"employeeNumber": "1", "EMPLOYEENUMBER": "2"}}),
+            format!("{ent}:employeenumber").to_ascii_lowercase(),
+        ),
+    ] {
+        let mut body = user(extra.clone());
+        if extra.get(ent).is_some() {
+            body["schemas"].as_array_mut().unwrap().push(json!(ent));
+        }
+        let issues = create_err(body.clone());
+        assert_eq!(issues[0].1, IssueKind::Duplicate, "{body}: {issues:?}");
+        assert_eq!(issues.len(), 1, "{body}: {issues:?}");
+        let document = &issues[0].0;
+        // The same rule and wording for a value checked alone.
+        let alone = scim_schema::check_distinct_names(&body, "").unwrap_err();
+        assert_eq!(alone.scim_type(), "invalidSyntax");
+        assert_eq!(alone.issues()[0].kind, IssueKind::Duplicate);
+        assert_eq!(
+            alone.issues()[0].path.to_ascii_lowercase(),
+            path,
+            "{body}: {alone}"
+        );
+        assert_eq!(document.to_ascii_lowercase(), path, "{body}: {issues:?}");
+    }
+    // Unknown attributes dropped by policy still may not repeat one another.
+    let r = registry();
+    let users = r.resource_type("User").unwrap();
+    let ignore = ValidationOptions::default().unknown_attributes(UnknownAttributes::Ignore);
+    let err = users
+        .validate_create(user(json!({"foo": 1, "FOO": 2})), &ignore)
+        .unwrap_err();
+    assert_eq!(err.scim_type(), "invalidSyntax");
+}
+
 #[test]
 fn schemas_rules() {
     let no_schemas = create_err(json!({"userName": "x"}));

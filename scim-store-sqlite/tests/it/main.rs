@@ -4,11 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cascade;
+mod checkpoints;
+mod group_commit;
 mod indexes;
 mod members;
 mod no_errors;
 mod props;
 mod pushdown;
+mod scan_limit;
 mod secrets;
 mod sort;
 mod suite;

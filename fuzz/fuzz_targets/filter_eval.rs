@@ -14,7 +14,10 @@
 //! - an `and`/`or` chain matches exactly when all/any of its operands, each compiled on
 //!   its own, match (this checks the OR-of-`eq` set optimisation against plain tests);
 //! - schema-less, flipping the case of the ASCII letters in a resource's string values
-//!   changes nothing (strings compare case-insensitively without a schema).
+//!   changes nothing (strings compare case-insensitively without a schema);
+//! - flipping the case of every attribute name and URN in the filter changes nothing (names
+//!   are case-insensitive, RFC 7643 §2.1; a document with keys duplicated by case holds
+//!   the values of all of them, whichever spelling the filter uses).
 //!
 //! Besides the fixed and fuzzed resources, "probe" resources are built from the filter's
 //! own paths and literals, so that leaves are also evaluated on values that match.
@@ -53,8 +56,12 @@ fuzz_target!(|data: &[u8]| {
         resources.push(v);
     }
 
-    check(&filter, &resources, true, |f| CompiledFilter::compile_schemaless(f));
-    check(&filter, &resources, false, |f| CompiledFilter::compile(f, &UserSchema));
+    check(&filter, &resources, true, |f| {
+        CompiledFilter::compile_schemaless(f)
+    });
+    check(&filter, &resources, false, |f| {
+        CompiledFilter::compile(f, &UserSchema)
+    });
 });
 
 /// `case_insensitive`: no attribute is caseExact (schema-less), so flipping the case of
@@ -66,12 +73,22 @@ fn check(
     compile: impl Fn(&Filter) -> Result<CompiledFilter, scim_filter::CompileError>,
 ) {
     let compiled = compile(filter);
+    let respelled = compile(&respell(filter));
+    assert_eq!(
+        compiled.is_ok(),
+        respelled.is_ok(),
+        "`{filter}` and its respelling `{}` compile differently",
+        respell(filter)
+    );
     let negated_filter = Filter::Not(Box::new(filter.clone()));
     let negated = compile(&negated_filter);
     let (compiled, negated) = match (compiled, negated) {
         (Ok(c), Ok(n)) => (c, n),
         (Err(a), Err(b)) => {
-            assert_eq!(a, b, "`{filter}` and its negation fail to compile differently");
+            assert_eq!(
+                a, b,
+                "`{filter}` and its negation fail to compile differently"
+            );
             assert_eq!(a.scim_type(), "invalidFilter");
             assert_eq!(a.status(), 400);
             assert!(!a.to_string().is_empty());
@@ -110,7 +127,19 @@ fn check(
                     n, !m,
                     "`not ({filter})` is not the negation of `{filter}` on {resource}"
                 );
-                assert_eq!(compiled.matches_map(map), m, "matches_map disagrees on {resource}");
+                if let Ok(r) = &respelled {
+                    assert_eq!(
+                        r.matches(resource),
+                        m,
+                        "`{filter}` gives {m} on {resource}, its respelling `{}` does not",
+                        respell(filter)
+                    );
+                }
+                assert_eq!(
+                    compiled.matches_map(map),
+                    m,
+                    "matches_map disagrees on {resource}"
+                );
                 if case_insensitive {
                     let flipped = flip_case(resource);
                     assert_eq!(
@@ -120,7 +149,10 @@ fn check(
                     );
                 }
             }
-            _ => assert!(!m && !n, "`{filter}` or its negation matched non-object {resource}"),
+            _ => assert!(
+                !m && !n,
+                "`{filter}` or its negation matched non-object {resource}"
+            ),
         }
         if let Some((is_and, ops)) = &operands {
             let each = ops.iter().map(|c| c.matches(resource));
@@ -134,6 +166,40 @@ fn check(
                 "`{filter}` gives {m} on {resource}, but its operands evaluated one by one give {expected}"
             );
         }
+    }
+}
+
+/// `filter` with the ASCII case of every attribute name, sub-attribute name and URN flipped.
+fn respell(filter: &Filter) -> Filter {
+    fn flip(s: &str) -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    }
+    fn path(p: &AttrPath) -> AttrPath {
+        AttrPath {
+            urn: p.urn.as_deref().map(flip),
+            name: flip(&p.name),
+            sub_attr: p.sub_attr.as_deref().map(flip),
+        }
+    }
+    match filter {
+        Filter::Present(p) => Filter::Present(path(p)),
+        Filter::Compare { path: p, op, value } => Filter::compare(path(p), *op, value.clone()),
+        Filter::ValuePath(vp) => Filter::ValuePath(scim_filter::ValuePath {
+            attr: path(&vp.attr),
+            filter: Box::new(respell(&vp.filter)),
+        }),
+        Filter::Not(inner) => Filter::Not(Box::new(respell(inner))),
+        Filter::And(ops) => Filter::And(ops.iter().map(respell).collect()),
+        Filter::Or(ops) => Filter::Or(ops.iter().map(respell).collect()),
+        other => other.clone(),
     }
 }
 
@@ -231,11 +297,9 @@ fn flip_case(v: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(flip_case).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), flip_case(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), flip_case(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -437,6 +501,12 @@ impl AttrSchema for UserSchema {
             Some(UrnLocation::Core)
         } else if urn.eq_ignore_ascii_case(ENTERPRISE_USER) {
             Some(UrnLocation::Extension)
+        } else if urn
+            .get(..22)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:ietf:params:scim:s"))
+        {
+            // Another SCIM schema (e.g. Group's): not one of this type's, names nothing.
+            Some(UrnLocation::Foreign)
         } else {
             None
         }

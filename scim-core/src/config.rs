@@ -103,6 +103,9 @@ pub struct Config {
     pub filter_limits: Limits,
     /// Read filter forms IdPs send outside RFC 7644 §3.4.2.2 (Entra ID's
     /// `emails[type eq "work"].value eq "x"`), see [`Filter::parse_lenient_with`]. Default off.
+    /// Off (strict), an attribute qualified by a schema URN the resource type does not have
+    /// (`urn:…:core:2.0:Group:userName` on /Users) is refused with 400 `invalidFilter`; on,
+    /// it names nothing and matches no resource.
     ///
     /// [`Filter::parse_lenient_with`]: scim_filter::Filter::parse_lenient_with
     pub lenient_filters: bool,

@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use scim_filter::{AttrInfo, AttrPath, AttrSchema, AttrType, CompiledFilter, Filter, PatchPath};
+use scim_filter::{
+    AttrInfo, AttrPath, AttrSchema, AttrType, CompiledFilter, Filter, PatchPath, Schemaless,
+};
 use serde_json::Value;
 
 fn cases(file: &str) -> Vec<Value> {
@@ -217,4 +219,124 @@ fn filters_corpus() {
 #[test]
 fn paths_corpus() {
     check_all("paths.jsonl", PATH_XFAIL, run_path_case);
+}
+
+/// `filter` with the ASCII case of every attribute name, sub-attribute name and URN flipped.
+fn respell(filter: &Filter) -> Filter {
+    fn flip(s: &str) -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    }
+    fn path(p: &AttrPath) -> AttrPath {
+        AttrPath {
+            urn: p.urn.as_deref().map(flip),
+            name: flip(&p.name),
+            sub_attr: p.sub_attr.as_deref().map(flip),
+        }
+    }
+    match filter {
+        Filter::Present(p) => Filter::Present(path(p)),
+        Filter::Compare { path: p, op, value } => Filter::compare(path(p), *op, value.clone()),
+        Filter::ValuePath(vp) => Filter::ValuePath(scim_filter::ValuePath {
+            attr: path(&vp.attr),
+            filter: Box::new(respell(&vp.filter)),
+        }),
+        Filter::Not(inner) => Filter::Not(Box::new(respell(inner))),
+        Filter::And(ops) => Filter::And(ops.iter().map(respell).collect()),
+        Filter::Or(ops) => Filter::Or(ops.iter().map(respell).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Replays the committed `filter_eval` fuzz seeds (`fuzz/seeds/filter_eval/`, each
+/// `<filter> NUL <JSON>`) with the target's invariants that need no fuzzing build: a
+/// top-level `or`/`and` answers as its operands do, `not` negates, and respelling every
+/// name changes nothing — on the seed's JSON and on documents whose keys are the filter's
+/// names spelled two ways (the `filter_eval-or-vs-operands` finding: `userName` and
+/// `usernaMe` in one document).
+#[test]
+fn filter_eval_fuzz_seeds_replay() {
+    let dir = format!("{}/../fuzz/seeds/filter_eval", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let path = entry.expect("entry").path();
+        let data = std::fs::read(&path).expect("read");
+        let (text, json) = match data.iter().position(|&b| b == 0) {
+            Some(i) => (&data[..i], Some(&data[i + 1..])),
+            None => (&data[..], None),
+        };
+        let Ok(filter) = Filter::parse(&String::from_utf8_lossy(text)) else {
+            continue;
+        };
+        seen += 1;
+        let mut docs: Vec<Value> = json
+            .and_then(|j| serde_json::from_slice(j).ok())
+            .into_iter()
+            .collect();
+        docs.push(serde_json::json!({"userName": "a", "usernaMe": ""}));
+        docs.push(serde_json::json!({"userName": "", "USERNAME": "a", "emails": [{"value": "a"}]}));
+        for schema in [&Schemaless as &dyn AttrSchema, &Complexes] {
+            replay(&path, &filter, &docs, schema);
+        }
+    }
+    assert!(seen >= 12, "only {seen} seeds parsed in {dir}");
+}
+
+/// Complex attributes as RFC 7643 §4.1 has them: `emails` and `x509Certificates` with a
+/// `value`, `name` and `meta` without.
+struct Complexes;
+
+impl AttrSchema for Complexes {
+    fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+        let name = path.name.to_ascii_lowercase();
+        match (name.as_str(), path.sub_attr.as_deref()) {
+            ("emails" | "x509certificates" | "name" | "meta", None) => {
+                Some(AttrInfo::new(AttrType::Complex))
+            }
+            (_, Some(_)) => Some(AttrInfo::new(AttrType::String)),
+            _ => None,
+        }
+    }
+}
+
+fn replay(path: &std::path::Path, filter: &Filter, docs: &[Value], schema: &dyn AttrSchema) {
+    {
+        let Ok(compiled) = CompiledFilter::compile(filter, schema) else {
+            return;
+        };
+        let negated = CompiledFilter::compile(&Filter::Not(Box::new(filter.clone())), schema)
+            .expect("compile not");
+        let respelled = CompiledFilter::compile(&respell(filter), schema).expect("respell");
+        let operands: Option<(bool, Vec<CompiledFilter>)> = match filter {
+            Filter::And(ops) | Filter::Or(ops) => Some((
+                matches!(filter, Filter::And(_)),
+                ops.iter()
+                    .map(|o| CompiledFilter::compile(o, schema).expect("operand"))
+                    .collect(),
+            )),
+            _ => None,
+        };
+        for doc in docs {
+            let m = compiled.matches(doc);
+            let name = path.display();
+            assert_eq!(negated.matches(doc), !m, "{name}: not, on {doc}");
+            assert_eq!(respelled.matches(doc), m, "{name}: respelled, on {doc}");
+            if let Some((is_and, ops)) = &operands {
+                let mut each = ops.iter().map(|c| c.matches(doc));
+                let expected = if *is_and {
+                    each.all(|b| b)
+                } else {
+                    each.any(|b| b)
+                };
+                assert_eq!(m, expected, "{name}: chain vs operands, on {doc}");
+            }
+        }
+    }
 }

@@ -495,7 +495,7 @@ impl AttrSchema for ResourceTypeRef<'_> {
         } else if self.extension(urn).is_some() {
             Some(UrnLocation::Extension)
         } else {
-            None
+            Some(UrnLocation::Foreign)
         }
     }
 }
@@ -590,6 +590,11 @@ mod tests {
         assert_eq!(
             users.urn_location(crate::urn::USER),
             Some(UrnLocation::Core)
+        );
+        // Another type's schema names nothing here (RFC 7644 §3.10).
+        assert_eq!(
+            users.urn_location(crate::urn::GROUP),
+            Some(UrnLocation::Foreign)
         );
     }
 }

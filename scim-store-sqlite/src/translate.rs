@@ -136,6 +136,8 @@ enum Base {
     Root,
     Extension(String),
     ExtensionOrRoot(String),
+    /// A schema URN that is not one of the resource type's: no value anywhere.
+    Nowhere,
 }
 
 struct Resolved {
@@ -180,6 +182,9 @@ pub(crate) struct Translator<'a, S: ?Sized> {
     layout: Layout<'a>,
     frames: Vec<ValuePathFrame>,
     aliases: usize,
+    /// Set while an `ne` comparison is translated as its `eq` test: [`Translator::leaf`]
+    /// then selects the values that fail it, and no index lookup stands in for it.
+    ne: bool,
 }
 
 impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
@@ -190,6 +195,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             layout,
             frames: Vec::new(),
             aliases: 0,
+            ne: false,
         }
     }
 
@@ -215,6 +221,10 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         let frag = match filter {
             Filter::Present(path) => self.present(path),
             Filter::Compare { path, op, value } => self.compare(path, *op, value),
+            // A schema the resource type does not have: no values to look into.
+            Filter::ValuePath(vp) if matches!(self.resolve(&vp.attr).base, Base::Nowhere) => {
+                Ok(Frag::Exact("0".to_owned()))
+            }
             Filter::ValuePath(vp) => self.enter_value_path(&vp.attr).and_then(|()| {
                 let inner = self.visit(&vp.filter);
                 self.value_path(&vp.attr, inner)
@@ -275,8 +285,8 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 };
                 let r = self.resolve(&vp.attr);
                 let plain = path.urn.is_none() && path.sub_attr.is_none();
-                // Only existential operators: `members[value ne "x"]` wants an element that
-                // differs, `members.value ne "x"` no element that equals.
+                // Only the operators an index answers (`ne`, any-match like the others,
+                // reads the elements either way).
                 if !plain
                     || !matches!(op, CompareOp::Eq | CompareOp::Sw)
                     || !path.name.eq_ignore_ascii_case("value")
@@ -330,6 +340,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             (Some(urn), None) => match self.schema.urn_location(urn) {
                 Some(UrnLocation::Core) => Base::Root,
                 Some(UrnLocation::Extension) => Base::Extension(urn.clone()),
+                Some(UrnLocation::Foreign) => Base::Nowhere,
                 _ => Base::ExtensionOrRoot(urn.clone()),
             },
             _ => Base::Root,
@@ -358,6 +369,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 // finds nothing unless it is an object).
                 format!("CASE WHEN json_type({doc}, {u}) IS NULL THEN {root} ELSE {ext} END")
             }
+            Base::Nowhere => return None,
         })
     }
 
@@ -372,7 +384,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         }
         match r.base {
             Base::Root => Some(true),
-            Base::Extension(_) => Some(false),
+            Base::Extension(_) | Base::Nowhere => Some(false),
             Base::ExtensionOrRoot(_) => None,
         }
     }
@@ -459,7 +471,13 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
             return Frag::All;
         };
         let c = self.alias("c");
-        let pred = pred(self.params, &format!("{c}.t"), &format!("{c}.v"));
+        let mut pred = pred(self.params, &format!("{c}.t"), &format!("{c}.v"));
+        if self.ne {
+            // `ne`: a simple value that fails the `eq` test (the evaluator's `Test::Ne`).
+            // `pred` is never NULL for such a value, so NOT is its complement.
+            pred =
+                format!("{c}.t IN ('text', 'integer', 'real', 'true', 'false') AND NOT ({pred})");
+        }
         Frag::Exact(format!(
             "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {pred})"
         ))
@@ -721,7 +739,7 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 return Frag::All;
             }
         }
-        if let Some(lookup) = self.lookup(r, path, op, lit, exact) {
+        if let Some(lookup) = self.lookup(r, path, op, lit, exact).filter(|_| !self.ne) {
             return Frag::Ids(vec![lookup]);
         }
         let lit = if exact {
@@ -799,6 +817,22 @@ pub(crate) fn instant_key(instant: Instant) -> String {
     )
 }
 
+/// `path.value` when the schema says `path` is complex and it is compared with a value:
+/// the rule of `scim_filter`'s compiler (RFC 7644 §3.4.2.2, `emails co "x"` is
+/// `emails.value co "x"`); `eq null` and `ne null` stay on the attribute.
+fn value_of_complex(
+    path: &AttrPath,
+    info: Option<&AttrInfo>,
+    value: &CompValue,
+) -> Option<AttrPath> {
+    let complex = info.is_some_and(|i| i.attr_type == AttrType::Complex);
+    (complex && path.sub_attr.is_none() && !matches!(value, CompValue::Null)).then(|| AttrPath {
+        urn: path.urn.clone(),
+        name: path.name.clone(),
+        sub_attr: Some("value".to_owned()),
+    })
+}
+
 /// The least string greater than every string that starts with `s`: `s` with its last
 /// character incremented (`None` when that is `char::MAX`).
 fn successor(s: &str) -> Option<String> {
@@ -854,6 +888,9 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
 
     fn present(&mut self, path: &AttrPath) -> Result<Frag, Infallible> {
         let r = self.resolve(path);
+        if matches!(r.base, Base::Nowhere) {
+            return Ok(Frag::Exact("0".to_owned()));
+        }
         Ok(self.present_sql(&r).map_or(Frag::All, Frag::Exact))
     }
 
@@ -864,6 +901,15 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         value: &CompValue,
     ) -> Result<Frag, Infallible> {
         let r = self.resolve(path);
+        // A complex attribute compares its `value` (as the evaluator's compiler does).
+        if let Some(value_path) = value_of_complex(path, r.info.as_ref(), value) {
+            return self.compare(&value_path, op, value);
+        }
+        if matches!(r.base, Base::Nowhere) {
+            // A schema the resource type does not have: no value, only `eq null` holds.
+            let none = matches!(value, CompValue::Null) && op == CompareOp::Eq;
+            return Ok(Frag::Exact(if none { "1" } else { "0" }.to_owned()));
+        }
         let attr_type = r.info.as_ref().map(|i| i.attr_type);
         if matches!(
             attr_type,
@@ -873,10 +919,16 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
             // The engine refuses this filter; nothing to push down.
             return Ok(Frag::All);
         }
-        let (op, negate) = match op {
+        // `ne` is any-match like every operator: some simple value fails the `eq` test
+        // (RFC 7644 §3.4.2.2); `ne null` is `pr`.
+        let (op, ne) = match op {
             CompareOp::Ne => (CompareOp::Eq, true),
             other => (other, false),
         };
+        if ne && matches!(value, CompValue::Null) {
+            return Ok(self.present_sql(&r).map_or(Frag::All, Frag::Exact));
+        }
+        self.ne = ne;
         let frag = match value {
             CompValue::Null if op == CompareOp::Eq => self
                 .present_sql(&r)
@@ -913,7 +965,8 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
             CompValue::String(s) => self.string_pred(&r, path, op, s),
             _ => Frag::All,
         };
-        Ok(if negate { self.not(frag)? } else { frag })
+        self.ne = false;
+        Ok(frag)
     }
 
     fn and(&mut self, operands: Vec<Frag>) -> Result<Frag, Infallible> {
@@ -1004,6 +1057,7 @@ impl<S: AttrSchema + ?Sized> Visitor for Translator<'_, S> {
         };
         // Resolved in the enclosing scope, like the evaluator's `Node::Any`.
         let r = self.resolve(attr);
+
         let Some(ool) = self.out_of_line(&r) else {
             return Ok(Frag::All);
         };

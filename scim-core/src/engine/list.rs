@@ -1,6 +1,6 @@
 //! Listing: `GET /{type}` and `POST /{type}/.search`, `POST /.search` (RFC 7644 §3.4.2–3).
 
-use scim_filter::{AttrPath, CompiledFilter, Filter};
+use scim_filter::{AttrPath, AttrSchema, CompiledFilter, Filter, UrnLocation};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
@@ -256,7 +256,29 @@ impl<S: Store> Engine<S> {
             .collect();
         let mut all: Vec<(usize, StoredResource)> = Vec::new();
         let mut total = 0;
+        // Strict: a schema URN the type does not have is an error, not an empty answer
+        // (lenient, it names nothing: RFC 7644 §3.10). Across types, a type it is foreign to
+        // is skipped; foreign to all of them, it is the error.
+        let strict_filter = filter.as_ref().filter(|_| !self.config.lenient_filters);
+        if let Some(f) = strict_filter {
+            let foreign: Vec<(&ResourceTypeRef<'_>, &str)> = types
+                .iter()
+                .filter_map(|rt| foreign_urn(rt, f).map(|urn| (rt, urn)))
+                .collect();
+            if let (Some((rt, urn)), true) = (foreign.first(), foreign.len() == types.len()) {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidFilter,
+                    format!(
+                        "`{urn}` is not a schema of resource type {}",
+                        rt.definition().name
+                    ),
+                ));
+            }
+        }
         for (i, rt) in types.iter().enumerate() {
+            if strict_filter.is_some_and(|f| foreign_urn(rt, f).is_some()) {
+                continue;
+            }
             let compiled = match &filter {
                 Some(f) => match CompiledFilter::compile(f, rt) {
                     Ok(c) => Some(c),
@@ -269,8 +291,17 @@ impl<S: Store> Engine<S> {
             let needed: Option<Vec<&str>> = needed_names[i]
                 .as_ref()
                 .map(|names| names.iter().map(String::as_str).collect());
+            // Attributes computed at read time (a User's `groups`): answered, or refused.
+            let answered = match &filter {
+                Some(f) => self.answer_read_time(ctx, rt, f).await?,
+                None => None,
+            };
+            let compiled = match &answered {
+                Some(f) => Some(CompiledFilter::compile(f, rt)?),
+                None => compiled,
+            };
             let query = Query {
-                filter: filter.as_ref(),
+                filter: answered.as_ref().or(filter.as_ref()),
                 compiled: compiled.as_ref(),
                 sort: sort_path.as_ref().map(|path| Sort {
                     path,
@@ -363,5 +394,21 @@ impl<S: Store> Engine<S> {
             body["startIndex"] = json!(start_index);
         }
         Ok(Response::json(200, &body))
+    }
+}
+
+/// The first schema URN in `filter` that is not one of `rt`'s schemas.
+fn foreign_urn<'f>(rt: &ResourceTypeRef<'_>, filter: &'f Filter) -> Option<&'f str> {
+    let foreign = |p: &'f AttrPath| {
+        p.urn
+            .as_deref()
+            .filter(|u| rt.urn_location(u) == Some(UrnLocation::Foreign))
+    };
+    match filter {
+        Filter::Present(path) | Filter::Compare { path, .. } => foreign(path),
+        Filter::ValuePath(vp) => foreign(&vp.attr).or_else(|| foreign_urn(rt, &vp.filter)),
+        Filter::Not(inner) => foreign_urn(rt, inner),
+        Filter::And(ops) | Filter::Or(ops) => ops.iter().find_map(|f| foreign_urn(rt, f)),
+        _ => None,
     }
 }

@@ -7,6 +7,7 @@ mod list;
 mod never_read;
 mod out_of_line;
 mod read_hint;
+mod read_time;
 mod resources;
 mod sealing;
 mod user_groups;

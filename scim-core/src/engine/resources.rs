@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::groups::{bypass, is_user};
 use super::user_groups::{group_members, UserGroups};
-use super::{json_body, never_read, Engine, Result};
+use super::{json_body, never_read, read_time, Engine, Result};
 use crate::store::{Cascade, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
 
@@ -297,6 +297,8 @@ impl<S: Store> Engine<S> {
             }) = &op.path
             {
                 never_read::check_value_filter(rt, attr, filter)?;
+                // `members[display eq "x"]` would match nothing stored: refused, not a no-op.
+                read_time::check_value_filter(rt, attr, filter)?;
             }
         }
         self.hooks

@@ -244,9 +244,8 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
     /// An OR chain. String `eq` tests on one attribute (`id eq "a" or id eq "b" …`, as
     /// hosts build to fetch many resources at once) are grouped first, so the attribute is
     /// resolved once per chain rather than once per operand, and become one set lookup.
-    /// Only paths spelled alike are grouped: on a document with keys that differ only by case
-    /// (`userName` and `usernaMe`), each spelling finds its own key first, and the chain must
-    /// answer as its operands do.
+    /// Paths are grouped whatever their spelling: a name finds every key equal to it but for
+    /// case (see `matcher::any_key`), so `userName` and `usernaMe` read the same values.
     fn or_chain(
         &self,
         ops: &[Filter],
@@ -260,7 +259,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     path,
                     op: CompareOp::Eq,
                     value: CompValue::String(s),
-                } => match groups.iter_mut().find(|(p, _)| *p == path) {
+                } => match groups.iter_mut().find(|(p, _)| p.matches(path)) {
                     Some((_, lits)) => lits.push(s),
                     None => groups.push((path, vec![s])),
                 },
@@ -268,6 +267,10 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             }
         }
         for (path, lits) in groups {
+            // A complex attribute compares its `value`, as each operand alone would.
+            let (_, info) = self.resolve(path, parent);
+            let by_value = value_of_complex(path, info.as_ref(), &CompValue::String(String::new()));
+            let path = by_value.as_ref().unwrap_or(path);
             let (p, info) = self.resolve(path, parent);
             let plain = info
                 .as_ref()
@@ -308,11 +311,17 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             _ => path.clone(),
         };
         let info = self.schema.attribute(&absolute);
+        // Names are case-insensitive (RFC 7643 §2.1): kept lower-cased, so that paths
+        // spelled differently compare equal.
+        let lower = |s: &str| -> Box<str> { s.to_ascii_lowercase().into() };
         let base = match (&path.urn, parent) {
             (Some(urn), None) => match self.schema.urn_location(urn) {
                 Some(UrnLocation::Core) => Base::Root,
-                Some(UrnLocation::Extension) => Base::Extension(urn.as_str().into()),
-                None => Base::ExtensionOrRoot(urn.as_str().into()),
+                Some(UrnLocation::Extension) => Base::Extension(lower(urn)),
+                // RFC 7644 §3.10: a URN-qualified name is the attribute of that schema; a
+                // schema the resource type does not have holds nothing.
+                Some(UrnLocation::Foreign) => Base::Nowhere,
+                None => Base::ExtensionOrRoot(lower(urn)),
             },
             _ => Base::Root,
         };
@@ -320,8 +329,8 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         (
             Path {
                 base,
-                name: path.name.as_str().into(),
-                sub: path.sub_attr.as_deref().map(Into::into),
+                name: lower(&path.name),
+                sub: path.sub_attr.as_deref().map(lower),
                 complex,
             },
             info,
@@ -336,6 +345,9 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         parent: Option<&AttrPath>,
     ) -> Result<Node, CompileError> {
         let (p, info) = self.resolve(path, parent);
+        if let Some(value_path) = value_of_complex(path, info.as_ref(), value) {
+            return self.compare(&value_path, op, value, parent);
+        }
         let err = |kind| CompileError {
             path: path.to_string(),
             kind,
@@ -347,18 +359,20 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             }
         }
         let literal_err = |literal| err(CompileErrorKind::OperatorLiteral { op, literal });
-        // `ne` is the negation of `eq`, missing values included.
-        let (op, negate) = match op {
-            CompareOp::Ne => (CompareOp::Eq, true),
-            other => (other, false),
-        };
+        // Every operator, `ne` included, holds when it holds for some value (RFC 7644
+        // §3.4.2.2): `ne` wants a value that is not identical to the literal, so it is false
+        // on a missing attribute, and `not (… eq …)` stays the way to ask for "no value
+        // equals". Below, `ne` is compiled as `eq` and wrapped at the end.
+        let ne = op == CompareOp::Ne;
         let test = match value {
             CompValue::Null => match op {
                 CompareOp::Eq => Test::Absent,
+                // "Some value is not null": the attribute has a value.
+                CompareOp::Ne => Test::Present,
                 _ => return Err(literal_err("null")),
             },
             CompValue::Bool(b) => match op {
-                CompareOp::Eq => Test::Bool(*b),
+                CompareOp::Eq | CompareOp::Ne => Test::Bool(*b),
                 _ => return Err(literal_err("boolean")),
             },
             CompValue::Number(n) => {
@@ -369,11 +383,10 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             }
             CompValue::String(s) => Test::Str(self.string_test(op, s, info.as_ref(), &err)?),
         };
-        let leaf = Node::Leaf(p, test);
-        Ok(if negate {
-            Node::Not(Box::new(leaf))
-        } else {
-            leaf
+        Ok(match test {
+            Test::Present | Test::Absent => Node::Leaf(p, test),
+            test if ne => Node::Leaf(p, Test::Ne(Box::new(test))),
+            test => Node::Leaf(p, test),
         })
     }
 
@@ -426,6 +439,25 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             custom,
         })
     }
+}
+
+/// `path.value` when `path` names a complex attribute (by the schema) and is compared with
+/// a value: RFC 7644 §3.4.2.2 compares a complex attribute through its `value`
+/// sub-attribute (`emails co "example.com"` is `emails.value co "example.com"`), with that
+/// sub-attribute's type and caseExact, for every operator. `eq null` (and `ne null`) stay on
+/// the attribute: they are the negation of `pr` (and `pr`), which asks whether the
+/// attribute has any value.
+fn value_of_complex(
+    path: &AttrPath,
+    info: Option<&AttrInfo>,
+    value: &CompValue,
+) -> Option<AttrPath> {
+    let complex = info.is_some_and(|i| i.attr_type == AttrType::Complex);
+    (complex && path.sub_attr.is_none() && !matches!(value, CompValue::Null)).then(|| AttrPath {
+        urn: path.urn.clone(),
+        name: path.name.clone(),
+        sub_attr: Some("value".to_owned()),
+    })
 }
 
 /// `eq` tests of one path against a set of folded literals: one set lookup from

@@ -44,6 +44,8 @@ pub(crate) enum Base {
     Extension(Box<str>),
     /// The extension object keyed by this URN if present, else the root.
     ExtensionOrRoot(Box<str>),
+    /// A schema URN that is not one of the resource type's: the path names nothing.
+    Nowhere,
 }
 
 #[derive(Debug, Clone)]
@@ -58,9 +60,12 @@ pub(crate) enum Test {
     Str(StrTest),
     /// Merged `eq` OR-chain: literals folded per `Fold`.
     StrSet(Fold, HashSet<Box<str>>),
+    /// `ne`: some simple value (string, number, boolean) for which this `eq` test fails
+    /// (RFC 7644 §3.4.2.2, "not identical"; any value, as for every operator).
+    Ne(Box<Test>),
 }
 
-/// The value operators after `ne` was turned into `not eq`.
+/// The value operators (`ne` is [`Test::Ne`] around `eq`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StrOp {
     Eq,
@@ -132,8 +137,8 @@ impl Node {
             Node::Or(ops) => ops.iter().any(|n| n.eval(obj)),
             Node::Not(inner) => !inner.eval(obj),
             Node::Leaf(path, test) => test.eval(path, obj),
-            Node::Any(path, inner) => match path.attribute(obj) {
-                Some(Value::Array(items)) => items.iter().any(|v| match v {
+            Node::Any(path, inner) => path.any_attribute(obj, &mut |attr| match attr {
+                Value::Array(items) => items.iter().any(|v| match v {
                     Value::Object(o) => inner.eval(o),
                     // A simple multi-valued attribute (e.g. `schemas`): inside the brackets
                     // `value` names the element itself (RFC 7644 §3.4.2.2 "value" sub-attribute).
@@ -144,92 +149,91 @@ impl Node {
                         inner.eval(&wrapped)
                     }
                 }),
-                Some(Value::Object(o)) => inner.eval(o),
+                Value::Object(o) => inner.eval(o),
                 _ => false,
-            },
+            }),
         }
     }
 }
 
-/// Case-insensitive key lookup (RFC 7643 §2.1): the exact spelling first (one ordered-map
-/// search), then a scan that compares lengths before bytes, so only keys of the right
-/// length are dereferenced.
+/// Whether the value of some key of `obj` naming `key` satisfies `f`. Attribute names are
+/// case-insensitive (RFC 7643 §2.1), so every key equal to `key` but for ASCII case names
+/// the attribute: a document with keys duplicated by case (`userName` and `usernaMe`) holds
+/// the values of all of them, and a test matches when any of them satisfies it (the
+/// any-match rule of multi-valued attributes, RFC 7644 §3.4.2.2). The answer so depends
+/// neither on the filter's spelling nor on the order of the keys. Lengths are compared
+/// before bytes, so only keys of the right length are read.
 #[inline]
-fn get_ci<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        let n = key.len();
-        obj.iter()
-            .find(|(k, _)| k.len() == n && k.as_bytes().eq_ignore_ascii_case(key.as_bytes()))
-            .map(|(_, v)| v)
-    })
+fn any_key(obj: &Object, key: &str, f: &mut impl FnMut(&Value) -> bool) -> bool {
+    let n = key.len();
+    obj.iter()
+        .any(|(k, v)| k.len() == n && k.as_bytes().eq_ignore_ascii_case(key.as_bytes()) && f(v))
 }
 
 impl Path {
-    /// The object the attribute is looked up in.
-    fn base<'a>(&self, obj: &'a Object) -> Option<&'a Object> {
+    /// Whether some value of the attribute (before any sub-attribute step) satisfies `f`.
+    fn any_attribute(&self, obj: &Object, f: &mut impl FnMut(&Value) -> bool) -> bool {
+        let name = &*self.name;
         match &self.base {
-            Base::Root => Some(obj),
-            Base::Extension(urn) => match get_ci(obj, urn) {
-                Some(Value::Object(ext)) => Some(ext),
-                _ => None,
-            },
-            Base::ExtensionOrRoot(urn) => match get_ci(obj, urn) {
-                Some(Value::Object(ext)) => Some(ext),
-                Some(_) => None,
-                None => Some(obj),
-            },
+            Base::Root => any_key(obj, name, f),
+            Base::Extension(urn) => any_key(obj, urn, &mut |ext| match ext {
+                Value::Object(ext) => any_key(ext, name, &mut *f),
+                _ => false,
+            }),
+            Base::ExtensionOrRoot(urn) => {
+                let mut keyed = false;
+                let hit = any_key(obj, urn, &mut |ext| {
+                    keyed = true;
+                    match ext {
+                        Value::Object(ext) => any_key(ext, name, &mut *f),
+                        _ => false,
+                    }
+                });
+                // No key for the URN: the core attributes.
+                hit || (!keyed && any_key(obj, name, f))
+            }
+            Base::Nowhere => false,
         }
-    }
-
-    /// The attribute's value (before any sub-attribute step).
-    fn attribute<'a>(&self, obj: &'a Object) -> Option<&'a Value> {
-        get_ci(self.base(obj)?, &self.name)
     }
 
     /// Whether any comparable value at this path satisfies `f`.
     fn any_value(&self, obj: &Object, f: &mut impl FnMut(&Value) -> bool) -> bool {
-        let Some(attr) = self.attribute(obj) else {
-            return false;
-        };
+        let complex = self.complex;
         match &self.sub {
-            Some(sub) => match attr {
+            Some(sub) => self.any_attribute(obj, &mut |attr| match attr {
                 Value::Array(items) => items.iter().any(|item| match item {
-                    Value::Object(o) => get_ci(o, sub).is_some_and(|v| any_scalar(v, f)),
+                    Value::Object(o) => any_key(o, sub, &mut |v| any_scalar(v, &mut *f)),
                     _ => false,
                 }),
-                Value::Object(o) => get_ci(o, sub).is_some_and(|v| any_scalar(v, f)),
+                Value::Object(o) => any_key(o, sub, &mut |v| any_scalar(v, &mut *f)),
                 _ => false,
-            },
+            }),
             // A complex attribute without sub-attribute compares its `value`
-            // (RFC 7644 §3.4.2.2: "emails co ..." means "emails.value co ...").
-            None => match attr {
+            // (RFC 7644 §3.4.2.2: "emails co ..." means "emails.value co ..."); with a
+            // schema the compiler has already made that `emails.value`.
+            None => self.any_attribute(obj, &mut |attr| match attr {
                 Value::Array(items) => items.iter().any(|item| match item {
-                    Value::Object(o) => get_ci(o, "value").is_some_and(&mut *f),
+                    Value::Object(o) => any_key(o, "value", &mut *f),
                     other => f(other),
                 }),
-                Value::Object(o) if self.complex != Some(false) => {
-                    get_ci(o, "value").is_some_and(&mut *f)
-                }
+                Value::Object(o) if complex != Some(false) => any_key(o, "value", &mut *f),
                 other => f(other),
-            },
+            }),
         }
     }
 
     /// Whether the attribute has a value (RFC 7643 §2.5: null, "", [] and {} are unassigned).
     fn present(&self, obj: &Object) -> bool {
-        let Some(attr) = self.attribute(obj) else {
-            return false;
-        };
         match &self.sub {
-            None => is_present(attr),
-            Some(sub) => match attr {
+            None => self.any_attribute(obj, &mut is_present),
+            Some(sub) => self.any_attribute(obj, &mut |attr| match attr {
                 Value::Array(items) => items.iter().any(|item| match item {
-                    Value::Object(o) => get_ci(o, sub).is_some_and(is_present),
+                    Value::Object(o) => any_key(o, sub, &mut is_present),
                     _ => false,
                 }),
-                Value::Object(o) => get_ci(o, sub).is_some_and(is_present),
+                Value::Object(o) => any_key(o, sub, &mut is_present),
                 _ => false,
-            },
+            }),
         }
     }
 }
@@ -257,19 +261,31 @@ impl Test {
         match self {
             Test::Present => path.present(obj),
             Test::Absent => !path.present(obj),
-            Test::Bool(b) => path.any_value(obj, &mut |v| v.as_bool() == Some(*b)),
-            Test::Num(op, lit) => path.any_value(obj, &mut |v| match v {
+            value_test => path.any_value(obj, &mut |v| value_test.holds(v)),
+        }
+    }
+
+    /// Whether one value passes the test.
+    fn holds(&self, v: &Value) -> bool {
+        match self {
+            Test::Present => is_present(v),
+            Test::Absent => !is_present(v),
+            Test::Bool(b) => v.as_bool() == Some(*b),
+            Test::Num(op, lit) => match v {
                 Value::Number(n) => num_cmp(n, *lit).is_some_and(|o| op.holds(o)),
                 _ => false,
-            }),
-            Test::Str(t) => path.any_value(obj, &mut |v| match v {
+            },
+            Test::Str(t) => match v {
                 Value::String(s) => t.eval(s),
                 _ => false,
-            }),
-            Test::StrSet(fold, set) => path.any_value(obj, &mut |v| match v {
+            },
+            Test::StrSet(fold, set) => match v {
                 Value::String(s) => set_contains(*fold, set, s),
                 _ => false,
-            }),
+            },
+            Test::Ne(eq) => {
+                matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) && !eq.holds(v)
+            }
         }
     }
 }

@@ -132,6 +132,9 @@ pub enum UrnLocation {
     /// An extension schema: attributes inside the object keyed by the URN
     /// (RFC 7643 §3.3).
     Extension,
+    /// Not a schema of the resource type (`urn:…:core:2.0:Group:userName` on a User): the
+    /// path names no attribute, so it has no value and no comparison on it holds.
+    Foreign,
 }
 
 /// What a filter compiler can ask about attributes. `scim-schema` implements it on its
@@ -159,7 +162,8 @@ pub trait AttrSchema {
     fn attribute(&self, path: &AttrPath) -> Option<AttrInfo>;
 
     /// Where the attributes of schema `urn` live. `None` (the default) means unknown: the
-    /// object keyed by the URN is used when present, else the top level.
+    /// object keyed by the URN is used when present, else the top level. A schema that knows
+    /// its URNs answers [`UrnLocation::Foreign`] for any other.
     fn urn_location(&self, urn: &str) -> Option<UrnLocation> {
         let _ = urn;
         None

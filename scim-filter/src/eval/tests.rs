@@ -324,13 +324,168 @@ fn value_path_needs_one_value_satisfying_everything() {
 }
 
 #[test]
-fn not_of_missing_is_true_and_ne_is_not_eq() {
+fn not_of_missing_is_true() {
     let u = user();
     assert!(matches(r#"not (nickName eq "x")"#, &u));
-    assert!(matches(r#"nickName ne "x""#, &u));
-    assert!(matches(r#"missing ne "x""#, &u));
-    assert!(!matches(r#"emails.type ne "home""#, &u));
+    assert!(matches(r#"not (missing eq "x")"#, &u));
     assert!(matches("not (missing pr)", &u));
+}
+
+/// RFC 7644 §3.4.2.2: a multi-valued attribute matches when any value does — for `ne` too:
+/// `ne` holds when some value (a string, number or boolean) is "not identical" to the
+/// literal, i.e. fails `eq`. An attribute without a value has no such value, so `ne` is
+/// false on it (as `gt`, `co`… are); `not (… eq …)` is the negation of `eq`, true there.
+#[test]
+fn ne_holds_when_some_value_differs() {
+    let u = user();
+    // Emails of type "work" and "home": each `ne` finds the other one.
+    assert!(matches(r#"emails.type ne "work""#, &u));
+    assert!(matches(r#"emails.type ne "home""#, &u));
+    assert!(!matches(r#"not (emails.type eq "work")"#, &u));
+    assert!(!matches(
+        r#"emails.type ne "WORK""#,
+        &json!({"emails": [{"type": "work"}]})
+    ));
+    // Absent, null or without the sub-attribute: no value, so nothing differs.
+    assert!(!matches(r#"nickName ne "x""#, &u));
+    assert!(!matches(r#"missing ne "x""#, &u));
+    assert!(!matches(r#"phoneNumbers.type ne "x""#, &u));
+    assert!(!matches(r#"emails.display ne "x""#, &u));
+    assert!(!matches("missing ne 1", &u));
+    assert!(!matches("missing ne true", &u));
+    // Single-valued: the value differs.
+    assert!(matches(r#"title ne "x""#, &u));
+    assert!(!matches(r#"title ne "tour guide""#, &u));
+    assert!(matches("loginCount ne 41", &u));
+    assert!(!matches("loginCount ne 42.0", &u));
+    assert!(matches("active ne false", &u));
+    assert!(!matches("active ne true", &u));
+    // A value of another type is not identical to the literal (as scimmy answers too).
+    assert!(matches(r#"loginCount ne "42""#, &u));
+    assert!(matches("title ne 3", &u));
+    assert!(matches("title ne true", &u));
+    // Objects, arrays and nulls are not values `ne` compares.
+    assert!(!matches(
+        r#"name ne "x""#,
+        &json!({"name": {"givenName": "x"}})
+    ));
+    assert!(!matches(r#"tags ne "x""#, &json!({"tags": [null, [], {}]})));
+    // `ne null` is "has a value", the negation of `eq null`.
+    assert!(matches("title ne null", &u));
+    assert!(!matches("nickName ne null", &u));
+    // A value filter's `ne` and the attribute's `ne` agree on one value each.
+    assert!(matches(r#"emails[type ne "work"]"#, &u));
+    // dateTimes compare as instants.
+    assert!(!matches(
+        r#"meta.created ne "2010-01-23T05:56:22+01:00""#,
+        &u
+    ));
+    assert!(matches(r#"meta.created ne "2010-01-23T04:56:23Z""#, &u));
+}
+
+/// A schema for the complex-attribute rules: `emails` complex with a string `value`,
+/// `x509Certificates` complex with a binary `value`, `name` complex without `value`.
+struct Complexes;
+impl AttrSchema for Complexes {
+    fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+        let name = path.name.to_ascii_lowercase();
+        let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
+        match (name.as_str(), sub.as_deref()) {
+            ("emails" | "x509certificates" | "name", None) => {
+                Some(AttrInfo::new(AttrType::Complex).multi_valued(name != "name"))
+            }
+            ("emails", Some("value" | "type")) => {
+                Some(AttrInfo::new(AttrType::String).multi_valued(true))
+            }
+            ("x509certificates", Some("value")) => {
+                Some(AttrInfo::new(AttrType::Binary).multi_valued(true))
+            }
+            ("name", Some("givenname" | "familyname")) => Some(AttrInfo::new(AttrType::String)),
+            _ => None,
+        }
+    }
+}
+
+fn matches_with(schema: &dyn AttrSchema, filter: &str, resource: &Value) -> bool {
+    let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    CompiledFilter::compile(&f, schema)
+        .unwrap_or_else(|e| panic!("{filter}: {e}"))
+        .matches(resource)
+}
+
+/// RFC 7644 §3.4.2.2: a complex attribute compared without a sub-attribute is compared
+/// through its `value`, for every operator, with the type of `value` (its example
+/// `emails co "example.com" or emails.value co "example.org"`).
+#[test]
+fn complex_attributes_compare_their_value_for_every_operator() {
+    let u = user();
+    for (op, lit, expected) in [
+        ("eq", "bjensen@example.com", true),
+        ("ne", "bjensen@example.com", true),
+        ("co", "example.com", true),
+        ("co", "example.net", false),
+        ("sw", "BABS@", true),
+        ("ew", "@jensen.org", true),
+        ("gt", "bjensen@example.com", false),
+        ("ge", "bjensen@example.com", true),
+        ("lt", "babs@jensen.org", false),
+        ("le", "babs@jensen.org", true),
+    ] {
+        for schema in [&Complexes as &dyn AttrSchema, &crate::Schemaless] {
+            let whole = format!(r#"emails {op} "{lit}""#);
+            let value = format!(r#"emails.value {op} "{lit}""#);
+            assert_eq!(matches_with(schema, &whole, &u), expected, "{whole}");
+            assert_eq!(matches_with(schema, &value, &u), expected, "{value}");
+        }
+    }
+    // The RFC's own example.
+    let rfc =
+        r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#;
+    let mut employee = u.clone();
+    employee["userType"] = json!("Employee");
+    assert!(matches_with(&Complexes, rfc, &employee));
+    assert!(!matches_with(&Complexes, rfc, &u));
+    // `pr` and `eq null` stay on the attribute: it has a value, some sub-attribute's.
+    let no_value = json!({"emails": [{"type": "work"}]});
+    assert!(matches_with(&Complexes, "emails pr", &no_value));
+    assert!(!matches_with(&Complexes, "emails eq null", &no_value));
+    assert!(!matches_with(&Complexes, r#"emails ne "x""#, &no_value));
+    // The type is the value's: a binary `value` refuses substring and ordering operators,
+    // whether the filter names it or not.
+    for text in [
+        r#"x509Certificates co "MII""#,
+        r#"x509Certificates.value co "MII""#,
+        r#"x509Certificates gt "A""#,
+    ] {
+        let f = Filter::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let e = CompiledFilter::compile(&f, &Complexes)
+            .err()
+            .map(|e| e.kind().clone());
+        assert!(
+            matches!(e, Some(CompileErrorKind::OperatorType { .. })),
+            "{text}: {e:?}"
+        );
+    }
+    // An OR chain of `eq` on a complex attribute (grouped into one set lookup) compares
+    // `value` as its operands do (fuzz finding `or-chain-on-a-complex-attribute`).
+    let odd = json!({"Name": "c", "emails": "a@x"});
+    for chain in [
+        r#"name eq "a" or name eq "b" or Name eq "c" or name eq "d" or title pr"#,
+        r#"name eq "c" or title pr"#,
+        r#"emails eq "a@x" or emails eq "b@x" or emails eq "c@x" or emails eq "d@x""#,
+    ] {
+        assert!(!matches_with(&Complexes, chain, &odd), "{chain}");
+    }
+    let mut listed = u.clone();
+    listed["title"] = Value::Null;
+    assert!(matches_with(
+        &Complexes,
+        r#"emails eq "x@y" or emails eq "z@y" or emails eq "q@y" or EMAILS eq "BABS@jensen.org""#,
+        &listed
+    ));
+    // A complex attribute without `value` has nothing to compare.
+    assert!(!matches_with(&Complexes, r#"name co "jensen""#, &u));
+    assert!(!matches_with(&Complexes, r#"name ne "jensen""#, &u));
 }
 
 #[test]
@@ -381,6 +536,43 @@ fn urn_location_from_the_schema() {
         &json!({"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {}})
     ));
     assert!(!c.matches(&json!({"userName": "x"})));
+}
+
+/// A URN the schema says is not one of the resource type's (`Foreign`) names nothing: the
+/// attribute is absent, whatever the document holds at the top level or under that key.
+#[test]
+fn foreign_urns_name_nothing() {
+    struct UserOnly;
+    impl AttrSchema for UserOnly {
+        fn attribute(&self, _: &AttrPath) -> Option<AttrInfo> {
+            None
+        }
+        fn urn_location(&self, urn: &str) -> Option<UrnLocation> {
+            Some(
+                if urn.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User") {
+                    UrnLocation::Core
+                } else {
+                    UrnLocation::Foreign
+                },
+            )
+        }
+    }
+    let group = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    let alice = json!({"userName": "alice", group: {"userName": "alice"}});
+    for (text, expected) in [
+        (format!(r#"{group}:userName eq "alice""#), false),
+        (format!("{group}:userName pr"), false),
+        (format!(r#"{group}:userName ne "bob""#), false),
+        (format!("{group}:userName eq null"), true),
+        (format!(r#"not ({group}:userName eq "alice")"#), true),
+        (format!(r#"{group}:emails[value eq "x"]"#), false),
+        (
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice""#.to_owned(),
+            true,
+        ),
+    ] {
+        assert_eq!(matches_with(&UserOnly, &text, &alice), expected, "{text}");
+    }
 }
 
 #[test]
@@ -472,4 +664,50 @@ fn or_chains_answer_as_their_operands_on_keys_duplicated_by_case() {
         .collect::<Vec<_>>()
         .join(" or ");
     assert!(matches(&long, &doc));
+}
+
+/// One rule for keys duplicated by case: every key naming the attribute holds its values, and
+/// a test matches when any of them does. The answer does not depend on how the filter spells
+/// the name, in an OR chain (grouped by attribute) or alone.
+#[test]
+fn keys_duplicated_by_case_are_all_the_attributes_values() {
+    let doc = json!({"userName": "a", "usernaMe": ""});
+    for spelling in ["userName", "usernaMe", "USERNAME", "username"] {
+        assert!(matches(&format!(r#"{spelling} eq """#), &doc), "{spelling}");
+        assert!(
+            matches(&format!(r#"{spelling} eq "A""#), &doc),
+            "{spelling}"
+        );
+        assert!(
+            !matches(&format!(r#"{spelling} gt "a""#), &doc),
+            "{spelling}"
+        );
+        assert!(matches(&format!("{spelling} pr"), &doc), "{spelling}");
+        assert!(
+            !matches(&format!(r#"not ({spelling} eq "")"#), &doc),
+            "{spelling}"
+        );
+        assert!(
+            matches(&format!(r#"{spelling} ne "a""#), &doc),
+            "{spelling}"
+        );
+        let chain = format!(r#"{spelling} eq "x" or userName gt "a" or {spelling} eq """#);
+        assert!(matches(&chain, &doc), "{chain}");
+    }
+    // Sub-attributes and extensions alike.
+    let doc = json!({"emails": [{"value": "a@x", "VALUE": "b@y"}], "Emails": [{"type": "home"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "X"},
+        "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER": {"department": "Y"}});
+    assert!(matches(r#"emails.value eq "b@y""#, &doc));
+    assert!(matches(r#"emails.type eq "home""#, &doc));
+    assert!(matches(r#"emails[value eq "a@x"]"#, &doc));
+    assert!(matches(r#"EMAILS[type eq "home"]"#, &doc));
+    for dept in ["X", "Y"] {
+        assert!(matches(
+            &format!(
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "{dept}""#
+            ),
+            &doc
+        ));
+    }
 }

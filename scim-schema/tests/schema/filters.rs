@@ -82,3 +82,95 @@ fn fido_device_search() {
         "deviceData": "{\"platform\":\"ios\", \"os_name\":\"iOS\"}"});
     assert!(matches("FidoDevice", r#"deviceData co "ios""#, &device));
 }
+
+/// RFC 7644 §3.4.2.2: a complex attribute compared directly is compared through its `value`
+/// sub-attribute, for every operator (`emails co …`, `members sw …`), with the type of
+/// `value`; `pr` still asks whether the attribute has a value.
+#[test]
+fn complex_attributes_compare_their_value() {
+    let user = json!({"userName": "bjensen", "userType": "Employee",
+        "emails": [{"value": "bjensen@example.com", "type": "work"}, {"value": "babs@jensen.org"}]});
+    for (filter, expected) in [
+        (r#"emails eq "BJENSEN@example.com""#, true),
+        (r#"emails ne "bjensen@example.com""#, true),
+        (r#"emails co "example.com""#, true),
+        (r#"emails co "example.org""#, false),
+        (r#"emails sw "babs""#, true),
+        (r#"emails ew "@jensen.org""#, true),
+        (r#"emails gt "c""#, false),
+        (r#"emails lt "c""#, true),
+        (r#"emails ge "bjensen@example.com""#, true),
+        (r#"emails le "a""#, false),
+        ("emails pr", true),
+        (
+            r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
+            true,
+        ),
+    ] {
+        assert_eq!(matches("User", filter, &user), expected, "{filter}");
+    }
+    assert!(!matches(
+        "User",
+        "emails pr",
+        &json!({"emails": [{"value": ""}]})
+    ));
+    let group =
+        json!({"displayName": "Admins", "members": [{"value": "2819c223", "type": "User"}]});
+    assert!(matches("Group", r#"members sw "2819""#, &group));
+    assert!(matches("Group", r#"members co "9c2""#, &group));
+    assert!(!matches("Group", r#"members gt "3""#, &group));
+    // The type is `value`'s: x509Certificates.value is binary.
+    let r = registry();
+    let users = r.resource_type("User").unwrap();
+    for bad in [r#"x509Certificates co "MII""#, r#"x509Certificates gt "A""#] {
+        let err = CompiledFilter::compile(&Filter::parse(bad).unwrap(), &users).unwrap_err();
+        assert_eq!(err.scim_type(), "invalidFilter", "{bad}");
+    }
+}
+
+/// RFC 7644 §3.10: an attribute qualified by a schema the resource type does not have names
+/// nothing — `urn:…:Group:userName` on a User is absent, not the User's `userName`.
+#[test]
+fn a_foreign_schema_urn_names_nothing() {
+    let alice =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice"});
+    assert!(!matches(
+        "User",
+        r#"urn:ietf:params:scim:schemas:core:2.0:Group:userName eq "alice""#,
+        &alice
+    ));
+    assert!(!matches(
+        "User",
+        "urn:ietf:params:scim:schemas:core:2.0:Group:displayName pr",
+        &json!({"displayName": "A"})
+    ));
+    assert!(matches(
+        "User",
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice""#,
+        &alice
+    ));
+    assert!(!matches(
+        "Group",
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:displayName eq "A""#,
+        &json!({"displayName": "A"})
+    ));
+}
+
+/// `ne` on a multi-valued attribute: some value differs (RFC 7644 §3.4.2.2 any-match).
+#[test]
+fn ne_on_multi_valued_attributes_wants_a_value_that_differs() {
+    let user =
+        json!({"emails": [{"value": "a@x", "type": "work"}, {"value": "b@x", "type": "home"}]});
+    assert!(matches("User", r#"emails.type ne "work""#, &user));
+    assert!(!matches("User", r#"not (emails.type eq "work")"#, &user));
+    assert!(!matches(
+        "User",
+        r#"emails.type ne "work""#,
+        &json!({"userName": "x"})
+    ));
+    assert!(matches(
+        "User",
+        r#"not (emails.type eq "work")"#,
+        &json!({"userName": "x"})
+    ));
+}

@@ -218,6 +218,9 @@ fn path() -> impl Strategy<Value = AttrPath> {
         AttrPath::new("name"),
         AttrPath::new("employeeNumber")
             .with_urn("urn:ietf:params:scim:schemas:extension:Enterprise:2.0:User"),
+        // A schema the resource type does not have: the path names nothing.
+        AttrPath::new("userName").with_urn("urn:ietf:params:scim:schemas:core:2.0:Group"),
+        AttrPath::new("emails").with_urn("urn:ietf:params:scim:schemas:core:2.0:Group"),
     ])
 }
 
@@ -386,6 +389,8 @@ fn group_filter() -> impl Strategy<Value = Filter> {
         AttrPath::new("members")
             .with_sub_attr("value")
             .with_urn("urn:ietf:params:scim:schemas:core:2.0:Group"),
+        AttrPath::new("members").with_urn("urn:ietf:params:scim:schemas:core:2.0:User"),
+        AttrPath::new("displayName").with_urn("urn:ietf:params:scim:schemas:core:2.0:User"),
     ]);
     let inner = prop::sample::select(vec![
         AttrPath::new("value"),
@@ -554,8 +559,11 @@ fn substring_filter() -> impl Strategy<Value = Filter> {
         AttrPath::new("DISPLAYNAME"),
         AttrPath::new("externalId"),
         AttrPath::new("emails").with_sub_attr("value"),
+        // Compared through its `value` (RFC 7644 §3.4.2.2), so through the same index.
+        AttrPath::new("emails"),
     ]);
     let ops = prop::sample::select(vec![
+        CompareOp::Ne,
         CompareOp::Co,
         CompareOp::Co,
         CompareOp::Ew,

@@ -39,9 +39,10 @@ fn conformance_filters_are_pushed_down() {
     assert!(not_pushed.is_empty(), "not pushed down: {not_pushed:?}");
 }
 
-/// Keys that differ only in case make the evaluator's choice depend on the filter's
-/// spelling: such a resource is filtered by the engine, the others of its type by SQL
-/// (one odd row does not send the whole type to memory).
+/// Keys that differ only in case all hold the attribute's values for the evaluator, while
+/// the search document (keys lower-cased) keeps one of them: such a resource is filtered by
+/// the engine, the others of its type by SQL (one odd row does not send the whole type to
+/// memory).
 #[test]
 fn case_colliding_keys_are_left_to_the_engine() {
     let s = memory_store();

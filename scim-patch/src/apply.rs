@@ -1,6 +1,6 @@
 //! Applying a PatchOp to a resource (RFC 7644 §3.5.2.1–3), atomically.
 
-use scim_filter::{AttrPath, PatchPath};
+use scim_filter::{AttrPath, PatchPath, ScimType};
 use scim_schema::{AttrType, Attribute, Location, Mutability, ResourceTypeRef};
 use serde_json::Value;
 
@@ -510,7 +510,7 @@ impl<'r> Run<'_, 'r> {
                     }));
                 Ok(v.resource)
             }
-            Err(e) if e.scim_type() == "mutability" => Err(mutability(e.to_string())),
+            Err(e) if e.scim_type() == ScimType::Mutability => Err(mutability(e.to_string())),
             Err(e) => Err(invalid_value(e.to_string())),
         }
     }

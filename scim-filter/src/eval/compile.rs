@@ -80,8 +80,8 @@ impl CompileError {
     }
 
     /// Always `invalidFilter`.
-    pub fn scim_type(&self) -> &'static str {
-        "invalidFilter"
+    pub fn scim_type(&self) -> crate::ScimType {
+        crate::ScimType::InvalidFilter
     }
 
     /// Always 400.

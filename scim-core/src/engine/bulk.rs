@@ -125,17 +125,6 @@ fn string_field(m: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     }
 }
 
-fn method_name(method: &Method) -> &str {
-    match method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-        Method::Other(other) => other,
-    }
-}
-
 impl BulkRequest {
     fn read(body: &Value, max_operations: usize) -> Result<BulkRequest> {
         let Value::Object(m) = body else {
@@ -236,7 +225,7 @@ impl Operation {
                 "an operation needs a `method`",
             ));
         };
-        let method = Method::parse(method_text);
+        let Ok(method) = method_text.parse::<Method>();
         if !matches!(
             method,
             Method::Post | Method::Put | Method::Patch | Method::Delete
@@ -246,7 +235,7 @@ impl Operation {
                 format!("`method` must be POST, PUT, PATCH or DELETE, not `{method_text}`"),
             ));
         }
-        self.method_text = Some(method_name(&method).to_owned());
+        self.method_text = Some(method.to_string());
         if let Some(bulk_id) = &self.bulk_id {
             // A `/` would end the reference early (see `split_reference`).
             if bulk_id.is_empty() || bulk_id.contains('/') {
@@ -269,7 +258,7 @@ impl Operation {
         if self.data.is_none() && method != Method::Delete {
             return Err(ScimError::bad_request(
                 ScimType::InvalidValue,
-                format!("a {} operation needs `data`", method_name(&method)),
+                format!("a {method} operation needs `data`"),
             ));
         }
         if method == Method::Delete {
@@ -526,9 +515,8 @@ impl<S: Store> Engine<S> {
             (method, _) => Err(ScimError::bad_request(
                 ScimType::InvalidValue,
                 format!(
-                    "the path of a {} operation must name a resource such as /Users/{{id}}, \
+                    "the path of a {method} operation must name a resource such as /Users/{{id}}, \
                      not {}",
-                    method_name(method),
                     req.path
                 ),
             )),

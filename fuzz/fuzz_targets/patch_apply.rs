@@ -117,7 +117,7 @@ fuzz_target!(|data: &[u8]| {
             match patcher.apply(&mut resource, &request) {
                 Err(e) => {
                     assert_eq!(serde_json::to_string(&resource).expect("serialise"), before_text, "{e}");
-                    assert!(matches!(e.scim_type(), "invalidSyntax" | "invalidPath" | "noTarget" | "invalidValue" | "mutability"));
+                    assert!(matches!(e.scim_type().as_str(), "invalidSyntax" | "invalidPath" | "noTarget" | "invalidValue" | "mutability"));
                 }
                 Ok(outcome) => {
                     assert!(single_primary(&resource), "two primaries: {resource}");

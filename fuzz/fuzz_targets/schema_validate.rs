@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         match rt.validate_create(value.clone(), &options) {
             Err(e) => {
                 assert!(!e.issues().is_empty());
-                assert!(matches!(e.scim_type(), "invalidValue" | "invalidSyntax" | "mutability"));
+                assert!(matches!(e.scim_type().as_str(), "invalidValue" | "invalidSyntax" | "mutability"));
             }
             Ok(ok) => {
                 let again = rt

@@ -1,11 +1,12 @@
 //! `scim serve`: the engine behind hyper and axum, with bearer-token auth, bounded
 //! connections, and a SCIM error body for every refusal.
 //!
-//! Modules: [`ServeOptions`] (options and the `--config` file), the handler (checks on the
+//! Modules: [`ServeOptions`] (options) and the `--config` file (typed; unknown keys refused), the handler (checks on the
 //! head, the body read, the engine call), the refusals and their one mapping to the wire,
 //! the connection registry (cap, shedding, timeouts), the connection IO that gives the
 //! HTTP parser's own refusals a SCIM body, the accept loop, and the log format.
 
+mod config_file;
 mod conn_io;
 mod connections;
 mod handler;

@@ -39,7 +39,7 @@ pub use block_on::block_on;
 pub use config::{Config, ScopePolicy};
 pub use context::{RequestContext, Scopes};
 pub use engine::{Engine, OVERHEAD_BYPASS};
-pub use error::{ScimError, ScimType, ERROR_URN};
+pub use error::{ScimError, ScimType, UnknownScimType, ERROR_URN};
 pub use hooks::{Hooks, NoHooks};
 pub use message::{Method, Request, Response, SCIM_JSON};
 pub use store::{

@@ -1,5 +1,9 @@
 //! Plain-data requests and responses: what a host's web framework hands in and sends back.
 
+use std::convert::Infallible;
+use std::fmt;
+use std::str::FromStr;
+
 use serde_json::Value;
 
 /// An HTTP method.
@@ -21,20 +25,64 @@ pub enum Method {
 }
 
 impl Method {
-    /// Parses a method name (case-insensitive).
+    /// Parses a method name (case-insensitive); the [`FromStr`] of a `Method`, which never
+    /// fails.
     ///
     /// ```
     /// assert_eq!(scim_core::Method::parse("patch"), scim_core::Method::Patch);
     /// ```
     pub fn parse(s: &str) -> Method {
-        match s.to_ascii_uppercase().as_str() {
+        match s.parse() {
+            Ok(method) => method,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The method's name, upper-case as HTTP spells it.
+    ///
+    /// ```
+    /// use scim_core::Method;
+    /// assert_eq!(Method::Delete.as_str(), "DELETE");
+    /// assert_eq!(Method::parse("options").as_str(), "OPTIONS");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Other(other) => other,
+        }
+    }
+}
+
+/// Case-insensitive; a name other than the five is kept, upper-cased, as [`Method::Other`].
+///
+/// ```
+/// use scim_core::Method;
+/// assert_eq!("Post".parse(), Ok(Method::Post));
+/// assert_eq!("purge".parse(), Ok(Method::Other("PURGE".into())));
+/// ```
+impl FromStr for Method {
+    type Err = Infallible;
+
+    fn from_str(s: &str) -> Result<Method, Infallible> {
+        Ok(match s.to_ascii_uppercase().as_str() {
             "GET" => Method::Get,
             "POST" => Method::Post,
             "PUT" => Method::Put,
             "PATCH" => Method::Patch,
             "DELETE" => Method::Delete,
             other => Method::Other(other.to_owned()),
-        }
+        })
+    }
+}
+
+/// The upper-case name ([`Method::as_str`]).
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -185,5 +233,28 @@ impl From<crate::ScimError> for Response {
         let mut response = Response::json(e.status, &e.to_json());
         response.cause = e.cause().map(str::to_owned);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_display_and_from_str_round_trip_for_every_variant() {
+        let every = [
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+            Method::Other("PURGE".into()),
+        ];
+        for method in every {
+            let text = method.to_string();
+            assert_eq!(text, method.as_str());
+            assert_eq!(text.parse(), Ok(method.clone()), "{text}");
+            assert_eq!(Method::parse(&text.to_ascii_lowercase()), method, "{text}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::ScimType;
+
 /// What kind of text was being parsed; decides the SCIM `scimType` of a [`ParseError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -113,10 +115,10 @@ impl ParseError {
 
     /// The SCIM `scimType` (RFC 7644 §3.12): `invalidFilter` for filters, `invalidPath`
     /// for paths.
-    pub fn scim_type(&self) -> &'static str {
+    pub fn scim_type(&self) -> ScimType {
         match self.input {
-            InputKind::Filter => "invalidFilter",
-            InputKind::PatchPath | InputKind::AttrPath => "invalidPath",
+            InputKind::Filter => ScimType::InvalidFilter,
+            InputKind::PatchPath | InputKind::AttrPath => ScimType::InvalidPath,
         }
     }
 

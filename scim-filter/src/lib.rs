@@ -9,7 +9,7 @@
 //!   [`PatchPath`]) with [`FromStr`](std::str::FromStr) and a canonical
 //!   [`Display`](std::fmt::Display) that parses back to the same tree;
 //! - [`ParseError`] with byte offset, what was expected and what was found, mapping to the
-//!   SCIM `scimType` `invalidFilter` or `invalidPath`; input [`Limits`];
+//!   SCIM [`ScimType`] `invalidFilter` or `invalidPath`; input [`Limits`];
 //! - evaluation: a filter is [compiled](CompiledFilter::compile) once against what an
 //!   [`AttrSchema`] knows about the attributes (type, caseExact, multiValued) and then tested
 //!   against many resources;
@@ -42,6 +42,7 @@ mod eval;
 mod lenient;
 mod limits;
 mod parser;
+mod scim_type;
 mod visitor;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath, UnknownOperator, ValuePath};
@@ -51,6 +52,7 @@ pub use eval::{
     Instant, Schemaless, UrnLocation,
 };
 pub use limits::Limits;
+pub use scim_type::{ScimType, UnknownScimType};
 pub use visitor::{walk, Visitor};
 
 /// Internals exposed for the differential tests and fuzz targets; not a stable API.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use scim_filter::ScimType;
+
 /// Why a PATCH request was refused. The resource is unchanged whenever this is returned.
 ///
 /// ```
@@ -79,13 +81,15 @@ impl PatchError {
     }
 
     /// The SCIM `scimType` (RFC 7644 §3.12).
-    pub fn scim_type(&self) -> &'static str {
+    pub fn scim_type(&self) -> ScimType {
         match self.kind {
-            PatchErrorKind::Syntax(_) | PatchErrorKind::TooManyOperations { .. } => "invalidSyntax",
-            PatchErrorKind::InvalidPath(_) => "invalidPath",
-            PatchErrorKind::NoTarget(_) => "noTarget",
-            PatchErrorKind::InvalidValue(_) => "invalidValue",
-            PatchErrorKind::Mutability(_) => "mutability",
+            PatchErrorKind::Syntax(_) | PatchErrorKind::TooManyOperations { .. } => {
+                ScimType::InvalidSyntax
+            }
+            PatchErrorKind::InvalidPath(_) => ScimType::InvalidPath,
+            PatchErrorKind::NoTarget(_) => ScimType::NoTarget,
+            PatchErrorKind::InvalidValue(_) => ScimType::InvalidValue,
+            PatchErrorKind::Mutability(_) => ScimType::Mutability,
         }
     }
 

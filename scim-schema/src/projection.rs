@@ -23,8 +23,8 @@ pub struct ProjectionError {
 
 impl ProjectionError {
     /// Always `invalidPath`.
-    pub fn scim_type(&self) -> &'static str {
-        "invalidPath"
+    pub fn scim_type(&self) -> scim_filter::ScimType {
+        scim_filter::ScimType::InvalidPath
     }
 }
 

@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use scim_core::secret::Argon2Params;
-use scim_core::Scopes;
 use scim_store_sqlite::PoolOptions;
-use serde_json::Value;
 
+use super::config_file::ConfigFile;
 use crate::auth::Tokens;
 
 /// What `scim serve` runs with. Every limit has a default (see [`ServeOptions::new`]) and a
@@ -114,135 +113,13 @@ impl ServeOptions {
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
-    /// (`"scopes": "all"` grants everything). Keys left out keep their value.
+    /// (`"scopes": "all"` grants everything). Keys left out keep their value; a key not
+    /// listed here, or a value of the wrong type, is an error that names it.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Some(a) = v.get("addr").and_then(Value::as_str) {
-            self.addr = a.parse().map_err(|e| format!("addr {a}: {e}"))?;
-        }
-        if let Some(b) = v.get("base_path").and_then(Value::as_str) {
-            self.base_path = b.to_owned();
-        }
-        if let Some(u) = v.get("public_url").and_then(Value::as_str) {
-            self.public_url = Some(u.to_owned());
-        }
-        if let Some(p) = v.get("idp_profiles").and_then(Value::as_bool) {
-            self.idp_profiles = p;
-        }
-        match v.get("primary_rule") {
-            None => {}
-            Some(Value::String(r)) if r == "rfc" => {
-                self.primary_rule = scim_patch::PrimaryRule::RequestWins;
-            }
-            Some(Value::String(r)) if r == "keep_existing" => {
-                self.primary_rule = scim_patch::PrimaryRule::KeepExisting;
-            }
-            Some(_) => return Err("\"primary_rule\" must be \"rfc\" or \"keep_existing\"".into()),
-        }
-        if let Some(d) = v.get("db").and_then(Value::as_str) {
-            self.db = (d != ":memory:").then(|| d.into());
-        }
-        if let Some(p) = v.get("patch_no_content").and_then(Value::as_bool) {
-            self.patch_no_content = p;
-        }
-        if let Some(a) = v.get("argon2") {
-            let field = |k: &str, default: u32| -> Result<u32, String> {
-                match a.get(k) {
-                    None => Ok(default),
-                    Some(n) => n
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| format!("argon2.{k} must be a positive integer")),
-                }
-            };
-            let d = Argon2Params::default();
-            self.argon2 = Argon2Params::new(
-                field("memory_kib", d.memory_kib)?,
-                field("iterations", d.iterations)?,
-                field("lanes", d.lanes)?,
-            );
-        }
-        let size = |key: &str| -> Result<Option<usize>, String> {
-            match v.get(key) {
-                None => Ok(None),
-                Some(n) => n
-                    .as_u64()
-                    .map(|n| Some(usize::try_from(n).unwrap_or(usize::MAX)))
-                    .ok_or_else(|| format!("\"{key}\" must be a whole number")),
-            }
-        };
-        let millis = |key: &str| -> Result<Option<Duration>, String> {
-            match size(key)? {
-                Some(0) => Err(format!("\"{key}\" must be more than 0")),
-                Some(n) => Ok(Some(Duration::from_millis(n as u64))),
-                None => Ok(None),
-            }
-        };
-        if let Some(m) = size("max_payload")? {
-            self.max_payload = m;
-        }
-        if let Some(d) = millis("header_timeout_ms")? {
-            self.header_timeout = d;
-        }
-        if let Some(d) = millis("idle_timeout_ms")? {
-            self.idle_timeout = d;
-        }
-        if let Some(d) = millis("body_timeout_ms")? {
-            self.body_timeout = d;
-        }
-        if let Some(n) = size("max_connections")? {
-            if n == 0 {
-                return Err("\"max_connections\" must be at least 1".into());
-            }
-            self.max_connections = n;
-        }
-        if let Some(n) = size("max_uri_length")? {
-            self.max_uri_length = n;
-        }
-        if let Some(n) = size("max_header_bytes")? {
-            self.max_header_bytes = n;
-        }
-        if let Some(n) = size("max_discard")? {
-            self.max_discard = n;
-        }
-        if let Some(n) = size("listen_backlog")? {
-            self.listen_backlog = u32::try_from(n).unwrap_or(u32::MAX);
-        }
-        if let Some(n) = size("sqlite_readers")? {
-            self.sqlite.readers = n;
-        }
-        if let Some(d) = millis("query_budget_ms")? {
-            self.sqlite.query_budget = d;
-        }
-        if let Some(n) = size("max_scan")? {
-            self.sqlite.max_scan = u64::try_from(n).unwrap_or(u64::MAX);
-        }
-        if let Some(n) = size("max_write_batch")? {
-            if n == 0 {
-                return Err("\"max_write_batch\" must be at least 1".into());
-            }
-            self.sqlite.max_batch = n;
-        }
-        for t in v
-            .get("tokens")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let token = t
-                .get("token")
-                .and_then(Value::as_str)
-                .ok_or("each token needs a \"token\"")?;
-            let scopes = match t.get("scopes") {
-                None => Scopes::All,
-                Some(Value::String(s)) if s == "all" => Scopes::All,
-                Some(Value::Array(list)) => Scopes::of(list.iter().filter_map(Value::as_str)),
-                Some(_) => return Err("\"scopes\" must be \"all\" or a list".into()),
-            };
-            self.tokens.insert(token, scopes);
-        }
+        ConfigFile::parse(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .apply(&mut self)?;
         Ok(self)
     }
 

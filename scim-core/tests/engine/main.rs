@@ -10,6 +10,7 @@ mod groups;
 mod hooks;
 mod out_of_line;
 mod paging;
+mod scim_types;
 mod secrets;
 mod values;
 

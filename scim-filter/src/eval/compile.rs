@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+use super::attr_schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 use super::datetime::{parse_instant, Instant};
 use super::matcher::{Base, Node, NumLit, Path, StrOp, StrTest, Test};
-use super::schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 use super::text::Fold;
 use crate::{AttrPath, CompValue, CompareOp, Filter};
 
@@ -80,8 +80,8 @@ impl CompileError {
     }
 
     /// Always `invalidFilter`.
-    pub fn scim_type(&self) -> &'static str {
-        "invalidFilter"
+    pub fn scim_type(&self) -> crate::ScimType {
+        crate::ScimType::InvalidFilter
     }
 
     /// Always 400.

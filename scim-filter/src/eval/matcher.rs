@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::attr_schema::CustomType;
 use super::datetime::{parse_instant, Instant};
-use super::schema::CustomType;
 use super::text::{self, Fold};
 use crate::CompareOp;
 

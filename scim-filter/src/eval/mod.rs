@@ -20,15 +20,15 @@
 //! - a valuePath needs one value to satisfy its whole inner filter;
 //! - `not` of a comparison on a missing attribute is true.
 
+mod attr_schema;
 mod compile;
 mod datetime;
 mod matcher;
-mod schema;
 mod text;
 
+pub use attr_schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 pub use compile::{CompileError, CompileErrorKind, CompiledFilter};
 pub use datetime::Instant;
-pub use schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use scim_filter::ScimType;
+
 /// One problem found in a resource, with the attribute path it concerns.
 ///
 /// Messages name the attribute and what was wrong with the value's type or form; they
@@ -54,24 +56,24 @@ pub enum IssueKind {
 
 impl IssueKind {
     /// The SCIM `scimType` (RFC 7644 §3.12, table 9).
-    pub fn scim_type(&self) -> &'static str {
+    pub fn scim_type(&self) -> ScimType {
         match self {
             IssueKind::Required
             | IssueKind::WrongType { .. }
             | IssueKind::InvalidValue { .. }
-            | IssueKind::MultiplePrimary => "invalidValue",
+            | IssueKind::MultiplePrimary => ScimType::InvalidValue,
             IssueKind::UnknownAttribute
             | IssueKind::Duplicate
             | IssueKind::Schemas { .. }
-            | IssueKind::NotAnObject => "invalidSyntax",
-            IssueKind::Immutable | IssueKind::ReadOnly => "mutability",
+            | IssueKind::NotAnObject => ScimType::InvalidSyntax,
+            IssueKind::Immutable | IssueKind::ReadOnly => ScimType::Mutability,
         }
     }
 
     fn rank(&self) -> u8 {
         match self.scim_type() {
-            "mutability" => 0,
-            "invalidSyntax" => 1,
+            ScimType::Mutability => 0,
+            ScimType::InvalidSyntax => 1,
             _ => 2,
         }
     }
@@ -140,10 +142,10 @@ impl ValidationError {
     }
 
     /// The `scimType` of the most significant issue.
-    pub fn scim_type(&self) -> &'static str {
+    pub fn scim_type(&self) -> ScimType {
         self.issues
             .first()
-            .map_or("invalidValue", |i| i.kind.scim_type())
+            .map_or(ScimType::InvalidValue, |i| i.kind.scim_type())
     }
 
     /// Always 400.

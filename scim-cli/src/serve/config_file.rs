@@ -1,0 +1,330 @@
+//! The `scim serve --config` JSON file, read with serde into typed structs. A key the file
+//! format does not have is refused with its name (a mistyped `max_conections` must not be
+//! silently ignored); every key is optional and one left out (or `null`) keeps its value.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use scim_core::secret::Argon2Params;
+use scim_core::Scopes;
+use serde::Deserialize;
+
+use super::ServeOptions;
+
+/// The whole file. Field names are the file's keys; the meaning of each is documented on
+/// the [`ServeOptions`] field it sets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfigFile {
+    addr: Option<SocketAddr>,
+    base_path: Option<String>,
+    public_url: Option<String>,
+    idp_profiles: Option<bool>,
+    primary_rule: Option<PrimaryRuleKey>,
+    /// A file, or `:memory:`.
+    db: Option<String>,
+    patch_no_content: Option<bool>,
+    argon2: Option<Argon2Keys>,
+    max_payload: Option<u64>,
+    header_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<u64>,
+    max_connections: Option<u64>,
+    max_uri_length: Option<u64>,
+    max_header_bytes: Option<u64>,
+    max_discard: Option<u64>,
+    listen_backlog: Option<u64>,
+    sqlite_readers: Option<u64>,
+    query_budget_ms: Option<u64>,
+    max_scan: Option<u64>,
+    max_write_batch: Option<u64>,
+    tokens: Option<Vec<TokenEntry>>,
+}
+
+/// `"primary_rule"`: `"rfc"` or `"keep_existing"`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PrimaryRuleKey {
+    Rfc,
+    KeepExisting,
+}
+
+/// `"argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1}`; a cost left out is
+/// OWASP's default.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Argon2Keys {
+    memory_kib: Option<u32>,
+    iterations: Option<u32>,
+    lanes: Option<u32>,
+}
+
+/// One entry of `"tokens"`: `{"token": "...", "scopes": "all" | [...]}` (all scopes when
+/// `scopes` is left out). Its `Debug` never shows the token.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenEntry {
+    token: String,
+    scopes: Option<ScopesKey>,
+}
+
+impl fmt::Debug for TokenEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenEntry")
+            .field("token", &format_args!("<redacted>"))
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// `"scopes"`: `"all"` or a list of scope strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "\"all\" or a list of scopes")]
+enum ScopesKey {
+    All(AllScopes),
+    List(Vec<String>),
+}
+
+/// The one string `"scopes"` may be.
+#[derive(Debug, Deserialize)]
+enum AllScopes {
+    #[serde(rename = "all")]
+    All,
+}
+
+impl ConfigFile {
+    /// Reads the file's text; a syntax error, a value of the wrong type or an unknown key is
+    /// an error naming where it is (`tokens[0]: unknown field `tokn``).
+    pub(crate) fn parse(text: &str) -> Result<ConfigFile, String> {
+        let mut json = serde_json::Deserializer::from_str(text);
+        let file: ConfigFile =
+            serde_path_to_error::deserialize(&mut json).map_err(|e| e.to_string())?;
+        json.end().map_err(|e| e.to_string())?;
+        Ok(file)
+    }
+
+    /// Sets what the file sets on `o`, after the checks no type expresses (no zero
+    /// durations, at least one connection and one write per batch).
+    pub(crate) fn apply(self, o: &mut ServeOptions) -> Result<(), String> {
+        if let Some(a) = self.addr {
+            o.addr = a;
+        }
+        if let Some(b) = self.base_path {
+            o.base_path = b;
+        }
+        if let Some(u) = self.public_url {
+            o.public_url = Some(u);
+        }
+        if let Some(p) = self.idp_profiles {
+            o.idp_profiles = p;
+        }
+        if let Some(r) = self.primary_rule {
+            o.primary_rule = match r {
+                PrimaryRuleKey::Rfc => scim_patch::PrimaryRule::RequestWins,
+                PrimaryRuleKey::KeepExisting => scim_patch::PrimaryRule::KeepExisting,
+            };
+        }
+        if let Some(d) = self.db {
+            o.db = (d != ":memory:").then(|| d.into());
+        }
+        if let Some(p) = self.patch_no_content {
+            o.patch_no_content = p;
+        }
+        if let Some(a) = self.argon2 {
+            let d = Argon2Params::default();
+            o.argon2 = Argon2Params::new(
+                a.memory_kib.unwrap_or(d.memory_kib),
+                a.iterations.unwrap_or(d.iterations),
+                a.lanes.unwrap_or(d.lanes),
+            );
+        }
+        if let Some(m) = self.max_payload {
+            o.max_payload = size(m);
+        }
+        if let Some(d) = millis("header_timeout_ms", self.header_timeout_ms)? {
+            o.header_timeout = d;
+        }
+        if let Some(d) = millis("idle_timeout_ms", self.idle_timeout_ms)? {
+            o.idle_timeout = d;
+        }
+        if let Some(d) = millis("body_timeout_ms", self.body_timeout_ms)? {
+            o.body_timeout = d;
+        }
+        if let Some(n) = self.max_connections {
+            if n == 0 {
+                return Err("\"max_connections\" must be at least 1".into());
+            }
+            o.max_connections = size(n);
+        }
+        if let Some(n) = self.max_uri_length {
+            o.max_uri_length = size(n);
+        }
+        if let Some(n) = self.max_header_bytes {
+            o.max_header_bytes = size(n);
+        }
+        if let Some(n) = self.max_discard {
+            o.max_discard = size(n);
+        }
+        if let Some(n) = self.listen_backlog {
+            o.listen_backlog = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = self.sqlite_readers {
+            o.sqlite.readers = size(n);
+        }
+        if let Some(d) = millis("query_budget_ms", self.query_budget_ms)? {
+            o.sqlite.query_budget = d;
+        }
+        if let Some(n) = self.max_scan {
+            o.sqlite.max_scan = n;
+        }
+        if let Some(n) = self.max_write_batch {
+            if n == 0 {
+                return Err("\"max_write_batch\" must be at least 1".into());
+            }
+            o.sqlite.max_batch = size(n);
+        }
+        for t in self.tokens.into_iter().flatten() {
+            let scopes = match t.scopes {
+                None | Some(ScopesKey::All(AllScopes::All)) => Scopes::All,
+                Some(ScopesKey::List(list)) => Scopes::of(list),
+            };
+            o.tokens.insert(t.token, scopes);
+        }
+        Ok(())
+    }
+}
+
+/// A count or size from the file, capped at what the platform can hold.
+fn size(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// A duration key in milliseconds: more than 0 when present.
+fn millis(key: &str, value: Option<u64>) -> Result<Option<Duration>, String> {
+    match value {
+        Some(0) => Err(format!("\"{key}\" must be more than 0")),
+        Some(n) => Ok(Some(Duration::from_millis(n))),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn load(text: &str) -> Result<ServeOptions, String> {
+        let mut o = ServeOptions::new();
+        ConfigFile::parse(text)?.apply(&mut o)?;
+        Ok(o)
+    }
+
+    #[test]
+    fn every_documented_key_is_read() {
+        let o = load(
+            r#"{"addr": "127.0.0.1:9090", "base_path": "/v2", "public_url": "https://x.example/v2",
+                "idp_profiles": false, "primary_rule": "keep_existing", "max_payload": 2048,
+                "patch_no_content": true, "db": ":memory:", "header_timeout_ms": 1,
+                "idle_timeout_ms": 2, "body_timeout_ms": 3, "max_connections": 4,
+                "max_uri_length": 5, "max_header_bytes": 6, "max_discard": 7, "listen_backlog": 8,
+                "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
+                "sqlite_readers": 9, "query_budget_ms": 10, "max_write_batch": 11, "max_scan": 12,
+                "tokens": [{"token": "t1", "scopes": ["https://gluu.org/scim/users.read"]},
+                           {"token": "t2", "scopes": "all"}, {"token": "t3"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(o.addr, SocketAddr::from(([127, 0, 0, 1], 9090)));
+        assert_eq!(
+            (o.base_path.as_str(), o.public_url.as_deref()),
+            ("/v2", Some("https://x.example/v2"))
+        );
+        assert!(!o.idp_profiles && o.patch_no_content && o.db.is_none());
+        assert_eq!(o.primary_rule, scim_patch::PrimaryRule::KeepExisting);
+        assert_eq!(o.max_payload, 2048);
+        assert_eq!(
+            (o.header_timeout, o.idle_timeout, o.body_timeout),
+            (
+                Duration::from_millis(1),
+                Duration::from_millis(2),
+                Duration::from_millis(3)
+            )
+        );
+        assert_eq!(
+            (
+                o.max_connections,
+                o.max_uri_length,
+                o.max_header_bytes,
+                o.max_discard,
+                o.listen_backlog
+            ),
+            (4, 5, 6, 7, 8)
+        );
+        assert_eq!(o.argon2, Argon2Params::new(64, 3, 2));
+        assert_eq!(
+            (o.sqlite.readers, o.sqlite.max_batch, o.sqlite.max_scan),
+            (9, 11, 12)
+        );
+        assert_eq!(o.sqlite.query_budget, Duration::from_millis(10));
+        let read = o.tokens.authorize(Some("Bearer t1")).unwrap();
+        assert_eq!(read, &Scopes::of(["https://gluu.org/scim/users.read"]));
+        assert_eq!(o.tokens.authorize(Some("Bearer t2")), Some(&Scopes::All));
+        assert_eq!(o.tokens.authorize(Some("Bearer t3")), Some(&Scopes::All));
+    }
+
+    #[test]
+    fn a_mistyped_key_is_refused_by_name() {
+        let e = load(r#"{"max_conections": 7}"#).unwrap_err();
+        assert!(e.contains("unknown field `max_conections`"), "{e}");
+        let e = load(r#"{"argon2": {"lane": 1}}"#).unwrap_err();
+        assert!(e.contains("argon2") && e.contains("`lane`"), "{e}");
+        let e = load(r#"{"tokens": [{"token": "t", "scope": "all"}]}"#).unwrap_err();
+        assert!(e.contains("tokens[0]") && e.contains("`scope`"), "{e}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let e = load(r#"{"max_discard": "lots"}"#).unwrap_err();
+        assert!(e.starts_with("max_discard: "), "{e}");
+        let e = load(r#"{"tokens": [{"token": "t", "scopes": 5}]}"#).unwrap_err();
+        assert!(
+            e.contains("tokens[0].scopes") && e.contains("\"all\" or a list of scopes"),
+            "{e}"
+        );
+        let e = load(r#"{"tokens": [{"scopes": "all"}]}"#).unwrap_err();
+        assert!(e.contains("missing field `token`"), "{e}");
+        assert!(load(r#"{"primary_rule": "gluu"}"#).is_err());
+        assert!(load(r#"{"addr": "localhost"}"#)
+            .unwrap_err()
+            .starts_with("addr: "));
+        assert!(load(r#"{"max_payload": 1} 2"#).is_err());
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        for key in [
+            "max_connections",
+            "max_write_batch",
+            "header_timeout_ms",
+            "idle_timeout_ms",
+            "body_timeout_ms",
+            "query_budget_ms",
+        ] {
+            let e = load(&format!(r#"{{"{key}": 0}}"#)).unwrap_err();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let text = r#"{"tokens": [{"token": "very-secret-token", "scopes": "all"}]}"#;
+        let file = ConfigFile::parse(text).unwrap();
+        let shown = format!("{file:?}");
+        assert!(!shown.contains("very-secret-token"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        let options = load(text).unwrap();
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("very-secret-token"), "{shown}");
+    }
+}

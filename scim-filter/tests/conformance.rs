@@ -172,43 +172,19 @@ fn run_path_case(case: &Value) -> Result<(), String> {
 }
 
 fn check_all(file: &str, xfail: &[(&str, &str)], run: fn(&Value) -> Result<(), String>) {
-    let xfail: HashMap<&str, &str> = xfail.iter().copied().collect();
-    let all = cases(file);
-    let mut problems = Vec::new();
-    let (mut passed, mut xfailed) = (0, 0);
-    for case in &all {
+    let mut expectations = scim_test_support::Expectations::new(file, xfail);
+    for case in &cases(file) {
         let id = case["id"].as_str().unwrap_or("?");
-        match (run(case), xfail.get(id)) {
-            (Ok(()), None) => passed += 1,
-            (Err(_), Some(_)) => xfailed += 1,
-            (Ok(()), Some(reason)) => {
-                problems.push(format!("{id}: expected to fail ({reason}) but passes"))
-            }
-            (Err(why), None) => problems.push(format!(
-                "{id}: {why}\n    input: {}",
-                case.get("filter")
-                    .or(case.get("path"))
-                    .unwrap_or(&Value::Null)
-            )),
-        }
+        let input = case
+            .get("filter")
+            .or(case.get("path"))
+            .unwrap_or(&Value::Null);
+        expectations.record(
+            id,
+            run(case).map_err(|why| format!("{why}\n    input: {input}")),
+        );
     }
-    for id in xfail.keys() {
-        if !all.iter().any(|c| c["id"].as_str() == Some(id)) {
-            problems.push(format!(
-                "{id}: in the expected-failure list but not in {file}"
-            ));
-        }
-    }
-    eprintln!(
-        "{file}: {} cases, {passed} pass, {xfailed} expected failures",
-        all.len()
-    );
-    assert!(
-        problems.is_empty(),
-        "{} problems:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    expectations.finish();
 }
 
 #[test]

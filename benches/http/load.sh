@@ -5,6 +5,7 @@
 #
 #   benches/http/load.sh            # from the project root; needs wrk and python3
 #   USERS=20000 SECONDS_EACH=8 benches/http/load.sh
+#   CONFIG=file.json benches/http/load.sh   # e.g. {"max_scan": 1000000000000} to let the search run to its budget
 set -euo pipefail
 P="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$P/benches/http"
@@ -14,7 +15,7 @@ cargo build --release -q -p scim-cli --manifest-path "$P/Cargo.toml"
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 DB=$(mktemp -d)/load.db
 SP=$(port)
-"$P/target/release/scim" serve --addr 127.0.0.1:$SP --token bench --db "$DB" >/dev/null 2>&1 &
+"$P/target/release/scim" serve --addr 127.0.0.1:$SP --token bench --db "$DB" ${CONFIG:+--config "$CONFIG"} >/dev/null 2>&1 &
 SPID=$!
 trap 'kill $SPID 2>/dev/null; kill $LOOP 2>/dev/null || true' EXIT
 B=http://127.0.0.1:$SP/scim/v2

@@ -16,13 +16,7 @@ use crate::store::StoredResource;
 /// first).
 pub(crate) fn sort_value<'a>(resource: &'a Value, path: &AttrPath) -> Option<&'a Value> {
     let obj = resource.as_object()?;
-    let get = |o: &'a serde_json::Map<String, Value>, k: &str| -> Option<&'a Value> {
-        o.get(k).or_else(|| {
-            o.iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v)
-        })
-    };
+    let get = scim_filter::names::get;
     let base = match &path.urn {
         Some(urn) => match get(obj, urn) {
             Some(Value::Object(ext)) => ext,

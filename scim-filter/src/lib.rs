@@ -41,6 +41,7 @@ mod error;
 mod eval;
 mod lenient;
 mod limits;
+pub mod names;
 mod parser;
 mod scim_type;
 mod visitor;

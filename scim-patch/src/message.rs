@@ -93,11 +93,7 @@ impl PatchRequest {
         let Value::Object(obj) = value else {
             return Err(syntax("a PatchOp message must be a JSON object"));
         };
-        let get = |name: &str| {
-            obj.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        };
+        let get = |name: &str| scim_filter::names::get(obj, name);
         let has_schema = match get("schemas") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -145,13 +141,7 @@ fn operation(
     let Value::Object(obj) = value else {
         return Err(syntax("an operation must be a JSON object"));
     };
-    let get = |name: &str| {
-        obj.get(name).or_else(|| {
-            obj.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        })
-    };
+    let get = |name: &str| scim_filter::names::get(obj, name);
     let op_text = match get("op") {
         Some(Value::String(s)) => s.as_str(),
         _ => return Err(syntax("`op` must be \"add\", \"remove\" or \"replace\"")),

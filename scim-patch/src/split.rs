@@ -297,11 +297,7 @@ impl Patcher<'_> {
 
 /// An element's `value`, when it is an object with a string `value` (any key case).
 fn element_value(element: &Value) -> Option<&str> {
-    element
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("value"))
-        .and_then(|(_, v)| v.as_str())
+    scim_filter::names::get_in(element, "value").and_then(Value::as_str)
 }
 
 /// Whether a no-path value names `attr` (as `attr`, `attr.sub`, or URN-qualified).

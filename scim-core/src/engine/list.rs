@@ -61,11 +61,7 @@ impl Params {
                 "a SearchRequest must be a JSON object",
             ));
         };
-        let get = |k: &str| {
-            m.iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v)
-        };
+        let get = |k: &str| scim_filter::names::get(m, k);
         // `schemas` should name the SearchRequest message (RFC 7644 §3.4.3); a body that names
         // something else is refused, one that omits it is accepted.
         if let Some(schemas) = get("schemas") {

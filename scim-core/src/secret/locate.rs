@@ -198,23 +198,4 @@ fn collect<'v>(attr: &Attribute, value: &'v Value, out: &mut Vec<&'v str>) {
     }
 }
 
-/// The value under `key`, spelled in any case (RFC 7643 §2.1).
-pub(crate) fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    let m = v.as_object()?;
-    m.get(key).or_else(|| {
-        m.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
-/// [`get_ci`], mutable.
-pub(crate) fn get_ci_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Value> {
-    let m = v.as_object_mut()?;
-    let found = if m.contains_key(key) {
-        key.to_owned()
-    } else {
-        m.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone()
-    };
-    m.get_mut(&found)
-}
+pub(crate) use scim_filter::names::{get_in as get_ci, get_in_mut as get_ci_mut};

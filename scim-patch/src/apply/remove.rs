@@ -326,10 +326,7 @@ fn matching_listed(items: &[Value], list: &[&Value]) -> Vec<usize> {
                 list.iter().any(|entry| match (entry, item) {
                     // Every listed sub-attribute equal; a listed null matches an absent one.
                     (Value::Object(want), Value::Object(have)) => want.iter().all(|(k, v)| {
-                        let got = have
-                            .iter()
-                            .find(|(hk, _)| hk.eq_ignore_ascii_case(k))
-                            .map(|(_, hv)| hv);
+                        let got = scim_filter::names::get(have, k);
                         got.unwrap_or(&Value::Null) == v
                     }),
                     (want, have) => *want == *have,

@@ -42,13 +42,7 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn get_ci<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.len() == key.len() && k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
+use scim_filter::names::get as get_ci;
 
 /// What to do with a key once the walk over its object is done.
 enum Action {

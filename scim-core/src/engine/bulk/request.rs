@@ -41,13 +41,7 @@ pub(super) struct Operation {
 /// A member of a JSON object by name, compared case-insensitively (RFC 7643 §2.1); `null`
 /// counts as absent.
 fn field<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    m.get(name)
-        .or_else(|| {
-            m.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        })
-        .filter(|v| !v.is_null())
+    scim_filter::names::get(m, name).filter(|v| !v.is_null())
 }
 
 fn string_field(m: &Map<String, Value>, name: &str) -> Result<Option<String>> {

@@ -1,0 +1,258 @@
+//! Predicates over the documents: the values a comparison looks at, presence, and the
+//! string and dateTime comparisons.
+
+use scim_filter::{AttrPath, AttrSchema, AttrType, CompareOp, Instant};
+
+use super::{label, Frag, Params, Resolved, Translator};
+
+impl<S: AttrSchema + ?Sized> Translator<'_, S> {
+    /// The out-of-line elements of the resource `r`, with `json_each`'s columns `type`,
+    /// `value` and `atom` (so they stand in for the array the document would hold).
+    pub(super) fn out_of_line_each(&mut self) -> String {
+        let m = self.alias("m");
+        format!(
+            "SELECT json_type({m}.search) AS type, \
+             CASE WHEN json_type({m}.search) IN ('object', 'array') THEN {m}.search \
+             ELSE json_extract({m}.search, '$') END AS value, \
+             json_extract({m}.search, '$') AS atom \
+             FROM members AS {m} WHERE {m}.tenant = r.tenant \
+             AND {m}.resource_type = r.resource_type AND {m}.owner_id = r.id"
+        )
+    }
+
+    /// [`objects`], plus the out-of-line object elements when `ool`.
+    fn objects(&mut self, doc: &str, p: &str, ool: bool) -> String {
+        let e = self.alias("e");
+        let mut sql = objects(doc, p, &e);
+        if ool {
+            let x = self.alias("x");
+            let each = self.out_of_line_each();
+            sql.push_str(&format!(
+                " UNION ALL SELECT {x}.value AS o FROM ({each}) AS {x} WHERE {x}.type = 'object'"
+            ));
+        }
+        sql
+    }
+
+    /// The scalars a comparison looks at (the evaluator's `Path::any_value`), as a
+    /// subquery with columns `t` (JSON type) and `v` (SQL value).
+    pub(super) fn candidates(&mut self, r: &Resolved) -> Option<String> {
+        let ool = self.out_of_line(r)?;
+        let doc = self.doc();
+        let p = self.attr_path(r, &doc)?;
+        let e = self.alias("e");
+        Some(match &r.sub {
+            None => {
+                let value = self.params.push("$.\"value\"".to_owned());
+                // The attribute itself when scalar; each element of an array (an object's
+                // `value`); an object's `value` unless the schema says it is not complex.
+                let mut sql = format!(
+                    "SELECT CASE {e}.type WHEN 'object' THEN json_type({e}.value, {value}) ELSE {e}.type END AS t, \
+                     CASE {e}.type WHEN 'object' THEN json_extract({e}.value, {value}) ELSE {e}.atom END AS v \
+                     FROM json_each({doc}, {p}) AS {e} WHERE json_type({doc}, {p}) <> 'object'"
+                );
+                if r.complex != Some(false) {
+                    sql.push_str(&format!(
+                        " UNION ALL SELECT json_type({doc} -> {p}, {value}) AS t, json_extract({doc} -> {p}, {value}) AS v \
+                         WHERE json_type({doc}, {p}) = 'object'"
+                    ));
+                }
+                if ool {
+                    let x = self.alias("x");
+                    let each = self.out_of_line_each();
+                    sql.push_str(&format!(
+                        " UNION ALL SELECT CASE {x}.type WHEN 'object' THEN json_type({x}.value, {value}) ELSE {x}.type END AS t, \
+                         CASE {x}.type WHEN 'object' THEN json_extract({x}.value, {value}) ELSE {x}.atom END AS v \
+                         FROM ({each}) AS {x}"
+                    ));
+                }
+                sql
+            }
+            Some(sub) => {
+                let s = self.params.push(format!("$.{}", label(sub)?));
+                let o = self.alias("o");
+                let f = self.alias("f");
+                let objects = self.objects(&doc, &p, ool);
+                // The objects (the attribute, or the objects in it), then their
+                // sub-attribute: a scalar, or each element of an array.
+                format!(
+                    "SELECT {f}.type AS t, {f}.atom AS v FROM ({objects}) AS {o}, json_each({o}.o, {s}) AS {f} \
+                     WHERE json_type({o}.o, {s}) <> 'object'"
+                )
+            }
+        })
+    }
+
+    pub(super) fn leaf(
+        &mut self,
+        r: &Resolved,
+        pred: impl FnOnce(&mut Params, &str, &str) -> String,
+    ) -> Frag {
+        let Some(candidates) = self.candidates(r) else {
+            return Frag::All;
+        };
+        let c = self.alias("c");
+        let mut pred = pred(self.params, &format!("{c}.t"), &format!("{c}.v"));
+        if self.ne {
+            // `ne`: a simple value that fails the `eq` test (the evaluator's `Test::Ne`).
+            // `pred` is never NULL for such a value, so NOT is its complement.
+            pred =
+                format!("{c}.t IN ('text', 'integer', 'real', 'true', 'false') AND NOT ({pred})");
+        }
+        Frag::Exact(format!(
+            "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {pred})"
+        ))
+    }
+
+    /// The evaluator's `Path::present`.
+    pub(super) fn present_sql(&mut self, r: &Resolved) -> Option<String> {
+        let ool = self.out_of_line(r)?;
+        let doc = self.doc();
+        let p = self.attr_path(r, &doc)?;
+        let t = self.alias("t");
+        // RFC 7643 §2.5: null, "", [] and {} are unassigned; a container has a value when
+        // one of its leaves does.
+        let leaf = format!(
+            "{t}.type NOT IN ('null', 'array', 'object') AND ({t}.type <> 'text' OR {t}.atom <> '')"
+        );
+        Some(match &r.sub {
+            None if ool => {
+                let m = self.alias("m");
+                format!(
+                    "(EXISTS (SELECT 1 FROM json_tree({doc}, {p}) AS {t} WHERE {leaf}) \
+                     OR EXISTS (SELECT 1 FROM members AS {m}, json_tree({m}.search) AS {t} \
+                     WHERE {m}.tenant = r.tenant AND {m}.resource_type = r.resource_type \
+                     AND {m}.owner_id = r.id AND {leaf}))"
+                )
+            }
+            None => format!("EXISTS (SELECT 1 FROM json_tree({doc}, {p}) AS {t} WHERE {leaf})"),
+            Some(sub) => {
+                let s = self.params.push(format!("$.{}", label(sub)?));
+                let o = self.alias("o");
+                let objects = self.objects(&doc, &p, ool);
+                format!(
+                    "EXISTS (SELECT 1 FROM ({objects}) AS {o}, json_tree({o}.o, {s}) AS {t} WHERE {leaf})"
+                )
+            }
+        })
+    }
+
+    pub(super) fn string_pred(
+        &mut self,
+        r: &Resolved,
+        path: &AttrPath,
+        op: CompareOp,
+        lit: &str,
+    ) -> Frag {
+        let info = r.info.as_ref();
+        if info.is_some_and(|i| i.custom.is_some()) {
+            return Frag::All;
+        }
+        let exact = info.is_some_and(|i| i.case_exact);
+        // The evaluator compares instants when the literal is a dateTime (a value that is
+        // none compares as text): so does SQL, through `scim_instant`.
+        if !op.is_substring() {
+            if let Some(instant) = Instant::parse(lit) {
+                return self.instant_pred(r, op, lit, instant, exact);
+            }
+            if info.is_some_and(|i| i.attr_type == AttrType::DateTime) {
+                return Frag::All;
+            }
+        }
+        if let Some(lookup) = self.lookup(r, path, op, lit, exact).filter(|_| !self.ne) {
+            return Frag::Ids(vec![lookup]);
+        }
+        let lit = if exact {
+            lit.to_owned()
+        } else {
+            lit.to_lowercase()
+        };
+        self.leaf(r, move |params, t, v| {
+            let v = if exact {
+                v.to_owned()
+            } else {
+                format!("scim_lower({v})")
+            };
+            let is_text = format!("{t} = 'text'");
+            if lit.is_empty() && op.is_substring() {
+                return is_text;
+            }
+            let test = match op {
+                CompareOp::Co => format!("instr({v}, {}) > 0", params.push(lit)),
+                CompareOp::Sw => format!("instr({v}, {}) = 1", params.push(lit)),
+                CompareOp::Ew => {
+                    // In bytes: `substr` counts the characters of text up to a NUL (and
+                    // ending with the literal's UTF-8 is ending with the literal).
+                    let n = params.push(i64::try_from(lit.len()).unwrap_or(i64::MAX));
+                    let l = params.push(lit.into_bytes());
+                    format!("substr(CAST({v} AS BLOB), -{n}) = {l}")
+                }
+                other => format!("{v} {} {}", sql_op(other), params.push(lit)),
+            };
+            format!("{is_text} AND {test}")
+        })
+    }
+}
+
+impl<S: AttrSchema + ?Sized> Translator<'_, S> {
+    /// `path op lit` where `lit` is a dateTime: values that are dateTimes compare as
+    /// instants, other strings as text (folded unless caseExact), as the evaluator does.
+    fn instant_pred(
+        &mut self,
+        r: &Resolved,
+        op: CompareOp,
+        lit: &str,
+        instant: Instant,
+        exact: bool,
+    ) -> Frag {
+        let text_lit = if exact {
+            lit.to_owned()
+        } else {
+            lit.to_lowercase()
+        };
+        let sql = sql_op(op);
+        self.leaf(r, move |params, t, v| {
+            let key = params.push(instant_key(instant));
+            let l = params.push(text_lit);
+            let folded = if exact {
+                v.to_owned()
+            } else {
+                format!("scim_lower({v})")
+            };
+            format!(
+                "{t} = 'text' AND CASE WHEN scim_instant({v}) IS NOT NULL \
+                 THEN scim_instant({v}) {sql} {key} ELSE {folded} {sql} {l} END"
+            )
+        })
+    }
+}
+
+/// A text key that sorts as the instant does: seconds shifted to be positive (years 0 to
+/// 9999, any offset) in 13 digits, then 9 digits of nanoseconds.
+pub(crate) fn instant_key(instant: Instant) -> String {
+    format!(
+        "{:013}{:09}",
+        instant.unix_seconds().saturating_add(1_000_000_000_000),
+        instant.subsec_nanos()
+    )
+}
+
+/// The objects whose sub-attribute a path names: the attribute when it is an object, or the
+/// objects in it when it is an array (column `o`).
+fn objects(doc: &str, p: &str, e: &str) -> String {
+    format!(
+        "SELECT {doc} -> {p} AS o WHERE json_type({doc}, {p}) = 'object' \
+         UNION ALL SELECT {e}.value AS o FROM json_each({doc}, {p}) AS {e} \
+         WHERE json_type({doc}, {p}) = 'array' AND {e}.type = 'object'"
+    )
+}
+
+pub(super) fn sql_op(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        _ => "=",
+    }
+}

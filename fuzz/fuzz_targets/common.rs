@@ -41,13 +41,21 @@ pub fn check_error(e: &ParseError, input: &str, kind: InputKind, limits: &Limits
         e.offset(),
         input.len()
     );
-    assert_eq!(e.input_kind(), kind, "wrong input kind for {input:?}: {e:?}");
+    assert_eq!(
+        e.input_kind(),
+        kind,
+        "wrong input kind for {input:?}: {e:?}"
+    );
     assert_eq!(e.status(), 400);
     let scim_type = match kind {
         InputKind::Filter => "invalidFilter",
         _ => "invalidPath",
     };
-    assert_eq!(e.scim_type(), scim_type, "wrong scimType for {input:?}: {e:?}");
+    assert_eq!(
+        e.scim_type(),
+        scim_type,
+        "wrong scimType for {input:?}: {e:?}"
+    );
     // Display must not panic (it slices and joins).
     let message = e.to_string();
     assert!(!message.is_empty());
@@ -55,7 +63,10 @@ pub fn check_error(e: &ParseError, input: &str, kind: InputKind, limits: &Limits
         ParseErrorKind::TooLong { length, max } => {
             assert_eq!(*length, input.len(), "{e:?}");
             assert_eq!(*max, limits.max_length, "{e:?}");
-            assert!(input.len() > limits.max_length, "TooLong within the limit: {e:?}");
+            assert!(
+                input.len() > limits.max_length,
+                "TooLong within the limit: {e:?}"
+            );
         }
         ParseErrorKind::TooDeep { max } => {
             assert_eq!(*max, limits.max_depth, "{e:?}");
@@ -108,7 +119,8 @@ pub fn check_length_limits<T: PartialEq + std::fmt::Debug>(
             }
         } else {
             assert_eq!(
-                &got, default,
+                &got,
+                default,
                 "max_length {n} changed the result for a {}-byte input",
                 input.len()
             );

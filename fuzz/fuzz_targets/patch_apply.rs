@@ -12,23 +12,37 @@ use serde_json::{json, Value};
 
 fn targets() -> [(&'static str, Value); 2] {
     [
-        ("User", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        (
+            "User",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
             "id": "1", "userName": "bjensen", "name": {"givenName": "Barbara", "familyName": "Jensen"},
             "emails": [{"value": "a@x.org", "type": "work", "primary": true}, {"value": "b@x.org", "type": "home"}],
             "phoneNumbers": [{"value": "555-0101", "type": "work"}, {"value": "555-0202", "type": "mobile", "primary": true}],
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tours", "manager": {"value": "m"}}})),
-        ("Group", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g", "displayName": "Admins",
-            "members": [{"value": "u1", "type": "User"}, {"value": "u2"}, {"value": "u3", "display": "Three"}]})),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tours", "manager": {"value": "m"}}}),
+        ),
+        (
+            "Group",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g", "displayName": "Admins",
+            "members": [{"value": "u1", "type": "User"}, {"value": "u2"}, {"value": "u3", "display": "Three"}]}),
+        ),
     ]
 }
 
 fn single_primary(v: &Value) -> bool {
     let ok = |x: &Value| match x {
-        Value::Array(items) => items.iter().filter(|i| i.get("primary") == Some(&Value::Bool(true))).count() <= 1,
+        Value::Array(items) => {
+            items
+                .iter()
+                .filter(|i| i.get("primary") == Some(&Value::Bool(true)))
+                .count()
+                <= 1
+        }
         _ => true,
     };
     match v {
-        Value::Object(m) => m.iter().all(|(k, x)| ok(x) && (!k.starts_with("urn:") || x.as_object().is_none_or(|e| e.values().all(ok)))),
+        Value::Object(m) => m.iter().all(|(k, x)| {
+            ok(x) && (!k.starts_with("urn:") || x.as_object().is_none_or(|e| e.values().all(ok)))
+        }),
         _ => true,
     }
 }
@@ -39,7 +53,10 @@ fn dedupe(members: &[Value]) -> Vec<Value> {
     members
         .iter()
         .filter(|m| {
-            let key = m.get("value").and_then(Value::as_str).map(str::to_lowercase);
+            let key = m
+                .get("value")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase);
             let fresh = key.is_none() || !seen.contains(&key);
             seen.push(key);
             fresh
@@ -49,7 +66,10 @@ fn dedupe(members: &[Value]) -> Vec<Value> {
 }
 
 fn members(v: &Value) -> Vec<Value> {
-    v.get("members").and_then(Value::as_array).map(|m| dedupe(m)).unwrap_or_default()
+    v.get("members")
+        .and_then(Value::as_array)
+        .map(|m| dedupe(m))
+        .unwrap_or_default()
 }
 
 /// The split applied by key to `before`'s members, and its rest to the head, against the
@@ -65,8 +85,16 @@ fn split_agrees(patcher: &Patcher<'_>, before: &Value, request: &PatchRequest) {
         Ok(None) => return,
         Ok(Some(s)) => s,
     };
-    let key = |m: &Value| m.get("value").and_then(Value::as_str).map(str::to_lowercase);
-    let mut by_key = if split.clear { Vec::new() } else { members(before) };
+    let key = |m: &Value| {
+        m.get("value")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase)
+    };
+    let mut by_key = if split.clear {
+        Vec::new()
+    } else {
+        members(before)
+    };
     let removed: Vec<String> = split.removed.iter().map(|r| r.to_lowercase()).collect();
     by_key.retain(|m| key(m).is_none_or(|k| !removed.contains(&k)));
     for a in &split.added {
@@ -93,18 +121,30 @@ fn split_agrees(patcher: &Patcher<'_>, before: &Value, request: &PatchRequest) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, json)) = data.split_first() else { return };
-    let Ok(message) = serde_json::from_slice::<Value>(json) else { return };
+    let Some((&flags, json)) = data.split_first() else {
+        return;
+    };
+    let Ok(message) = serde_json::from_slice::<Value>(json) else {
+        return;
+    };
     // Accept a bare operations array too, so the fuzzer reaches the applier quickly.
     let message = match message {
-        Value::Array(ops) => json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
+        Value::Array(ops) => {
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+        }
         other => other,
     };
-    let mut options = if flags & 1 != 0 { PatchOptions::lenient() } else { PatchOptions::default() };
+    let mut options = if flags & 1 != 0 {
+        PatchOptions::lenient()
+    } else {
+        PatchOptions::default()
+    };
     if flags & 2 != 0 {
         options = options.primary_rule(PrimaryRule::KeepExisting);
     }
-    let Ok(request) = PatchRequest::from_json(&message, &options) else { return };
+    let Ok(request) = PatchRequest::from_json(&message, &options) else {
+        return;
+    };
     let registry = Registry::standard();
     for (name, before) in targets() {
         let rt = registry.resource_type(name).expect("standard type");
@@ -116,8 +156,19 @@ fuzz_target!(|data: &[u8]| {
             let mut resource = before.clone();
             match patcher.apply(&mut resource, &request) {
                 Err(e) => {
-                    assert_eq!(serde_json::to_string(&resource).expect("serialise"), before_text, "{e}");
-                    assert!(matches!(e.scim_type().as_str(), "invalidSyntax" | "invalidPath" | "noTarget" | "invalidValue" | "mutability"));
+                    assert_eq!(
+                        serde_json::to_string(&resource).expect("serialise"),
+                        before_text,
+                        "{e}"
+                    );
+                    assert!(matches!(
+                        e.scim_type().as_str(),
+                        "invalidSyntax"
+                            | "invalidPath"
+                            | "noTarget"
+                            | "invalidValue"
+                            | "mutability"
+                    ));
                 }
                 Ok(outcome) => {
                     assert!(single_primary(&resource), "two primaries: {resource}");

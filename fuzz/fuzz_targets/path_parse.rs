@@ -98,7 +98,10 @@ fn check_accepted_patch_path(input: &str, path: &PatchPath, limits: &Limits) {
     );
     check_attr_path_shape(input, &path.attr);
     if let Some(sub) = &path.sub_attr {
-        assert!(is_name(sub), "bad sub-attribute name {sub:?} from {input:?}");
+        assert!(
+            is_name(sub),
+            "bad sub-attribute name {sub:?} from {input:?}"
+        );
     }
 
     let canonical = path.to_string();
@@ -188,13 +191,22 @@ fn is_name(s: &str) -> bool {
 }
 
 fn check_attr_path_shape(input: &str, path: &AttrPath) {
-    assert!(is_name(&path.name), "bad attribute name {:?} from {input:?}", path.name);
+    assert!(
+        is_name(&path.name),
+        "bad attribute name {:?} from {input:?}",
+        path.name
+    );
     if let Some(sub) = &path.sub_attr {
-        assert!(is_name(sub), "bad sub-attribute name {sub:?} from {input:?}");
+        assert!(
+            is_name(sub),
+            "bad sub-attribute name {sub:?} from {input:?}"
+        );
     }
     if let Some(urn) = &path.urn {
         assert!(
-            urn.len() > 4 && urn.as_bytes()[..4].eq_ignore_ascii_case(b"urn:") && !urn.ends_with(':'),
+            urn.len() > 4
+                && urn.as_bytes()[..4].eq_ignore_ascii_case(b"urn:")
+                && !urn.ends_with(':'),
             "bad schema URN {urn:?} from {input:?}"
         );
     }

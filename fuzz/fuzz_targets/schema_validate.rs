@@ -9,11 +9,16 @@ use scim_schema::{Leniency, Projection, Registry, UnknownAttributes, ValidationO
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, json)) = data.split_first() else { return };
-    let Ok(value) = serde_json::from_slice::<Value>(json) else { return };
-    let registry: Registry = scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
-        .build()
-        .expect("built-in definitions");
+    let Some((&flags, json)) = data.split_first() else {
+        return;
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(json) else {
+        return;
+    };
+    let registry: Registry =
+        scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
+            .build()
+            .expect("built-in definitions");
     let mut options = ValidationOptions::default();
     if flags & 1 != 0 {
         options = options.leniency(Leniency::all());
@@ -30,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
         match rt.validate_create(value.clone(), &options) {
             Err(e) => {
                 assert!(!e.issues().is_empty());
-                assert!(matches!(e.scim_type().as_str(), "invalidValue" | "invalidSyntax" | "mutability"));
+                assert!(matches!(
+                    e.scim_type().as_str(),
+                    "invalidValue" | "invalidSyntax" | "mutability"
+                ));
             }
             Ok(ok) => {
                 let again = rt

@@ -78,4 +78,39 @@ pub mod __private {
     pub fn reference_parse_patch_path(input: &str) -> Result<crate::PatchPath, crate::ParseError> {
         crate::parser::reference_patch_path(input)
     }
+
+    /// `filter` with the ASCII case of every attribute name, sub-attribute name and URN flipped.
+    pub fn respell(filter: &crate::Filter) -> crate::Filter {
+        fn flip(s: &str) -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
+                .collect()
+        }
+        fn path(p: &crate::AttrPath) -> crate::AttrPath {
+            crate::AttrPath {
+                urn: p.urn.as_deref().map(flip),
+                name: flip(&p.name),
+                sub_attr: p.sub_attr.as_deref().map(flip),
+            }
+        }
+        match filter {
+            crate::Filter::Present(p) => crate::Filter::Present(path(p)),
+            crate::Filter::Compare { path: p, op, value } => {
+                crate::Filter::compare(path(p), *op, value.clone())
+            }
+            crate::Filter::ValuePath(vp) => crate::Filter::ValuePath(crate::ValuePath {
+                attr: path(&vp.attr),
+                filter: Box::new(respell(&vp.filter)),
+            }),
+            crate::Filter::Not(inner) => crate::Filter::Not(Box::new(respell(inner))),
+            crate::Filter::And(ops) => crate::Filter::And(ops.iter().map(respell).collect()),
+            crate::Filter::Or(ops) => crate::Filter::Or(ops.iter().map(respell).collect()),
+        }
+    }
 }

@@ -49,8 +49,9 @@ mod visitor;
 pub use ast::{AttrPath, CompValue, CompareOp, Filter, PatchPath, UnknownOperator, ValuePath};
 pub use error::{InputKind, ParseError, ParseErrorKind};
 pub use eval::{
-    AttrInfo, AttrSchema, AttrType, CompileError, CompileErrorKind, CompiledFilter, CustomType,
-    Instant, Schemaless, UrnLocation,
+    AttrInfo, AttrSchema, AttrType, CompileError, CompileErrorKind, CompiledFilter, Condition,
+    CustomType, Instant, Location, NumberLiteral, NumberTest, ResolvedAttr, ResolvedNode,
+    Schemaless, TextSet, TextTest, UrnLocation,
 };
 pub use limits::Limits;
 pub use scim_type::{ScimType, UnknownScimType};

@@ -597,4 +597,56 @@ mod tests {
             Some(UrnLocation::Foreign)
         );
     }
+
+    /// The resolved form of a filter compiled against the standard User type: what a store
+    /// translates, with every schema fact it needs.
+    #[test]
+    fn filters_resolve_against_the_registry() {
+        use scim_filter::{
+            CompareOp, CompiledFilter, Condition, Filter, Location as At, ResolvedAttr,
+            ResolvedNode,
+        };
+        let r = Registry::standard();
+        let users = r.resource_type("User").unwrap_or_else(|| panic!("User"));
+        let leaf = |text: &str| -> (ResolvedAttr, Condition) {
+            let f = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let c = CompiledFilter::compile(&f, &users).unwrap_or_else(|e| panic!("{text}: {e}"));
+            match c.resolved() {
+                ResolvedNode::Leaf(a, cond) => (a.clone(), cond.clone()),
+                other => panic!("{text}: {other:?}"),
+            }
+        };
+        let enterprise = crate::urn::ENTERPRISE_USER;
+        let (attr, cond) = leaf(&format!(r#"{enterprise}:manager.value eq "X""#));
+        assert_eq!(
+            attr.location(),
+            &At::Extension(enterprise.to_ascii_lowercase().into())
+        );
+        assert_eq!((attr.name(), attr.sub_attr()), ("manager", Some("value")));
+        assert_eq!(attr.attr_type(), Some(AttrType::String));
+        assert_eq!(
+            (attr.case_exact(), attr.multi_valued()),
+            (true, Some(false))
+        );
+        assert!(
+            matches!(&cond, Condition::Text(t) if t.op() == CompareOp::Eq && t.literal() == "X" && t.case_exact()),
+            "{cond:?}"
+        );
+        // A complex attribute compared directly compares its `value`.
+        let (attr, cond) = leaf(r#"emails co "Example.COM""#);
+        assert_eq!(attr.location(), &At::Core);
+        assert_eq!((attr.name(), attr.sub_attr()), ("emails", Some("value")));
+        assert_eq!(
+            (attr.case_exact(), attr.multi_valued()),
+            (false, Some(true))
+        );
+        assert!(matches!(&cond, Condition::Text(t) if t.literal() == "example.com"));
+        // Another resource type's schema: no value anywhere.
+        let (attr, _) = leaf(&format!(r#"{}:displayName eq "x""#, crate::urn::GROUP));
+        assert_eq!(attr.location(), &At::Foreign);
+        // A dateTime's literal is an instant.
+        let (attr, cond) = leaf(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#);
+        assert_eq!(attr.attr_type(), Some(AttrType::DateTime));
+        assert!(matches!(&cond, Condition::Text(t) if t.instant().is_some()));
+    }
 }

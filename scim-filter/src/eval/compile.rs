@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use super::attr_schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 use super::datetime::{parse_instant, Instant};
-use super::matcher::{Base, Node, NumLit, Path, StrOp, StrTest, Test};
+use super::resolved::{
+    Condition, Location, NumberLiteral, NumberTest, ResolvedAttr, ResolvedNode, TextSet, TextTest,
+    ValueOp,
+};
 use super::text::Fold;
 use crate::{AttrPath, CompValue, CompareOp, Filter};
 
@@ -23,7 +26,7 @@ use crate::{AttrPath, CompValue, CompareOp, Filter};
 /// ```
 #[derive(Debug, Clone)]
 pub struct CompiledFilter {
-    root: Node,
+    root: ResolvedNode,
 }
 
 /// Why a parsed filter cannot be evaluated: an operator that the attribute's type does not
@@ -211,6 +214,41 @@ impl CompiledFilter {
     pub fn matches_map(&self, resource: &serde_json::Map<String, serde_json::Value>) -> bool {
         self.root.eval(resource)
     }
+
+    /// The filter as compiled: every attribute path resolved against the schema and every
+    /// literal in the form it compares, the very tree [`CompiledFilter::matches`] runs. It
+    /// is what a store translates into its own query language, needing no schema of its
+    /// own: see [`ResolvedNode`] for the contract.
+    ///
+    /// ```
+    /// use scim_filter::{AttrInfo, AttrPath, AttrSchema, AttrType, CompiledFilter, Condition, Filter, Location, ResolvedNode, UrnLocation};
+    /// const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    /// struct Users;
+    /// impl AttrSchema for Users {
+    ///     fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+    ///         match (path.name.as_str(), path.sub_attr.as_deref()) {
+    ///             ("manager", None) => Some(AttrInfo::new(AttrType::Complex)),
+    ///             ("manager", Some("value")) => Some(AttrInfo::new(AttrType::String).case_exact(true)),
+    ///             _ => None,
+    ///         }
+    ///     }
+    ///     fn urn_location(&self, urn: &str) -> Option<UrnLocation> {
+    ///         Some(if urn.eq_ignore_ascii_case(ENTERPRISE) { UrnLocation::Extension } else { UrnLocation::Foreign })
+    ///     }
+    /// }
+    /// // A complex attribute compared with a value compares its `value`.
+    /// let f = Filter::parse(&format!(r#"{ENTERPRISE}:manager eq "Boss""#))?;
+    /// let c = CompiledFilter::compile(&f, &Users)?;
+    /// let ResolvedNode::Leaf(attr, Condition::Text(t)) = c.resolved() else { unreachable!() };
+    /// assert_eq!(attr.location(), &Location::Extension(ENTERPRISE.to_ascii_lowercase().into()));
+    /// assert_eq!((attr.name(), attr.sub_attr()), ("manager", Some("value")));
+    /// assert!(attr.case_exact() && t.case_exact());
+    /// assert_eq!(t.literal(), "Boss");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolved(&self) -> &ResolvedNode {
+        &self.root
+    }
 }
 
 struct Compiler<'s, S: ?Sized> {
@@ -219,25 +257,28 @@ struct Compiler<'s, S: ?Sized> {
 
 impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
     /// `parent` is the valuePath attribute when compiling inside brackets.
-    fn node(&self, filter: &Filter, parent: Option<&AttrPath>) -> Result<Node, CompileError> {
+    fn node(
+        &self,
+        filter: &Filter,
+        parent: Option<&AttrPath>,
+    ) -> Result<ResolvedNode, CompileError> {
         Ok(match filter {
             Filter::Present(path) => {
-                let (p, _) = self.resolve(path, parent);
-                Node::Leaf(p, Test::Present)
+                ResolvedNode::Leaf(self.resolve(path, parent), Condition::Present)
             }
             Filter::Compare { path, op, value } => self.compare(path, *op, value, parent)?,
             Filter::ValuePath(vp) => {
-                let (p, _) = self.resolve(&vp.attr, parent);
+                let attr = self.resolve(&vp.attr, parent);
                 let inner = self.node(&vp.filter, Some(&vp.attr))?;
-                Node::Any(p, Box::new(inner))
+                ResolvedNode::ValuePath(attr, Box::new(inner))
             }
-            Filter::Not(inner) => Node::Not(Box::new(self.node(inner, parent)?)),
-            Filter::And(ops) => Node::And(
+            Filter::Not(inner) => ResolvedNode::Not(Box::new(self.node(inner, parent)?)),
+            Filter::And(ops) => ResolvedNode::And(
                 ops.iter()
                     .map(|f| self.node(f, parent))
                     .collect::<Result<_, _>>()?,
             ),
-            Filter::Or(ops) => Node::Or(self.or_chain(ops, parent)?.into_boxed_slice()),
+            Filter::Or(ops) => ResolvedNode::Or(self.or_chain(ops, parent)?.into_boxed_slice()),
         })
     }
 
@@ -250,7 +291,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         &self,
         ops: &[Filter],
         parent: Option<&AttrPath>,
-    ) -> Result<Vec<Node>, CompileError> {
+    ) -> Result<Vec<ResolvedNode>, CompileError> {
         let mut groups: Vec<(&AttrPath, Vec<&str>)> = Vec::new();
         let mut nodes = Vec::with_capacity(ops.len());
         for f in ops {
@@ -268,19 +309,17 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         }
         for (path, lits) in groups {
             // A complex attribute compares its `value`, as each operand alone would.
-            let (_, info) = self.resolve(path, parent);
-            let by_value = value_of_complex(path, info.as_ref(), &CompValue::String(String::new()));
-            let path = by_value.as_ref().unwrap_or(path);
-            let (p, info) = self.resolve(path, parent);
-            let plain = info
-                .as_ref()
+            let attr = self.resolve(path, parent);
+            let by_value = value_of_complex(path, attr.info(), &CompValue::String(String::new()));
+            let (path, attr) = match &by_value {
+                Some(value_path) => (value_path, self.resolve(value_path, parent)),
+                None => (path, attr),
+            };
+            let plain = attr
+                .info()
                 .is_none_or(|i| i.custom.is_none() && i.attr_type != AttrType::DateTime);
             let mut set = HashSet::new();
-            let fold = if info.as_ref().is_some_and(|i| i.case_exact) {
-                Fold::Exact
-            } else {
-                Fold::Insensitive
-            };
+            let fold = Fold::of(attr.info());
             for lit in lits {
                 // dateTime literals compare as instants: they keep their own test.
                 if plain && parse_instant(lit).is_none() {
@@ -294,13 +333,14 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     )?);
                 }
             }
-            nodes.extend(eq_set_nodes(p, fold, set));
+            nodes.extend(eq_set_nodes(attr, fold, set));
         }
         Ok(merge_eq_sets(nodes))
     }
 
-    /// The evaluation path of `path`, and what the schema knows about it.
-    fn resolve(&self, path: &AttrPath, parent: Option<&AttrPath>) -> (Path, Option<AttrInfo>) {
+    /// `path` resolved: where its values are, its names as compared, and what the schema
+    /// knows about it.
+    fn resolve(&self, path: &AttrPath, parent: Option<&AttrPath>) -> ResolvedAttr {
         let absolute = match parent {
             // Inside brackets, `type` means `emails.type`.
             Some(parent) if path.urn.is_none() && path.sub_attr.is_none() => AttrPath {
@@ -314,27 +354,24 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         // Names are case-insensitive (RFC 7643 §2.1): kept lower-cased, so that paths
         // spelled differently compare equal.
         let lower = |s: &str| -> Box<str> { s.to_ascii_lowercase().into() };
-        let base = match (&path.urn, parent) {
+        let location = match (&path.urn, parent) {
+            (_, Some(_)) => Location::Element,
             (Some(urn), None) => match self.schema.urn_location(urn) {
-                Some(UrnLocation::Core) => Base::Root,
-                Some(UrnLocation::Extension) => Base::Extension(lower(urn)),
+                Some(UrnLocation::Core) => Location::Core,
+                Some(UrnLocation::Extension) => Location::Extension(lower(urn)),
                 // RFC 7644 §3.10: a URN-qualified name is the attribute of that schema; a
                 // schema the resource type does not have holds nothing.
-                Some(UrnLocation::Foreign) => Base::Nowhere,
-                None => Base::ExtensionOrRoot(lower(urn)),
+                Some(UrnLocation::Foreign) => Location::Foreign,
+                None => Location::ExtensionOrCore(lower(urn)),
             },
-            _ => Base::Root,
+            (None, None) => Location::Core,
         };
-        let complex = info.as_ref().map(|i| i.attr_type == AttrType::Complex);
-        (
-            Path {
-                base,
-                name: lower(&path.name),
-                sub: path.sub_attr.as_deref().map(lower),
-                complex,
-            },
+        ResolvedAttr {
+            location,
+            name: lower(&path.name),
+            sub: path.sub_attr.as_deref().map(lower),
             info,
-        )
+        }
     }
 
     fn compare(
@@ -343,17 +380,18 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         op: CompareOp,
         value: &CompValue,
         parent: Option<&AttrPath>,
-    ) -> Result<Node, CompileError> {
-        let (p, info) = self.resolve(path, parent);
-        if let Some(value_path) = value_of_complex(path, info.as_ref(), value) {
+    ) -> Result<ResolvedNode, CompileError> {
+        let attr = self.resolve(path, parent);
+        if let Some(value_path) = value_of_complex(path, attr.info(), value) {
             return self.compare(&value_path, op, value, parent);
         }
         let err = |kind| CompileError {
             path: path.to_string(),
             kind,
         };
-        let attr_type = info.as_ref().map(|i| i.attr_type);
-        if let Some(t @ (AttrType::Boolean | AttrType::Binary | AttrType::Complex)) = attr_type {
+        if let Some(t @ (AttrType::Boolean | AttrType::Binary | AttrType::Complex)) =
+            attr.attr_type()
+        {
             if op.is_ordering() || op.is_substring() {
                 return Err(err(CompileErrorKind::OperatorType { op, attr_type: t }));
             }
@@ -364,29 +402,32 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         // on a missing attribute, and `not (… eq …)` stays the way to ask for "no value
         // equals". Below, `ne` is compiled as `eq` and wrapped at the end.
         let ne = op == CompareOp::Ne;
-        let test = match value {
+        let condition = match value {
             CompValue::Null => match op {
-                CompareOp::Eq => Test::Absent,
+                CompareOp::Eq => Condition::Absent,
                 // "Some value is not null": the attribute has a value.
-                CompareOp::Ne => Test::Present,
+                CompareOp::Ne => Condition::Present,
                 _ => return Err(literal_err("null")),
             },
             CompValue::Bool(b) => match op {
-                CompareOp::Eq | CompareOp::Ne => Test::Bool(*b),
+                CompareOp::Eq | CompareOp::Ne => Condition::Bool(*b),
                 _ => return Err(literal_err("boolean")),
             },
             CompValue::Number(n) => {
                 if op.is_substring() {
                     return Err(literal_err("number"));
                 }
-                Test::Num(StrOp::from_compare(op), NumLit::from(n))
+                Condition::Number(NumberTest {
+                    op: ValueOp::from_compare(op),
+                    lit: NumberLiteral::from(n),
+                })
             }
-            CompValue::String(s) => Test::Str(self.string_test(op, s, info.as_ref(), &err)?),
+            CompValue::String(s) => Condition::Text(self.string_test(op, s, attr.info(), &err)?),
         };
-        Ok(match test {
-            Test::Present | Test::Absent => Node::Leaf(p, test),
-            test if ne => Node::Leaf(p, Test::Ne(Box::new(test))),
-            test => Node::Leaf(p, test),
+        Ok(match condition {
+            Condition::Present | Condition::Absent => ResolvedNode::Leaf(attr, condition),
+            condition if ne => ResolvedNode::Leaf(attr, Condition::Ne(Box::new(condition))),
+            condition => ResolvedNode::Leaf(attr, condition),
         })
     }
 
@@ -396,12 +437,8 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
         lit: &str,
         info: Option<&AttrInfo>,
         err: &dyn Fn(CompileErrorKind) -> CompileError,
-    ) -> Result<StrTest, CompileError> {
-        let fold = if info.is_some_and(|i| i.case_exact) {
-            Fold::Exact
-        } else {
-            Fold::Insensitive
-        };
+    ) -> Result<TextTest, CompileError> {
+        let fold = Fold::of(info);
         let custom: Option<Arc<dyn CustomType>> = info.and_then(|i| i.custom.clone());
         let normalised;
         let lit = match &custom {
@@ -431,8 +468,8 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                 None => None,
             }
         };
-        Ok(StrTest {
-            op: StrOp::from_compare(op),
+        Ok(TextTest {
+            op: ValueOp::from_compare(op),
             lit: fold.literal(lit),
             fold,
             instant,
@@ -460,18 +497,24 @@ fn value_of_complex(
     })
 }
 
-/// `eq` tests of one path against a set of folded literals: one set lookup from
-/// [`SET_THRESHOLD`] literals on, else one test per literal.
-fn eq_set_nodes(path: Path, fold: Fold, set: HashSet<Box<str>>) -> Vec<Node> {
+/// `eq` tests of one attribute against a set of folded literals: one set lookup from
+/// [`SET_THRESHOLD`] literals on, else one test per literal (in the literals' order, so
+/// that the tree is the same from one compilation to the next).
+fn eq_set_nodes(attr: ResolvedAttr, fold: Fold, set: HashSet<Box<str>>) -> Vec<ResolvedNode> {
     if set.len() >= SET_THRESHOLD {
-        return vec![Node::Leaf(path, Test::StrSet(fold, set))];
+        return vec![ResolvedNode::Leaf(
+            attr,
+            Condition::TextIn(TextSet { fold, set }),
+        )];
     }
-    set.into_iter()
+    let mut lits: Vec<Box<str>> = set.into_iter().collect();
+    lits.sort_unstable();
+    lits.into_iter()
         .map(|lit| {
-            Node::Leaf(
-                path.clone(),
-                Test::Str(StrTest {
-                    op: StrOp::Eq,
+            ResolvedNode::Leaf(
+                attr.clone(),
+                Condition::Text(TextTest {
+                    op: ValueOp::Eq,
                     lit,
                     fold,
                     instant: None,
@@ -482,40 +525,39 @@ fn eq_set_nodes(path: Path, fold: Fold, set: HashSet<Box<str>>) -> Vec<Node> {
         .collect()
 }
 
-/// Replaces ≥ [`SET_THRESHOLD`] plain string `eq` tests on the same path inside one OR chain
-/// by a single set lookup, so a 50-way OR costs one hash probe per value.
-fn merge_eq_sets(nodes: Vec<Node>) -> Vec<Node> {
-    let mergeable = |n: &Node| match n {
-        Node::Leaf(_, Test::Str(t)) => {
-            t.op == StrOp::Eq && t.instant.is_none() && t.custom.is_none()
-        }
-        _ => false,
-    };
+/// Whether `t` is a plain string `eq` test that [`merge_eq_sets`] may put in a set.
+fn plain_eq(t: &TextTest) -> bool {
+    t.op == ValueOp::Eq && t.instant.is_none() && t.custom.is_none()
+}
+
+/// Replaces ≥ [`SET_THRESHOLD`] plain string `eq` tests on the same attribute inside one OR
+/// chain by a single set lookup, so a 50-way OR costs one hash probe per value.
+fn merge_eq_sets(nodes: Vec<ResolvedNode>) -> Vec<ResolvedNode> {
+    let mergeable =
+        |n: &ResolvedNode| matches!(n, ResolvedNode::Leaf(_, Condition::Text(t)) if plain_eq(t));
     if nodes.iter().filter(|n| mergeable(n)).count() < SET_THRESHOLD {
         return nodes;
     }
-    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
-    let mut groups: Vec<(Path, Fold, HashSet<Box<str>>)> = Vec::new();
+    let mut out: Vec<ResolvedNode> = Vec::with_capacity(nodes.len());
+    let mut groups: Vec<(ResolvedAttr, Fold, HashSet<Box<str>>)> = Vec::new();
     for node in nodes {
         match node {
-            Node::Leaf(path, Test::Str(t))
-                if t.op == StrOp::Eq && t.instant.is_none() && t.custom.is_none() =>
-            {
+            ResolvedNode::Leaf(attr, Condition::Text(t)) if plain_eq(&t) => {
                 match groups
                     .iter_mut()
-                    .find(|(p, f, _)| *p == path && *f == t.fold)
+                    .find(|(a, f, _)| a.same_place(&attr) && *f == t.fold)
                 {
                     Some((_, _, set)) => {
                         set.insert(t.lit);
                     }
-                    None => groups.push((path, t.fold, HashSet::from([t.lit]))),
+                    None => groups.push((attr, t.fold, HashSet::from([t.lit]))),
                 }
             }
             other => out.push(other),
         }
     }
-    for (path, fold, set) in groups {
-        out.extend(eq_set_nodes(path, fold, set));
+    for (attr, fold, set) in groups {
+        out.extend(eq_set_nodes(attr, fold, set));
     }
     out
 }

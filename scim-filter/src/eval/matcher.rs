@@ -2,156 +2,55 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::attr_schema::CustomType;
-use super::datetime::{parse_instant, Instant};
+use super::datetime::parse_instant;
+use super::resolved::{
+    Condition, Location, NumberLiteral, NumberTest, ResolvedAttr, ResolvedNode, TextSet, TextTest,
+    ValueOp,
+};
 use super::text::{self, Fold};
-use crate::CompareOp;
 
 type Object = Map<String, Value>;
 
-/// A compiled filter node.
-#[derive(Debug, Clone)]
-pub(crate) enum Node {
-    And(Box<[Node]>),
-    Or(Box<[Node]>),
-    Not(Box<Node>),
-    /// Some value at the path passes the test.
-    Leaf(Path, Test),
-    /// valuePath: some value at the path (an object) satisfies the inner node, whose paths
-    /// are relative to that value.
-    Any(Path, Box<Node>),
-}
-
-/// Where an attribute is in the JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Path {
-    pub(crate) base: Base,
-    pub(crate) name: Box<str>,
-    pub(crate) sub: Option<Box<str>>,
-    /// Whether the schema says the attribute is complex (`None`: unknown).
-    pub(crate) complex: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Base {
-    /// The object the node is evaluated against.
-    Root,
-    /// The extension object keyed by this URN.
-    Extension(Box<str>),
-    /// The extension object keyed by this URN if present, else the root.
-    ExtensionOrRoot(Box<str>),
-    /// A schema URN that is not one of the resource type's: the path names nothing.
-    Nowhere,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Test {
-    /// `pr`.
-    Present,
-    /// `eq null`: no value.
-    Absent,
-    /// `eq true` / `eq false`.
-    Bool(bool),
-    Num(StrOp, NumLit),
-    Str(StrTest),
-    /// Merged `eq` OR-chain: literals folded per `Fold`.
-    StrSet(Fold, HashSet<Box<str>>),
-    /// `ne`: some simple value (string, number, boolean) for which this `eq` test fails
-    /// (RFC 7644 §3.4.2.2, "not identical"; any value, as for every operator).
-    Ne(Box<Test>),
-}
-
-/// The value operators (`ne` is [`Test::Ne`] around `eq`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StrOp {
-    Eq,
-    Co,
-    Sw,
-    Ew,
-    Gt,
-    Lt,
-    Ge,
-    Le,
-}
-
-impl StrOp {
-    pub(crate) fn from_compare(op: CompareOp) -> StrOp {
-        match op {
-            CompareOp::Eq | CompareOp::Ne => StrOp::Eq,
-            CompareOp::Co => StrOp::Co,
-            CompareOp::Sw => StrOp::Sw,
-            CompareOp::Ew => StrOp::Ew,
-            CompareOp::Gt => StrOp::Gt,
-            CompareOp::Lt => StrOp::Lt,
-            CompareOp::Ge => StrOp::Ge,
-            CompareOp::Le => StrOp::Le,
-        }
-    }
-
+impl ValueOp {
     fn holds(self, ord: Ordering) -> bool {
         match self {
-            StrOp::Eq => ord == Ordering::Equal,
-            StrOp::Gt => ord == Ordering::Greater,
-            StrOp::Lt => ord == Ordering::Less,
-            StrOp::Ge => ord != Ordering::Less,
-            StrOp::Le => ord != Ordering::Greater,
-            StrOp::Co | StrOp::Sw | StrOp::Ew => false,
+            ValueOp::Eq => ord == Ordering::Equal,
+            ValueOp::Gt => ord == Ordering::Greater,
+            ValueOp::Lt => ord == Ordering::Less,
+            ValueOp::Ge => ord != Ordering::Less,
+            ValueOp::Le => ord != Ordering::Greater,
+            ValueOp::Co | ValueOp::Sw | ValueOp::Ew => false,
         }
     }
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct StrTest {
-    pub(crate) op: StrOp,
-    /// The literal, folded per `fold` (and normalised by `custom`).
-    pub(crate) lit: Box<str>,
-    pub(crate) fold: Fold,
-    /// The literal as an instant, when it is a dateTime and `op` is not a substring test.
-    pub(crate) instant: Option<Instant>,
-    pub(crate) custom: Option<Arc<dyn CustomType>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum NumLit {
-    Int(i64),
-    Float(f64),
-}
-
-impl From<&serde_json::Number> for NumLit {
-    fn from(n: &serde_json::Number) -> Self {
-        match n.as_i64() {
-            Some(i) => NumLit::Int(i),
-            None => NumLit::Float(n.as_f64().unwrap_or(f64::NAN)),
-        }
-    }
-}
-
-impl Node {
+impl ResolvedNode {
     pub(crate) fn eval(&self, obj: &Object) -> bool {
         match self {
-            Node::And(ops) => ops.iter().all(|n| n.eval(obj)),
-            Node::Or(ops) => ops.iter().any(|n| n.eval(obj)),
-            Node::Not(inner) => !inner.eval(obj),
-            Node::Leaf(path, test) => test.eval(path, obj),
-            Node::Any(path, inner) => path.any_attribute(obj, &mut |attr| match attr {
-                Value::Array(items) => items.iter().any(|v| match v {
+            ResolvedNode::And(ops) => ops.iter().all(|n| n.eval(obj)),
+            ResolvedNode::Or(ops) => ops.iter().any(|n| n.eval(obj)),
+            ResolvedNode::Not(inner) => !inner.eval(obj),
+            ResolvedNode::Leaf(path, test) => test.eval(path, obj),
+            ResolvedNode::ValuePath(path, inner) => {
+                path.any_attribute(obj, &mut |attr| match attr {
+                    Value::Array(items) => items.iter().any(|v| match v {
+                        Value::Object(o) => inner.eval(o),
+                        // A simple multi-valued attribute (e.g. `schemas`): inside the brackets
+                        // `value` names the element itself (RFC 7644 §3.4.2.2 "value" sub-attribute).
+                        Value::Null => false,
+                        scalar => {
+                            let mut wrapped = Object::new();
+                            wrapped.insert("value".to_owned(), scalar.clone());
+                            inner.eval(&wrapped)
+                        }
+                    }),
                     Value::Object(o) => inner.eval(o),
-                    // A simple multi-valued attribute (e.g. `schemas`): inside the brackets
-                    // `value` names the element itself (RFC 7644 §3.4.2.2 "value" sub-attribute).
-                    Value::Null => false,
-                    scalar => {
-                        let mut wrapped = Object::new();
-                        wrapped.insert("value".to_owned(), scalar.clone());
-                        inner.eval(&wrapped)
-                    }
-                }),
-                Value::Object(o) => inner.eval(o),
-                _ => false,
-            }),
+                    _ => false,
+                })
+            }
         }
     }
 }
@@ -170,17 +69,17 @@ fn any_key(obj: &Object, key: &str, f: &mut impl FnMut(&Value) -> bool) -> bool 
         .any(|(k, v)| k.len() == n && k.as_bytes().eq_ignore_ascii_case(key.as_bytes()) && f(v))
 }
 
-impl Path {
+impl ResolvedAttr {
     /// Whether some value of the attribute (before any sub-attribute step) satisfies `f`.
     fn any_attribute(&self, obj: &Object, f: &mut impl FnMut(&Value) -> bool) -> bool {
         let name = &*self.name;
-        match &self.base {
-            Base::Root => any_key(obj, name, f),
-            Base::Extension(urn) => any_key(obj, urn, &mut |ext| match ext {
+        match &self.location {
+            Location::Core | Location::Element => any_key(obj, name, f),
+            Location::Extension(urn) => any_key(obj, urn, &mut |ext| match ext {
                 Value::Object(ext) => any_key(ext, name, &mut *f),
                 _ => false,
             }),
-            Base::ExtensionOrRoot(urn) => {
+            Location::ExtensionOrCore(urn) => {
                 let mut keyed = false;
                 let hit = any_key(obj, urn, &mut |ext| {
                     keyed = true;
@@ -192,13 +91,13 @@ impl Path {
                 // No key for the URN: the core attributes.
                 hit || (!keyed && any_key(obj, name, f))
             }
-            Base::Nowhere => false,
+            Location::Foreign => false,
         }
     }
 
     /// Whether any comparable value at this path satisfies `f`.
     fn any_value(&self, obj: &Object, f: &mut impl FnMut(&Value) -> bool) -> bool {
-        let complex = self.complex;
+        let complex = self.is_complex();
         match &self.sub {
             Some(sub) => self.any_attribute(obj, &mut |attr| match attr {
                 Value::Array(items) => items.iter().any(|item| match item {
@@ -256,11 +155,11 @@ fn is_present(v: &Value) -> bool {
     }
 }
 
-impl Test {
-    fn eval(&self, path: &Path, obj: &Object) -> bool {
+impl Condition {
+    fn eval(&self, path: &ResolvedAttr, obj: &Object) -> bool {
         match self {
-            Test::Present => path.present(obj),
-            Test::Absent => !path.present(obj),
+            Condition::Present => path.present(obj),
+            Condition::Absent => !path.present(obj),
             value_test => path.any_value(obj, &mut |v| value_test.holds(v)),
         }
     }
@@ -268,36 +167,36 @@ impl Test {
     /// Whether one value passes the test.
     fn holds(&self, v: &Value) -> bool {
         match self {
-            Test::Present => is_present(v),
-            Test::Absent => !is_present(v),
-            Test::Bool(b) => v.as_bool() == Some(*b),
-            Test::Num(op, lit) => match v {
+            Condition::Present => is_present(v),
+            Condition::Absent => !is_present(v),
+            Condition::Bool(b) => v.as_bool() == Some(*b),
+            Condition::Number(NumberTest { op, lit }) => match v {
                 Value::Number(n) => num_cmp(n, *lit).is_some_and(|o| op.holds(o)),
                 _ => false,
             },
-            Test::Str(t) => match v {
+            Condition::Text(t) => match v {
                 Value::String(s) => t.eval(s),
                 _ => false,
             },
-            Test::StrSet(fold, set) => match v {
+            Condition::TextIn(TextSet { fold, set }) => match v {
                 Value::String(s) => set_contains(*fold, set, s),
                 _ => false,
             },
-            Test::Ne(eq) => {
+            Condition::Ne(eq) => {
                 matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) && !eq.holds(v)
             }
         }
     }
 }
 
-fn num_cmp(n: &serde_json::Number, lit: NumLit) -> Option<Ordering> {
+fn num_cmp(n: &serde_json::Number, lit: NumberLiteral) -> Option<Ordering> {
     match (n.as_i64(), lit) {
-        (Some(a), NumLit::Int(b)) => Some(a.cmp(&b)),
+        (Some(a), NumberLiteral::Int(b)) => Some(a.cmp(&b)),
         _ => {
             let a = n.as_f64()?;
             let b = match lit {
-                NumLit::Int(i) => i as f64,
-                NumLit::Float(f) => f,
+                NumberLiteral::Int(i) => i as f64,
+                NumberLiteral::Float(f) => f,
             };
             a.partial_cmp(&b)
         }
@@ -318,7 +217,7 @@ fn set_contains(fold: Fold, set: &HashSet<Box<str>>, s: &str) -> bool {
     }
 }
 
-impl StrTest {
+impl TextTest {
     fn eval(&self, value: &str) -> bool {
         if let Some(custom) = &self.custom {
             return match custom.normalize(value) {
@@ -337,10 +236,10 @@ impl StrTest {
     fn eval_text(&self, value: &str) -> bool {
         let lit = &*self.lit;
         match self.op {
-            StrOp::Eq => text::eq(self.fold, value, lit),
-            StrOp::Co => text::contains(self.fold, value, lit),
-            StrOp::Sw => text::starts_with(self.fold, value, lit),
-            StrOp::Ew => text::ends_with(self.fold, value, lit),
+            ValueOp::Eq => text::eq(self.fold, value, lit),
+            ValueOp::Co => text::contains(self.fold, value, lit),
+            ValueOp::Sw => text::starts_with(self.fold, value, lit),
+            ValueOp::Ew => text::ends_with(self.fold, value, lit),
             op => op.holds(text::cmp(self.fold, value, lit)),
         }
     }

@@ -24,11 +24,15 @@ mod attr_schema;
 mod compile;
 mod datetime;
 mod matcher;
+mod resolved;
 mod text;
 
 pub use attr_schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless, UrnLocation};
 pub use compile::{CompileError, CompileErrorKind, CompiledFilter};
 pub use datetime::Instant;
+pub use resolved::{
+    Condition, Location, NumberLiteral, NumberTest, ResolvedAttr, ResolvedNode, TextSet, TextTest,
+};
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::{
-    AttrInfo, AttrPath, AttrSchema, AttrType, CompileErrorKind, CompiledFilter, CustomType, Filter,
+    AttrInfo, AttrPath, AttrSchema, AttrType, CompareOp, CompileErrorKind, CompiledFilter,
+    Condition, CustomType, Filter, Instant, Location, NumberLiteral, ResolvedAttr, ResolvedNode,
     UrnLocation,
 };
 
@@ -585,8 +586,16 @@ fn long_or_chains_become_a_set() {
         .join(" or ");
     let f = Filter::parse(&text).unwrap_or_else(|e| panic!("{e}"));
     let c = CompiledFilter::compile_schemaless(&f).unwrap_or_else(|e| panic!("{e}"));
-    let debug = format!("{c:?}");
-    assert!(debug.contains("StrSet"), "not merged: {debug}");
+    let ResolvedNode::Or(ops) = c.resolved() else {
+        panic!("not an or: {c:?}")
+    };
+    let [ResolvedNode::Leaf(attr, Condition::TextIn(set))] = &ops[..] else {
+        panic!("not merged: {c:?}")
+    };
+    assert_eq!(attr.name(), "username");
+    assert!(!set.case_exact());
+    assert_eq!(set.literals().len(), 50);
+    assert!(set.literals().contains(&"user7@example.com"));
     assert!(c.matches(&json!({"userName": "user17@example.com"})));
     assert!(c.matches(&json!({"userName": "USER49@Example.COM"})));
     assert!(!c.matches(&json!({"userName": "user50@example.com"})));
@@ -709,5 +718,150 @@ fn keys_duplicated_by_case_are_all_the_attributes_values() {
             ),
             &doc
         ));
+    }
+}
+
+/// The enterprise extension's `manager` (complex, with a caseExact `value`) and `emails` of
+/// [`Complexes`], with the User and enterprise URNs known and every other URN foreign.
+struct Enterprise;
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+impl AttrSchema for Enterprise {
+    fn attribute(&self, path: &AttrPath) -> Option<AttrInfo> {
+        let name = path.name.to_ascii_lowercase();
+        match (name.as_str(), path.sub_attr.as_deref()) {
+            ("manager", None) => Some(AttrInfo::new(AttrType::Complex)),
+            ("manager", Some(s)) if s.eq_ignore_ascii_case("value") => {
+                Some(AttrInfo::new(AttrType::String).case_exact(true))
+            }
+            ("meta", Some(s)) if s.eq_ignore_ascii_case("created") => {
+                Some(AttrInfo::new(AttrType::DateTime))
+            }
+            _ => Complexes.attribute(path),
+        }
+    }
+    fn urn_location(&self, urn: &str) -> Option<UrnLocation> {
+        Some(if urn.eq_ignore_ascii_case(ENTERPRISE) {
+            UrnLocation::Extension
+        } else if urn.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User") {
+            UrnLocation::Core
+        } else {
+            UrnLocation::Foreign
+        })
+    }
+}
+
+/// The single leaf of `filter` compiled against `schema`.
+fn leaf(schema: &dyn AttrSchema, filter: &str) -> (ResolvedAttr, Condition) {
+    let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let c = CompiledFilter::compile(&f, schema).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    match c.resolved() {
+        ResolvedNode::Leaf(attr, cond) => (attr.clone(), cond.clone()),
+        other => panic!("{filter}: not a leaf: {other:?}"),
+    }
+}
+
+#[test]
+fn resolved_leaves_carry_location_attribute_and_typed_literal() {
+    // An extension attribute's sub-attribute, with its characteristics.
+    let (attr, cond) = leaf(
+        &Enterprise,
+        &format!(r#"{ENTERPRISE}:manager.value eq "Ab""#),
+    );
+    assert_eq!(
+        attr.location(),
+        &Location::Extension(ENTERPRISE.to_ascii_lowercase().into())
+    );
+    assert_eq!((attr.name(), attr.sub_attr()), ("manager", Some("value")));
+    assert_eq!(attr.attr_type(), Some(AttrType::String));
+    assert!(attr.case_exact());
+    assert_eq!(attr.multi_valued(), Some(false));
+    assert_eq!(attr.is_complex(), Some(false));
+    let Condition::Text(t) = cond else {
+        panic!("{cond:?}")
+    };
+    assert_eq!(
+        (t.op(), t.literal(), t.case_exact()),
+        (CompareOp::Eq, "Ab", true)
+    );
+    assert_eq!(t.instant(), None);
+
+    // The complex attribute compared directly: its `value`, the same leaf.
+    let (direct, _) = leaf(&Enterprise, &format!(r#"{ENTERPRISE}:manager eq "Ab""#));
+    assert!(direct.same_place(&attr) && direct.case_exact());
+    // `pr` stays on the attribute.
+    let (whole, cond) = leaf(&Enterprise, &format!("{ENTERPRISE}:manager pr"));
+    assert_eq!((whole.sub_attr(), whole.is_complex()), (None, Some(true)));
+    assert!(matches!(cond, Condition::Present));
+
+    // `emails co "x"` is `emails.value co "x"`, multi-valued, case-insensitive.
+    let (attr, cond) = leaf(&Enterprise, r#"emails co "X""#);
+    assert_eq!(attr.location(), &Location::Core);
+    assert_eq!((attr.name(), attr.sub_attr()), ("emails", Some("value")));
+    assert_eq!(attr.multi_valued(), Some(true));
+    assert!(!attr.case_exact());
+    assert!(matches!(&cond, Condition::Text(t) if t.op() == CompareOp::Co && t.literal() == "x"));
+
+    // The core schema's URN is the top level; another schema's names nothing.
+    let (attr, _) = leaf(
+        &Enterprise,
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#,
+    );
+    assert_eq!(
+        (attr.location(), attr.name()),
+        (&Location::Core, "username")
+    );
+    let (attr, _) = leaf(
+        &Enterprise,
+        r#"urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "a""#,
+    );
+    assert_eq!(attr.location(), &Location::Foreign);
+    // Without a schema, an unknown URN: the extension when the resource has it, else core.
+    let (attr, _) = leaf(&crate::Schemaless, r#"urn:x:Ext:badge eq "a""#);
+    assert_eq!(
+        attr.location(),
+        &Location::ExtensionOrCore("urn:x:ext".into())
+    );
+    assert_eq!(attr.info().map(|i| i.attr_type), None);
+
+    // Literals in their typed form.
+    let (_, cond) = leaf(
+        &Enterprise,
+        r#"meta.created gt "2020-01-01T01:00:00+01:00""#,
+    );
+    let Condition::Text(t) = cond else {
+        panic!("{cond:?}")
+    };
+    assert_eq!(t.instant(), Instant::parse("2020-01-01T00:00:00Z"));
+    let (_, cond) = leaf(&Enterprise, "loginCount le 12");
+    assert!(
+        matches!(cond, Condition::Number(n) if n.op() == CompareOp::Le && n.literal() == NumberLiteral::Int(12))
+    );
+    let (_, cond) = leaf(&Enterprise, "title ne null");
+    assert!(matches!(cond, Condition::Present));
+    let (_, cond) = leaf(&Enterprise, "title eq null");
+    assert!(matches!(cond, Condition::Absent));
+    let (_, cond) = leaf(&Enterprise, "active ne true");
+    assert!(matches!(cond, Condition::Ne(inner) if matches!(*inner, Condition::Bool(true))));
+}
+
+#[test]
+fn value_path_leaves_are_in_the_element() {
+    let f = Filter::parse(r#"emails[type eq "work" and value co "@x"]"#).unwrap();
+    let c = CompiledFilter::compile(&f, &Enterprise).unwrap();
+    let ResolvedNode::ValuePath(attr, inner) = c.resolved() else {
+        panic!("{c:?}")
+    };
+    assert_eq!((attr.location(), attr.name()), (&Location::Core, "emails"));
+    assert_eq!(attr.is_complex(), Some(true));
+    let ResolvedNode::And(ops) = &**inner else {
+        panic!("{inner:?}")
+    };
+    for op in ops.iter() {
+        let ResolvedNode::Leaf(a, _) = op else {
+            panic!("{op:?}")
+        };
+        // Relative to the element, with the characteristics of `emails.<sub>`.
+        assert_eq!((a.location(), a.sub_attr()), (&Location::Element, None));
+        assert_eq!(a.attr_type(), Some(AttrType::String));
     }
 }

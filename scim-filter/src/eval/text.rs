@@ -13,6 +13,16 @@ pub(crate) enum Fold {
 }
 
 impl Fold {
+    /// How an attribute with these characteristics compares (unknown: case-insensitively,
+    /// the RFC 7643 §2.2 default).
+    pub(crate) fn of(info: Option<&super::attr_schema::AttrInfo>) -> Fold {
+        if info.is_some_and(|i| i.case_exact) {
+            Fold::Exact
+        } else {
+            Fold::Insensitive
+        }
+    }
+
     /// The literal in its stored (normalised) form.
     pub(crate) fn literal(self, s: &str) -> Box<str> {
         match self {

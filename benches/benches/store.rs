@@ -246,17 +246,15 @@ fn users_db(n: usize) -> SqliteStore {
     })
 }
 
-fn compile(text: &str, rt: &str) -> (Filter, CompiledFilter) {
+fn compile(text: &str, rt: &str) -> CompiledFilter {
     let registry = Registry::standard();
     let filter = Filter::parse(text).unwrap();
-    let compiled = CompiledFilter::compile(&filter, &registry.resource_type(rt).unwrap()).unwrap();
-    (filter, compiled)
+    CompiledFilter::compile(&filter, &registry.resource_type(rt).unwrap()).unwrap()
 }
 
-fn query<'a>(f: &'a (Filter, CompiledFilter), count: usize) -> Query<'a> {
+fn query(f: &CompiledFilter, count: usize) -> Query<'_> {
     Query {
-        filter: Some(&f.0),
-        compiled: Some(&f.1),
+        filter: Some(f),
         sort: None,
         start_index: 1,
         count,
@@ -266,11 +264,7 @@ fn query<'a>(f: &'a (Filter, CompiledFilter), count: usize) -> Query<'a> {
 
 /// A list request as the engine runs it: the store's answer, finished in memory where the
 /// store could not filter; the page and the total.
-fn list(
-    store: &SqliteStore,
-    f: &(Filter, CompiledFilter),
-    count: usize,
-) -> (Vec<Value>, usize, bool) {
+fn list(store: &SqliteStore, f: &CompiledFilter, count: usize) -> (Vec<Value>, usize, bool) {
     let result = block_on(store.query(T, "User", query(f, count))).unwrap();
     if result.filtered && result.paged {
         let total = result.total_results;
@@ -284,7 +278,7 @@ fn list(
         .resources
         .into_iter()
         .map(|r| r.resource)
-        .filter(|r| f.1.matches(r))
+        .filter(|r| f.matches(r))
         .collect();
     let total = matching.len();
     (matching.into_iter().take(count).collect(), total, false)
@@ -368,7 +362,7 @@ fn users(c: &mut Criterion) {
             .count();
         assert_eq!(total, expected);
         assert_eq!(page.len(), expected.min(100));
-        assert!(page.iter().all(|u| pushed.1.matches(u)));
+        assert!(page.iter().all(|u| pushed.matches(u)));
         g.bench_function("filtered-list-pushed", |b| {
             b.iter(|| list(&store, &pushed, 100))
         });
@@ -380,10 +374,10 @@ fn users(c: &mut Criterion) {
         );
         let (page, total, exact) = list(&store, &by_date, 100);
         assert!(exact, "pushed down");
-        let expected = (0..n).map(user).filter(|u| by_date.1.matches(u)).count();
+        let expected = (0..n).map(user).filter(|u| by_date.matches(u)).count();
         assert_eq!(total, expected);
         assert_eq!(page.len(), expected.min(100));
-        assert!(page.iter().all(|u| by_date.1.matches(u)));
+        assert!(page.iter().all(|u| by_date.matches(u)));
         g.bench_function("filtered-list-pushed-datetime", |b| {
             b.iter(|| list(&store, &by_date, 100))
         });
@@ -396,7 +390,7 @@ fn users(c: &mut Criterion) {
         );
         let (page, total, exact) = list(&store, &not_pushed, 100);
         assert!(!exact, "not pushed down");
-        let expected = (0..n).map(user).filter(|u| not_pushed.1.matches(u)).count();
+        let expected = (0..n).map(user).filter(|u| not_pushed.matches(u)).count();
         assert_eq!(total, expected);
         assert_eq!(page.len(), expected.min(100));
         g.bench_function("filtered-list-not-pushed", |b| {
@@ -414,11 +408,11 @@ fn users(c: &mut Criterion) {
             let co = compile(&format!(r#"displayName co "{literal}""#), "User");
             let (page, total, exact) = list(&store, &co, 20);
             assert!(exact, "pushed down");
-            let expected = (0..n).map(user).filter(|u| co.1.matches(u)).count();
+            let expected = (0..n).map(user).filter(|u| co.matches(u)).count();
             assert!(expected > 0, "{literal}");
             assert_eq!(total, expected);
             assert_eq!(page.len(), expected.min(20));
-            assert!(page.iter().all(|u| co.1.matches(u)));
+            assert!(page.iter().all(|u| co.matches(u)));
             g.bench_function(id, |b| b.iter(|| list(&store, &co, 20)));
         }
         g.finish();
@@ -548,7 +542,6 @@ fn engine_group(c: &mut Criterion) {
             rt,
             Query {
                 filter: None,
-                compiled: None,
                 sort: None,
                 start_index: 1,
                 count: usize::MAX,

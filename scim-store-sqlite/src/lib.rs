@@ -21,8 +21,7 @@
 //! let users = registry.resource_type("User").ok_or("no User")?;
 //! let compiled = CompiledFilter::compile(&filter, &users)?;
 //! let result = block_on(store.query("default", "User", Query {
-//!     filter: Some(&filter),
-//!     compiled: Some(&compiled),
+//!     filter: Some(&compiled),
 //!     sort: None,
 //!     start_index: 1,
 //!     count: 10,

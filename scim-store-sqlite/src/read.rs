@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{Query, QueryResult, Sort, StoreError, StoredResource};
-use scim_filter::{AttrPath, CompiledFilter, Filter};
+use scim_filter::{AttrInfo, AttrPath, CompiledFilter};
 use serde_json::Value;
 
 use crate::layout::without;
@@ -69,7 +69,6 @@ impl Core {
         let mut params = Params::default();
         params.push(tenant.to_owned());
         params.push(rt.to_owned());
-        let schema = self.registry.resource_type(rt);
         let wants_pushdown = query.filter.is_some() || query.sort.is_some();
         let (ambiguous, irregular) = if wants_pushdown {
             conn.prepare_cached(
@@ -92,12 +91,9 @@ impl Core {
             irregular,
         };
 
-        let frag = match (query.filter, &schema) {
-            (None, _) if query.compiled.is_none() => Frag::Exact(String::new()),
-            (Some(filter), Some(schema)) => {
-                Translator::new(schema, &mut params, layout).translate(filter)
-            }
-            _ => Frag::All,
+        let frag = match query.filter {
+            None => Frag::Exact(String::new()),
+            Some(filter) => Translator::new(&mut params, layout).translate(filter.resolved()),
         };
         let (where_sql, filtered) = match &frag {
             Frag::Exact(s) if s.is_empty() => (String::new(), true),
@@ -112,13 +108,10 @@ impl Core {
         // The COUNT binds only the filter's parameters.
         let count_params = params.values.len();
         // An ambiguous resource's sort value is the engine's choice, as its filter is.
-        let order = match (query.sort, &schema) {
-            (None, _) => Some(String::new()),
-            (Some(_), _) if ambiguous => None,
-            (Some(sort), Some(schema)) => {
-                order_by(schema, sort.path, sort.descending, &mut params).map(|o| format!("{o}, "))
-            }
-            _ => None,
+        let order = match query.sort {
+            None => Some(String::new()),
+            Some(_) if ambiguous => None,
+            Some(sort) => order_by(&sort, &mut params).map(|o| format!("{o}, ")),
         };
         let sorted = order.is_some();
         let paged = filtered && sorted;
@@ -174,7 +167,7 @@ impl Core {
         let Some(filter) = query.filter else {
             return Ok(());
         };
-        let cost = scan_cost::cost(filter, self.ool(rt));
+        let cost = scan_cost::cost(filter.resolved(), self.ool(rt));
         if cost.anchored || cost.scan_terms == 0 {
             return Ok(());
         }
@@ -361,7 +354,7 @@ pub(crate) fn unfiltered_plan(tenant: &str, rt: &str, query: &Query<'_>) -> Plan
         count_sql: None,
         count_params: 2,
         params,
-        filtered: query.filter.is_none() && query.compiled.is_none(),
+        filtered: query.filter.is_none(),
         sorted: query.sort.is_none(),
         paged: false,
     }
@@ -455,9 +448,8 @@ pub(crate) fn attach_members(
 
 /// A [`Query`] that owns what it borrows, to travel to a reader thread.
 pub(crate) struct OwnedQuery {
-    filter: Option<Filter>,
-    compiled: Option<CompiledFilter>,
-    sort: Option<(AttrPath, bool)>,
+    filter: Option<CompiledFilter>,
+    sort: Option<(AttrPath, bool, Option<AttrInfo>)>,
     start_index: usize,
     count: usize,
     attributes: Option<Vec<String>>,
@@ -467,8 +459,9 @@ impl OwnedQuery {
     pub(crate) fn of(q: &Query<'_>) -> Self {
         OwnedQuery {
             filter: q.filter.cloned(),
-            compiled: q.compiled.cloned(),
-            sort: q.sort.map(|s| (s.path.clone(), s.descending)),
+            sort: q
+                .sort
+                .map(|s| (s.path.clone(), s.descending, s.attribute.cloned())),
             start_index: q.start_index,
             count: q.count,
             attributes: q
@@ -485,11 +478,14 @@ impl OwnedQuery {
             .map(|a| a.iter().map(String::as_str).collect());
         f(&Query {
             filter: self.filter.as_ref(),
-            compiled: self.compiled.as_ref(),
-            sort: self.sort.as_ref().map(|(path, descending)| Sort {
-                path,
-                descending: *descending,
-            }),
+            sort: self
+                .sort
+                .as_ref()
+                .map(|(path, descending, attribute)| Sort {
+                    path,
+                    descending: *descending,
+                    attribute: attribute.as_ref(),
+                }),
             start_index: self.start_index,
             count: self.count,
             attributes: attributes.as_deref(),

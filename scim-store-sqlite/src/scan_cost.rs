@@ -7,7 +7,7 @@
 //! free, and a term is counted as one pass, the cheapest a scan can be.
 
 use scim_core::StoreError;
-use scim_filter::{AttrPath, CompareOp, Filter};
+use scim_filter::{Condition, ResolvedAttr, ResolvedNode};
 
 use crate::layout::indexed_label;
 
@@ -44,39 +44,45 @@ fn indexed(name: &str, sub: Option<&str>, out_of_line: Option<&str>) -> bool {
     indexed_label(name, sub).is_some()
 }
 
-/// The cost of `filter` on a type whose out-of-line attribute is `out_of_line`.
-pub(crate) fn cost(filter: &Filter, out_of_line: Option<&str>) -> Cost {
+/// The cost of `filter` (in its resolved form) on a type whose out-of-line attribute is
+/// `out_of_line`.
+pub(crate) fn cost(filter: &ResolvedNode, out_of_line: Option<&str>) -> Cost {
     cost_in(filter, None, out_of_line)
 }
 
-fn leaf(path: &AttrPath, within: Option<&AttrPath>, out_of_line: Option<&str>) -> (bool, bool) {
+/// Whether a leaf on `attr` (inside the value path on `within`, if any) may be an index
+/// lookup.
+fn indexed_leaf(
+    attr: &ResolvedAttr,
+    within: Option<&ResolvedAttr>,
+    out_of_line: Option<&str>,
+) -> bool {
     let (name, sub) = match within {
-        Some(parent) => (parent.name.as_str(), Some(path.name.as_str())),
-        None => (path.name.as_str(), path.sub_attr.as_deref()),
+        Some(parent) => (parent.name(), Some(attr.name())),
+        None => (attr.name(), attr.sub_attr()),
     };
     // A multi-valued attribute compared directly compares its `value`.
-    let direct = indexed(name, sub, out_of_line);
-    let by_value = sub.is_none() && indexed(name, Some("value"), out_of_line);
-    (direct, by_value)
+    indexed(name, sub, out_of_line) || (sub.is_none() && indexed(name, Some("value"), out_of_line))
 }
 
-fn cost_in(filter: &Filter, within: Option<&AttrPath>, out_of_line: Option<&str>) -> Cost {
+fn cost_in(
+    filter: &ResolvedNode,
+    within: Option<&ResolvedAttr>,
+    out_of_line: Option<&str>,
+) -> Cost {
     match filter {
-        Filter::Compare { path, op, .. } => {
-            let (direct, by_value) = leaf(path, within, out_of_line);
-            if (direct || by_value) && *op != CompareOp::Ne {
-                FREE
-            } else {
-                ONE_SCAN
-            }
-        }
-        Filter::Present(_) => ONE_SCAN,
-        Filter::ValuePath(vp) => cost_in(&vp.filter, Some(&vp.attr), out_of_line),
-        Filter::Not(inner) => Cost {
+        ResolvedNode::Leaf(attr, condition) => match condition {
+            // `pr` and `ne` read the values, whatever the index holds.
+            Condition::Present | Condition::Ne(_) => ONE_SCAN,
+            _ if indexed_leaf(attr, within, out_of_line) => FREE,
+            _ => ONE_SCAN,
+        },
+        ResolvedNode::ValuePath(attr, inner) => cost_in(inner, Some(attr), out_of_line),
+        ResolvedNode::Not(inner) => Cost {
             anchored: false,
             scan_terms: cost_in(inner, within, out_of_line).scan_terms.max(1),
         },
-        Filter::And(operands) => {
+        ResolvedNode::And(operands) => {
             let costs: Vec<Cost> = operands
                 .iter()
                 .map(|f| cost_in(f, within, out_of_line))
@@ -86,7 +92,7 @@ fn cost_in(filter: &Filter, within: Option<&AttrPath>, out_of_line: Option<&str>
                 scan_terms: costs.iter().map(|c| c.scan_terms).sum(),
             }
         }
-        Filter::Or(operands) => {
+        ResolvedNode::Or(operands) => {
             let costs: Vec<Cost> = operands
                 .iter()
                 .map(|f| cost_in(f, within, out_of_line))
@@ -134,8 +140,13 @@ mod tests {
 
     use super::*;
 
+    fn compiled(f: &str) -> scim_filter::CompiledFilter {
+        scim_filter::CompiledFilter::compile_schemaless(&scim_filter::Filter::parse(f).unwrap())
+            .unwrap()
+    }
+
     fn of(f: &str) -> Cost {
-        cost(&Filter::parse(f).unwrap(), None)
+        cost(compiled(f).resolved(), None)
     }
 
     #[test]
@@ -153,10 +164,13 @@ mod tests {
         assert_eq!(of(r#"userName ne "a""#), ONE_SCAN);
         assert_eq!(of("title pr"), ONE_SCAN);
         let group = cost(
-            &Filter::parse(r#"members.value eq "u1""#).unwrap(),
+            compiled(r#"members.value eq "u1""#).resolved(),
             Some("members"),
         );
         assert_eq!(group, FREE);
+        // An `or` of `eq` on one attribute is one set: one term.
+        let set = of(r#"title eq "a" or title eq "b" or title eq "c" or title eq "d""#);
+        assert_eq!((set.anchored, set.scan_terms), (false, 1));
     }
 
     /// 200 unindexed terms over 20,000 resources is refused under a two-second budget's

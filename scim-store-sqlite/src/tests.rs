@@ -69,7 +69,6 @@ fn a_page_of_groups_reads_members_at_once() {
         let page = |attributes: Option<&[&str]>| {
             let query = Query {
                 filter: None,
-                compiled: None,
                 sort: None,
                 start_index: 1,
                 count: usize::MAX,
@@ -119,8 +118,7 @@ fn cached_statements_are_not_prepared_again() {
             let filter = Filter::parse(&format!("members.value eq \"{id}\"")).expect("f");
             let compiled = CompiledFilter::compile(&filter, &group).expect("compile");
             let query = Query {
-                filter: Some(&filter),
-                compiled: Some(&compiled),
+                filter: Some(&compiled),
                 sort: None,
                 start_index: 1,
                 count: usize::MAX,
@@ -155,8 +153,7 @@ fn explain(s: &SqliteStore, rt: &str, filter: &str) -> (String, bool) {
     let compiled =
         CompiledFilter::compile(&filter, &registry.resource_type(rt).expect("rt")).expect("c");
     let query = Query {
-        filter: Some(&filter),
-        compiled: Some(&compiled),
+        filter: Some(&compiled),
         sort: None,
         start_index: 1,
         count: 10,
@@ -229,6 +226,27 @@ fn lookups_use_indexes() {
             r#"displayName eq "a" and members.value eq "b""#,
             "members_value",
         ),
+        // OR-chains of four `eq` and more, one set in the resolved filter: one lookup.
+        (
+            "User",
+            r#"userName eq "a" or userName eq "b" or userName eq "c" or userName eq "d""#,
+            "attr=? AND key=?",
+        ),
+        (
+            "User",
+            r#"id eq "a" or id eq "b" or id eq "c" or id eq "d" or id eq "e""#,
+            "attr=? AND key=?",
+        ),
+        (
+            "Group",
+            r#"members.value eq "a" or members.value eq "b" or members.value eq "c" or members.value eq "d""#,
+            "members_value",
+        ),
+        (
+            "Group",
+            r#"members[value eq "a" or value eq "b" or value eq "c" or value eq "d"]"#,
+            "members_value",
+        ),
     ] {
         let (plan, filtered) = explain(&s, rt, f);
         assert!(filtered, "{f}");
@@ -237,6 +255,13 @@ fn lookups_use_indexes() {
     }
     // Not indexed: every resource of the type is read.
     let (plan, filtered) = explain(&s, "User", r#"title eq "a""#);
+    assert!(filtered);
+    assert!(!plan.contains(by_id), "{plan}");
+    let (plan, filtered) = explain(
+        &s,
+        "User",
+        r#"title eq "a" or title eq "b" or title eq "c" or title eq "d""#,
+    );
     assert!(filtered);
     assert!(!plan.contains(by_id), "{plan}");
 }

@@ -123,8 +123,7 @@ impl<S: Store> Engine<S> {
         };
         let compiled = CompiledFilter::compile(&filter, &rt)?;
         let query = Query {
-            filter: Some(&filter),
-            compiled: Some(&compiled),
+            filter: Some(&compiled),
             sort: None,
             start_index: 1,
             count: usize::MAX,

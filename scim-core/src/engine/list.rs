@@ -296,12 +296,13 @@ impl<S: Store> Engine<S> {
                 Some(f) => Some(CompiledFilter::compile(f, rt)?),
                 None => compiled,
             };
+            let sort_attribute = sort_path.as_ref().and_then(|path| rt.attribute(path));
             let query = Query {
-                filter: answered.as_ref().or(filter.as_ref()),
-                compiled: compiled.as_ref(),
+                filter: compiled.as_ref(),
                 sort: sort_path.as_ref().map(|path| Sort {
                     path,
                     descending: params.descending,
+                    attribute: sort_attribute.as_ref(),
                 }),
                 start_index: if single { start_index } else { 1 },
                 count: if single { count } else { usize::MAX },

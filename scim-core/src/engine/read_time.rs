@@ -371,8 +371,7 @@ impl<S: Store> Engine<S> {
             .map(|g| CompiledFilter::compile(g, &group_rt))
             .transpose()?;
         let query = Query {
-            filter: groups,
-            compiled: compiled.as_ref(),
+            filter: compiled.as_ref(),
             sort: None,
             start_index: 1,
             count: usize::MAX,

@@ -488,7 +488,7 @@ impl Store for MemoryStore {
                 Some(t) => t
                     .rows
                     .values()
-                    .filter(|r| query.compiled.is_none_or(|f| f.matches(&r.resource)))
+                    .filter(|r| query.filter.is_none_or(|f| f.matches(&r.resource)))
                     .map(|r| match query.attributes {
                         // Copy only what the engine will read.
                         Some(attrs) => StoredResource {

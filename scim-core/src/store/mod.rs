@@ -8,7 +8,7 @@ mod reference;
 
 use std::future::Future;
 
-use scim_filter::{AttrPath, CompiledFilter, Filter};
+use scim_filter::{AttrInfo, AttrPath, CompiledFilter};
 use serde_json::Value;
 
 pub use memory::MemoryStore;
@@ -222,22 +222,54 @@ impl Cascaded {
 /// as instants, numbers by value, booleans false first, a multi-valued attribute by its
 /// primary (else first) value; absent and null values last ascending, first descending. A
 /// store that cannot sort exactly so answers `sorted: false` and the engine sorts.
+///
+/// ```
+/// use scim_filter::{AttrInfo, AttrPath, AttrType};
+/// let path = AttrPath::new("userName");
+/// let info = AttrInfo::new(AttrType::String);
+/// let sort = scim_core::Sort { path: &path, descending: false, attribute: Some(&info) };
+/// assert!(!sort.attribute.is_some_and(|a| a.case_exact));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Sort<'a> {
-    /// The attribute.
+    /// The attribute (`sortBy`), as the client spelled it. A URN-qualified extension
+    /// attribute is read from the extension's object when the resource has one (an object),
+    /// else from the top level, as the engine's own sort does.
     pub path: &'a AttrPath,
     /// `sortOrder=descending`.
     pub descending: bool,
+    /// What the resource type's schema says about `path` (type, caseExact, multiValued,
+    /// custom type), so that a store needs no schema of its own; `None` when the schema does
+    /// not define it (a store then leaves the sort to the engine).
+    pub attribute: Option<&'a AttrInfo>,
 }
 
 /// A list query: filter, sort and page (RFC 7644 §3.4.2). A store applies what it can and
 /// says so in [`QueryResult`]; the engine completes the rest in memory.
+///
+/// ```
+/// use scim_filter::{CompiledFilter, Filter};
+/// let registry = scim_schema::Registry::standard();
+/// let users = registry.resource_type("User").ok_or("no User")?;
+/// let filter = CompiledFilter::compile(&Filter::parse(r#"userName eq "bjensen""#)?, &users)?;
+/// let query = scim_core::Query {
+///     filter: Some(&filter),
+///     sort: None,
+///     start_index: 1,
+///     count: 100,
+///     attributes: None,
+/// };
+/// // What a store translates: every path resolved against the User schema.
+/// assert!(matches!(query.filter.map(|f| f.resolved()), Some(scim_filter::ResolvedNode::Leaf(..))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
-    /// The filter as parsed.
-    pub filter: Option<&'a Filter>,
-    /// The filter compiled against the resource type (caseExact, types, URN locations).
-    pub compiled: Option<&'a CompiledFilter>,
+    /// The filter, compiled against the resource type. A store translates
+    /// [`CompiledFilter::resolved`] (every path resolved: where its values are, type,
+    /// caseExact, multiValued; every literal typed), needing no schema of its own, or tests
+    /// resources with [`CompiledFilter::matches`].
+    pub filter: Option<&'a CompiledFilter>,
     /// The sort.
     pub sort: Option<Sort<'a>>,
     /// 1-based start index.

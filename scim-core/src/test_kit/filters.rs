@@ -202,10 +202,9 @@ pub fn check_query<S: Store>(
     all: &[StoredResource],
 ) -> bool {
     let registry = Registry::standard();
-    let (filter, compiled) = compile(text, &registry, rt);
+    let compiled = compile(text, &registry, rt);
     let query = Query {
-        filter: Some(&filter),
-        compiled: Some(&compiled),
+        filter: Some(&compiled),
         ..everything()
     };
     let result = block_on(s.query(tenant, rt, query)).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -245,10 +244,9 @@ pub(super) fn filters_match_brute_force<S: Store>(s: &S, ids: &[String]) {
     }
     let registry = Registry::standard();
     for (text, expected) in ANSWERS {
-        let (filter, compiled) = compile(text, &registry, USER);
+        let compiled = compile(text, &registry, USER);
         let query = Query {
-            filter: Some(&filter),
-            compiled: Some(&compiled),
+            filter: Some(&compiled),
             ..everything()
         };
         let mut result =

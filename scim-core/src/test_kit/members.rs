@@ -134,10 +134,9 @@ pub(super) fn out_of_line_elements<S: Store>(s: &S) {
 
     // Which groups hold u9: a filter on the out-of-line elements.
     let registry = Registry::standard();
-    let (filter, compiled) = compile(r#"members.value eq "u9""#, &registry, GROUP);
+    let compiled = compile(r#"members.value eq "u9""#, &registry, GROUP);
     let mut q = everything();
-    q.filter = Some(&filter);
-    q.compiled = Some(&compiled);
+    q.filter = Some(&compiled);
     let found = block_on(s.query(T, GROUP, q)).expect("query");
     let hits: Vec<&StoredResource> = found
         .resources

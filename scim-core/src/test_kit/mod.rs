@@ -115,7 +115,6 @@ fn user(name: &str) -> Value {
 fn everything() -> Query<'static> {
     Query {
         filter: None,
-        compiled: None,
         sort: None,
         start_index: 1,
         count: usize::MAX,
@@ -129,13 +128,12 @@ fn ids(r: &QueryResult) -> BTreeSet<String> {
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-fn compile(text: &str, registry: &Registry, rt: &str) -> (Filter, CompiledFilter) {
+fn compile(text: &str, registry: &Registry, rt: &str) -> CompiledFilter {
     let filter = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
     let rt = registry
         .resource_type(rt)
         .unwrap_or_else(|| panic!("no resource type {rt}"));
-    let compiled = CompiledFilter::compile(&filter, &rt).unwrap_or_else(|e| panic!("{text}: {e}"));
-    (filter, compiled)
+    CompiledFilter::compile(&filter, &rt).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
 fn member_values(resource: &Value, attr: &str) -> Vec<String> {

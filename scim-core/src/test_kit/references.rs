@@ -186,13 +186,12 @@ pub(super) fn references_to_members<S: Store>(s: &S) {
     assert_eq!(pairs(found), expected, "references_to");
     // The same as the filter the engine would run.
     let registry = Registry::standard();
-    let (filter, compiled) = compile(&format!("members.value eq \"{u2}\""), &registry, GROUP);
+    let compiled = compile(&format!("members.value eq \"{u2}\""), &registry, GROUP);
     let queried = block_on(s.query(
         T,
         GROUP,
         Query {
-            filter: Some(&filter),
-            compiled: Some(&compiled),
+            filter: Some(&compiled),
             ..everything()
         },
     ))

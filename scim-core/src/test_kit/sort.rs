@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use scim_filter::AttrPath;
+use scim_filter::{AttrPath, AttrSchema};
 use scim_schema::Registry;
 use serde_json::Value;
 
@@ -47,13 +47,12 @@ pub(super) fn sort_and_paging<S: Store>(s: &S) {
     for (filter_text, sort_text) in cases {
         let compiled = filter_text.map(|t| compile(t, &registry, USER));
         let sort_path = sort_text.map(|t| AttrPath::parse(t).expect("sort path"));
+        let sort_attribute = sort_path
+            .as_ref()
+            .and_then(|p| rt.as_ref().and_then(|rt| rt.attribute(p)));
         let mut expected: Vec<StoredResource> = all
             .iter()
-            .filter(|r| {
-                compiled
-                    .as_ref()
-                    .is_none_or(|(_, c)| c.matches(&r.resource))
-            })
+            .filter(|r| compiled.as_ref().is_none_or(|c| c.matches(&r.resource)))
             .cloned()
             .collect();
         for descending in [false, true] {
@@ -69,9 +68,12 @@ pub(super) fn sort_and_paging<S: Store>(s: &S) {
             for (start_index, count) in [(1, usize::MAX), (1, 3), (2, 3), (4, 100), (1, 0), (50, 5)]
             {
                 let query = Query {
-                    filter: compiled.as_ref().map(|(f, _)| f),
-                    compiled: compiled.as_ref().map(|(_, c)| c),
-                    sort: sort_path.as_ref().map(|path| Sort { path, descending }),
+                    filter: compiled.as_ref(),
+                    sort: sort_path.as_ref().map(|path| Sort {
+                        path,
+                        descending,
+                        attribute: sort_attribute.as_ref(),
+                    }),
                     start_index,
                     count,
                     attributes: None,
@@ -124,8 +126,7 @@ pub(super) fn sort_and_paging<S: Store>(s: &S) {
                 let mut start = 1;
                 loop {
                     let query = Query {
-                        filter: compiled.as_ref().map(|(f, _)| f),
-                        compiled: compiled.as_ref().map(|(_, c)| c),
+                        filter: compiled.as_ref(),
                         sort: None,
                         start_index: start,
                         count: 3,

@@ -158,7 +158,6 @@ impl Store for SplitStore {
         // Everything, reassembled; the engine filters, sorts and pages.
         let all = Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: usize::MAX,

@@ -60,7 +60,6 @@ impl Store for NoPushDown {
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
         let all = Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: usize::MAX,

@@ -278,7 +278,11 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     .map(|f| self.node(f, parent))
                     .collect::<Result<_, _>>()?,
             ),
-            Filter::Or(ops) => ResolvedNode::Or(self.or_chain(ops, parent)?.into_boxed_slice()),
+            // A chain that became one node (one set) is that node.
+            Filter::Or(ops) => match <[ResolvedNode; 1]>::try_from(self.or_chain(ops, parent)?) {
+                Ok([only]) => only,
+                Err(ops) => ResolvedNode::Or(ops.into_boxed_slice()),
+            },
         })
     }
 

@@ -236,8 +236,9 @@ pub enum Condition {
     Number(NumberTest),
     /// A string comparison: a JSON string.
     Text(TextTest),
-    /// An OR-chain of string `eq` on one attribute: a JSON string equal to one of these
-    /// literals (never a dateTime literal nor a custom type).
+    /// An OR-chain of string `eq` on one attribute (four literals or more; the `or` of
+    /// nothing else is this leaf alone): a JSON string equal to one of these literals (never
+    /// a dateTime literal nor a custom type).
     TextIn(TextSet),
     /// `ne`: a simple value (string, number or boolean) that fails this `eq` condition
     /// (RFC 7644 §3.4.2.2 "not identical"; like every operator, false on a missing
@@ -401,8 +402,7 @@ impl TextTest {
 /// use scim_filter::{CompiledFilter, Condition, Filter, ResolvedNode};
 /// let f = Filter::parse(r#"id eq "A" or id eq "b" or id eq "c" or id eq "d""#)?;
 /// let c = CompiledFilter::compile_schemaless(&f)?;
-/// let ResolvedNode::Or(ops) = c.resolved() else { unreachable!() };
-/// let [ResolvedNode::Leaf(attr, Condition::TextIn(set))] = &ops[..] else { unreachable!() };
+/// let ResolvedNode::Leaf(attr, Condition::TextIn(set)) = c.resolved() else { unreachable!() };
 /// assert_eq!(attr.name(), "id");
 /// assert_eq!(set.literals(), ["a", "b", "c", "d"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -1,9 +1,9 @@
 //! Index lookups: `eq`, `sw`, `co` and `ew` answered from `attr_index`, `members.value_key`,
 //! the row id or the trigram index instead of the documents.
 
-use scim_filter::{AttrPath, AttrSchema, AttrType, CompareOp};
+use scim_filter::{AttrType, CompareOp, Location};
 
-use super::{balanced, Base, Frag, Resolved, Translator, RESOURCE_TYPE, TENANT};
+use super::{balanced, Attr, Frag, Params, Translator, RESOURCE_TYPE, TENANT};
 use crate::layout::{indexed_label, ID_LABEL};
 use crate::trigrams;
 
@@ -34,18 +34,18 @@ pub(crate) enum KeyTest {
 }
 
 /// An index lookup standing for a string comparison (or several, merged).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Lookup {
+#[derive(Debug, Clone)]
+pub(crate) struct Lookup<'r> {
     source: Source,
     keys: KeyTest,
     /// For a caseExact attribute the keys find a superset: the document must also hold one
-    /// of these literals (as given) at this path.
-    verify: Option<(AttrPath, Vec<String>)>,
+    /// of these literals (as given) at this attribute.
+    verify: Option<(Attr<'r>, Vec<String>)>,
 }
 
-impl Lookup {
+impl Lookup<'_> {
     /// Adds `other`'s keys to this lookup when both are `eq` lookups in the same place.
-    pub(super) fn merge(&mut self, other: &Lookup) -> bool {
+    pub(super) fn merge(&mut self, other: &Lookup<'_>) -> bool {
         let (KeyTest::In(mine), KeyTest::In(theirs)) = (&mut self.keys, &other.keys) else {
             return false;
         };
@@ -73,24 +73,41 @@ fn successor(s: &str) -> Option<String> {
     Some(chars.into_iter().collect())
 }
 
-impl<S: AttrSchema + ?Sized> Translator<'_, S> {
-    /// An index lookup that answers `path op lit` exactly: `eq`, or `sw` when
-    /// case-insensitive, on an indexed attribute, on `id`, or on the `value` of out-of-line
-    /// elements, read from the top of the resource; `co` and `ew` when case-insensitive, on
-    /// an indexed attribute only.
-    pub(super) fn lookup(
+/// `column = ?` or `column IN (…)` for a list of strings (one parameter however many).
+pub(super) fn in_list(params: &mut Params, column: &str, values: Vec<String>) -> String {
+    if values.len() == 1 {
+        let v = params.push(values.into_iter().next().unwrap_or_default());
+        return format!("{column} = {v}");
+    }
+    let list = params.push(serde_json::Value::from(values).to_string());
+    format!("{column} IN (SELECT value FROM json_each({list}))")
+}
+
+impl Translator<'_> {
+    /// An index lookup that answers `r op lit` exactly (for `eq`, for any of `lits`):
+    /// `eq`, or `sw` when case-insensitive, on an indexed attribute, on `id`, or on the
+    /// `value` of out-of-line elements, read from the top of the resource; `co` and `ew`
+    /// when case-insensitive, on an indexed attribute only.
+    pub(super) fn lookup<'r>(
         &self,
-        r: &Resolved,
-        path: &AttrPath,
+        r: Attr<'r>,
         op: CompareOp,
-        lit: &str,
+        lits: &[&str],
         exact: bool,
-    ) -> Option<Lookup> {
-        let info = r.info.as_ref()?;
+    ) -> Option<Lookup<'r>> {
+        let info = r.info?;
         let string = matches!(info.attr_type, AttrType::String | AttrType::Reference);
-        if !string || !self.frames.is_empty() || !matches!(r.base, Base::Root) {
+        if !string || !self.frames.is_empty() || r.location != &Location::Core {
             return None;
         }
+        let [lit] = lits else {
+            // Several literals: an `eq` set, one lookup of all their keys.
+            if op != CompareOp::Eq || lits.is_empty() {
+                return None;
+            }
+            let keys = KeyTest::In(lits.iter().map(|l| l.to_lowercase()).collect());
+            return self.lookup_of(r, keys, lits, exact);
+        };
         let key = lit.to_lowercase();
         let keys = match op {
             CompareOp::Eq => KeyTest::In(vec![key]),
@@ -106,27 +123,36 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
             CompareOp::Ew if !exact => KeyTest::EndsWith(key),
             _ => return None,
         };
+        self.lookup_of(r, keys, lits, exact)
+    }
+
+    /// The index that finds `keys` of `r`, if any; for a caseExact attribute the
+    /// document then confirms one of `lits` (as given).
+    fn lookup_of<'r>(
+        &self,
+        r: Attr<'r>,
+        keys: KeyTest,
+        lits: &[&str],
+        exact: bool,
+    ) -> Option<Lookup<'r>> {
         let substring = matches!(keys, KeyTest::Contains(_) | KeyTest::EndsWith(_));
-        let source = if self.out_of_line(r) == Some(true) {
-            let value = r
-                .sub
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case("value"));
+        let source = if self.out_of_line(&r) == Some(true) {
+            let value = r.sub.is_some_and(|s| s.eq_ignore_ascii_case("value"));
             if !value || self.layout.irregular || substring {
                 return None;
             }
             Source::Members
         } else if r.name.eq_ignore_ascii_case("id") && r.sub.is_none() {
             // The row id, and the side table for documents whose `id` is not it.
-            if !exact || r.complex != Some(false) {
+            if !exact || r.complex() != Some(false) {
                 return None;
             }
             Source::Id
         } else {
-            let label = indexed_label(&r.name, r.sub.as_deref())?;
+            let label = indexed_label(r.name, r.sub)?;
             // The side table holds what the evaluator reads of an attribute that is not
             // complex.
-            if r.sub.is_none() && r.complex != Some(false) {
+            if r.sub.is_none() && r.complex() != Some(false) {
                 return None;
             }
             Source::Attr(label)
@@ -134,27 +160,13 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
         Some(Lookup {
             source,
             keys,
-            verify: exact.then(|| (path.clone(), vec![lit.to_owned()])),
+            verify: exact.then(|| (r, lits.iter().map(|l| (*l).to_owned()).collect())),
         })
-    }
-
-    /// `column = ?` or `column IN (…)` for a list of strings (one parameter however many).
-    fn in_list(&mut self, column: &str, values: Vec<String>) -> String {
-        if values.len() == 1 {
-            let v = self
-                .params
-                .push(values.into_iter().next().unwrap_or_default());
-            return format!("{column} = {v}");
-        }
-        let list = self
-            .params
-            .push(serde_json::Value::from(values).to_string());
-        format!("{column} IN (SELECT value FROM json_each({list}))")
     }
 
     /// The ids a lookup finds (a `SELECT` of one column), and the document test that must
     /// follow it when it is a superset.
-    fn lookup_sql(&mut self, l: Lookup) -> Option<(String, Option<String>)> {
+    fn lookup_sql(&mut self, l: Lookup<'_>) -> Option<(String, Option<String>)> {
         let x = self.alias("x");
         let (ids, key_column) = match l.source {
             Source::Attr(_) | Source::Id => {
@@ -207,7 +219,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
             _ => (ids, key_column),
         };
         let test = match l.keys {
-            KeyTest::In(keys) => self.in_list(&key_column, keys),
+            KeyTest::In(keys) => in_list(self.params, &key_column, keys),
             KeyTest::Range(lo, hi) => {
                 let lo = self.params.push(lo);
                 let hi = self.params.push(hi);
@@ -228,7 +240,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
         let mut ids = format!("{ids} AND {test}");
         let verify = match l.verify {
             None => None,
-            Some((path, values)) => {
+            Some((attr, values)) => {
                 if l.source == Source::Id {
                     // A document whose `id` is its row id (every one the engine writes).
                     let list = self
@@ -236,10 +248,9 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
                         .push(serde_json::Value::from(values.clone()).to_string());
                     ids = format!("SELECT value FROM json_each({list}) UNION ALL {ids}");
                 }
-                let r = self.resolve(&path);
-                let candidates = self.candidates(&r)?;
+                let candidates = self.candidates(&attr)?;
                 let c = self.alias("c");
-                let test = self.in_list(&format!("{c}.v"), values);
+                let test = in_list(self.params, &format!("{c}.v"), values);
                 Some(format!(
                     "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {c}.t = 'text' AND {test})"
                 ))
@@ -250,7 +261,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
 
     /// SQL for a union of lookups: one `r.id IN (…)` (which SQLite answers with primary-key
     /// lookups) when no lookup needs a document test.
-    fn ids_sql(&mut self, lookups: Vec<Lookup>) -> Option<String> {
+    fn ids_sql(&mut self, lookups: Vec<Lookup<'_>>) -> Option<String> {
         let mut selects = Vec::with_capacity(lookups.len());
         let mut tests = Vec::with_capacity(lookups.len());
         for l in lookups {
@@ -270,7 +281,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
     }
 
     /// `f` with its lookups turned into SQL (or nothing, and no parameter left behind).
-    pub(super) fn finish(&mut self, f: Frag) -> Frag {
+    pub(super) fn finish<'r>(&mut self, f: Frag<'r>) -> Frag<'r> {
         match f {
             Frag::Ids(lookups) => {
                 let mark = self.params.mark();

@@ -1,6 +1,11 @@
 //! From a filter and a sort to SQL over the search document (the resource with its object
 //! keys ASCII-lower-cased), with the exact semantics of `scim_filter::CompiledFilter`.
 //!
+//! The filter is read in its resolved form ([`scim_filter::ResolvedNode`], the tree the
+//! evaluator runs): every path already resolved against the engine's schema (where its
+//! values are, type, caseExact) and every literal typed, so the store needs no schema and
+//! repeats no resolution.
+//!
 //! Every literal and every JSON path is a bound parameter (`?N`); the SQL text holds only
 //! what this module writes. A filter node that cannot be translated exactly becomes
 //! [`Frag::All`] (or makes its parent a [`Frag::Superset`]), and the engine finishes in
@@ -16,22 +21,20 @@
 
 use rusqlite::types::Value as SqlValue;
 
-use scim_filter::{
-    AttrInfo, AttrPath, AttrSchema, AttrType, CompValue, CompareOp, Filter, UrnLocation, Visitor,
-};
+use scim_filter::{AttrInfo, AttrType, Location, ResolvedAttr, ResolvedNode};
 
 mod lookups;
+mod nodes;
 mod order;
 mod predicates;
-mod visitor;
 
 use lookups::Lookup;
 pub(crate) use order::order_by;
 pub(crate) use predicates::instant_key;
 
 /// What a filter became.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Frag {
+#[derive(Debug, Clone)]
+pub(crate) enum Frag<'r> {
     /// SQL that selects exactly the matching rows.
     Exact(String),
     /// SQL that selects at least the matching rows.
@@ -40,7 +43,7 @@ pub(crate) enum Frag {
     All,
     /// Exactly the resources these index lookups find (together): kept apart until the
     /// enclosing `or` has had the chance to merge them into one lookup.
-    Ids(Vec<Lookup>),
+    Ids(Vec<Lookup<'r>>),
 }
 
 /// Leaves SQLite's default limit on bound parameters (32,766) well out of reach.
@@ -79,21 +82,33 @@ impl Params {
 /// The top-level document column.
 const ROOT_DOC: &str = "r.search";
 
-/// Where an attribute's value is, as the evaluator's `Path`.
-enum Base {
-    Root,
-    Extension(String),
-    ExtensionOrRoot(String),
-    /// A schema URN that is not one of the resource type's: no value anywhere.
-    Nowhere,
+/// An attribute as the translation reads it: the parts of a [`ResolvedAttr`], borrowed from
+/// the filter, so that a leaf can also stand for what the filter spells otherwise
+/// (`members[value eq "x"]` read as `members.value eq "x"`, see `Translator::as_leaf`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attr<'r> {
+    location: &'r Location,
+    name: &'r str,
+    sub: Option<&'r str>,
+    info: Option<&'r AttrInfo>,
 }
 
-struct Resolved {
-    base: Base,
-    name: String,
-    sub: Option<String>,
-    complex: Option<bool>,
-    info: Option<AttrInfo>,
+impl<'r> From<&'r ResolvedAttr> for Attr<'r> {
+    fn from(a: &'r ResolvedAttr) -> Self {
+        Attr {
+            location: a.location(),
+            name: a.name(),
+            sub: a.sub_attr(),
+            info: a.info(),
+        }
+    }
+}
+
+impl Attr<'_> {
+    /// Whether the schema says the attribute is complex (`None`: unknown).
+    fn complex(&self) -> Option<bool> {
+        self.info.map(|i| i.attr_type == AttrType::Complex)
+    }
 }
 
 /// A JSON path label: `$."name"`. Names that SQLite's path syntax cannot quote are refused.
@@ -108,11 +123,6 @@ fn label(name: &str) -> Option<String> {
     Some(format!("\"{}\"", name.to_ascii_lowercase()))
 }
 
-struct ValuePathFrame {
-    attr: AttrPath,
-    alias: String,
-}
-
 /// Where the store keeps what the filter reads, for one query.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Layout<'a> {
@@ -123,22 +133,22 @@ pub(crate) struct Layout<'a> {
     pub(crate) irregular: bool,
 }
 
-/// The filter translator (a [`Visitor`]).
-pub(crate) struct Translator<'a, S: ?Sized> {
-    schema: &'a S,
+/// The filter translator.
+pub(crate) struct Translator<'a> {
     params: &'a mut Params,
     layout: Layout<'a>,
-    frames: Vec<ValuePathFrame>,
+    /// The aliases of the value paths being translated, innermost last: their elements are
+    /// the documents that [`Location::Element`] attributes are read in.
+    frames: Vec<String>,
     aliases: usize,
     /// Set while an `ne` comparison is translated as its `eq` test: [`Translator::leaf`]
     /// then selects the values that fail it, and no index lookup stands in for it.
     ne: bool,
 }
 
-impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
-    pub(crate) fn new(schema: &'a S, params: &'a mut Params, layout: Layout<'a>) -> Self {
+impl<'a> Translator<'a> {
+    pub(crate) fn new(params: &'a mut Params, layout: Layout<'a>) -> Self {
         Translator {
-            schema,
             params,
             layout,
             frames: Vec::new(),
@@ -148,11 +158,10 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
     }
 
     /// Translates `filter`. Whatever is not kept in the result (`Frag::All`, a branch
-    /// abandoned on the way) has left no parameter behind.
-    pub(crate) fn translate(mut self, filter: &Filter) -> Frag {
+    /// abandoned on the way) has left no parameter behind; the result holds no lookup.
+    pub(crate) fn translate<'r>(mut self, filter: &'r ResolvedNode) -> Frag<'r> {
         let mark = self.params.mark();
-        let rewritten = self.rewrite(filter);
-        let frag = self.visit(rewritten.as_ref().unwrap_or(filter));
+        let frag = self.visit(filter);
         let frag = match self.finish(frag) {
             frag if self.params.values.len() <= MAX_PARAMS => frag,
             _ => Frag::All,
@@ -160,100 +169,13 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
         self.kept(mark, frag)
     }
 
-    /// Translates one node of the filter (like [`scim_filter::walk`], through the
-    /// [`Visitor`] methods). A node that yields no SQL takes back every parameter its
-    /// branches pushed, so a parent that drops it (an `and`) or gives up (an `or`, a `not`)
-    /// keeps only the parameters of what it keeps.
-    fn visit(&mut self, filter: &Filter) -> Frag {
-        let mark = self.params.mark();
-        let frag = match filter {
-            Filter::Present(path) => self.present(path),
-            Filter::Compare { path, op, value } => self.compare(path, *op, value),
-            // A schema the resource type does not have: no values to look into.
-            Filter::ValuePath(vp) if matches!(self.resolve(&vp.attr).base, Base::Nowhere) => {
-                Ok(Frag::Exact("0".to_owned()))
-            }
-            Filter::ValuePath(vp) => self.enter_value_path(&vp.attr).and_then(|()| {
-                let inner = self.visit(&vp.filter);
-                self.value_path(&vp.attr, inner)
-            }),
-            Filter::Not(inner) => {
-                let inner = self.visit(inner);
-                self.not(inner)
-            }
-            Filter::And(ops) => {
-                let ops = ops.iter().map(|o| self.visit(o)).collect();
-                self.and(ops)
-            }
-            Filter::Or(ops) => {
-                let ops = ops.iter().map(|o| self.visit(o)).collect();
-                self.or(ops)
-            }
-            // A node this translation does not know: the engine filters in memory.
-            _ => Ok(Frag::All),
-        };
-        let frag = match frag {
-            Ok(frag) => frag,
-            Err(never) => match never {},
-        };
-        self.kept(mark, frag)
-    }
-
     /// `frag`, after taking back the parameters pushed since `mark` when it holds no SQL
     /// (lookups push theirs only when [`Translator::finish`] turns them into SQL).
-    fn kept(&mut self, mark: usize, frag: Frag) -> Frag {
+    fn kept<'r>(&mut self, mark: usize, frag: Frag<'r>) -> Frag<'r> {
         if matches!(frag, Frag::All | Frag::Ids(_)) {
             self.params.rollback(mark);
         }
         frag
-    }
-
-    /// `members[value eq "x"]` (or `sw`) as `members.value eq "x"` (so the `value_key`
-    /// index answers it): the same when every element is an object with a string `value`
-    /// (not `irregular`). `None` when nothing changes.
-    fn rewrite(&self, f: &Filter) -> Option<Filter> {
-        let rewrite_all = |ops: &[Filter]| {
-            let new: Vec<Option<Filter>> = ops.iter().map(|o| self.rewrite(o)).collect();
-            new.iter().any(Option::is_some).then(|| {
-                new.into_iter()
-                    .zip(ops)
-                    .map(|(n, o)| n.unwrap_or_else(|| o.clone()))
-                    .collect::<Vec<_>>()
-            })
-        };
-        match f {
-            Filter::ValuePath(vp) if !self.layout.irregular && vp.attr.sub_attr.is_none() => {
-                let Filter::Compare {
-                    path,
-                    op,
-                    value: value @ CompValue::String(_),
-                } = vp.filter.as_ref()
-                else {
-                    return None;
-                };
-                let r = self.resolve(&vp.attr);
-                let plain = path.urn.is_none() && path.sub_attr.is_none();
-                // Only the operators an index answers (`ne`, any-match like the others,
-                // reads the elements either way).
-                if !plain
-                    || !matches!(op, CompareOp::Eq | CompareOp::Sw)
-                    || !path.name.eq_ignore_ascii_case("value")
-                    || self.out_of_line(&r) != Some(true)
-                {
-                    return None;
-                }
-                let path = AttrPath {
-                    urn: vp.attr.urn.clone(),
-                    name: vp.attr.name.clone(),
-                    sub_attr: Some(path.name.clone()),
-                };
-                Some(Filter::compare(path, *op, value.clone()))
-            }
-            Filter::Not(inner) => self.rewrite(inner).map(|i| Filter::Not(Box::new(i))),
-            Filter::And(ops) => rewrite_all(ops).map(Filter::And),
-            Filter::Or(ops) => rewrite_all(ops).map(Filter::Or),
-            _ => None,
-        }
     }
 
     fn alias(&mut self, prefix: &str) -> String {
@@ -263,52 +185,18 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
 
     fn doc(&self) -> String {
         match self.frames.last() {
-            Some(f) => format!("{}.doc", f.alias),
+            Some(alias) => format!("{alias}.doc"),
             None => ROOT_DOC.to_owned(),
         }
     }
 
-    fn parent(&self) -> Option<&AttrPath> {
-        self.frames.last().map(|f| &f.attr)
-    }
-
-    /// As `Compiler::resolve` in scim-filter.
-    fn resolve(&self, path: &AttrPath) -> Resolved {
-        let parent = self.parent();
-        let absolute = match parent {
-            Some(parent) if path.urn.is_none() && path.sub_attr.is_none() => AttrPath {
-                urn: parent.urn.clone(),
-                name: parent.name.clone(),
-                sub_attr: Some(path.name.clone()),
-            },
-            _ => path.clone(),
-        };
-        let info = self.schema.attribute(&absolute);
-        let base = match (&path.urn, parent) {
-            (Some(urn), None) => match self.schema.urn_location(urn) {
-                Some(UrnLocation::Core) => Base::Root,
-                Some(UrnLocation::Extension) => Base::Extension(urn.clone()),
-                Some(UrnLocation::Foreign) => Base::Nowhere,
-                _ => Base::ExtensionOrRoot(urn.clone()),
-            },
-            _ => Base::Root,
-        };
-        Resolved {
-            base,
-            name: path.name.clone(),
-            sub: path.sub_attr.clone(),
-            complex: info.as_ref().map(|i| i.attr_type == AttrType::Complex),
-            info,
-        }
-    }
-
     /// SQL for the JSON path of the attribute (without its sub-attribute) in `doc`.
-    fn attr_path(&mut self, r: &Resolved, doc: &str) -> Option<String> {
-        let name = label(&r.name)?;
-        Some(match &r.base {
-            Base::Root => self.params.push(format!("$.{name}")),
-            Base::Extension(urn) => self.params.push(format!("$.{}.{name}", label(urn)?)),
-            Base::ExtensionOrRoot(urn) => {
+    fn attr_path(&mut self, r: &Attr<'_>, doc: &str) -> Option<String> {
+        let name = label(r.name)?;
+        Some(match r.location {
+            Location::Core | Location::Element => self.params.push(format!("$.{name}")),
+            Location::Extension(urn) => self.params.push(format!("$.{}.{name}", label(urn)?)),
+            Location::ExtensionOrCore(urn) => {
                 let urn = label(urn)?;
                 let u = self.params.push(format!("$.{urn}"));
                 let root = self.params.push(format!("$.{name}"));
@@ -317,23 +205,25 @@ impl<'a, S: AttrSchema + ?Sized> Translator<'a, S> {
                 // finds nothing unless it is an object).
                 format!("CASE WHEN json_type({doc}, {u}) IS NULL THEN {root} ELSE {ext} END")
             }
-            Base::Nowhere => return None,
+            // `Foreign` names nothing (the callers answer it first); a location this
+            // translation does not know is left to the engine.
+            _ => return None,
         })
     }
 
     /// Whether `r` is the out-of-line attribute (read from `members`); `None` when that
     /// depends on the document (an unknown URN prefix).
-    fn out_of_line(&self, r: &Resolved) -> Option<bool> {
+    fn out_of_line(&self, r: &Attr<'_>) -> Option<bool> {
         let Some(attr) = self.layout.out_of_line else {
             return Some(false);
         };
         if !self.frames.is_empty() || !r.name.eq_ignore_ascii_case(attr) {
             return Some(false);
         }
-        match r.base {
-            Base::Root => Some(true),
-            Base::Extension(_) | Base::Nowhere => Some(false),
-            Base::ExtensionOrRoot(_) => None,
+        match r.location {
+            Location::Core => Some(true),
+            Location::ExtensionOrCore(_) => None,
+            _ => Some(false),
         }
     }
 }

@@ -1,19 +1,17 @@
 //! Sorting in SQL, as the engine sorts in memory.
 
-use scim_filter::{AttrPath, AttrSchema, AttrType};
+use scim_core::Sort;
+use scim_filter::AttrType;
 
 use super::{label, Params};
 
-/// `ORDER BY` terms for sorting by `path` exactly as the engine's in-memory sort does, when
-/// the schema says the attribute is single-valued and simple (string-like, dateTime, number
-/// or boolean); `None` leaves the sort to the engine (multi-valued attributes among them).
-pub(crate) fn order_by<S: AttrSchema + ?Sized>(
-    schema: &S,
-    path: &AttrPath,
-    descending: bool,
-    params: &mut Params,
-) -> Option<String> {
-    let info = schema.attribute(path)?;
+/// `ORDER BY` terms for sorting as the engine's in-memory sort does, when the schema (as
+/// [`Sort::attribute`] carries it) says the attribute is single-valued and simple
+/// (string-like, dateTime, number or boolean); `None` leaves the sort to the engine
+/// (multi-valued attributes, and attributes the schema does not define, among them).
+pub(crate) fn order_by(sort: &Sort<'_>, params: &mut Params) -> Option<String> {
+    let (path, descending) = (sort.path, sort.descending);
+    let info = sort.attribute?;
     if info.multi_valued || info.custom.is_some() {
         return None;
     }

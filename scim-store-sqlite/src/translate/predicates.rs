@@ -1,11 +1,12 @@
 //! Predicates over the documents: the values a comparison looks at, presence, and the
 //! string and dateTime comparisons.
 
-use scim_filter::{AttrPath, AttrSchema, AttrType, CompareOp, Instant};
+use scim_filter::{CompareOp, Instant, TextSet, TextTest};
 
-use super::{label, Frag, Params, Resolved, Translator};
+use super::lookups::in_list;
+use super::{label, Attr, Frag, Params, Translator};
 
-impl<S: AttrSchema + ?Sized> Translator<'_, S> {
+impl Translator<'_> {
     /// The out-of-line elements of the resource `r`, with `json_each`'s columns `type`,
     /// `value` and `atom` (so they stand in for the array the document would hold).
     pub(super) fn out_of_line_each(&mut self) -> String {
@@ -36,12 +37,12 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
 
     /// The scalars a comparison looks at (the evaluator's `Path::any_value`), as a
     /// subquery with columns `t` (JSON type) and `v` (SQL value).
-    pub(super) fn candidates(&mut self, r: &Resolved) -> Option<String> {
+    pub(super) fn candidates(&mut self, r: &Attr<'_>) -> Option<String> {
         let ool = self.out_of_line(r)?;
         let doc = self.doc();
         let p = self.attr_path(r, &doc)?;
         let e = self.alias("e");
-        Some(match &r.sub {
+        Some(match r.sub {
             None => {
                 let value = self.params.push("$.\"value\"".to_owned());
                 // The attribute itself when scalar; each element of an array (an object's
@@ -51,7 +52,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
                      CASE {e}.type WHEN 'object' THEN json_extract({e}.value, {value}) ELSE {e}.atom END AS v \
                      FROM json_each({doc}, {p}) AS {e} WHERE json_type({doc}, {p}) <> 'object'"
                 );
-                if r.complex != Some(false) {
+                if r.complex() != Some(false) {
                     sql.push_str(&format!(
                         " UNION ALL SELECT json_type({doc} -> {p}, {value}) AS t, json_extract({doc} -> {p}, {value}) AS v \
                          WHERE json_type({doc}, {p}) = 'object'"
@@ -83,11 +84,11 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
         })
     }
 
-    pub(super) fn leaf(
+    pub(super) fn leaf<'r>(
         &mut self,
-        r: &Resolved,
+        r: &Attr<'_>,
         pred: impl FnOnce(&mut Params, &str, &str) -> String,
-    ) -> Frag {
+    ) -> Frag<'r> {
         let Some(candidates) = self.candidates(r) else {
             return Frag::All;
         };
@@ -105,7 +106,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
     }
 
     /// The evaluator's `Path::present`.
-    pub(super) fn present_sql(&mut self, r: &Resolved) -> Option<String> {
+    pub(super) fn present_sql(&mut self, r: &Attr<'_>) -> Option<String> {
         let ool = self.out_of_line(r)?;
         let doc = self.doc();
         let p = self.attr_path(r, &doc)?;
@@ -115,7 +116,7 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
         let leaf = format!(
             "{t}.type NOT IN ('null', 'array', 'object') AND ({t}.type <> 'text' OR {t}.atom <> '')"
         );
-        Some(match &r.sub {
+        Some(match r.sub {
             None if ool => {
                 let m = self.alias("m");
                 format!(
@@ -137,37 +138,27 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
         })
     }
 
-    pub(super) fn string_pred(
-        &mut self,
-        r: &Resolved,
-        path: &AttrPath,
-        op: CompareOp,
-        lit: &str,
-    ) -> Frag {
-        let info = r.info.as_ref();
-        if info.is_some_and(|i| i.custom.is_some()) {
+    /// A string comparison: a lookup when an index answers it, else a test of the values.
+    pub(super) fn string_pred<'r>(&mut self, r: Attr<'r>, t: &TextTest) -> Frag<'r> {
+        if t.custom().is_some() {
             return Frag::All;
         }
-        let exact = info.is_some_and(|i| i.case_exact);
+        let exact = t.case_exact();
+        let op = t.op();
         // The evaluator compares instants when the literal is a dateTime (a value that is
         // none compares as text): so does SQL, through `scim_instant`.
-        if !op.is_substring() {
-            if let Some(instant) = Instant::parse(lit) {
-                return self.instant_pred(r, op, lit, instant, exact);
-            }
-            if info.is_some_and(|i| i.attr_type == AttrType::DateTime) {
-                return Frag::All;
-            }
+        if let Some(instant) = t.instant() {
+            return self.instant_pred(&r, op, t.literal(), instant, exact);
         }
-        if let Some(lookup) = self.lookup(r, path, op, lit, exact).filter(|_| !self.ne) {
+        if let Some(lookup) = self
+            .lookup(r, op, &[t.literal()], exact)
+            .filter(|_| !self.ne)
+        {
             return Frag::Ids(vec![lookup]);
         }
-        let lit = if exact {
-            lit.to_owned()
-        } else {
-            lit.to_lowercase()
-        };
-        self.leaf(r, move |params, t, v| {
+        // Folded already (unless caseExact), as the values are below.
+        let lit = t.literal().to_owned();
+        self.leaf(&r, move |params, t, v| {
             let v = if exact {
                 v.to_owned()
             } else {
@@ -192,24 +183,43 @@ impl<S: AttrSchema + ?Sized> Translator<'_, S> {
             format!("{is_text} AND {test}")
         })
     }
+
+    /// String `eq` against a set of literals: one lookup of all the keys when an index
+    /// answers it, else one test of the values against the list.
+    pub(super) fn string_set<'r>(&mut self, r: Attr<'r>, set: &TextSet) -> Frag<'r> {
+        let lits = set.literals();
+        let exact = set.case_exact();
+        if let Some(lookup) = self
+            .lookup(r, CompareOp::Eq, &lits, exact)
+            .filter(|_| !self.ne)
+        {
+            return Frag::Ids(vec![lookup]);
+        }
+        let lits: Vec<String> = lits.into_iter().map(str::to_owned).collect();
+        self.leaf(&r, move |params, t, v| {
+            let v = if exact {
+                v.to_owned()
+            } else {
+                format!("scim_lower({v})")
+            };
+            format!("{t} = 'text' AND {}", in_list(params, &v, lits))
+        })
+    }
 }
 
-impl<S: AttrSchema + ?Sized> Translator<'_, S> {
-    /// `path op lit` where `lit` is a dateTime: values that are dateTimes compare as
-    /// instants, other strings as text (folded unless caseExact), as the evaluator does.
-    fn instant_pred(
+impl Translator<'_> {
+    /// `r op lit` where `lit` (folded unless `exact`) is a dateTime: values that are
+    /// dateTimes compare as instants, other strings as text (folded unless caseExact), as
+    /// the evaluator does.
+    fn instant_pred<'r>(
         &mut self,
-        r: &Resolved,
+        r: &Attr<'_>,
         op: CompareOp,
         lit: &str,
         instant: Instant,
         exact: bool,
-    ) -> Frag {
-        let text_lit = if exact {
-            lit.to_owned()
-        } else {
-            lit.to_lowercase()
-        };
+    ) -> Frag<'r> {
+        let text_lit = lit.to_owned();
         let sql = sql_op(op);
         self.leaf(r, move |params, t, v| {
             let key = params.push(instant_key(instant));

@@ -24,8 +24,7 @@ fn names(store: &SqliteStore, filter: &str) -> Vec<String> {
         "t",
         "User",
         Query {
-            filter: Some(&filter),
-            compiled: Some(&compiled),
+            filter: Some(&compiled),
             sort: None,
             start_index: 1,
             count: usize::MAX,
@@ -99,7 +98,6 @@ fn batched_writes_keep_the_trigram_index_exact() {
         "User",
         Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: usize::MAX,

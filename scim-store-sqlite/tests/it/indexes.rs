@@ -99,7 +99,6 @@ fn create_batch_is_all_or_nothing() {
         "User",
         scim_core::Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: 100,
@@ -320,7 +319,6 @@ fn version_2_files_get_the_trigram_index() {
         "User",
         Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: 100,

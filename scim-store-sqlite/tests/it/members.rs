@@ -34,8 +34,7 @@ fn groups_where(s: &impl Store, text: &str, attributes: Option<&[&str]>) -> scim
         "t",
         "Group",
         Query {
-            filter: Some(&filter),
-            compiled: Some(&compiled),
+            filter: Some(&compiled),
             sort: None,
             start_index: 1,
             count: 100,

@@ -55,7 +55,6 @@ fn untranslatable_parts_are_not_errors() {
         "User",
         scim_core::Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: usize::MAX,
@@ -134,7 +133,6 @@ fn wide_and_deep_filters_are_not_errors() {
         "User",
         scim_core::Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: usize::MAX,

@@ -297,18 +297,31 @@ fn combine(leaf: BoxedStrategy<Filter>) -> impl Strategy<Value = Filter> {
     })
 }
 
+/// `p eq "…" or p eq "…" or …` with four literals or more: the evaluator's compiler makes
+/// an OR-chain like this one set (`Condition::TextIn`), which SQL must answer alike.
+fn eq_chain(paths: BoxedStrategy<AttrPath>) -> impl Strategy<Value = Filter> {
+    (paths, prop::collection::vec(string(), 4..7)).prop_map(|(p, lits)| {
+        Filter::Or(
+            lits.into_iter()
+                .map(|l| Filter::compare(p.clone(), CompareOp::Eq, CompValue::String(l)))
+                .collect(),
+        )
+    })
+}
+
 fn filter_over(
     paths: BoxedStrategy<AttrPath>,
     multi: &'static str,
     inner: BoxedStrategy<AttrPath>,
 ) -> impl Strategy<Value = Filter> {
-    let value_path = combine(leaf(inner).boxed()).prop_map(move |f| {
+    let inner_leaf = prop_oneof![4 => leaf(inner.clone()), 1 => eq_chain(inner)].boxed();
+    let value_path = combine(inner_leaf).prop_map(move |f| {
         Filter::ValuePath(ValuePath {
             attr: AttrPath::new(multi),
             filter: Box::new(f),
         })
     });
-    let top = prop_oneof![4 => leaf(paths), 1 => value_path].boxed();
+    let top = prop_oneof![4 => leaf(paths.clone()), 1 => value_path, 1 => eq_chain(paths)].boxed();
     combine(top)
 }
 

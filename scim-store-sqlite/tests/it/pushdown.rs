@@ -11,7 +11,6 @@ fn all(s: &impl Store, tenant: &str) -> Vec<scim_core::StoredResource> {
         "User",
         Query {
             filter: None,
-            compiled: None,
             sort: None,
             start_index: 1,
             count: usize::MAX,
@@ -84,8 +83,7 @@ fn case_colliding_keys_are_left_to_the_engine() {
             "t",
             "User",
             Query {
-                filter: Some(&filter),
-                compiled: Some(&compiled),
+                filter: Some(&compiled),
                 sort: None,
                 start_index: 1,
                 count: usize::MAX,
@@ -183,8 +181,7 @@ fn present_needs_a_non_empty_value() {
             "t",
             "User",
             Query {
-                filter: Some(&filter),
-                compiled: Some(&compiled),
+                filter: Some(&compiled),
                 sort: None,
                 start_index: 1,
                 count: usize::MAX,

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use scim_core::{
     block_on, Config, Engine, MemoryStore, Method, Query, Request, RequestContext, Sort, Store,
 };
-use scim_filter::{AttrPath, AttrType};
+use scim_filter::{AttrPath, AttrSchema, AttrType};
 use scim_schema::{builtin, Attribute, Registry, Schema};
 use scim_store_sqlite::SqliteStore;
 use serde_json::{json, Map, Value};
@@ -274,19 +274,24 @@ proptest! {
 /// compares SQL's order with the engine's; the multi-valued one is left to the engine.
 #[test]
 fn single_valued_sorts_are_pushed_down() {
-    let store = SqliteStore::open_in_memory(registry()).expect("open");
+    let registry = registry();
+    let users = registry.resource_type("User").expect("User");
+    let store = SqliteStore::open_in_memory(registry.clone()).expect("open");
     for attr in SORT_ATTRS {
         let path = AttrPath::parse(&format!("{EXT}:{attr}")).expect("path");
+        // What the engine passes: the schema's characteristics of the attribute.
+        let info = users.attribute(&path);
+        assert!(info.is_some(), "{attr}");
         for descending in [false, true] {
             let r = block_on(store.query(
                 "t",
                 "User",
                 Query {
                     filter: None,
-                    compiled: None,
                     sort: Some(Sort {
                         path: &path,
                         descending,
+                        attribute: info.as_ref(),
                     }),
                     start_index: 1,
                     count: 10,

@@ -220,14 +220,15 @@ fn cached(name: &str, build: impl FnOnce(&SqliteStore)) -> SqliteStore {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(dir.join(format!("{name}.db{suffix}")));
         }
-        let store = SqliteStore::open(&db, Registry::standard()).unwrap();
+        let store =
+            SqliteStore::open(&db, scim_core::StoreSchema::of(&Registry::standard())).unwrap();
         let start = Instant::now();
         build(&store);
         eprintln!("built {} in {:.1?}", db.display(), start.elapsed());
         drop(store);
         std::fs::write(&done, "").unwrap();
     }
-    SqliteStore::open(&db, Registry::standard()).unwrap()
+    SqliteStore::open(&db, scim_core::StoreSchema::of(&Registry::standard())).unwrap()
 }
 
 fn users_db(n: usize) -> SqliteStore {
@@ -726,7 +727,8 @@ fn engine_emails(c: &mut Criterion) {
         }
         let mut g = c.benchmark_group(format!("engine/{n}-emails"));
         g.sample_size(10);
-        let sqlite = SqliteStore::open(&db, Registry::standard()).unwrap();
+        let sqlite =
+            SqliteStore::open(&db, scim_core::StoreSchema::of(&Registry::standard())).unwrap();
         emails_on(&mut g, "", sqlite, n);
         emails_on(&mut g, "memory-", scim_core::MemoryStore::new(), n);
         g.finish();

@@ -59,7 +59,7 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
         Some(path) => HostStore::Sqlite(
             scim_store_sqlite::SqliteStore::open_with(
                 path,
-                registry.clone(),
+                scim_core::StoreSchema::of(&registry),
                 scim_store_sqlite::SqliteOptions::default()
                     .passwords(Arc::clone(&config.passwords))
                     .pool(options.sqlite),

@@ -272,42 +272,20 @@ pub(crate) struct Hidden {
     sub: Option<String>,
 }
 
-/// The [`Hidden`] attributes of the resource type `rt`.
-pub(crate) fn hidden_of(registry: &scim_schema::Registry, rt: &str) -> Vec<Hidden> {
-    use scim_schema::Returned;
-    let Some(t) = registry.resource_type(rt) else {
-        return Vec::new();
-    };
-    let core = std::iter::once((None, t.core_schema()));
-    let extensions = t
-        .extensions()
-        .map(|(s, _)| (Some(s.id.to_ascii_lowercase()), s));
-    let mut out = Vec::new();
-    for (urn, schema) in core.chain(extensions) {
-        for a in &schema.attributes {
-            let name = a.name.to_ascii_lowercase();
-            if a.returned == Returned::Never {
-                out.push(Hidden {
-                    urn: urn.clone(),
-                    name,
-                    sub: None,
-                });
-                continue;
-            }
-            for sub in a
-                .sub_attributes
-                .iter()
-                .filter(|s| s.returned == Returned::Never)
-            {
-                out.push(Hidden {
-                    urn: urn.clone(),
-                    name: name.clone(),
-                    sub: Some(sub.name.to_ascii_lowercase()),
-                });
-            }
-        }
-    }
-    out
+/// The [`Hidden`] attributes of the resource type `rt`: its
+/// [`hidden`](scim_core::StoredType::hidden) ones.
+pub(crate) fn hidden_of(schema: &scim_core::StoreSchema, rt: &str) -> Vec<Hidden> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    schema.get(rt).map_or_else(Vec::new, |t| {
+        t.hidden
+            .iter()
+            .map(|p| Hidden {
+                urn: p.urn.as_deref().map(lower),
+                name: lower(&p.name),
+                sub: p.sub_attr.as_deref().map(lower),
+            })
+            .collect()
+    })
 }
 
 /// Removes the `hidden` attributes from a search document (keys already lower-cased).

@@ -3,12 +3,12 @@
 //! and filters, sorting and paging pushed down to SQL where that is exact.
 //!
 //! ```
-//! use scim_core::{block_on, Query, Store};
+//! use scim_core::{block_on, Query, Store, StoreSchema};
 //! use scim_filter::{CompiledFilter, Filter};
 //! use scim_store_sqlite::SqliteStore;
 //!
 //! let registry = scim_schema::Registry::standard();
-//! let store = SqliteStore::open_in_memory(registry.clone())?;
+//! let store = SqliteStore::open_in_memory(StoreSchema::of(&registry))?;
 //! let created = block_on(store.create(
 //!     "default",
 //!     "User",
@@ -55,8 +55,12 @@
 //! lower-casing, dateTimes as instants, absent and null values last ascending and first
 //! descending); paging only when both the filter and the sort were.
 //!
-//! The store must be given the same [`Registry`] as the engine: the translation resolves
-//! attributes (type, caseExact, extension) as the engine's compiled filter does.
+//! The store holds no schema: it translates the filter's resolved form
+//! ([`scim_filter::CompiledFilter::resolved`], every attribute already resolved by the
+//! engine against its schema: where its values are, type, caseExact) and sorts by the
+//! characteristics [`scim_core::Sort::attribute`] carries. What it needs beyond each call
+//! (which attribute goes out of line, which values are never searchable) is a
+//! [`StoreSchema`] given at open, made from the engine's registry ([`StoreSchema::of`]).
 //!
 //! # Indexes
 //!
@@ -165,17 +169,12 @@ use std::time::Duration;
 use scim_core::secret::Entropy;
 // Named by the documentation's links.
 use scim_core::StoreError;
+use scim_core::StoreSchema;
 #[cfg(doc)]
 use scim_core::{Query, Store};
-use scim_schema::Registry;
 
 use pool::Pool;
 pub use pool::PoolOptions;
-
-/// The core Group schema: the `members` of a resource type with it are kept out of line.
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-/// The out-of-line attribute of groups.
-const MEMBERS: &str = "members";
 
 /// A [`Store`] in a SQLite database.
 ///
@@ -204,7 +203,8 @@ pub struct SqliteStore {
 
 /// What every call needs, shared with the store's threads.
 struct Core {
-    registry: Registry,
+    /// What the store knows of the resource types (what goes out of line, what is hidden).
+    schema: StoreSchema,
     entropy: Arc<dyn Entropy>,
     /// [`PoolOptions::max_scan`].
     max_scan: u64,
@@ -225,13 +225,10 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// The out-of-line attribute of the resource type `rt`: `members` of a type whose core
-/// schema is the Group schema.
-fn out_of_line_of(registry: &Registry, rt: &str) -> Option<&'static str> {
-    registry
-        .resource_type(rt)
-        .filter(|t| t.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA))
-        .map(|_| MEMBERS)
+/// The out-of-line attribute of the resource type `rt`: its
+/// [`members`](scim_core::StoredType::members) (those of a group).
+fn out_of_line_of<'s>(schema: &'s StoreSchema, rt: &str) -> Option<&'s str> {
+    schema.get(rt).and_then(|t| t.members.as_deref())
 }
 
 /// Whether an entry of `Query::attributes` names `attr` (`members`, `members.display`,
@@ -243,8 +240,8 @@ fn names_attribute(entry: &str, attr: &str) -> bool {
 }
 
 impl Core {
-    pub(crate) fn ool(&self, rt: &str) -> Option<&'static str> {
-        out_of_line_of(&self.registry, rt)
+    pub(crate) fn ool(&self, rt: &str) -> Option<&str> {
+        out_of_line_of(&self.schema, rt)
     }
 }
 

@@ -5,8 +5,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use scim_core::StoreError;
 use serde_json::Value;
 
-use scim_core::secret::{hash_secrets, PasswordScheme};
-use scim_schema::Registry;
+use scim_core::secret::{hash_secrets_at, PasswordScheme};
+use scim_core::StoreSchema;
 
 use crate::layout::{hidden_of, Row};
 use crate::trigrams;
@@ -83,7 +83,7 @@ CREATE INDEX IF NOT EXISTS members_value
 /// or 2, fills the trigram index from `attr_index`.
 pub(crate) fn migrate(
     conn: &mut Connection,
-    registry: &Registry,
+    schema: &StoreSchema,
     passwords: &dyn PasswordScheme,
 ) -> Result<(), StoreError> {
     let version: i64 = conn
@@ -127,14 +127,14 @@ pub(crate) fn migrate(
         tx.execute_batch(V1).map_err(unavailable)?;
         // The rewrite below fills the trigram index with the other side tables.
         tx.execute_batch(trigrams::TABLES).map_err(unavailable)?;
-        backfill(&tx, registry)?;
+        backfill(&tx, schema)?;
     } else if version < 3 {
         tx.execute_batch(trigrams::TABLES).map_err(unavailable)?;
         trigrams::backfill(&tx)?;
     }
     if version < 2 {
-        seal_secrets(&tx, registry, passwords)?;
-        renormalise_unique_keys(&tx, registry)?;
+        seal_secrets(&tx, schema, passwords)?;
+        renormalise_unique_keys(&tx, schema)?;
     }
     tx.pragma_update(None, "user_version", VERSION)
         .map_err(unavailable)?;
@@ -147,7 +147,7 @@ pub(crate) fn migrate(
 /// order): both resources stay, and the next write of the other one is refused as taken.
 fn renormalise_unique_keys(
     tx: &rusqlite::Transaction<'_>,
-    registry: &Registry,
+    schema: &StoreSchema,
 ) -> Result<(), StoreError> {
     let rows: Vec<(String, String, String, String, String)> = {
         let mut stmt = tx
@@ -171,10 +171,11 @@ fn renormalise_unique_keys(
         )
         .map_err(unavailable)?;
     for (tenant, rt, attribute, value, id) in rows {
-        let case_exact = registry
-            .resource_type(&rt)
-            .and_then(|t| t.core_schema().attribute(&attribute).map(|a| a.case_exact))
-            .unwrap_or(false);
+        let case_exact = schema.get(&rt).is_some_and(|t| {
+            t.case_exact_unique
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&attribute))
+        });
         let key = scim_core::UniqueKey::normalised(attribute, &value, case_exact);
         insert
             .execute(params![tenant, rt, key.attribute, key.value, id])
@@ -187,12 +188,12 @@ fn renormalise_unique_keys(
 /// the search form of those resources rewritten without them.
 fn seal_secrets(
     tx: &rusqlite::Transaction<'_>,
-    registry: &Registry,
+    schema: &StoreSchema,
     passwords: &dyn PasswordScheme,
 ) -> Result<(), StoreError> {
-    for rt in registry.resource_types() {
-        let name = rt.definition().name.clone();
-        let hidden = hidden_of(registry, &name);
+    for rt in schema.types() {
+        let name = rt.name.clone();
+        let hidden = hidden_of(schema, &name);
         if hidden.is_empty() {
             continue;
         }
@@ -213,8 +214,10 @@ fn seal_secrets(
             .map_err(unavailable)?;
         for (tenant, id, text) in rows {
             let mut resource: Value = serde_json::from_str(&text).map_err(unavailable)?;
-            hash_secrets(&rt, &mut resource, passwords, &|s| passwords.is_hash(s))
-                .map_err(unavailable)?;
+            hash_secrets_at(&rt.secrets, &mut resource, passwords, &|s| {
+                passwords.is_hash(s)
+            })
+            .map_err(unavailable)?;
             let row = Row::of(&resource, &id, None, &hidden)?;
             update
                 .execute(params![tenant, name, id, row.resource, row.search])
@@ -225,7 +228,7 @@ fn seal_secrets(
 }
 
 /// Rewrites every resource through [`Row::of`] and [`crate::write_side_tables`].
-fn backfill(tx: &rusqlite::Transaction<'_>, registry: &Registry) -> Result<(), StoreError> {
+fn backfill(tx: &rusqlite::Transaction<'_>, schema: &StoreSchema) -> Result<(), StoreError> {
     // The keys first: the loop below rewrites the rows it would otherwise be scanning.
     let keys: Vec<(String, String, String)> = {
         let mut stmt = tx
@@ -255,8 +258,8 @@ fn backfill(tx: &rusqlite::Transaction<'_>, registry: &Registry) -> Result<(), S
         let stored = Row::of(
             &resource,
             &id,
-            out_of_line_of(registry, &rt),
-            &hidden_of(registry, &rt),
+            out_of_line_of(schema, &rt),
+            &hidden_of(schema, &rt),
         )?;
         update
             .execute(params![

@@ -12,8 +12,7 @@ use rusqlite::Connection;
 use scim_core::secret::{default_entropy, Argon2Params, Argon2id, PasswordScheme};
 #[cfg(doc)]
 use scim_core::Store;
-use scim_core::{StoreError, StoredResource, UniqueKey};
-use scim_schema::Registry;
+use scim_core::{StoreError, StoreSchema, StoredResource, UniqueKey};
 use serde_json::Value;
 
 use crate::pool::{BatchHooks, FileDb, Pool, PoolOptions};
@@ -24,15 +23,20 @@ impl SqliteStore {
     /// synced, as `synchronous=FULL` would) when the call returns. A file written by an earlier version of this
     /// crate is migrated once (see the crate docs).
     ///
+    /// `schema` is what the store needs to know of the resource types beyond what each call
+    /// carries ([`StoreSchema`]: which attribute goes out of line, which values are never
+    /// searchable; a migration's rewrite needs them too): made from the engine's registry
+    /// with [`StoreSchema::of`], and the same every time the file is opened.
+    ///
     /// ```no_run
     /// let store = scim_store_sqlite::SqliteStore::open(
     ///     "scim.db",
-    ///     scim_schema::Registry::standard(),
+    ///     scim_core::StoreSchema::of(&scim_schema::Registry::standard()),
     /// )?;
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
-    pub fn open(path: impl AsRef<Path>, registry: Registry) -> Result<Self, StoreError> {
-        Self::open_with(path, registry, SqliteOptions::default())
+    pub fn open(path: impl AsRef<Path>, schema: StoreSchema) -> Result<Self, StoreError> {
+        Self::open_with(path, schema, SqliteOptions::default())
     }
 
     /// [`SqliteStore::open`], with the scheme that hashes the passwords an older file kept in
@@ -40,14 +44,10 @@ impl SqliteStore {
     /// ([`scim_core::Config::passwords`]).
     pub fn open_with_passwords(
         path: impl AsRef<Path>,
-        registry: Registry,
+        schema: StoreSchema,
         passwords: Arc<dyn PasswordScheme>,
     ) -> Result<Self, StoreError> {
-        Self::open_with(
-            path,
-            registry,
-            SqliteOptions::default().passwords(passwords),
-        )
+        Self::open_with(path, schema, SqliteOptions::default().passwords(passwords))
     }
 
     /// [`SqliteStore::open`] with `options`: the password scheme for migrations and the
@@ -61,14 +61,14 @@ impl SqliteStore {
     /// pool.query_budget = std::time::Duration::from_millis(500);
     /// let store = SqliteStore::open_with(
     ///     "scim.db",
-    ///     scim_schema::Registry::standard(),
+    ///     scim_core::StoreSchema::of(&scim_schema::Registry::standard()),
     ///     SqliteOptions::default().pool(pool),
     /// )?;
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn open_with(
         path: impl AsRef<Path>,
-        registry: Registry,
+        schema: StoreSchema,
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref();
@@ -85,7 +85,7 @@ impl SqliteStore {
             }
         }
         configure(&conn)?;
-        migrations::migrate(&mut conn, &registry, &*options.passwords)?;
+        migrations::migrate(&mut conn, &schema, &*options.passwords)?;
         let readers = (0..options.pool.readers)
             .map(|_| {
                 let reader = Connection::open(path).map_err(unavailable)?;
@@ -104,29 +104,29 @@ impl SqliteStore {
             checkpointer,
             wal: wal.into(),
         };
-        Self::assemble(conn, readers, Some(file), registry, options.pool)
+        Self::assemble(conn, readers, Some(file), schema, options.pool)
     }
 
     /// A private database in memory (for tests): one connection, which reads and writes.
     ///
     /// ```
     /// let store = scim_store_sqlite::SqliteStore::open_in_memory(
-    ///     scim_schema::Registry::standard(),
+    ///     scim_core::StoreSchema::of(&scim_schema::Registry::standard()),
     /// )?;
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
-    pub fn open_in_memory(registry: Registry) -> Result<Self, StoreError> {
+    pub fn open_in_memory(schema: StoreSchema) -> Result<Self, StoreError> {
         let mut conn = Connection::open_in_memory().map_err(unavailable)?;
         configure(&conn)?;
-        migrations::migrate(&mut conn, &registry, &*default_passwords())?;
-        Self::assemble(conn, Vec::new(), None, registry, PoolOptions::default())
+        migrations::migrate(&mut conn, &schema, &*default_passwords())?;
+        Self::assemble(conn, Vec::new(), None, schema, PoolOptions::default())
     }
 
     fn assemble(
         writer: Connection,
         readers: Vec<Connection>,
         file: Option<FileDb>,
-        registry: Registry,
+        schema: StoreSchema,
         pool: PoolOptions,
     ) -> Result<Self, StoreError> {
         // With readers, no query runs on the writer: the trigram index's changes can wait
@@ -140,7 +140,7 @@ impl SqliteStore {
         });
         Ok(SqliteStore {
             core: Arc::new(Core {
-                registry,
+                schema,
                 entropy: default_entropy(),
                 max_scan: pool.max_scan,
                 counts: std::sync::Mutex::new(HashMap::new()),
@@ -157,7 +157,7 @@ impl SqliteStore {
     /// ```
     /// use scim_core::Store;
     /// let store = scim_store_sqlite::SqliteStore::open_in_memory(
-    ///     scim_schema::Registry::standard(),
+    ///     scim_core::StoreSchema::of(&scim_schema::Registry::standard()),
     /// )?;
     /// let created = store.create_batch(
     ///     "default",

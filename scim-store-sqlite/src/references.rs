@@ -146,7 +146,7 @@ impl Core {
                 .map_err(unavailable)?;
             rows.collect::<Result<_, _>>().map_err(unavailable)?
         };
-        let hidden = hidden_of(&self.registry, rt);
+        let hidden = hidden_of(&self.schema, rt);
         for owner in &owners {
             tx.prepare_cached(
                 "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 \
@@ -218,7 +218,7 @@ impl Core {
                 .map_err(unavailable)?;
             rows.collect::<Result<_, _>>().map_err(unavailable)?
         };
-        let hidden = hidden_of(&self.registry, rt);
+        let hidden = hidden_of(&self.schema, rt);
         let mut changed = 0;
         for (holder, version) in holders {
             let Some((stored, key)) = self.read(tx, tenant, rt, &holder)? else {

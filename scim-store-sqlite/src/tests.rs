@@ -7,10 +7,11 @@ use crate::read::OwnedQuery;
 use rusqlite::{params, params_from_iter};
 use scim_core::{Query, Store};
 use scim_filter::{CompiledFilter, Filter};
+use scim_schema::Registry;
 use serde_json::json;
 
 fn store() -> SqliteStore {
-    SqliteStore::open_in_memory(Registry::standard()).expect("open")
+    SqliteStore::open_in_memory(StoreSchema::of(&Registry::standard())).expect("open")
 }
 
 /// In a batch on a file database the trigram index's changes wait for the end of the
@@ -21,7 +22,8 @@ fn a_failed_write_leaves_no_trigrams() {
     let dir = std::env::temp_dir().join(format!("scim-sqlite-defer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let s = SqliteStore::open(dir.join("d.db"), Registry::standard()).expect("open");
+    let s =
+        SqliteStore::open(dir.join("d.db"), StoreSchema::of(&Registry::standard())).expect("open");
     let core = Arc::clone(&s.core);
     let failed = scim_core::block_on(s.pool.write(move |tx| {
         core.create_in(tx, "t", "User", json!({"displayName": "ghost wkq"}), &[])?;

@@ -37,7 +37,7 @@ impl Core {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
-        let row = Row::of(&resource, &id, self.ool(rt), &hidden_of(&self.registry, rt))?;
+        let row = Row::of(&resource, &id, self.ool(rt), &hidden_of(&self.schema, rt))?;
         tx.prepare_cached(
             "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
              ambiguous, created, last_modified, members_key, irregular) \
@@ -185,7 +185,7 @@ impl Core {
             }
             check_unique(tx, tenant, rt, id, &unique)?;
             let head = without(head, attr);
-            let row = Row::of(&head, id, None, &hidden_of(&self.registry, rt))?;
+            let row = Row::of(&head, id, None, &hidden_of(&self.schema, rt))?;
             let (has_members, irregular) = member_state(tx, tenant, rt, id)?;
             let members_key = has_members.then(|| old_key.unwrap_or_else(|| attr.to_owned()));
             // Sticky until the next replace: which part of the old resource was ambiguous is
@@ -230,7 +230,7 @@ impl Core {
         }
         references::check(tx, tenant, check)?;
         check_unique(tx, tenant, rt, id, unique)?;
-        let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.registry, rt))?;
+        let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.schema, rt))?;
         let flags = (
             row.ambiguous,
             row.out_of_line.as_ref().map(|o| o.key.as_str()),

@@ -1,6 +1,7 @@
 //! Where a resource holds secrets: the `returned: never` strings of its schemas (RFC 7643
 //! §7), at the top level, in an extension's object, or as sub-attributes.
 
+use scim_filter::AttrPath;
 use scim_schema::{AttrType, Attribute, ResourceTypeRef, Returned};
 use serde_json::Value;
 
@@ -114,7 +115,8 @@ pub(crate) fn holds_secret(attr: &Attribute) -> bool {
     is_secret(attr) || attr.sub_attributes.iter().any(holds_secret)
 }
 
-fn is_secret(attr: &Attribute) -> bool {
+/// Whether `attr` is a secret: a `returned: never` string.
+pub(crate) fn is_secret(attr: &Attribute) -> bool {
     attr.attr_type == AttrType::String && attr.returned == Returned::Never
 }
 
@@ -136,6 +138,86 @@ fn scopes<'r>(rt: &ResourceTypeRef<'r>) -> Vec<(Option<&'r str>, Vec<&'r Attribu
         .collect()
 }
 
+/// Hashes with `scheme` every string at `paths` (attributes or sub-attributes, an
+/// extension's with its URN: [`StoredType::secrets`](crate::StoredType::secrets)) of
+/// `resource` for which `keep` says no: [`hash_secrets`] for a store that knows where the
+/// secrets are but holds no schema (a migration hashing what an older layout kept in clear).
+///
+/// ```
+/// use scim_core::secret::{hash_secrets_at, PasswordScheme};
+/// # #[cfg(feature = "os-rng")] {
+/// let scheme = scim_core::secret::Argon2id::new(
+///     scim_core::secret::Argon2Params::fast_for_tests(),
+///     scim_core::secret::default_entropy(),
+/// );
+/// let mut user = serde_json::json!({"userName": "bjensen", "PassWord": "t1meMa$heen"});
+/// hash_secrets_at(&[scim_filter::AttrPath::new("password")], &mut user, &scheme, &|_| false)?;
+/// assert!(user["PassWord"].as_str().is_some_and(|h| scheme.is_hash(h)));
+/// # }
+/// # Ok::<(), scim_core::secret::SecretError>(())
+/// ```
+pub fn hash_secrets_at(
+    paths: &[AttrPath],
+    resource: &mut Value,
+    scheme: &dyn PasswordScheme,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(), SecretError> {
+    for path in paths {
+        let here = match &path.urn {
+            None => Some(&mut *resource),
+            Some(urn) => get_ci_mut(resource, urn),
+        };
+        let Some(value) = here.and_then(|h| get_ci_mut(h, &path.name)) else {
+            continue;
+        };
+        match &path.sub_attr {
+            None => hash_strings(value, scheme, keep)?,
+            Some(sub) => {
+                for object in objects_mut(value) {
+                    if let Some(v) = get_ci_mut(object, sub) {
+                        hash_strings(v, scheme, keep)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The objects a sub-attribute is looked for in: the elements of an array, or the value.
+fn objects_mut(value: &mut Value) -> Vec<&mut Value> {
+    match value {
+        Value::Array(items) => items.iter_mut().collect(),
+        other => vec![other],
+    }
+}
+
+/// Hashes `value` (a string, or each string of an array) unless `keep` says no.
+fn hash_strings(
+    value: &mut Value,
+    scheme: &dyn PasswordScheme,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(), SecretError> {
+    let hash = |s: &mut String| -> Result<(), SecretError> {
+        if !keep(s) {
+            *s = scheme.hash(&Cleartext::new(s))?;
+        }
+        Ok(())
+    };
+    match value {
+        Value::String(s) => hash(s)?,
+        Value::Array(items) => {
+            for item in items {
+                if let Value::String(s) = item {
+                    hash(s)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn hash_value(
     attr: &Attribute,
     value: &mut Value,
@@ -143,30 +225,9 @@ fn hash_value(
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<(), SecretError> {
     if is_secret(attr) {
-        let hash = |s: &mut String| -> Result<(), SecretError> {
-            if !keep(s) {
-                *s = scheme.hash(&Cleartext::new(s))?;
-            }
-            Ok(())
-        };
-        match value {
-            Value::String(s) => hash(s)?,
-            Value::Array(items) => {
-                for item in items {
-                    if let Value::String(s) = item {
-                        hash(s)?;
-                    }
-                }
-            }
-            _ => {}
-        }
-        return Ok(());
+        return hash_strings(value, scheme, keep);
     }
-    let objects: Vec<&mut Value> = match value {
-        Value::Array(items) => items.iter_mut().collect(),
-        other => vec![other],
-    };
-    for object in objects {
+    for object in objects_mut(value) {
         for sub in attr.sub_attributes.iter().filter(|a| holds_secret(a)) {
             if let Some(v) = get_ci_mut(object, &sub.name) {
                 hash_value(sub, v, scheme, keep)?;

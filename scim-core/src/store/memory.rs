@@ -500,9 +500,9 @@ impl Store for MemoryStore {
                     })
                     .collect(),
             };
-            // Sorting needs the attribute's characteristics (type, caseExact), which only
-            // the engine's schema knows: with a sort, every match goes back unsorted and
-            // unpaged, and the engine sorts and pages (RFC 7644 §3.4.2.3).
+            // The reference store leaves sorting to the engine's one implementation of it
+            // (RFC 7644 §3.4.2.3): with a sort, every match goes back unsorted and unpaged,
+            // and the engine sorts and pages.
             if query.sort.is_some() {
                 let total = matching.len();
                 return QueryResult {

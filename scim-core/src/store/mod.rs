@@ -5,6 +5,7 @@
 
 mod memory;
 mod reference;
+mod schema;
 
 use std::future::Future;
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 pub use memory::MemoryStore;
 pub use reference::{Reference, WithReferences};
+pub use schema::{StoreSchema, StoredType};
 
 /// A stored resource: its id, its version (for ETags and optimistic concurrency) and its
 /// JSON (with `id` and `meta.created`/`lastModified`/`resourceType`).

@@ -16,7 +16,8 @@ fn temp_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
 }
 
 fn engine(path: &std::path::Path) -> Engine<SqliteStore> {
-    let store = SqliteStore::open(path, Registry::standard()).expect("open");
+    let store =
+        SqliteStore::open(path, scim_core::StoreSchema::of(&Registry::standard())).expect("open");
     Engine::new(
         Registry::standard(),
         store,

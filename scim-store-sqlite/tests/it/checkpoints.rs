@@ -26,7 +26,8 @@ fn main_file_holds(path: &std::path::Path, needle: &str) -> bool {
 fn the_wal_is_checkpointed_in_the_background() {
     let dir = temp_dir("checkpoints");
     let path = dir.join("c.db");
-    let store = SqliteStore::open(&path, Registry::standard()).expect("open");
+    let store =
+        SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard())).expect("open");
     let needle = "needle-7f3a9c";
     // The writer asks for a checkpoint at most every 50 ms: commit past that.
     std::thread::sleep(Duration::from_millis(60));
@@ -49,7 +50,8 @@ fn the_wal_is_checkpointed_in_the_background() {
 fn the_wal_stays_bounded_under_steady_writes() {
     let dir = temp_dir("wal-bounded");
     let path = dir.join("w.db");
-    let store = SqliteStore::open(&path, Registry::standard()).expect("open");
+    let store =
+        SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard())).expect("open");
     std::thread::scope(|s| {
         for t in 0..8 {
             let store = &store;

@@ -45,7 +45,11 @@ fn names(store: &SqliteStore, filter: &str) -> Vec<String> {
 #[test]
 fn batched_writes_keep_the_trigram_index_exact() {
     let dir = temp_dir("group-commit");
-    let store = SqliteStore::open(dir.join("g.db"), Registry::standard()).expect("open");
+    let store = SqliteStore::open(
+        dir.join("g.db"),
+        scim_core::StoreSchema::of(&Registry::standard()),
+    )
+    .expect("open");
     let key = |name: &str| vec![UniqueKey::normalised("userName", name, false)];
     let mut expected = Vec::new();
     std::thread::scope(|s| {

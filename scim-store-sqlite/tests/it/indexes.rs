@@ -153,7 +153,8 @@ fn version_0_files_are_migrated() {
             .expect("insert");
         }
     }
-    let s = SqliteStore::open(&path, Registry::standard()).expect("migrate");
+    let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+        .expect("migrate");
     let got = block_on(s.get("t", "Group", "g1"))
         .expect("get")
         .expect("present");
@@ -201,7 +202,8 @@ fn version_0_files_are_migrated() {
     assert!(!stored.contains("members"));
     drop(c);
     // Opening again does not migrate twice.
-    let s = SqliteStore::open(&path, Registry::standard()).expect("reopen");
+    let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+        .expect("reopen");
     let got = block_on(s.get("t", "Group", "g1"))
         .expect("get")
         .expect("present");
@@ -300,7 +302,8 @@ fn version_2_files_get_the_trigram_index() {
     let path = dir.join("v2.sqlite");
     let _ = std::fs::remove_file(&path);
     {
-        let s = SqliteStore::open(&path, Registry::standard()).expect("open");
+        let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+            .expect("open");
         for (user, display) in [("Bjensen", "Barbara Jensen"), ("Émile", "ÉMILE ZOLA")] {
             let doc = json!({"userName": user, "displayName": display,
                 "emails": [{"value": format!("{user}@Example.com")}]});
@@ -313,7 +316,8 @@ fn version_2_files_get_the_trigram_index() {
         c.execute_batch("DROP TABLE attr_trigram; DROP TABLE attr_text; PRAGMA user_version = 2;")
             .expect("back to version 2");
     }
-    let s = SqliteStore::open(&path, Registry::standard()).expect("migrate");
+    let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+        .expect("migrate");
     let users = block_on(s.query(
         "t",
         "User",

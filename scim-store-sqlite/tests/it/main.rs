@@ -20,5 +20,5 @@ use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
 
 fn memory_store() -> SqliteStore {
-    SqliteStore::open_in_memory(Registry::standard()).expect("open")
+    SqliteStore::open_in_memory(scim_core::StoreSchema::of(&Registry::standard())).expect("open")
 }

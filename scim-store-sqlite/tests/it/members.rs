@@ -302,7 +302,11 @@ fn deleting_a_group_deletes_its_members() {
     let dir = std::env::temp_dir().join(format!("scim-sqlite-members-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("db.sqlite");
-    let s = scim_store_sqlite::SqliteStore::open(&path, Registry::standard()).expect("open");
+    let s = scim_store_sqlite::SqliteStore::open(
+        &path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+    )
+    .expect("open");
     let g = block_on(s.create("t", "Group", group(&["a", "b"]), vec![])).expect("c");
     let keep = block_on(s.create("t", "Group", group(&["a"]), vec![])).expect("c");
     let rows = |owner: &str| -> i64 {

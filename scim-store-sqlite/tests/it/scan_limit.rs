@@ -29,7 +29,7 @@ fn sure_scans_are_refused_up_front() {
     pool.max_scan = 1_000;
     let store = SqliteStore::open_with(
         dir.join("s.db"),
-        Registry::standard(),
+        scim_core::StoreSchema::of(&Registry::standard()),
         SqliteOptions::default().pool(pool),
     )
     .expect("open");

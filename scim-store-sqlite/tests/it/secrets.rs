@@ -56,7 +56,10 @@ fn dump(path: &std::path::Path) -> String {
 fn version_1_cleartext_passwords_are_hashed_on_open() {
     let dir = temp_dir("v1-passwords");
     let path = dir.join("v1.sqlite");
-    drop(SqliteStore::open(&path, Registry::standard()).expect("create"));
+    drop(
+        SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+            .expect("create"),
+    );
     {
         let c = rusqlite::Connection::open(&path).expect("open");
         let user = json!({"id": "u1", "userName": "victim", "password": "Legacy-Clear-1"});
@@ -74,8 +77,12 @@ fn version_1_cleartext_passwords_are_hashed_on_open() {
         "the legacy file holds it"
     );
     let passwords = scheme();
-    let s = SqliteStore::open_with_passwords(&path, Registry::standard(), passwords.clone())
-        .expect("migrate");
+    let s = SqliteStore::open_with_passwords(
+        &path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+        passwords.clone(),
+    )
+    .expect("migrate");
     let got = block_on(s.get("t", "User", "u1"))
         .expect("get")
         .expect("present");
@@ -102,8 +109,12 @@ fn version_1_cleartext_passwords_are_hashed_on_open() {
     assert!(!search.contains("password"), "{search}");
     drop(c);
     // Opening again hashes nothing twice.
-    let s = SqliteStore::open_with_passwords(&path, Registry::standard(), passwords.clone())
-        .expect("reopen");
+    let s = SqliteStore::open_with_passwords(
+        &path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+        passwords.clone(),
+    )
+    .expect("reopen");
     let again = block_on(s.get("t", "User", "u1"))
         .expect("get")
         .expect("present");
@@ -118,7 +129,8 @@ fn version_1_cleartext_passwords_are_hashed_on_open() {
 fn the_database_holds_no_password_and_searches_none() {
     let dir = temp_dir("no-clear");
     let path = dir.join("db.sqlite");
-    let store = SqliteStore::open(&path, Registry::standard()).expect("open");
+    let store =
+        SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard())).expect("open");
     let config = scim_core::Config::new("https://example.com/scim/v2").password_scheme(scheme());
     let e = scim_core::Engine::new(Registry::standard(), store, config);
     let ctx = scim_core::RequestContext::new(chrono::DateTime::UNIX_EPOCH);
@@ -161,7 +173,8 @@ fn database_files_are_private() {
             std::fs::write(&path, b"").expect("touch");
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         }
-        let store = SqliteStore::open(&path, Registry::standard()).expect("open");
+        let store = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+            .expect("open");
         block_on(store.create("t", "User", json!({"userName": "a"}), vec![])).expect("create");
         for suffix in ["", "-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
@@ -178,7 +191,8 @@ fn database_files_are_private() {
 /// Ids are random version-4 UUIDs, unrelated to each other.
 #[test]
 fn ids_are_random() {
-    let s = SqliteStore::open_in_memory(Registry::standard()).expect("open");
+    let s = SqliteStore::open_in_memory(scim_core::StoreSchema::of(&Registry::standard()))
+        .expect("open");
     let ids: Vec<String> = (0..4)
         .map(|n| {
             block_on(s.create("t", "User", json!({"userName": format!("u{n}")}), vec![]))
@@ -204,7 +218,10 @@ fn ids_are_random() {
 fn version_1_unique_keys_are_renormalised() {
     let dir = temp_dir("v1-keys");
     let path = dir.join("v1.sqlite");
-    drop(SqliteStore::open(&path, Registry::standard()).expect("create"));
+    drop(
+        SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+            .expect("create"),
+    );
     {
         let c = rusqlite::Connection::open(&path).expect("open");
         let nfd = "Jose\u{301}";
@@ -223,7 +240,8 @@ fn version_1_unique_keys_are_renormalised() {
         .expect("key");
         c.pragma_update(None, "user_version", 1).expect("v1");
     }
-    let store = SqliteStore::open(&path, Registry::standard()).expect("migrate");
+    let store = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+        .expect("migrate");
     let e = scim_core::Engine::new(
         Registry::standard(),
         store,

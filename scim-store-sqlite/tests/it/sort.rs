@@ -6,6 +6,7 @@
 use proptest::prelude::*;
 use scim_core::{
     block_on, Config, Engine, MemoryStore, Method, Query, Request, RequestContext, Sort, Store,
+    StoreSchema,
 };
 use scim_filter::{AttrPath, AttrSchema, AttrType};
 use scim_schema::{builtin, Attribute, Registry, Schema};
@@ -169,7 +170,7 @@ fn expected_key(ext: Option<&Map<String, Value>>, attr: &str) -> Option<String> 
 
 fn engines() -> (Engine<SqliteStore>, Engine<MemoryStore>) {
     let config = || Config::new("https://example.com/scim/v2");
-    let sqlite = SqliteStore::open_in_memory(registry()).expect("open");
+    let sqlite = SqliteStore::open_in_memory(StoreSchema::of(&registry())).expect("open");
     (
         Engine::new(registry(), sqlite, config()),
         Engine::new(registry(), MemoryStore::new(), config()),
@@ -276,7 +277,7 @@ proptest! {
 fn single_valued_sorts_are_pushed_down() {
     let registry = registry();
     let users = registry.resource_type("User").expect("User");
-    let store = SqliteStore::open_in_memory(registry.clone()).expect("open");
+    let store = SqliteStore::open_in_memory(StoreSchema::of(&registry)).expect("open");
     for attr in SORT_ATTRS {
         let path = AttrPath::parse(&format!("{EXT}:{attr}")).expect("path");
         // What the engine passes: the schema's characteristics of the attribute.

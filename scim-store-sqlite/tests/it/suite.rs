@@ -17,7 +17,11 @@ fn file_database_passes_the_store_suite() {
     let n = std::sync::atomic::AtomicUsize::new(0);
     scim_core::test_kit::run_store_suite(|| {
         let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        SqliteStore::open(dir.join(format!("{i}.db")), Registry::standard()).expect("open")
+        SqliteStore::open(
+            dir.join(format!("{i}.db")),
+            scim_core::StoreSchema::of(&Registry::standard()),
+        )
+        .expect("open")
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -28,14 +32,16 @@ fn writes_survive_reopening() {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("db.sqlite");
     let (id, id2) = {
-        let s = SqliteStore::open(&path, Registry::standard()).expect("open");
+        let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+            .expect("open");
         let r = block_on(s.create("t", "User", json!({"userName": "a"}), vec![])).expect("create");
         let r = block_on(s.replace("t", "User", &r.id, 1, json!({"userName": "b"}), vec![]))
             .expect("replace");
         let r2 = block_on(s.create("t", "User", json!({"userName": "c"}), vec![])).expect("c");
         (r.id, r2.id)
     };
-    let s = SqliteStore::open(&path, Registry::standard()).expect("reopen");
+    let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
+        .expect("reopen");
     let got = block_on(s.get("t", "User", &id))
         .expect("get")
         .expect("present");

@@ -9,7 +9,6 @@ use super::attr_schema::{AttrInfo, AttrSchema, AttrType, CustomType, Schemaless,
 use super::datetime::{parse_instant, Instant};
 use super::resolved::{
     Condition, Location, NumberLiteral, NumberTest, ResolvedAttr, ResolvedNode, TextSet, TextTest,
-    ValueOp,
 };
 use super::text::Fold;
 use crate::{AttrPath, CompValue, CompareOp, Filter};
@@ -422,7 +421,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
                     return Err(literal_err("number"));
                 }
                 Condition::Number(NumberTest {
-                    op: ValueOp::from_compare(op),
+                    op: eq_for_ne(op),
                     lit: NumberLiteral::from(n),
                 })
             }
@@ -473,12 +472,20 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             }
         };
         Ok(TextTest {
-            op: ValueOp::from_compare(op),
+            op: eq_for_ne(op),
             lit: fold.literal(lit),
             fold,
             instant,
             custom,
         })
+    }
+}
+
+/// The operator a test runs: `ne` is compiled as `eq`, wrapped in [`Condition::Ne`].
+fn eq_for_ne(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Ne => CompareOp::Eq,
+        other => other,
     }
 }
 
@@ -518,7 +525,7 @@ fn eq_set_nodes(attr: ResolvedAttr, fold: Fold, set: HashSet<Box<str>>) -> Vec<R
             ResolvedNode::Leaf(
                 attr.clone(),
                 Condition::Text(TextTest {
-                    op: ValueOp::Eq,
+                    op: CompareOp::Eq,
                     lit,
                     fold,
                     instant: None,
@@ -531,7 +538,7 @@ fn eq_set_nodes(attr: ResolvedAttr, fold: Fold, set: HashSet<Box<str>>) -> Vec<R
 
 /// Whether `t` is a plain string `eq` test that [`merge_eq_sets`] may put in a set.
 fn plain_eq(t: &TextTest) -> bool {
-    t.op == ValueOp::Eq && t.instant.is_none() && t.custom.is_none()
+    t.op == CompareOp::Eq && t.instant.is_none() && t.custom.is_none()
 }
 
 /// Replaces ≥ [`SET_THRESHOLD`] plain string `eq` tests on the same attribute inside one OR

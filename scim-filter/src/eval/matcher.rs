@@ -8,22 +8,21 @@ use serde_json::{Map, Value};
 use super::datetime::parse_instant;
 use super::resolved::{
     Condition, Location, NumberLiteral, NumberTest, ResolvedAttr, ResolvedNode, TextSet, TextTest,
-    ValueOp,
 };
 use super::text::{self, Fold};
+use crate::CompareOp;
 
 type Object = Map<String, Value>;
 
-impl ValueOp {
-    fn holds(self, ord: Ordering) -> bool {
-        match self {
-            ValueOp::Eq => ord == Ordering::Equal,
-            ValueOp::Gt => ord == Ordering::Greater,
-            ValueOp::Lt => ord == Ordering::Less,
-            ValueOp::Ge => ord != Ordering::Less,
-            ValueOp::Le => ord != Ordering::Greater,
-            ValueOp::Co | ValueOp::Sw | ValueOp::Ew => false,
-        }
+/// Whether `ord` (a value against the literal) satisfies the `eq` or ordering `op`.
+fn holds(op: CompareOp, ord: Ordering) -> bool {
+    match op {
+        CompareOp::Eq => ord == Ordering::Equal,
+        CompareOp::Gt => ord == Ordering::Greater,
+        CompareOp::Lt => ord == Ordering::Less,
+        CompareOp::Ge => ord != Ordering::Less,
+        CompareOp::Le => ord != Ordering::Greater,
+        _ => false,
     }
 }
 
@@ -171,7 +170,7 @@ impl Condition {
             Condition::Absent => !is_present(v),
             Condition::Bool(b) => v.as_bool() == Some(*b),
             Condition::Number(NumberTest { op, lit }) => match v {
-                Value::Number(n) => num_cmp(n, *lit).is_some_and(|o| op.holds(o)),
+                Value::Number(n) => num_cmp(n, *lit).is_some_and(|o| holds(*op, o)),
                 _ => false,
             },
             Condition::Text(t) => match v {
@@ -227,7 +226,7 @@ impl TextTest {
         }
         if let Some(lit) = self.instant {
             if let Some(v) = parse_instant(value) {
-                return self.op.holds(v.cmp(&lit));
+                return holds(self.op, v.cmp(&lit));
             }
         }
         self.eval_text(value)
@@ -236,11 +235,11 @@ impl TextTest {
     fn eval_text(&self, value: &str) -> bool {
         let lit = &*self.lit;
         match self.op {
-            ValueOp::Eq => text::eq(self.fold, value, lit),
-            ValueOp::Co => text::contains(self.fold, value, lit),
-            ValueOp::Sw => text::starts_with(self.fold, value, lit),
-            ValueOp::Ew => text::ends_with(self.fold, value, lit),
-            op => op.holds(text::cmp(self.fold, value, lit)),
+            CompareOp::Eq => text::eq(self.fold, value, lit),
+            CompareOp::Co => text::contains(self.fold, value, lit),
+            CompareOp::Sw => text::starts_with(self.fold, value, lit),
+            CompareOp::Ew => text::ends_with(self.fold, value, lit),
+            op => holds(op, text::cmp(self.fold, value, lit)),
         }
     }
 }

@@ -246,47 +246,6 @@ pub enum Condition {
     Ne(Box<Condition>),
 }
 
-/// The value operators the evaluator runs (`ne` is [`Condition::Ne`] around `eq`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ValueOp {
-    Eq,
-    Co,
-    Sw,
-    Ew,
-    Gt,
-    Lt,
-    Ge,
-    Le,
-}
-
-impl ValueOp {
-    pub(crate) fn from_compare(op: CompareOp) -> ValueOp {
-        match op {
-            CompareOp::Eq | CompareOp::Ne => ValueOp::Eq,
-            CompareOp::Co => ValueOp::Co,
-            CompareOp::Sw => ValueOp::Sw,
-            CompareOp::Ew => ValueOp::Ew,
-            CompareOp::Gt => ValueOp::Gt,
-            CompareOp::Lt => ValueOp::Lt,
-            CompareOp::Ge => ValueOp::Ge,
-            CompareOp::Le => ValueOp::Le,
-        }
-    }
-
-    fn compare_op(self) -> CompareOp {
-        match self {
-            ValueOp::Eq => CompareOp::Eq,
-            ValueOp::Co => CompareOp::Co,
-            ValueOp::Sw => CompareOp::Sw,
-            ValueOp::Ew => CompareOp::Ew,
-            ValueOp::Gt => CompareOp::Gt,
-            ValueOp::Lt => CompareOp::Lt,
-            ValueOp::Ge => CompareOp::Ge,
-            ValueOp::Le => CompareOp::Le,
-        }
-    }
-}
-
 /// A number literal as the evaluator compares it.
 ///
 /// ```
@@ -327,14 +286,15 @@ impl From<&serde_json::Number> for NumberLiteral {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct NumberTest {
-    pub(crate) op: ValueOp,
+    /// `eq` or an ordering (`ne` is [`Condition::Ne`] around `eq`).
+    pub(crate) op: CompareOp,
     pub(crate) lit: NumberLiteral,
 }
 
 impl NumberTest {
     /// The operator: `eq` or an ordering (`gt`, `ge`, `lt`, `le`).
     pub fn op(&self) -> CompareOp {
-        self.op.compare_op()
+        self.op
     }
 
     /// The literal.
@@ -356,7 +316,8 @@ impl NumberTest {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TextTest {
-    pub(crate) op: ValueOp,
+    /// Never `ne` (that is [`Condition::Ne`] around `eq`).
+    pub(crate) op: CompareOp,
     /// The literal, folded per `fold` (and normalised by `custom`).
     pub(crate) lit: Box<str>,
     pub(crate) fold: Fold,
@@ -368,7 +329,7 @@ pub struct TextTest {
 impl TextTest {
     /// The operator: `eq`, `co`, `sw`, `ew`, `gt`, `ge`, `lt` or `le`.
     pub fn op(&self) -> CompareOp {
-        self.op.compare_op()
+        self.op
     }
 
     /// The literal in comparable form: normalised by the [custom type](Self::custom) if

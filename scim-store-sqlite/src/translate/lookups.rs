@@ -100,41 +100,29 @@ impl Translator<'_> {
         if !string || !self.frames.is_empty() || r.location != &Location::Core {
             return None;
         }
-        let [lit] = lits else {
-            // Several literals: an `eq` set, one lookup of all their keys.
-            if op != CompareOp::Eq || lits.is_empty() {
-                return None;
+        let keys = match (op, lits) {
+            // One literal or a set of them (an `or` of `eq`): one lookup of all the keys.
+            (CompareOp::Eq, [_, ..]) => {
+                KeyTest::In(lits.iter().map(|l| l.to_lowercase()).collect())
             }
-            let keys = KeyTest::In(lits.iter().map(|l| l.to_lowercase()).collect());
-            return self.lookup_of(r, keys, lits, exact);
-        };
-        let key = lit.to_lowercase();
-        let keys = match op {
-            CompareOp::Eq => KeyTest::In(vec![key]),
-            // Lower-cased values starting with `key` are those in [key, successor): exactly
-            // the evaluator's `sw` on lower-cased strings (RFC 7644 §3.4.2.2).
-            CompareOp::Sw if !exact && !key.is_empty() => {
-                let hi = successor(&key)?;
-                KeyTest::Range(key, hi)
+            (_, [lit]) => {
+                let key = lit.to_lowercase();
+                match op {
+                    // Lower-cased values starting with `key` are those in [key, successor):
+                    // exactly the evaluator's `sw` on lower-cased strings (RFC 7644 §3.4.2.2).
+                    CompareOp::Sw if !exact && !key.is_empty() => {
+                        let hi = successor(&key)?;
+                        KeyTest::Range(key, hi)
+                    }
+                    // Keys (lower-cased values) containing, or ending with, the lower-cased
+                    // literal: the evaluator's `co` and `ew` on lower-cased strings.
+                    CompareOp::Co if !exact => KeyTest::Contains(key),
+                    CompareOp::Ew if !exact => KeyTest::EndsWith(key),
+                    _ => return None,
+                }
             }
-            // Keys (lower-cased values) containing, or ending with, the lower-cased literal:
-            // the evaluator's `co` and `ew` on lower-cased strings.
-            CompareOp::Co if !exact => KeyTest::Contains(key),
-            CompareOp::Ew if !exact => KeyTest::EndsWith(key),
             _ => return None,
         };
-        self.lookup_of(r, keys, lits, exact)
-    }
-
-    /// The index that finds `keys` of `r`, if any; for a caseExact attribute the
-    /// document then confirms one of `lits` (as given).
-    fn lookup_of<'r>(
-        &self,
-        r: Attr<'r>,
-        keys: KeyTest,
-        lits: &[&str],
-        exact: bool,
-    ) -> Option<Lookup<'r>> {
         let substring = matches!(keys, KeyTest::Contains(_) | KeyTest::EndsWith(_));
         let source = if self.out_of_line(&r) == Some(true) {
             let value = r.sub.is_some_and(|s| s.eq_ignore_ascii_case("value"));

@@ -138,28 +138,7 @@ impl Translator<'_> {
     }
 
     fn and<'r>(&mut self, operands: Vec<Frag<'r>>) -> Frag<'r> {
-        let mut exact = true;
-        let mut parts = Vec::new();
-        for f in operands {
-            match self.finish(f) {
-                Frag::Exact(s) => parts.push(s),
-                Frag::Superset(s) => {
-                    exact = false;
-                    parts.push(s);
-                }
-                // Dropping a conjunct keeps every match.
-                Frag::All | Frag::Ids(_) => exact = false,
-            }
-        }
-        if parts.is_empty() {
-            return Frag::All;
-        }
-        let sql = balanced(&parts, "AND");
-        if exact {
-            Frag::Exact(sql)
-        } else {
-            Frag::Superset(sql)
-        }
+        self.join(operands, "AND")
     }
 
     fn or<'r>(&mut self, operands: Vec<Frag<'r>>) -> Frag<'r> {
@@ -176,6 +155,14 @@ impl Translator<'_> {
             }
             return Frag::Ids(merged);
         }
+        self.join(operands, "OR")
+    }
+
+    /// `operands` joined by `op` (`AND`, `OR`): exact when every operand is. An operand
+    /// without SQL is dropped from an `and` (which then selects a superset) and gives up an
+    /// `or`.
+    fn join<'r>(&mut self, operands: Vec<Frag<'r>>, op: &str) -> Frag<'r> {
+        let and = op == "AND";
         let mut exact = true;
         let mut parts = Vec::new();
         for f in operands {
@@ -185,10 +172,15 @@ impl Translator<'_> {
                     exact = false;
                     parts.push(s);
                 }
+                // Dropping a conjunct keeps every match.
+                Frag::All | Frag::Ids(_) if and => exact = false,
                 Frag::All | Frag::Ids(_) => return Frag::All,
             }
         }
-        let sql = balanced(&parts, "OR");
+        if and && parts.is_empty() {
+            return Frag::All;
+        }
+        let sql = balanced(&parts, op);
         if exact {
             Frag::Exact(sql)
         } else {

@@ -373,6 +373,7 @@ impl<S: AttrSchema + ?Sized> Compiler<'_, S> {
             location,
             name: lower(&path.name),
             sub: path.sub_attr.as_deref().map(lower),
+            complex: info.as_ref().map(|i| i.attr_type == AttrType::Complex),
             info,
         }
     }

@@ -32,9 +32,12 @@ use crate::CompareOp;
 ///   fails with [`CompileError`](crate::CompileError)).
 ///
 /// Every leaf holds when *some* value of the attribute (any element of a multi-valued one)
-/// passes its condition. This is the store-facing contract: a store translates the nodes it
-/// can express exactly and reports the rest as not applied, and the engine finishes in
-/// memory.
+/// passes its condition. This is the store-facing contract, and it is dialect-neutral:
+/// nothing in it is SQL, and every store (SQLite's, a PostgreSQL one, an LDAP gateway)
+/// translates the same tree. A store translates the nodes it can express exactly and
+/// reports the rest as not applied (the engine then finishes in memory). The enums are
+/// `#[non_exhaustive]`: a node or condition a store does not know (its `_` arm) is one it
+/// reports as not applied.
 ///
 /// ```
 /// use scim_filter::{CompiledFilter, Condition, Filter, Location, ResolvedNode, Schemaless};
@@ -72,7 +75,6 @@ use crate::CompareOp;
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ResolvedNode {
@@ -120,8 +122,10 @@ pub enum Location {
     Foreign,
     /// Inside a value path's brackets (or a filter compiled with
     /// [`CompiledFilter::compile_for_values`](crate::CompiledFilter::compile_for_values)):
-    /// in the element being tested; the name is a sub-attribute of the value path's
-    /// attribute.
+    /// in the element being tested (of the innermost enclosing
+    /// [`ResolvedNode::ValuePath`]); the name is a sub-attribute of the value path's
+    /// attribute, and [`ResolvedAttr::info`] is that sub-attribute's (`emails.type` inside
+    /// `emails[type eq "work"]`).
     Element,
 }
 
@@ -150,6 +154,8 @@ pub struct ResolvedAttr {
     pub(crate) name: Box<str>,
     pub(crate) sub: Option<Box<str>>,
     pub(crate) info: Option<AttrInfo>,
+    /// Whether `info` says complex, kept apart for the evaluator's inner loop.
+    pub(crate) complex: Option<bool>,
 }
 
 impl ResolvedAttr {
@@ -196,7 +202,7 @@ impl ResolvedAttr {
     /// left without a sub-attribute (an unknown attribute, `pr`, `eq null`) that holds an
     /// object compares that object's `value`, unless the schema says it is not complex.
     pub fn is_complex(&self) -> Option<bool> {
-        self.attr_type().map(|t| t == AttrType::Complex)
+        self.complex
     }
 
     /// The host-defined type that normalises values before comparison, if any.

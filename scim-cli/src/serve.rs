@@ -1,8 +1,8 @@
 //! `scim serve`: the engine behind hyper and axum, with bearer-token auth, bounded
 //! connections, and a SCIM error body for every refusal.
 //!
-//! Modules: [`ServeOptions`] (options) and the `--config` file (typed; unknown keys refused), the handler (checks on the
-//! head, the body read, the engine call), the refusals and their one mapping to the wire,
+//! Modules: [`ServeOptions`] (options) and the `--config` file (typed; unknown keys refused), the handler (the
+//! [`scim_tower::ScimService`] — head checks, token, body limits, the engine — and the request log line),
 //! the connection registry (cap, shedding, timeouts), the connection IO that gives the
 //! HTTP parser's own refusals a SCIM body, the accept loop, and the log format.
 
@@ -14,7 +14,6 @@ mod listener;
 mod log_writer;
 mod logging;
 mod options;
-mod refusal;
 mod tracked_body;
 
 use std::sync::Arc;
@@ -75,18 +74,17 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
 /// host's checks (target and header size, route, token, media type, body size and time)
 /// to the engine.
 pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> {
-    let state = Arc::new(handler::AppState {
-        engine: engine(base_url, options)?,
-        base_path: options.base_path.trim_end_matches('/').to_owned(),
-        tokens: options.tokens.clone(),
-        limits: handler::BodyLimits {
+    let scim = scim_tower::ScimService::builder(engine(base_url, options)?, options.tokens.clone())
+        .mount(options.base_path.as_str())
+        .limits(scim_tower::Limits {
             max_payload: options.max_payload,
             max_discard: options.max_discard,
             body_timeout: options.body_timeout,
             max_uri_length: options.max_uri_length,
             max_header_bytes: options.max_header_bytes,
-        },
-    });
+        })
+        .build();
+    let state = Arc::new(handler::AppState { scim });
     Ok(Router::new().fallback(handler::handle).with_state(state))
 }
 

@@ -556,6 +556,15 @@ mod refusals {
             b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n",
         );
         r.assert_scim_error(401, None, "bearer token");
+        // RFC 6750 §3: a token presented and refused is `invalid_token`, with why.
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(
+                r#"Bearer realm="scim", error="invalid_token", error_description="unknown token""#
+            )
+        );
+        let r = exchange(&server, b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n\r\n");
+        r.assert_scim_error(401, None, "bearer token");
         assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"scim\""));
     }
 }

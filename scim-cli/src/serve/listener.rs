@@ -20,8 +20,8 @@ use tracing::instrument::WithSubscriber;
 
 use super::conn_io::{ConnIo, HeadLimits};
 use super::connections::{Admission, InFlight, Registry, Slot};
-use super::refusal::Refusal;
 use super::tracked_body::TrackedBody;
+use scim_tower::Refusal;
 
 /// How long to wait before accepting again after `accept` failed for want of resources
 /// (EMFILE, ENFILE, ENOBUFS, ENOMEM): long enough for connections to close, short enough

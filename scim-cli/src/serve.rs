@@ -22,12 +22,12 @@ use axum::Router;
 use scim_core::secret::Argon2id;
 use scim_core::{Config, Engine, MemoryStore, Scopes};
 
-use crate::auth::random_token;
+use crate::auth::{random_token, HostAuth};
 use crate::store::HostStore;
 
 pub use log_writer::{BatchedLine, BatchedLog, BatchedLogGuard};
 pub use logging::log_subscriber;
-pub use options::ServeOptions;
+pub use options::{JwksSource, JwtOptions, ServeOptions};
 
 /// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
 /// FidoDevice and Fido2Device, over SQLite at `options.db` or in memory.
@@ -73,8 +73,8 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
 /// The axum router for `options` (tokens must be set): every request goes through the
 /// host's checks (target and header size, route, token, media type, body size and time)
 /// to the engine.
-pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> {
-    let scim = scim_tower::ScimService::builder(engine(base_url, options)?, options.tokens.clone())
+pub fn router(options: &ServeOptions, base_url: &str, auth: HostAuth) -> Result<Router, String> {
+    let scim = scim_tower::ScimService::builder(engine(base_url, options)?, auth)
         .mount(options.base_path.as_str())
         .limits(scim_tower::Limits {
             max_payload: options.max_payload,
@@ -122,14 +122,20 @@ pub async fn run(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}{}", options.base_path.trim_end_matches('/')));
-    if options.tokens.is_empty() {
+    if options.tokens.is_empty() && options.jwt.is_none() {
         let token = random_token()?;
         println!("No token configured; generated one for this run:\n\n  {token}\n");
         println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base_url}/ServiceProviderConfig\n");
         options.tokens.insert(token, Scopes::All);
     }
     tracing::info!(%base_url, "scim serve listening");
-    let app = router(&options, &base_url).map_err(std::io::Error::other)?;
+    let auth = match &options.jwt {
+        Some(jwt) => HostAuth::with_jwt(options.tokens.clone(), jwt)
+            .await
+            .map_err(std::io::Error::other)?,
+        None => HostAuth::new(options.tokens.clone()),
+    };
+    let app = router(&options, &base_url, auth).map_err(std::io::Error::other)?;
     match &options.db {
         Some(db) => tracing::info!(db = %db.display(), "data kept in SQLite"),
         None => tracing::info!("data kept in memory (gone on exit)"),

@@ -16,11 +16,17 @@
 mod auth;
 mod body;
 mod head;
+#[cfg(feature = "jwt")]
+mod jwt;
 mod limits;
 mod refusal;
 mod service;
 
 pub use auth::{bearer, Authenticate, Grant, StaticTokens, Unauthorized};
+#[cfg(feature = "jwt")]
+pub use jsonwebtoken::{jwk::JwkSet, Algorithm};
+#[cfg(feature = "jwt")]
+pub use jwt::{looks_like_jwt, JwtAuth, JwtConfig, KeySetError, Refresh};
 pub use limits::Limits;
 pub use refusal::Refusal;
 pub use service::{Builder, ScimBody, ScimResponse, ScimService};

@@ -10,6 +10,7 @@ use scim_core::secret::Argon2Params;
 use scim_core::Scopes;
 use serde::Deserialize;
 
+use super::options::{JwksSource, JwtOptions};
 use super::ServeOptions;
 
 /// The whole file. Field names are the file's keys; the meaning of each is documented on
@@ -40,6 +41,78 @@ pub(crate) struct ConfigFile {
     max_scan: Option<u64>,
     max_write_batch: Option<u64>,
     tokens: Option<Vec<TokenEntry>>,
+    jwt: Option<JwtKeys>,
+}
+
+/// `"jwt": {"issuer": "...", "audience": "...", "jwks_url": "https://..." | "jwks_file":
+/// "keys.json", "algorithms": ["RS256", "ES256", "EdDSA"], "leeway_secs": 60,
+/// "hmac_secret": "...", "scope_map": {"scim.read": ["https://gluu.org/scim/users.read"]},
+/// "tenant_claim": "tid", "subject_claim": "sub", "jwks_refresh_secs": 300}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwtKeys {
+    issuer: String,
+    audience: String,
+    jwks_url: Option<String>,
+    jwks_file: Option<String>,
+    algorithms: Option<Vec<String>>,
+    leeway_secs: Option<u64>,
+    hmac_secret: Option<String>,
+    scope_map: Option<std::collections::HashMap<String, Vec<String>>>,
+    tenant_claim: Option<String>,
+    subject_claim: Option<String>,
+    jwks_refresh_secs: Option<u64>,
+}
+
+impl fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtKeys")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwks_file", &self.jwks_file)
+            .field(
+                "hmac_secret",
+                &self.hmac_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtKeys {
+    /// The JWT options these keys describe.
+    fn options(self) -> Result<JwtOptions, String> {
+        let source = match (self.jwks_url, self.jwks_file) {
+            (Some(url), None) => JwksSource::Url(url),
+            (None, Some(file)) => JwksSource::File(file.into()),
+            _ => return Err("\"jwt\" needs exactly one of \"jwks_url\" and \"jwks_file\"".into()),
+        };
+        let mut config = scim_tower::JwtConfig::new(self.issuer, self.audience);
+        if let Some(names) = self.algorithms {
+            config.algorithms = names
+                .iter()
+                .map(|n| {
+                    n.parse::<scim_tower::Algorithm>()
+                        .map_err(|_| format!("\"jwt.algorithms\": unknown algorithm {n:?}"))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(s) = self.leeway_secs {
+            config.leeway = Duration::from_secs(s);
+        }
+        config.hmac_secret = self.hmac_secret.map(String::into_bytes);
+        if let Some(m) = self.scope_map {
+            config.scope_map = m;
+        }
+        config.tenant_claim = self.tenant_claim;
+        if let Some(c) = self.subject_claim {
+            config.subject_claim = Some(c);
+        }
+        if let Some(s) = self.jwks_refresh_secs {
+            config.refresh_every = Duration::from_secs(s.max(1));
+        }
+        Ok(JwtOptions { config, source })
+    }
 }
 
 /// `"primary_rule"`: `"rfc"` or `"keep_existing"`.
@@ -60,13 +133,15 @@ struct Argon2Keys {
     lanes: Option<u32>,
 }
 
-/// One entry of `"tokens"`: `{"token": "...", "scopes": "all" | [...]}` (all scopes when
-/// `scopes` is left out). Its `Debug` never shows the token.
+/// One entry of `"tokens"`: `{"token": "...", "scopes": "all" | [...], "tenant": "acme"}`
+/// (all scopes when `scopes` is left out; tenant `default` when `tenant` is). Its `Debug`
+/// never shows the token.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenEntry {
     token: String,
     scopes: Option<ScopesKey>,
+    tenant: Option<String>,
 }
 
 impl fmt::Debug for TokenEntry {
@@ -74,6 +149,7 @@ impl fmt::Debug for TokenEntry {
         f.debug_struct("TokenEntry")
             .field("token", &format_args!("<redacted>"))
             .field("scopes", &self.scopes)
+            .field("tenant", &self.tenant)
             .finish()
     }
 }
@@ -189,7 +265,15 @@ impl ConfigFile {
                 None | Some(ScopesKey::All(AllScopes::All)) => Scopes::All,
                 Some(ScopesKey::List(list)) => Scopes::of(list),
             };
-            o.tokens.insert(t.token, scopes);
+            let grant = scim_tower::Grant::new(scopes);
+            let grant = match t.tenant {
+                Some(tenant) => grant.tenant(tenant),
+                None => grant,
+            };
+            o.tokens.insert_grant(t.token, grant);
+        }
+        if let Some(j) = self.jwt {
+            o.jwt = Some(j.options()?);
         }
         Ok(())
     }
@@ -329,5 +413,36 @@ mod tests {
         let options = load(text).unwrap();
         let shown = format!("{options:?}");
         assert!(!shown.contains("very-secret-token"), "{shown}");
+    }
+
+    #[test]
+    fn tokens_name_tenants_and_jwt_is_read() {
+        let o = load(
+            r#"{"tokens": [{"token": "t1", "tenant": "acme"}, {"token": "t2"}],
+                "jwt": {"issuer": "https://idp", "audience": "scim", "jwks_file": "keys.json",
+                        "algorithms": ["ES256", "EdDSA"], "leeway_secs": 5,
+                        "hmac_secret": "shh-do-not-print", "tenant_claim": "tid",
+                        "scope_map": {"scim.admin": ["all"]}, "jwks_refresh_secs": 60}}"#,
+        )
+        .unwrap();
+        let tenant = |t: &str| o.tokens.authorize(Some(t)).map(|g| g.tenant.clone());
+        assert_eq!(tenant("Bearer t1").as_deref(), Some("acme"));
+        assert_eq!(tenant("Bearer t2").as_deref(), Some("default"));
+        let jwt = o.jwt.as_ref().unwrap();
+        assert_eq!(jwt.source, super::JwksSource::File("keys.json".into()));
+        assert_eq!(
+            jwt.config.algorithms,
+            [scim_tower::Algorithm::ES256, scim_tower::Algorithm::EdDSA]
+        );
+        assert_eq!(jwt.config.leeway, Duration::from_secs(5));
+        assert_eq!(jwt.config.tenant_claim.as_deref(), Some("tid"));
+        assert_eq!(jwt.config.refresh_every, Duration::from_secs(60));
+        assert!(!format!("{o:?}").contains("shh-do-not-print"));
+
+        let both =
+            r#"{"jwt": {"issuer": "i", "audience": "a", "jwks_file": "f", "jwks_url": "u"}}"#;
+        assert!(load(both).unwrap_err().contains("exactly one"));
+        let bad_alg = r#"{"jwt": {"issuer": "i", "audience": "a", "jwks_file": "f", "algorithms": ["none"]}}"#;
+        assert!(load(bad_alg).unwrap_err().contains("unknown algorithm"));
     }
 }

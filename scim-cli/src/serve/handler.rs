@@ -8,12 +8,12 @@ use axum::extract::State;
 use scim_tower::ScimService;
 
 use super::logging::redacted_target;
-use crate::auth::Tokens;
+use crate::auth::HostAuth;
 use crate::store::HostStore;
 
 /// What every request shares.
 pub(crate) struct AppState {
-    pub(crate) scim: ScimService<HostStore, Tokens>,
+    pub(crate) scim: ScimService<HostStore, HostAuth>,
 }
 
 type AxumResponse = axum::response::Response;

@@ -71,6 +71,28 @@ pub struct ServeOptions {
     /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
     /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
     pub sqlite: PoolOptions,
+    /// OAuth 2.0 JWT access tokens, verified against the issuer's key set (key `jwt`), beside
+    /// the static `tokens`; `None` (the default): static tokens only.
+    pub jwt: Option<JwtOptions>,
+}
+
+/// JWT bearer tokens: what is checked and where the keys come from.
+#[derive(Debug, Clone)]
+pub struct JwtOptions {
+    /// Issuer, audience, algorithms, leeway, claims and scope mapping.
+    pub config: scim_tower::JwtConfig,
+    /// The key set.
+    pub source: JwksSource,
+}
+
+/// Where the JSON Web Key Set is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Fetched from this URL at start-up, and again as `jwks_refresh_secs` and key
+    /// rotation require.
+    Url(String),
+    /// Read once from this file.
+    File(PathBuf),
 }
 
 impl ServeOptions {
@@ -99,6 +121,7 @@ impl ServeOptions {
             listen_backlog: 1024,
             argon2: Argon2Params::default(),
             sqlite: PoolOptions::default(),
+            jwt: None,
         }
     }
 
@@ -112,8 +135,15 @@ impl ServeOptions {
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000,
-    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
-    /// (`"scopes": "all"` grants everything). Keys left out keep their value; a key not
+    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...],
+    ///               "tenant": "acme"}],
+    ///   "jwt": {"issuer": "https://idp.example.com", "audience": "scim",
+    ///           "jwks_url": "https://idp.example.com/jwks" (or "jwks_file": "keys.json"),
+    ///           "algorithms": ["RS256", "ES256", "EdDSA"], "leeway_secs": 60,
+    ///           "hmac_secret": "...", "scope_map": {"scim.admin": ["all"]},
+    ///           "tenant_claim": "tid", "subject_claim": "sub", "jwks_refresh_secs": 300}}`
+    /// (`"scopes": "all"` grants everything; a token's `tenant` is the tenant its requests
+    /// run in, `default` when left out). Keys left out keep their value; a key not
     /// listed here, or a value of the wrong type, is an error that names it.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

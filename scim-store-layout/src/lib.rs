@@ -46,6 +46,87 @@ pub fn out_of_line_of(registry: &Registry, rt: &str) -> Option<&'static str> {
         .map(|_| MEMBERS)
 }
 
+/// The out-of-line attribute of `rt` that an [`ElementChange`](scim_core::ElementChange) of
+/// `attribute` changes, or [`StoreError::Unavailable`] when `rt` keeps no such attribute out
+/// of line (the engine asks only for one the store named).
+///
+/// ```
+/// let registry = scim_schema::Registry::standard();
+/// assert_eq!(scim_store_layout::changed_out_of_line(&registry, "Group", "Members"), Ok("members"));
+/// assert!(scim_store_layout::changed_out_of_line(&registry, "User", "emails").is_err());
+/// ```
+pub fn changed_out_of_line(
+    registry: &Registry,
+    rt: &str,
+    attribute: &str,
+) -> Result<&'static str, StoreError> {
+    out_of_line_of(registry, rt)
+        .filter(|a| attribute.eq_ignore_ascii_case(a))
+        .ok_or_else(|| {
+            StoreError::Unavailable(format!("`{attribute}` of {rt} is not kept out of line"))
+        })
+}
+
+/// The out-of-line attribute of `referrer`'s resource type, when it is the attribute the
+/// referrer names (a group's `members`): references there are rows of their own.
+///
+/// ```
+/// let registry = scim_schema::Registry::standard();
+/// let members = scim_core::Referrer::new("Group", "Members");
+/// assert_eq!(scim_store_layout::held_out_of_line(&registry, &members), Some("members"));
+/// let other = scim_core::Referrer::new("Group", "owners");
+/// assert_eq!(scim_store_layout::held_out_of_line(&registry, &other), None);
+/// ```
+pub fn held_out_of_line(
+    registry: &Registry,
+    referrer: &scim_core::Referrer,
+) -> Option<&'static str> {
+    out_of_line_of(registry, &referrer.resource_type)
+        .filter(|a| a.eq_ignore_ascii_case(&referrer.attribute))
+}
+
+/// `meta.lastModified` of `resource` set to `at` (when it has a `meta` object): a resource
+/// that lost a reference in a cascade.
+///
+/// ```
+/// let mut group = serde_json::json!({"meta": {"lastModified": "2020-01-01T00:00:00Z"}});
+/// scim_store_layout::touch(&mut group, "2030-01-01T00:00:00Z");
+/// assert_eq!(group["meta"]["lastModified"], "2030-01-01T00:00:00Z");
+/// ```
+pub fn touch(resource: &mut Value, at: &str) {
+    if let Some(Value::Object(meta)) = resource.get_mut("meta") {
+        meta.insert("lastModified".into(), Value::String(at.to_owned()));
+    }
+}
+
+/// Removes the elements whose `value` is exactly `id` from every spelling of `attribute` in
+/// `resource` (an attribute left empty is removed): whether any was — a cascade on an
+/// attribute kept in the document.
+///
+/// ```
+/// let mut group = serde_json::json!({"Members": [{"value": "u1"}, {"value": "U1"}]});
+/// assert!(scim_store_layout::remove_references(&mut group, "members", "u1"));
+/// assert_eq!(group, serde_json::json!({"Members": [{"value": "U1"}]}));
+/// assert!(!scim_store_layout::remove_references(&mut group, "members", "u1"));
+/// ```
+pub fn remove_references(resource: &mut Value, attribute: &str, id: &str) -> bool {
+    let Value::Object(m) = resource else {
+        return false;
+    };
+    let mut removed = false;
+    for name in keys_named(m, attribute) {
+        if let Some(Value::Array(elements)) = m.get_mut(&name) {
+            let before = elements.len();
+            elements.retain(|e| e.get("value").and_then(Value::as_str) != Some(id));
+            removed |= elements.len() != before;
+            if elements.is_empty() {
+                m.remove(&name);
+            }
+        }
+    }
+    removed
+}
+
 /// Whether an entry of `Query::attributes` names `attr` (`members`, `members.display`,
 /// `urn:…:Group:members`).
 ///

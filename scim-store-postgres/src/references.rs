@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use scim_core::{Cascade, Cascaded, Reference, ReferenceCheck, Referrer, StoreError};
-use scim_store_layout::{hidden_of, Row};
+use scim_store_layout::{held_out_of_line, hidden_of, remove_references, touch, Row};
 use serde_json::Value;
 
 use crate::write::{
@@ -63,13 +63,6 @@ pub(crate) async fn check(
     }
 }
 
-/// `meta.lastModified` of `resource` set to `at` (when it has a `meta` object).
-fn touch(resource: &mut Value, at: &str) {
-    if let Some(Value::Object(meta)) = resource.get_mut("meta") {
-        meta.insert("lastModified".into(), Value::String(at.to_owned()));
-    }
-}
-
 impl Core {
     /// [`Store::delete_cascade`](scim_core::Store::delete_cascade), one try.
     pub(crate) async fn delete_cascade(
@@ -103,9 +96,7 @@ impl Core {
         at: &str,
     ) -> Result<usize, Fail> {
         let rt = referrer.resource_type.as_str();
-        let out_of_line = self
-            .ool(rt)
-            .filter(|a| a.eq_ignore_ascii_case(&referrer.attribute));
+        let out_of_line = held_out_of_line(&self.registry, referrer);
         // Who holds `id` (no member of it can be added while its row is locked or gone),
         // then their rows locked in id order, then the change.
         let holders: Vec<String> = match out_of_line {
@@ -222,25 +213,7 @@ impl Core {
             return Ok(false);
         };
         let mut resource = stored.resource;
-        let Value::Object(m) = &mut resource else {
-            return Ok(false);
-        };
-        let names: Vec<String> = m
-            .keys()
-            .filter(|k| k.eq_ignore_ascii_case(attribute))
-            .cloned()
-            .collect();
-        let mut removed = false;
-        for name in names {
-            if let Some(Value::Array(elements)) = m.get_mut(&name) {
-                let before = elements.len();
-                elements.retain(|e| e.get("value").and_then(Value::as_str) != Some(id));
-                removed |= elements.len() != before;
-                if elements.is_empty() {
-                    m.remove(&name);
-                }
-            }
-        }
+        let removed = remove_references(&mut resource, attribute, id);
         if !removed {
             return Ok(false);
         }
@@ -267,10 +240,7 @@ impl Core {
         targets: &[String],
     ) -> Result<Option<Vec<Reference>>, Fail> {
         let rt = referrer.resource_type.as_str();
-        if !self
-            .ool(rt)
-            .is_some_and(|a| a.eq_ignore_ascii_case(&referrer.attribute))
-        {
+        if held_out_of_line(&self.registry, referrer).is_none() {
             return Ok(None);
         }
         let keys: Vec<String> = targets

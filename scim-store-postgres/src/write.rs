@@ -8,8 +8,9 @@ use deadpool_postgres::{GenericClient, Object, Transaction};
 use scim_core::{
     ElementChange, ElementPatch, ReferenceCheck, StoreError, StoredResource, UniqueKey,
 };
-use scim_store_layout::{hidden_of, search_doc, without, Element, Row};
+use scim_store_layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
 use serde_json::Value;
+use tokio_postgres::types::ToSql;
 
 use crate::{references, text, version_param, Core, Fail};
 
@@ -55,6 +56,13 @@ struct Columns {
 }
 
 impl Columns {
+    /// `key` (the first parameters), then the four columns as arrays.
+    fn after<'p>(&'p self, key: &[&'p (dyn ToSql + Sync)]) -> Vec<&'p (dyn ToSql + Sync)> {
+        let mut params = key.to_vec();
+        params.extend_from_slice(&[&self.seq, &self.value_key, &self.element, &self.search]);
+        params
+    }
+
     fn of<'e>(elements: impl IntoIterator<Item = &'e Element>, first_seq: i64) -> Columns {
         let mut c = Columns {
             seq: Vec::new(),
@@ -170,15 +178,7 @@ impl Core {
         unique: &[UniqueKey],
         check: Option<&ReferenceCheck>,
     ) -> Result<ElementPatch, Fail> {
-        let attr = self
-            .ool(rt)
-            .filter(|a| change.attribute.eq_ignore_ascii_case(a))
-            .ok_or_else(|| {
-                StoreError::Unavailable(format!(
-                    "`{}` of {rt} is not kept out of line",
-                    change.attribute
-                ))
-            })?;
+        let attr = changed_out_of_line(&self.registry, rt, &change.attribute)?;
         let tx = client.transaction().await?;
         let expected = version_param(expected_version);
         let key = (tenant, rt, id);
@@ -321,15 +321,7 @@ async fn add_elements(
                  RETURNING seq",
             )
             .await?,
-            &[
-                &tenant,
-                &rt,
-                &id,
-                &c.seq,
-                &c.value_key,
-                &c.element,
-                &c.search,
-            ],
+            &c.after(&[&tenant, &rt, &id]),
         )
         .await?;
     let mut any_ambiguous = false;
@@ -342,14 +334,57 @@ async fn add_elements(
     Ok((inserted.len() as u64, any_ambiguous))
 }
 
+/// The values of the `resources` columns a write sets, after the key: `resource`, `search`,
+/// `ambiguous`, `created`, `last_modified`, `members_key`, `irregular`.
+struct RowValues<'a> {
+    resource: &'a str,
+    search: String,
+    ambiguous: bool,
+    created: Option<std::borrow::Cow<'a, str>>,
+    last_modified: Option<std::borrow::Cow<'a, str>>,
+    members_key: Option<&'a str>,
+    irregular: bool,
+}
+
+impl<'a> Stored<'a> {
+    fn columns(&self) -> RowValues<'a> {
+        let (search, nul) = jsonb_safe(&self.row.search);
+        RowValues {
+            resource: &self.row.resource,
+            search,
+            ambiguous: self.ambiguous || nul || members_hold_nul(self.row),
+            created: self.row.created.as_deref().map(text),
+            last_modified: self.row.last_modified.as_deref().map(text),
+            members_key: self.members_key,
+            irregular: self.irregular,
+        }
+    }
+}
+
+impl RowValues<'_> {
+    /// `key` (the first parameters), then the seven columns.
+    fn after<'p>(&'p self, key: &[&'p (dyn ToSql + Sync)]) -> Vec<&'p (dyn ToSql + Sync)> {
+        let mut params = key.to_vec();
+        params.extend_from_slice(&[
+            &self.resource,
+            &self.search,
+            &self.ambiguous,
+            &self.created,
+            &self.last_modified,
+            &self.members_key,
+            &self.irregular,
+        ]);
+        params
+    }
+}
+
 /// Inserts the resource row with version 1; false when the id is taken.
 pub(crate) async fn insert_row(
     tx: &Transaction<'_>,
     (tenant, rt, id): (&str, &str, &str),
     s: &Stored<'_>,
 ) -> Result<bool, Fail> {
-    let (search, nul) = jsonb_safe(&s.row.search);
-    let ambiguous = s.ambiguous || nul || members_hold_nul(s.row);
+    let c = s.columns();
     let n = tx
         .execute(
             &tx.prepare_cached(
@@ -359,18 +394,7 @@ pub(crate) async fn insert_row(
                  ON CONFLICT DO NOTHING",
             )
             .await?,
-            &[
-                &tenant,
-                &rt,
-                &id,
-                &s.row.resource,
-                &search,
-                &ambiguous,
-                &s.row.created.as_deref().map(text),
-                &s.row.last_modified.as_deref().map(text),
-                &s.members_key,
-                &s.irregular,
-            ],
+            &c.after(&[&tenant, &rt, &id]),
         )
         .await?;
     Ok(n == 1)
@@ -391,8 +415,7 @@ pub(crate) async fn update_row(
     expected: i64,
     s: &Stored<'_>,
 ) -> Result<(), Fail> {
-    let (search, nul) = jsonb_safe(&s.row.search);
-    let ambiguous = s.ambiguous || nul || members_hold_nul(s.row);
+    let c = s.columns();
     let updated = tx
         .execute(
             &tx.prepare_cached(
@@ -402,19 +425,7 @@ pub(crate) async fn update_row(
                  WHERE tenant = $1 AND resource_type = $2 AND id = $3 AND version = $4",
             )
             .await?,
-            &[
-                &tenant,
-                &rt,
-                &id,
-                &expected,
-                &s.row.resource,
-                &search,
-                &ambiguous,
-                &s.row.created.as_deref().map(text),
-                &s.row.last_modified.as_deref().map(text),
-                &s.members_key,
-                &s.irregular,
-            ],
+            &c.after(&[&tenant, &rt, &id, &expected]),
         )
         .await?;
     if updated == 1 {
@@ -459,15 +470,7 @@ pub(crate) async fn write_side_tables(
              FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[]) AS t(seq, v, e, s)",
         )
         .await?,
-        &[
-            &tenant,
-            &rt,
-            &id,
-            &c.seq,
-            &c.value_key,
-            &c.element,
-            &c.search,
-        ],
+        &c.after(&[&tenant, &rt, &id]),
     )
     .await?;
     Ok(())

@@ -53,10 +53,10 @@ fn the_layout_version_is_recorded_and_connecting_again_changes_nothing() {
 
 #[test]
 fn two_schemas_in_one_database_are_two_stores() {
-    let (Some(one), Some(two)) = (TestSchema::new("layout_one"), TestSchema::new("layout_two"))
-    else {
+    let Some(one) = TestSchema::new("layout_one") else {
         return;
     };
+    let two = TestSchema::new("layout_two").expect("the server answered a moment ago");
     let (a, b) = (store_in(&one), store_in(&two));
     let id = block_on(a.create("t", "User", json!({"userName": "only-in-one"}), vec![]))
         .unwrap()

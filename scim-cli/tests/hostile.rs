@@ -1,6 +1,6 @@
 //! Hostile and malformed input over real loopback TCP: what the logs never show, bounded
 //! connections (cap with shedding, head/idle/body timeouts), a SCIM error body for every
-//! refusal the host or its HTTP parser makes, a 413 the client can read; and, on every store
+//! refusal the host or its HTTP parser makes, a 413 the client can read; and, on every store,
 //! no password oracle, no password at rest, no look-alike user names, no guessable ids.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

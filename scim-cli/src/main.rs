@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the SCIM server on localhost, over SQLite (`scim.db` unless `--db`).
+    /// Run the SCIM server on localhost, over SQLite (`scim.db` unless `--db`) or PostgreSQL.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -35,14 +35,19 @@ enum Command {
         #[arg(long = "token")]
         tokens: Vec<String>,
         /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles,
-        /// primary_rule ("rfc" or "keep_existing"), and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
+        /// primary_rule ("rfc" or "keep_existing"), db, postgres ({"schema", "pool_size",
+        /// "statement_timeout_ms", "connect_timeout_ms", "tls", "serialization_retries"}),
+        /// and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
         /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Turn the Entra ID / Okta leniency off (strict RFC 7643/7644).
         #[arg(long)]
         strict: bool,
-        /// SQLite file for the data (created if missing); `:memory:` keeps it in memory.
+        /// SQLite file for the data (created if missing); `:memory:` keeps it in memory;
+        /// `postgres://user@host/db` (or `postgresql://…`) keeps it in PostgreSQL, where
+        /// several servers can share it (schema, pool size, statement timeout and TLS mode:
+        /// the config file's "postgres" key).
         #[arg(long, default_value = "scim.db")]
         db: String,
         /// Answer PATCH with 204 No Content instead of 200 and the resource (what Entra ID

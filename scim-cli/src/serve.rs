@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use scim_core::secret::Argon2id;
 use scim_core::{Config, Engine, MemoryStore, Scopes};
+use scim_store_postgres::{is_postgres_url, redacted_url, PostgresStore};
 
 use crate::auth::{random_token, HostAuth};
 use crate::store::HostStore;
@@ -30,7 +31,8 @@ pub use logging::log_subscriber;
 pub use options::{JwksSource, JwtOptions, ServeOptions};
 
 /// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
-/// FidoDevice and Fido2Device, over SQLite at `options.db` or in memory.
+/// FidoDevice and Fido2Device, over SQLite or PostgreSQL at `options.db`, or in memory.
+/// A PostgreSQL database that cannot be reached is an error in one line.
 pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore>, String> {
     let (idp_profiles, max_payload, db) = (
         options.idp_profiles,
@@ -55,6 +57,13 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
         config.trim_identifiers = true;
     }
     let store = match db {
+        Some(path) if path.to_str().is_some_and(is_postgres_url) => {
+            let mut postgres = options.postgres.clone();
+            postgres.url = path.to_string_lossy().into_owned();
+            HostStore::Postgres(
+                PostgresStore::connect(postgres, registry.clone()).map_err(|e| e.to_string())?,
+            )
+        }
         Some(path) => HostStore::Sqlite(
             scim_store_sqlite::SqliteStore::open_with(
                 path,
@@ -128,15 +137,22 @@ pub async fn run(
         println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base_url}/ServiceProviderConfig\n");
         options.tokens.insert(token, Scopes::All);
     }
-    tracing::info!(%base_url, "scim serve listening");
     let auth = match &options.jwt {
         Some(jwt) => HostAuth::with_jwt(options.tokens.clone(), jwt)
             .await
             .map_err(std::io::Error::other)?,
         None => HostAuth::new(options.tokens.clone()),
     };
+    // The store and the key set first: a database or an issuer that cannot be reached
+    // stops the server before it says it listens.
     let app = router(&options, &base_url, auth).map_err(std::io::Error::other)?;
+    tracing::info!(%base_url, "scim serve listening");
     match &options.db {
+        Some(db) if db.to_str().is_some_and(is_postgres_url) => tracing::info!(
+            db = %redacted_url(&db.to_string_lossy()),
+            schema = %options.postgres.schema,
+            "data kept in PostgreSQL"
+        ),
         Some(db) => tracing::info!(db = %db.display(), "data kept in SQLite"),
         None => tracing::info!("data kept in memory (gone on exit)"),
     }

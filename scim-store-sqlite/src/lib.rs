@@ -140,7 +140,6 @@
 //! [`SqliteStore::create_batch`] stores many resources in one transaction (one durable
 //! commit), with the same code as [`Store::create`].
 
-mod layout;
 mod migrations;
 mod open;
 mod pool;
@@ -151,6 +150,9 @@ mod store_impl;
 mod translate;
 mod trigrams;
 mod write;
+
+/// The row layout, shared with the other SQL stores.
+use scim_store_layout as layout;
 
 pub use open::SqliteOptions;
 pub(crate) use read::attach_members;
@@ -170,13 +172,9 @@ use scim_core::StoreError;
 use scim_core::{Query, Store};
 use scim_schema::Registry;
 
+use layout::{names_attribute, out_of_line_of};
 use pool::Pool;
 pub use pool::PoolOptions;
-
-/// The core Group schema: the `members` of a resource type with it are kept out of line.
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-/// The out-of-line attribute of groups.
-const MEMBERS: &str = "members";
 
 /// A [`Store`] in a SQLite database.
 ///
@@ -224,23 +222,6 @@ impl std::fmt::Debug for SqliteStore {
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
-}
-
-/// The out-of-line attribute of the resource type `rt`: `members` of a type whose core
-/// schema is the Group schema.
-fn out_of_line_of(registry: &Registry, rt: &str) -> Option<&'static str> {
-    registry
-        .resource_type(rt)
-        .filter(|t| t.core_schema().id.eq_ignore_ascii_case(GROUP_SCHEMA))
-        .map(|_| MEMBERS)
-}
-
-/// Whether an entry of `Query::attributes` names `attr` (`members`, `members.display`,
-/// `urn:…:Group:members`).
-fn names_attribute(entry: &str, attr: &str) -> bool {
-    let entry = entry.rsplit(':').next().unwrap_or(entry);
-    let entry = entry.split('.').next().unwrap_or(entry);
-    entry.eq_ignore_ascii_case(attr)
 }
 
 impl Core {

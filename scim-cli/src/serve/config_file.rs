@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use scim_core::secret::Argon2Params;
 use scim_core::Scopes;
+use scim_store_postgres::PostgresOptions;
 use serde::Deserialize;
 
 use super::options::{JwksSource, JwtOptions};
@@ -23,8 +24,9 @@ pub(crate) struct ConfigFile {
     public_url: Option<String>,
     idp_profiles: Option<bool>,
     primary_rule: Option<PrimaryRuleKey>,
-    /// A file, or `:memory:`.
+    /// A file, `:memory:`, or a `postgres://` URL.
     db: Option<String>,
+    postgres: Option<PostgresKeys>,
     patch_no_content: Option<bool>,
     argon2: Option<Argon2Keys>,
     max_payload: Option<u64>,
@@ -133,6 +135,48 @@ struct Argon2Keys {
     lanes: Option<u32>,
 }
 
+/// `"postgres": {"schema": …, "pool_size": …, "statement_timeout_ms": …,
+/// "connect_timeout_ms": …, "tls": …, "serialization_retries": …}`; a key left out keeps
+/// its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostgresKeys {
+    schema: Option<String>,
+    pool_size: Option<u64>,
+    statement_timeout_ms: Option<u64>,
+    connect_timeout_ms: Option<u64>,
+    tls: Option<String>,
+    serialization_retries: Option<u32>,
+}
+
+impl PostgresKeys {
+    /// Sets what the keys set on `o`, refusing zero sizes and times and unknown TLS modes.
+    fn apply(self, o: &mut PostgresOptions) -> Result<(), String> {
+        if let Some(s) = self.schema {
+            o.schema = s;
+        }
+        if let Some(n) = self.pool_size {
+            if n == 0 {
+                return Err("\"postgres.pool_size\" must be at least 1".into());
+            }
+            o.pool_size = size(n);
+        }
+        if let Some(d) = millis("postgres.statement_timeout_ms", self.statement_timeout_ms)? {
+            o.statement_timeout = d;
+        }
+        if let Some(d) = millis("postgres.connect_timeout_ms", self.connect_timeout_ms)? {
+            o.connect_timeout = d;
+        }
+        if let Some(t) = self.tls {
+            o.tls = t.parse().map_err(|e| format!("\"postgres.tls\": {e}"))?;
+        }
+        if let Some(n) = self.serialization_retries {
+            o.serialization_retries = n;
+        }
+        Ok(())
+    }
+}
+
 /// One entry of `"tokens"`: `{"token": "...", "scopes": "all" | [...], "tenant": "acme"}`
 /// (all scopes when `scopes` is left out; tenant `default` when `tenant` is). Its `Debug`
 /// never shows the token.
@@ -203,6 +247,9 @@ impl ConfigFile {
         }
         if let Some(d) = self.db {
             o.db = (d != ":memory:").then(|| d.into());
+        }
+        if let Some(p) = self.postgres {
+            p.apply(&mut o.postgres)?;
         }
         if let Some(p) = self.patch_no_content {
             o.patch_no_content = p;
@@ -358,6 +405,34 @@ mod tests {
         );
         assert_eq!(scopes("Bearer t2"), Some(Scopes::All));
         assert_eq!(scopes("Bearer t3"), Some(Scopes::All));
+    }
+
+    #[test]
+    fn the_postgres_keys_are_read_and_checked() {
+        let o = load(
+            r#"{"db": "postgres://scim@db/directory", "postgres": {"schema": "tenant_a",
+                "pool_size": 3, "statement_timeout_ms": 250, "connect_timeout_ms": 900,
+                "tls": "verify-full", "serialization_retries": 9}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            o.db.as_deref(),
+            Some(std::path::Path::new("postgres://scim@db/directory"))
+        );
+        let p = &o.postgres;
+        assert_eq!((p.schema.as_str(), p.pool_size), ("tenant_a", 3));
+        assert_eq!(
+            (p.statement_timeout, p.connect_timeout),
+            (Duration::from_millis(250), Duration::from_millis(900))
+        );
+        assert_eq!(p.tls, scim_store_postgres::TlsMode::VerifyFull);
+        assert_eq!(p.serialization_retries, 9);
+        let e = load(r#"{"postgres": {"tls": "maybe"}}"#).unwrap_err();
+        assert!(e.contains("postgres.tls") && e.contains("maybe"), "{e}");
+        let e = load(r#"{"postgres": {"pool_size": 0}}"#).unwrap_err();
+        assert!(e.contains("postgres.pool_size"), "{e}");
+        let e = load(r#"{"postgres": {"poolsize": 2}}"#).unwrap_err();
+        assert!(e.contains("postgres") && e.contains("`poolsize`"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use scim_core::secret::Argon2Params;
+use scim_store_postgres::PostgresOptions;
 use scim_store_sqlite::PoolOptions;
 
 use super::config_file::ConfigFile;
@@ -30,7 +31,9 @@ pub struct ServeOptions {
     pub primary_rule: scim_patch::PrimaryRule,
     /// Largest request body, in bytes (default 1 MiB). A larger one is answered 413.
     pub max_payload: usize,
-    /// The SQLite file to keep data in; `None` keeps it in memory.
+    /// Where to keep data: a SQLite file, or a PostgreSQL database when it reads
+    /// `postgres://…` or `postgresql://…` (with [`ServeOptions::postgres`]); `None` keeps it
+    /// in memory.
     pub db: Option<PathBuf>,
     /// Answer PATCH with 204 No Content (RFC 7644 §3.5.2 allows it; Entra ID and Okta
     /// expect nothing more). A membership PATCH of a large group then neither reads nor
@@ -71,6 +74,12 @@ pub struct ServeOptions {
     /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
     /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
     pub sqlite: PoolOptions,
+    /// The PostgreSQL store's settings, for a `db` that is a `postgres://` URL (its `url`
+    /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
+    /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
+    /// "serialization_retries": 5}` (`tls`: `disable`, `prefer`, `require` or
+    /// `verify-full`).
+    pub postgres: PostgresOptions,
     /// OAuth 2.0 JWT access tokens, verified against the issuer's key set (key `jwt`), beside
     /// the static `tokens`; `None` (the default): static tokens only.
     pub jwt: Option<JwtOptions>,
@@ -121,6 +130,7 @@ impl ServeOptions {
             listen_backlog: 1024,
             argon2: Argon2Params::default(),
             sqlite: PoolOptions::default(),
+            postgres: PostgresOptions::new(""),
             jwt: None,
         }
     }
@@ -135,6 +145,8 @@ impl ServeOptions {
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000,
+    ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
+    ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5},
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...],
     ///               "tenant": "acme"}],
     ///   "jwt": {"issuer": "https://idp.example.com", "audience": "scim",

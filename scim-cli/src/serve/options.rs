@@ -8,6 +8,7 @@ use scim_core::secret::Argon2Params;
 use scim_store_sqlite::PoolOptions;
 
 use super::config_file::ConfigFile;
+use super::ops::MetricsToken;
 use crate::auth::Tokens;
 
 /// What `scim serve` runs with. Every limit has a default (see [`ServeOptions::new`]) and a
@@ -71,6 +72,21 @@ pub struct ServeOptions {
     /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
     /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
     pub sqlite: PoolOptions,
+    /// The TLS certificate chain, a PEM file with the server's certificate first (key
+    /// `tls_cert`, flag `--tls-cert`; default none: plain HTTP). Set with
+    /// [`tls_key`](Self::tls_key): the server then speaks only HTTPS, `public_url` defaults
+    /// to `https://…`, and a missing, unreadable or mismatched file stops it at start.
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key, a PEM file: PKCS#8, PKCS#1 RSA or SEC1 EC (key `tls_key`, flag
+    /// `--tls-key`; default none). Needs [`tls_cert`](Self::tls_cert).
+    pub tls_key: Option<PathBuf>,
+    /// The bearer token `GET /metrics` requires (key `metrics_token`, flag
+    /// `--metrics-token`; default none: `/metrics` is open, like `/healthz` and `/readyz`).
+    /// The SCIM tokens do not open `/metrics`, nor this token the SCIM endpoints.
+    pub metrics_token: Option<MetricsToken>,
+    /// Log one JSON object per line instead of text (key `log_json`, flag `--log-json`;
+    /// default off). Query values are redacted in both.
+    pub log_json: bool,
 }
 
 impl ServeOptions {
@@ -99,6 +115,10 @@ impl ServeOptions {
             listen_backlog: 1024,
             argon2: Argon2Params::default(),
             sqlite: PoolOptions::default(),
+            tls_cert: None,
+            tls_key: None,
+            metrics_token: None,
+            log_json: false,
         }
     }
 
@@ -112,6 +132,7 @@ impl ServeOptions {
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000,
+    ///   "tls_cert": "cert.pem", "tls_key": "key.pem", "metrics_token": "...", "log_json": false,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
     /// (`"scopes": "all"` grants everything). Keys left out keep their value; a key not
     /// listed here, or a value of the wrong type, is an error that names it.

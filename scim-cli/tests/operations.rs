@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scim_cli::serve::{self, MetricsToken, ServeOptions};
@@ -16,39 +16,6 @@ use scim_core::Scopes;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "ops-test-token-5b1e";
-
-/// Log lines captured from a server.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-/// How the server under test logs.
-enum Log {
-    Text(Captured),
-    Json(Captured),
-}
 
 /// A server on a runtime thread of its own; stops when dropped.
 struct Server {
@@ -58,18 +25,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(options: ServeOptions, log: Option<Log>) -> Server {
+    fn start(options: ServeOptions) -> Server {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let _guard = log.map(|log| match log {
-                Log::Text(c) => {
-                    tracing::subscriber::set_default(serve::log_subscriber(c, false, "info"))
-                }
-                Log::Json(c) => {
-                    tracing::subscriber::set_default(serve::json_log_subscriber(c, "info"))
-                }
-            });
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -180,6 +139,80 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// `scim serve … --log-json` in a child process, read up to its "listening" line.
+struct Spawned {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    seen: Vec<String>,
+    base_url: String,
+}
+
+impl Spawned {
+    fn start(args: &[&str]) -> Spawned {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scim"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--db", ":memory:"])
+            .args(["--token", TOKEN, "--log-json"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut spawned = Spawned {
+            child,
+            lines: std::io::BufReader::new(stderr).lines(),
+            seen: Vec::new(),
+            base_url: String::new(),
+        };
+        while spawned.base_url.is_empty() {
+            let line = spawned
+                .lines
+                .next()
+                .expect("the server ended early")
+                .unwrap();
+            let value: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if value["fields"]["message"] == "scim serve listening" {
+                spawned.base_url = value["fields"]["base_url"].as_str().unwrap().to_owned();
+            }
+            spawned.seen.push(line);
+        }
+        spawned
+    }
+
+    fn port(&self) -> u16 {
+        let authority = self.base_url.split('/').nth(2).unwrap();
+        authority.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Stops it as Ctrl-C does; every line it wrote, each parsed as JSON, and the text.
+    fn stop(mut self) -> (Vec<Value>, String) {
+        let pid = self.child.id().to_string();
+        let interrupted = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(interrupted.success());
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.extend(self.lines.by_ref().map(Result::unwrap));
+        assert!(self.child.wait().unwrap().success());
+        let parsed = seen
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (parsed, seen.join("\n"))
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 mod tls {
     use super::*;
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -222,18 +255,48 @@ mod tls {
         }
     }
 
-    fn tls_options(pki: &Pki) -> ServeOptions {
-        let mut o = options();
-        o.tls_cert = Some(pki.cert.clone());
-        o.tls_key = Some(pki.key.clone());
-        o
+    /// A server speaking TLS only, with its certificate in a scratch directory (removed
+    /// when dropped).
+    struct TlsServer {
+        server: Option<Server>,
+        pki: Pki,
+        dir: PathBuf,
     }
 
-    fn https_agent(pki: &Pki) -> ureq::Agent {
-        ureq::AgentBuilder::new()
-            .tls_config(Arc::clone(&pki.client))
-            .timeout(Duration::from_secs(10))
-            .build()
+    impl TlsServer {
+        fn start(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> Self {
+            let dir = scratch(name);
+            let pki = pki(&dir);
+            let mut o = options();
+            o.tls_cert = Some(pki.cert.clone());
+            o.tls_key = Some(pki.key.clone());
+            tweak(&mut o);
+            let server = Some(Server::start(o));
+            TlsServer { server, pki, dir }
+        }
+
+        fn addr(&self) -> SocketAddr {
+            self.server.as_ref().map(|s| s.addr).unwrap()
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("https://localhost:{}{path}", self.addr().port())
+        }
+
+        /// An HTTPS client trusting the server's CA.
+        fn agent(&self) -> ureq::Agent {
+            ureq::AgentBuilder::new()
+                .tls_config(Arc::clone(&self.pki.client))
+                .timeout(Duration::from_secs(10))
+                .build()
+        }
+    }
+
+    impl Drop for TlsServer {
+        fn drop(&mut self) {
+            drop(self.server.take());
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 
     /// Reads until the server closes the connection (or the timeout): how long it took.
@@ -260,11 +323,9 @@ mod tls {
 
     #[test]
     fn https_requests_are_served() {
-        let dir = scratch("https");
-        let pki = pki(&dir);
-        let server = Server::start(tls_options(&pki), None);
-        let agent = https_agent(&pki);
-        let base = format!("https://localhost:{}/scim/v2", server.addr.port());
+        let server = TlsServer::start("https", |_| {});
+        let agent = server.agent();
+        let base = server.url("/scim/v2");
         let spc = call(
             &agent,
             "GET",
@@ -287,7 +348,7 @@ mod tls {
             .to_owned();
         assert!(location.starts_with("https://127.0.0.1:"), "{location}");
         // By IP address too (the certificate names it).
-        let by_ip = format!("https://127.0.0.1:{}/healthz", server.addr.port());
+        let by_ip = format!("https://127.0.0.1:{}/healthz", server.addr().port());
         assert_eq!(call(&agent, "GET", &by_ip, None, None).status, 200);
         // A refusal the HTTP parser makes still has its SCIM body over TLS.
         let bad = call(
@@ -298,17 +359,21 @@ mod tls {
             None,
         );
         bad.assert_scim_error(414);
-        drop(server);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn plain_http_to_the_tls_port_is_refused_and_others_are_served() {
         let dir = scratch("plain");
         let pki = pki(&dir);
-        let log = Captured::default();
-        let server = Server::start(tls_options(&pki), Some(Log::Text(log.clone())));
-        let mut plain = TcpStream::connect(server.addr).unwrap();
+        let (cert, key) = (pki.cert.to_str().unwrap(), pki.key.to_str().unwrap());
+        let server = Spawned::start(&["--tls-cert", cert, "--tls-key", key]);
+        assert!(
+            server.base_url.starts_with("https://"),
+            "{}",
+            server.base_url
+        );
+        let addr = SocketAddr::from(([127, 0, 0, 1], server.port()));
+        let mut plain = TcpStream::connect(addr).unwrap();
         plain
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -322,33 +387,35 @@ mod tls {
         assert!(answer.contains("application/scim+json"), "{answer}");
         assert!(answer.contains("HTTPS"), "{answer}");
         // Garbage that is neither TLS nor HTTP is just closed.
-        let mut junk = TcpStream::connect(server.addr).unwrap();
+        let mut junk = TcpStream::connect(addr).unwrap();
         junk.write_all(&[0u8, 1, 2, 3]).unwrap();
         closed_within(junk, Duration::from_secs(5));
-        let agent = https_agent(&pki);
+        let agent = ureq::AgentBuilder::new()
+            .tls_config(Arc::clone(&pki.client))
+            .build();
         let url = format!(
             "https://localhost:{}/scim/v2/ServiceProviderConfig",
-            server.addr.port()
+            server.port()
         );
         assert_eq!(call(&agent, "GET", &url, Some(TOKEN), None).status, 200);
-        drop(server);
-        let text = log.text();
-        assert!(!text.contains("ERROR"), "{text}");
-        assert!(!text.contains("panicked"), "{text}");
+        let (lines, text) = server.stop();
+        assert!(lines.iter().all(|l| l["level"] != "ERROR"), "{text}");
+        let refused = lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == "refused plain HTTP on the TLS port")
+            .count();
+        assert_eq!(refused, 1, "{text}");
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_handshake_that_never_completes_is_cut_by_the_header_timeout() {
-        let dir = scratch("slow");
-        let pki = pki(&dir);
-        let mut o = tls_options(&pki);
-        o.header_timeout = Duration::from_millis(300);
-        let server = Server::start(o, None);
+        let timeout = |o: &mut ServeOptions| o.header_timeout = Duration::from_millis(300);
+        let server = TlsServer::start("slow", timeout);
         // Silent: connects and sends nothing.
-        let silent = TcpStream::connect(server.addr).unwrap();
+        let silent = TcpStream::connect(server.addr()).unwrap();
         // Stalled: the first bytes of a ClientHello record, then nothing.
-        let mut stalled = TcpStream::connect(server.addr).unwrap();
+        let mut stalled = TcpStream::connect(server.addr()).unwrap();
         stalled
             .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
             .unwrap();
@@ -356,27 +423,18 @@ mod tls {
             let took = closed_within(s, Duration::from_secs(5));
             assert!(took < Duration::from_secs(3), "{took:?}");
         }
-        let agent = https_agent(&pki);
-        let url = format!("https://localhost:{}/healthz", server.addr.port());
-        assert_eq!(call(&agent, "GET", &url, None, None).status, 200);
-        drop(server);
-        let _ = std::fs::remove_dir_all(dir);
+        let url = server.url("/healthz");
+        assert_eq!(call(&server.agent(), "GET", &url, None, None).status, 200);
     }
 
     /// At a cap of one connection, a client that never finishes its handshake holds the
     /// slot (it counts) and is shed for a newcomer, who is served.
     #[test]
     fn a_handshake_counts_against_the_connection_cap() {
-        let dir = scratch("cap");
-        let pki = pki(&dir);
-        let mut o = tls_options(&pki);
-        o.max_connections = 1;
-        let server = Server::start(o, None);
-        let silent = TcpStream::connect(server.addr).unwrap();
+        let server = TlsServer::start("cap", |o| o.max_connections = 1);
+        let silent = TcpStream::connect(server.addr()).unwrap();
         std::thread::sleep(Duration::from_millis(100));
-        let agent = https_agent(&pki);
-        let url = format!("https://localhost:{}/metrics", server.addr.port());
-        let metrics = call(&agent, "GET", &url, None, None);
+        let metrics = call(&server.agent(), "GET", &server.url("/metrics"), None, None);
         assert_eq!(metrics.status, 200);
         assert!(
             metrics.body.contains("scim_connections_shed_total 1"),
@@ -384,8 +442,6 @@ mod tls {
             metrics.body
         );
         closed_within(silent, Duration::from_secs(5));
-        drop(server);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// Start-up fails with one line naming what is wrong.
@@ -452,7 +508,7 @@ mod endpoints {
 
     #[test]
     fn health_and_ready_answer_without_a_token() {
-        let server = Server::start(options(), None);
+        let server = Server::start(options());
         let health = http(&server, "/healthz", None);
         assert_eq!(health.status, 200);
         assert_eq!(health.json(), json!({"status": "ok"}));
@@ -471,7 +527,7 @@ mod endpoints {
         let db = dir.join("scim.db");
         let mut o = options();
         o.db = Some(db.clone());
-        let server = Server::start(o, None);
+        let server = Server::start(o);
         assert_eq!(http(&server, "/readyz", None).status, 200);
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch("ALTER TABLE resources RENAME TO resources_away")
@@ -487,7 +543,7 @@ mod endpoints {
 
     #[test]
     fn metrics_count_requests_by_endpoint_name_never_by_path() {
-        let server = Server::start(options(), None);
+        let server = Server::start(options());
         let agent = ureq::agent();
         let base = format!("http://{}/scim/v2", server.addr);
         let created = call(
@@ -553,7 +609,7 @@ mod endpoints {
     fn the_metrics_token_is_enforced() {
         let mut o = options();
         o.metrics_token = Some(MetricsToken::new("metrics-secret-77"));
-        let server = Server::start(o, None);
+        let server = Server::start(o);
         let missing = http(&server, "/metrics", None);
         missing.assert_scim_error(401);
         assert!(missing.challenge.is_some());
@@ -567,21 +623,18 @@ mod endpoints {
         assert_eq!(http(&server, "/healthz", None).status, 200);
     }
 
+    /// `scim serve --log-json` as operators run it: every line on stderr, from start-up to
+    /// shutdown, is a JSON object, and no query value appears in any.
     #[test]
     fn json_log_lines_parse_and_carry_no_query_value() {
-        let log = Captured::default();
-        let server = Server::start(options(), Some(Log::Json(log.clone())));
+        let server = Spawned::start(&[]);
         let filter = "filter=userName%20eq%20%22needle-secret%22&access_token=needle-token";
-        let answer = http(&server, &format!("/scim/v2/Users?{filter}"), Some(TOKEN));
+        let url = format!("{}/Users?{filter}", server.base_url);
+        let answer = call(&ureq::agent(), "GET", &url, Some(TOKEN), None);
         assert_eq!(answer.status, 200);
-        drop(server);
-        let text = log.text();
+        let (parsed, text) = server.stop();
         assert!(!text.contains("needle"), "{text}");
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
-        let request = lines
+        let request = parsed
             .iter()
             .find(|l| l["fields"]["message"] == "request")
             .unwrap_or_else(|| panic!("no request line in {text}"));

@@ -19,8 +19,7 @@ pub fn log_subscriber<W>(
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = tracing_subscriber::EnvFilter::try_new(directives)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = env_filter(directives);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(make_writer)
@@ -43,8 +42,7 @@ pub fn json_log_subscriber<W>(
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = tracing_subscriber::EnvFilter::try_new(directives)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = env_filter(directives);
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -52,6 +50,12 @@ where
         .with_current_span(false)
         .with_span_list(false)
         .finish()
+}
+
+/// `directives` as a filter; `info` when they do not parse.
+fn env_filter(directives: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
 }
 
 /// The request target as the log shows it: the path, and of the query only the parameter

@@ -61,6 +61,9 @@ pub enum Refusal {
     },
     /// Every connection slot holds a request in flight → 503.
     Overloaded,
+    /// `GET /scim/v2/Users HTTP/1.1` sent in the clear to a port that speaks only TLS
+    /// (`http://` where `https://` was meant) → 400, answered in the clear.
+    PlainHttpToTls,
 }
 
 impl Refusal {
@@ -119,6 +122,10 @@ impl Refusal {
                 503,
                 None,
                 "the server is at its connection limit with every connection busy; retry later",
+            ),
+            Refusal::PlainHttpToTls => ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "this port speaks HTTPS only: send the request over TLS (https://)",
             ),
         }
     }
@@ -215,6 +222,7 @@ mod tests {
             (Refusal::BrokenBody, 400),
             (Refusal::Unauthorized(Unauthorized::Missing), 401),
             (Refusal::Overloaded, 503),
+            (Refusal::PlainHttpToTls, 400),
         ];
         for (r, status) in cases {
             assert_eq!(r.response().status(), status, "{r:?}");

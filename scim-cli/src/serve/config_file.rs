@@ -12,7 +12,7 @@ use scim_store_postgres::PostgresOptions;
 use serde::Deserialize;
 
 use super::options::{JwksSource, JwtOptions};
-use super::ServeOptions;
+use super::{MetricsToken, ServeOptions};
 
 /// The whole file. Field names are the file's keys; the meaning of each is documented on
 /// the [`ServeOptions`] field it sets.
@@ -44,6 +44,20 @@ pub(crate) struct ConfigFile {
     max_write_batch: Option<u64>,
     tokens: Option<Vec<TokenEntry>>,
     jwt: Option<JwtKeys>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    metrics_token: Option<MetricsTokenKey>,
+    log_json: Option<bool>,
+}
+
+/// `"metrics_token"`: a non-empty string. Its `Debug` never shows it.
+#[derive(Deserialize)]
+struct MetricsTokenKey(String);
+
+impl fmt::Debug for MetricsTokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// `"jwt": {"issuer": "...", "audience": "...", "jwks_url": "https://..." | "jwks_file":
@@ -307,6 +321,21 @@ impl ConfigFile {
             }
             o.sqlite.max_batch = size(n);
         }
+        if let Some(path) = self.tls_cert {
+            o.tls_cert = Some(path.into());
+        }
+        if let Some(path) = self.tls_key {
+            o.tls_key = Some(path.into());
+        }
+        if let Some(MetricsTokenKey(token)) = self.metrics_token {
+            if token.is_empty() {
+                return Err("\"metrics_token\" must not be empty".into());
+            }
+            o.metrics_token = Some(MetricsToken::new(token));
+        }
+        if let Some(json) = self.log_json {
+            o.log_json = json;
+        }
         for t in self.tokens.into_iter().flatten() {
             let scopes = match t.scopes {
                 None | Some(ScopesKey::All(AllScopes::All)) => Scopes::All,
@@ -363,7 +392,8 @@ mod tests {
                 "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
                 "sqlite_readers": 9, "query_budget_ms": 10, "max_write_batch": 11, "max_scan": 12,
                 "tokens": [{"token": "t1", "scopes": ["https://gluu.org/scim/users.read"]},
-                           {"token": "t2", "scopes": "all"}, {"token": "t3"}]}"#,
+                           {"token": "t2", "scopes": "all"}, {"token": "t3"}],
+                "tls_cert": "c.pem", "tls_key": "k.pem", "metrics_token": "m", "log_json": true}"#,
         )
         .unwrap();
         assert_eq!(o.addr, SocketAddr::from(([127, 0, 0, 1], 9090)));
@@ -405,6 +435,16 @@ mod tests {
         );
         assert_eq!(scopes("Bearer t2"), Some(Scopes::All));
         assert_eq!(scopes("Bearer t3"), Some(Scopes::All));
+        assert_eq!(
+            (o.tls_cert.as_deref(), o.tls_key.as_deref()),
+            (
+                Some(std::path::Path::new("c.pem")),
+                Some(std::path::Path::new("k.pem"))
+            )
+        );
+        assert_eq!(o.metrics_token, Some(MetricsToken::new("m")));
+        assert!(o.log_json);
+        assert!(load(r#"{"metrics_token": ""}"#).is_err());
     }
 
     #[test]
@@ -480,7 +520,8 @@ mod tests {
 
     #[test]
     fn debug_never_shows_a_token() {
-        let text = r#"{"tokens": [{"token": "very-secret-token", "scopes": "all"}]}"#;
+        let text = r#"{"tokens": [{"token": "very-secret-token", "scopes": "all"}],
+                       "metrics_token": "very-secret-token"}"#;
         let file = ConfigFile::parse(text).unwrap();
         let shown = format!("{file:?}");
         assert!(!shown.contains("very-secret-token"), "{shown}");

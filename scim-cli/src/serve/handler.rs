@@ -8,17 +8,22 @@ use axum::extract::State;
 use scim_tower::ScimService;
 
 use super::logging::redacted_target;
+use super::metered_store::MeteredStore;
+use super::ops::Ops;
 use crate::auth::HostAuth;
 use crate::store::HostStore;
 
 /// What every request shares.
 pub(crate) struct AppState {
-    pub(crate) scim: ScimService<HostStore, HostAuth>,
+    pub(crate) scim: ScimService<MeteredStore<HostStore>, HostAuth>,
+    /// The operator's endpoints and the metrics.
+    pub(crate) ops: Ops,
 }
 
 type AxumResponse = axum::response::Response;
 
-/// Handles one request and logs it: method, path, query parameter names, status, time.
+/// Handles one request, logs it (method, path, query parameter names, status, time) and
+/// counts it (endpoint name, method, status, time).
 pub(crate) async fn handle(
     State(state): State<Arc<AppState>>,
     request: http::Request<Body>,
@@ -26,9 +31,15 @@ pub(crate) async fn handle(
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let target = redacted_target(request.uri());
+    let endpoint = state.ops.metrics.endpoint(request.uri().path());
     let response = state.scim.handle(request).await.map(Body::new);
     let status = response.status().as_u16();
-    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    state
+        .ops
+        .metrics
+        .observe_request(endpoint, &method, status, elapsed);
+    let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     tracing::info!(%method, %target, status, elapsed_us, "request");
     response
 }

@@ -9,6 +9,7 @@ use scim_store_postgres::PostgresOptions;
 use scim_store_sqlite::PoolOptions;
 
 use super::config_file::ConfigFile;
+use super::ops::MetricsToken;
 use crate::auth::Tokens;
 
 /// What `scim serve` runs with. Every limit has a default (see [`ServeOptions::new`]) and a
@@ -80,6 +81,21 @@ pub struct ServeOptions {
     /// "serialization_retries": 5}` (`tls`: `disable`, `prefer`, `require` or
     /// `verify-full`).
     pub postgres: PostgresOptions,
+    /// The TLS certificate chain, a PEM file with the server's certificate first (key
+    /// `tls_cert`, flag `--tls-cert`; default none: plain HTTP). Set with
+    /// [`tls_key`](Self::tls_key): the server then speaks only HTTPS, `public_url` defaults
+    /// to `https://…`, and a missing, unreadable or mismatched file stops it at start.
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key, a PEM file: PKCS#8, PKCS#1 RSA or SEC1 EC (key `tls_key`, flag
+    /// `--tls-key`; default none). Needs [`tls_cert`](Self::tls_cert).
+    pub tls_key: Option<PathBuf>,
+    /// The bearer token `GET /metrics` requires (key `metrics_token`, flag
+    /// `--metrics-token`; default none: `/metrics` is open, like `/healthz` and `/readyz`).
+    /// The SCIM tokens do not open `/metrics`, nor this token the SCIM endpoints.
+    pub metrics_token: Option<MetricsToken>,
+    /// Log one JSON object per line instead of text (key `log_json`, flag `--log-json`;
+    /// default off). Query values are redacted in both.
+    pub log_json: bool,
     /// OAuth 2.0 JWT access tokens, verified against the issuer's key set (key `jwt`), beside
     /// the static `tokens`; `None` (the default): static tokens only.
     pub jwt: Option<JwtOptions>,
@@ -132,6 +148,10 @@ impl ServeOptions {
             sqlite: PoolOptions::default(),
             postgres: PostgresOptions::new(""),
             jwt: None,
+            tls_cert: None,
+            tls_key: None,
+            metrics_token: None,
+            log_json: false,
         }
     }
 
@@ -147,6 +167,7 @@ impl ServeOptions {
     ///   "max_scan": 2000000,
     ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
     ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5},
+    ///   "tls_cert": "cert.pem", "tls_key": "key.pem", "metrics_token": "...", "log_json": false,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...],
     ///               "tenant": "acme"}],
     ///   "jwt": {"issuer": "https://idp.example.com", "audience": "scim",

@@ -561,4 +561,78 @@ mod tests {
         let bad_alg = r#"{"jwt": {"issuer": "i", "audience": "a", "jwks_file": "f", "algorithms": ["none"]}}"#;
         assert!(load(bad_alg).unwrap_err().contains("unknown algorithm"));
     }
+
+    /// The names of the fields a derived `Deserialize` struct reads, as serde hands them to
+    /// `deserialize_struct`.
+    fn fields_of<T: for<'de> Deserialize<'de>>() -> Vec<&'static str> {
+        use serde::de::{self, Visitor};
+        struct Capture(std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>);
+        impl<'de> de::Deserializer<'de> for Capture {
+            type Error = de::value::Error;
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _name: &'static str,
+                fields: &'static [&'static str],
+                _visitor: V,
+            ) -> Result<V::Value, Self::Error> {
+                self.0.borrow_mut().extend(fields);
+                Err(de::Error::custom("fields captured"))
+            }
+            fn deserialize_any<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, Self::Error> {
+                Err(de::Error::custom("not a struct"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+                enum identifier ignored_any
+            }
+        }
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let _ = T::deserialize(Capture(std::rc::Rc::clone(&seen)));
+        let fields = seen.borrow().clone();
+        assert!(!fields.is_empty());
+        fields
+    }
+
+    /// The example file loads, and it and the reference page name every key the format
+    /// has, nested ones included (the example has one of `jwks_url`/`jwks_file`, which
+    /// exclude each other).
+    #[test]
+    fn the_documented_example_sets_every_key() {
+        let example = include_str!("../../../docs/scim-serve.example.json");
+        let page = include_str!("../../../docs/config.md");
+        let o = load(example).unwrap();
+        assert_eq!(
+            o.tokens
+                .authorize(Some("Bearer change-me-admin-token"))
+                .map(|g| g.tenant.as_str()),
+            Some("acme")
+        );
+        assert!(o.jwt.is_some() && o.tls_cert.is_some() && o.metrics_token.is_some());
+        let json: serde_json::Value = serde_json::from_str(example).unwrap();
+        let sections: [(&str, Vec<&str>, &serde_json::Value); 5] = [
+            ("", fields_of::<ConfigFile>(), &json),
+            ("argon2.", fields_of::<Argon2Keys>(), &json["argon2"]),
+            ("postgres.", fields_of::<PostgresKeys>(), &json["postgres"]),
+            ("jwt.", fields_of::<JwtKeys>(), &json["jwt"]),
+            ("tokens[].", fields_of::<TokenEntry>(), &json["tokens"][0]),
+        ];
+        for (prefix, fields, value) in sections {
+            for field in fields {
+                let documented = page.contains(&format!("`{prefix}{field}`"))
+                    || (prefix == "argon2." || prefix == "tokens[].")
+                        && page.contains(&format!("\"{field}\""));
+                assert!(
+                    documented,
+                    "docs/config.md does not document `{prefix}{field}`"
+                );
+                if field != "jwks_file" {
+                    assert!(
+                        value.get(field).is_some(),
+                        "the example lacks `{prefix}{field}`"
+                    );
+                }
+            }
+        }
+    }
 }

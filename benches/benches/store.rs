@@ -661,13 +661,21 @@ fn emails_on<S: Store>(
         format!("emails-{nonce}-0.{}@example.com", n / 2)
     );
     let k = Cell::new(0u64);
+    // The request (a 25,000-email body is megabytes of JSON) is built outside the timing:
+    // what is measured is the engine's work on it.
     g.bench_function(format!("{prefix}create"), |b| {
-        b.iter(|| {
-            k.set(k.get() + 1);
-            let resp = block_on(engine.handle(&ctx, post(k.get())));
-            assert_eq!(resp.status, 201);
-            resp
-        })
+        b.iter_batched(
+            || {
+                k.set(k.get() + 1);
+                post(k.get())
+            },
+            |req| {
+                let resp = block_on(engine.handle(&ctx, req));
+                assert_eq!(resp.status, 201);
+                resp
+            },
+            criterion::BatchSize::PerIteration,
+        )
     });
 
     // PATCH: the value of one email (in the middle) changes, through a value filter.

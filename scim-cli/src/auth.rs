@@ -1,79 +1,100 @@
-//! Bearer tokens and the scopes they grant.
+//! Who may call `scim serve`: static bearer tokens (each with its scopes and tenant) and,
+//! when configured, OAuth 2.0 JWT access tokens verified against the issuer's key set.
 
-use std::collections::HashMap;
-use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
-use scim_core::Scopes;
+use http::request::Parts;
+use scim_core::RequestContext;
+use scim_tower::{Authenticate, JwkSet, JwtAuth, Unauthorized};
 
-/// Tokens known to the server. Its `Debug` shows how many there are, never their values.
-#[derive(Clone, Default)]
-pub struct Tokens {
-    tokens: HashMap<String, Scopes>,
+use crate::serve::{JwksSource, JwtOptions};
+
+/// Tokens known to the server: [`scim_tower::StaticTokens`] (each with its scopes and
+/// tenant; its `Debug` never shows a token).
+pub use scim_tower::StaticTokens as Tokens;
+
+/// What `scim serve` authenticates with: a static token if the bearer token is one, else a
+/// JWT when JWT tokens are configured.
+#[derive(Debug, Clone)]
+pub struct HostAuth {
+    tokens: Tokens,
+    jwt: Option<JwtAuth>,
 }
 
-impl fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tokens")
-            .field("count", &self.tokens.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Tokens {
-    /// No tokens.
-    pub fn new() -> Self {
-        Tokens::default()
+impl HostAuth {
+    /// Static tokens only.
+    pub fn new(tokens: Tokens) -> Self {
+        HostAuth { tokens, jwt: None }
     }
 
-    /// Adds a token with its scopes.
-    pub fn insert(&mut self, token: impl Into<String>, scopes: Scopes) {
-        self.tokens.insert(token.into(), scopes);
-    }
-
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
-    }
-
-    /// The scopes of the bearer token in an `Authorization` header value, if it is known.
-    ///
-    /// Every known token is compared, each without stopping at the first differing byte, so
-    /// the time taken says nothing about how much of a guess was right (only its length
-    /// matters, and token lengths are no secret).
-    ///
-    /// ```
-    /// let mut t = scim_cli::auth::Tokens::new();
-    /// t.insert("s3cret", scim_core::Scopes::All);
-    /// assert!(t.authorize(Some("Bearer s3cret")).is_some());
-    /// assert!(t.authorize(Some("bearer s3cret")).is_some());
-    /// assert!(t.authorize(Some("Bearer nope")).is_none());
-    /// assert!(t.authorize(Some("Bearer s3creT")).is_none());
-    /// assert!(t.authorize(None).is_none());
-    /// ```
-    pub fn authorize(&self, header: Option<&str>) -> Option<&Scopes> {
-        let value = header?.trim();
-        let (scheme, token) = value.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        let presented = token.trim().as_bytes();
-        let mut found = None;
-        for (known, scopes) in &self.tokens {
-            if same_bytes(known.as_bytes(), presented) {
-                found = Some(scopes);
+    /// Static tokens, and JWTs per `jwt` (the key set read or fetched now: an unreadable
+    /// file or an unreachable URL is an error naming it).
+    pub async fn with_jwt(tokens: Tokens, jwt: &JwtOptions) -> Result<Self, String> {
+        let auth = match &jwt.source {
+            JwksSource::File(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("JWKS file {}: {e}", path.display()))?;
+                let set: JwkSet = serde_json::from_str(&text)
+                    .map_err(|e| format!("JWKS file {}: {e}", path.display()))?;
+                JwtAuth::new(jwt.config.clone(), &set)
+                    .map_err(|e| format!("{}: {e}", path.display()))?
             }
-        }
-        found
+            JwksSource::Url(url) => {
+                let url = url.clone();
+                let refresh: scim_tower::Refresh = Arc::new(move || {
+                    let url = url.clone();
+                    Box::pin(async move {
+                        tokio::task::spawn_blocking(move || fetch_jwks(&url))
+                            .await
+                            .map_err(|e| e.to_string())?
+                    })
+                });
+                JwtAuth::refreshing(jwt.config.clone(), refresh)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        Ok(HostAuth {
+            tokens,
+            jwt: Some(auth),
+        })
     }
 }
 
-/// Byte equality that looks at every byte of equally long inputs.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// How long fetching the key set may take.
+const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The key set at `url` (HTTPS, or HTTP on loopback for tests).
+fn fetch_jwks(url: &str) -> Result<JwkSet, String> {
+    let agent = ureq::AgentBuilder::new().timeout(JWKS_TIMEOUT).build();
+    let response = agent
+        .get(url)
+        .call()
+        .map_err(|e| format!("JWKS {url}: {e}"))?;
+    response
+        .into_json::<JwkSet>()
+        .map_err(|e| format!("JWKS {url}: {e}"))
+}
+
+impl Authenticate for HostAuth {
+    async fn authenticate(&self, head: &Parts) -> Result<RequestContext, Unauthorized> {
+        let header = head
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Unauthorized::Missing)?;
+        if self.tokens.authorize(Some(header)).is_some() {
+            return self.tokens.authenticate(head).await;
+        }
+        match (&self.jwt, scim_tower::bearer(header)) {
+            (Some(jwt), Some(token)) if scim_tower::looks_like_jwt(token) => {
+                jwt.authenticate(head).await
+            }
+            (_, None) => Err(Unauthorized::Missing),
+            _ => Err(Unauthorized::InvalidToken("unknown token".into())),
+        }
     }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// A fresh random token: 128 bits from the operating system's generator, as hex.
@@ -100,22 +121,5 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn debug_hides_the_tokens() {
-        let mut t = Tokens::new();
-        t.insert("very-secret-token", Scopes::All);
-        let shown = format!("{t:?}");
-        assert!(!shown.contains("very-secret-token"), "{shown}");
-        assert!(shown.contains("count: 1"), "{shown}");
-    }
-
-    #[test]
-    fn comparison() {
-        assert!(same_bytes(b"abc", b"abc"));
-        assert!(!same_bytes(b"abc", b"abd"));
-        assert!(!same_bytes(b"abc", b"ab"));
-        assert!(same_bytes(b"", b""));
     }
 }

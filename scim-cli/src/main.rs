@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the SCIM server on localhost, over SQLite (`scim.db` unless `--db`).
+    /// Run the SCIM server on localhost, over SQLite (`scim.db` unless `--db`) or PostgreSQL.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -35,20 +35,42 @@ enum Command {
         #[arg(long = "token")]
         tokens: Vec<String>,
         /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles,
-        /// primary_rule ("rfc" or "keep_existing"), and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
-        /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog).
+        /// primary_rule ("rfc" or "keep_existing"), db, postgres ({"schema", "pool_size",
+        /// "statement_timeout_ms", "connect_timeout_ms", "tls", "serialization_retries"}),
+        /// and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
+        /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog;
+        /// tls_cert, tls_key, metrics_token, log_json; tokens with their tenant; jwt).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Turn the Entra ID / Okta leniency off (strict RFC 7643/7644).
         #[arg(long)]
         strict: bool,
-        /// SQLite file for the data (created if missing); `:memory:` keeps it in memory.
+        /// SQLite file for the data (created if missing); `:memory:` keeps it in memory;
+        /// `postgres://user@host/db` (or `postgresql://…`) keeps it in PostgreSQL, where
+        /// several servers can share it (schema, pool size, statement timeout and TLS mode:
+        /// the config file's "postgres" key).
         #[arg(long, default_value = "scim.db")]
         db: String,
         /// Answer PATCH with 204 No Content instead of 200 and the resource (what Entra ID
         /// and Okta expect; spares reading a large group back after a membership change).
         #[arg(long)]
         patch_no_content: bool,
+        /// Serve HTTPS only, with this certificate chain (PEM, server certificate first);
+        /// needs --tls-key. Config key `tls_cert`.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key for --tls-cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC). Config key
+        /// `tls_key`.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require `Authorization: Bearer TOKEN` on GET /metrics (/healthz and /readyz stay
+        /// open). Prefer the config key `metrics_token`: a flag shows in the process list.
+        #[arg(long, value_name = "TOKEN")]
+        metrics_token: Option<String>,
+        /// Log one JSON object per line instead of text (query values redacted as in the
+        /// text log). Config key `log_json`.
+        #[arg(long)]
+        log_json: bool,
     },
     /// Parse a filter and print its canonical form; with a file, print the resources that match.
     Filter {
@@ -103,6 +125,10 @@ fn main() -> ExitCode {
             strict,
             db,
             patch_no_content,
+            tls_cert,
+            tls_key,
+            metrics_token,
+            log_json,
         } => {
             return serve_main(
                 addr,
@@ -113,6 +139,10 @@ fn main() -> ExitCode {
                     strict,
                     db,
                     patch_no_content,
+                    tls_cert,
+                    tls_key,
+                    metrics_token,
+                    log_json,
                 },
             )
         }
@@ -143,6 +173,10 @@ struct ServeFlags {
     strict: bool,
     db: String,
     patch_no_content: bool,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    metrics_token: Option<String>,
+    log_json: bool,
 }
 
 fn serve_main(
@@ -156,6 +190,10 @@ fn serve_main(
         strict,
         db,
         patch_no_content,
+        tls_cert,
+        tls_key,
+        metrics_token,
+        log_json,
     } = flags;
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
     let ansi = std::io::stderr().is_terminal();
@@ -164,11 +202,6 @@ fn serve_main(
     // that finds 1 MiB pending writes it out itself (and waits) rather than lose lines. The
     // guard writes out what is left when `serve_main` returns.
     let (writer, _flush_on_exit) = serve::BatchedLog::new(std::io::stderr(), 1 << 20);
-    if tracing::subscriber::set_global_default(serve::log_subscriber(writer, ansi, &directives))
-        .is_err()
-    {
-        eprintln!("scim serve: a log subscriber was already set");
-    }
     let mut options = ServeOptions::new();
     options.addr = addr;
     options.base_path = base_path;
@@ -190,6 +223,26 @@ fn serve_main(
     }
     for t in tokens {
         options.tokens.insert(t, scim_core::Scopes::All);
+    }
+    if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+        (options.tls_cert, options.tls_key) = (Some(cert), Some(key));
+    }
+    if let Some(token) = metrics_token {
+        if token.is_empty() {
+            eprintln!("--metrics-token must not be empty");
+            return ExitCode::from(2);
+        }
+        options.metrics_token = Some(serve::MetricsToken::new(token));
+    }
+    options.log_json |= log_json;
+    // The log format is known once the config file is read: the subscriber is set here.
+    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = if options.log_json {
+        Box::new(serve::json_log_subscriber(writer, &directives))
+    } else {
+        Box::new(serve::log_subscriber(writer, ansi, &directives))
+    };
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        eprintln!("scim serve: a log subscriber was already set");
     }
     match serve::raise_open_files_limit() {
         Ok(n) if n < options.max_connections as u64 + 64 => tracing::warn!(

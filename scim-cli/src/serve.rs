@@ -1,10 +1,12 @@
 //! `scim serve`: the engine behind hyper and axum, with bearer-token auth, bounded
 //! connections, and a SCIM error body for every refusal.
 //!
-//! Modules: [`ServeOptions`] (options) and the `--config` file (typed; unknown keys refused), the handler (checks on the
-//! head, the body read, the engine call), the refusals and their one mapping to the wire,
+//! Modules: [`ServeOptions`] (options) and the `--config` file (typed; unknown keys refused), the handler (the
+//! [`scim_tower::ScimService`] — head checks, token, body limits, the engine — and the request log line),
 //! the connection registry (cap, shedding, timeouts), the connection IO that gives the
-//! HTTP parser's own refusals a SCIM body, the accept loop, and the log format.
+//! HTTP parser's own refusals a SCIM body, the accept loop, and the log format; TLS
+//! (rustls, `--tls-cert`/`--tls-key`), the operator's endpoints (`/healthz`, `/readyz`,
+//! `/metrics`), the metrics and the store wrapper that times store calls.
 
 mod config_file;
 mod conn_io;
@@ -13,8 +15,11 @@ mod handler;
 mod listener;
 mod log_writer;
 mod logging;
+mod metered_store;
+mod metrics;
+mod ops;
 mod options;
-mod refusal;
+mod tls;
 mod tracked_body;
 
 use std::sync::Arc;
@@ -22,17 +27,30 @@ use std::sync::Arc;
 use axum::Router;
 use scim_core::secret::Argon2id;
 use scim_core::{Config, Engine, MemoryStore, Scopes};
+use scim_store_postgres::{is_postgres_url, redacted_url, PostgresStore};
 
-use crate::auth::random_token;
+use crate::auth::{random_token, HostAuth};
 use crate::store::HostStore;
 
 pub use log_writer::{BatchedLine, BatchedLog, BatchedLogGuard};
+pub use logging::json_log_subscriber;
 pub use logging::log_subscriber;
-pub use options::ServeOptions;
+pub use ops::MetricsToken;
+pub use options::{JwksSource, JwtOptions, ServeOptions};
 
 /// The engine `scim serve` runs: User (with the enterprise and Gluu extensions), Group,
-/// FidoDevice and Fido2Device, over SQLite at `options.db` or in memory.
+/// FidoDevice and Fido2Device, over SQLite or PostgreSQL at `options.db`, or in memory.
+/// A PostgreSQL database that cannot be reached is an error in one line.
 pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore>, String> {
+    engine_with(base_url, options, |store| store)
+}
+
+/// [`engine`], with its store passed through `wrap` (the server wraps it to time calls).
+fn engine_with<S: scim_core::Store>(
+    base_url: &str,
+    options: &ServeOptions,
+    wrap: impl FnOnce(HostStore) -> S,
+) -> Result<Engine<S>, String> {
     let (idp_profiles, max_payload, db) = (
         options.idp_profiles,
         options.max_payload,
@@ -56,6 +74,14 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
         config.trim_identifiers = true;
     }
     let store = match db {
+        Some(path) if path.to_str().is_some_and(is_postgres_url) => {
+            let mut postgres = options.postgres.clone();
+            postgres.url = path.to_string_lossy().into_owned();
+            HostStore::Postgres(
+                PostgresStore::connect(postgres, scim_core::StoreSchema::of(&registry))
+                    .map_err(|e| e.to_string())?,
+            )
+        }
         Some(path) => HostStore::Sqlite(
             scim_store_sqlite::SqliteStore::open_with(
                 path,
@@ -68,26 +94,57 @@ pub fn engine(base_url: &str, options: &ServeOptions) -> Result<Engine<HostStore
         ),
         None => HostStore::Memory(MemoryStore::new()),
     };
-    Ok(Engine::new(registry, store, config))
+    Ok(Engine::new(registry, wrap(store), config))
 }
 
 /// The axum router for `options` (tokens must be set): every request goes through the
 /// host's checks (target and header size, route, token, media type, body size and time)
 /// to the engine.
-pub fn router(options: &ServeOptions, base_url: &str) -> Result<Router, String> {
-    let state = Arc::new(handler::AppState {
-        engine: engine(base_url, options)?,
-        base_path: options.base_path.trim_end_matches('/').to_owned(),
-        tokens: options.tokens.clone(),
-        limits: handler::BodyLimits {
+pub fn router(options: &ServeOptions, base_url: &str, auth: HostAuth) -> Result<Router, String> {
+    routes(options, base_url, auth).map(|(router, _)| router)
+}
+
+/// [`router`], and the metrics it counts into (`/healthz`, `/readyz` and `/metrics`
+/// beside the SCIM endpoints; the store's calls timed).
+fn routes(
+    options: &ServeOptions,
+    base_url: &str,
+    auth: HostAuth,
+) -> Result<(Router, Arc<metrics::Metrics>), String> {
+    let calls = metrics::StoreCalls::default();
+    let engine = engine_with(base_url, options, |store| {
+        metered_store::MeteredStore::new(store, calls.clone())
+    })?;
+    let endpoints = engine.registry().resource_types();
+    let metrics = metrics::Metrics::new(
+        &options.base_path,
+        endpoints.map(|rt| rt.definition().endpoint.as_str()),
+        calls,
+    );
+    let metrics = Arc::new(metrics);
+    let ops = ops::Ops {
+        metrics: Arc::clone(&metrics),
+        metrics_token: options.metrics_token.clone(),
+        probe_type: engine
+            .registry()
+            .resource_types()
+            .next()
+            .map(|rt| rt.definition().name.clone())
+            .unwrap_or_default(),
+    };
+    let scim = scim_tower::ScimService::builder(engine, auth)
+        .mount(options.base_path.as_str())
+        .limits(scim_tower::Limits {
             max_payload: options.max_payload,
             max_discard: options.max_discard,
             body_timeout: options.body_timeout,
             max_uri_length: options.max_uri_length,
             max_header_bytes: options.max_header_bytes,
-        },
-    });
-    Ok(Router::new().fallback(handler::handle).with_state(state))
+        })
+        .build();
+    let state = Arc::new(handler::AppState { scim, ops });
+    let router = ops::mount(Router::new()).fallback(handler::handle);
+    Ok((router.with_state(state), metrics))
 }
 
 /// Binds a listener with room for `backlog` connections waiting to be accepted (the
@@ -120,19 +177,44 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
-    let base_url = options
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}{}", options.base_path.trim_end_matches('/')));
-    if options.tokens.is_empty() {
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(std::io::Error::other)?),
+        (None, None) => None,
+        _ => {
+            return Err(std::io::Error::other(
+                "TLS needs both a certificate (--tls-cert) and a key (--tls-key)",
+            ))
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = options.public_url.clone().unwrap_or_else(|| {
+        format!(
+            "{scheme}://{local}{}",
+            options.base_path.trim_end_matches('/')
+        )
+    });
+    if options.tokens.is_empty() && options.jwt.is_none() {
         let token = random_token()?;
         println!("No token configured; generated one for this run:\n\n  {token}\n");
         println!("Try it:\n\n  curl -s -H 'Authorization: Bearer {token}' {base_url}/ServiceProviderConfig\n");
         options.tokens.insert(token, Scopes::All);
     }
+    let auth = match &options.jwt {
+        Some(jwt) => HostAuth::with_jwt(options.tokens.clone(), jwt)
+            .await
+            .map_err(std::io::Error::other)?,
+        None => HostAuth::new(options.tokens.clone()),
+    };
+    // The store and the key set first: a database or an issuer that cannot be reached
+    // stops the server before it says it listens.
+    let (app, metrics) = routes(&options, &base_url, auth).map_err(std::io::Error::other)?;
     tracing::info!(%base_url, "scim serve listening");
-    let app = router(&options, &base_url).map_err(std::io::Error::other)?;
     match &options.db {
+        Some(db) if db.to_str().is_some_and(is_postgres_url) => tracing::info!(
+            db = %redacted_url(&db.to_string_lossy()),
+            schema = %options.postgres.schema,
+            "data kept in PostgreSQL"
+        ),
         Some(db) => tracing::info!(db = %db.display(), "data kept in SQLite"),
         None => tracing::info!("data kept in memory (gone on exit)"),
     }
@@ -146,7 +228,8 @@ pub async fn run(
             keep: options.head_buffer(),
         },
     };
-    listener::serve(listener, app, limits, shutdown).await;
+    let shared = listener::ConnShared { tls, metrics };
+    listener::serve(listener, app, limits, shared, shutdown).await;
     Ok(())
 }
 

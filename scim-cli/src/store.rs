@@ -1,4 +1,5 @@
-//! The store `scim serve` runs on: SQLite (the default, data survives restarts) or memory.
+//! The store `scim serve` runs on: SQLite (the default, data survives restarts), PostgreSQL
+//! (several replicas on one database) or memory.
 
 use std::future::Future;
 
@@ -6,16 +7,30 @@ use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Reference,
     ReferenceCheck, Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
+use scim_store_postgres::PostgresStore;
 use scim_store_sqlite::SqliteStore;
 use serde_json::Value;
 
-/// Either store, chosen at start-up (`--db FILE` or `--db :memory:`).
+/// The store, chosen at start-up (`--db FILE`, `--db postgres://…` or `--db :memory:`).
 #[derive(Debug)]
 pub enum HostStore {
     /// In memory: gone when the process ends.
     Memory(MemoryStore),
     /// A SQLite file.
     Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PostgresStore),
+}
+
+/// `$call` on whichever store `$store` is, bound to `$s`.
+macro_rules! each {
+    ($store:expr, $s:ident => $call:expr) => {
+        match $store {
+            HostStore::Memory($s) => $call,
+            HostStore::Sqlite($s) => $call,
+            HostStore::Postgres($s) => $call,
+        }
+    };
 }
 
 // The trait's futures must be `Send`; spelling them out keeps that visible.
@@ -27,12 +42,7 @@ impl Store for HostStore {
         resource_type: &str,
         id: &str,
     ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => s.get(tenant, resource_type, id).await,
-                HostStore::Sqlite(s) => s.get(tenant, resource_type, id).await,
-            }
-        }
+        async move { each!(self, s => s.get(tenant, resource_type, id).await) }
     }
 
     fn create(
@@ -72,12 +82,7 @@ impl Store for HostStore {
         id: &str,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => s.delete(tenant, resource_type, id, expected_version).await,
-                HostStore::Sqlite(s) => s.delete(tenant, resource_type, id, expected_version).await,
-            }
-        }
+        async move { each!(self, s => s.delete(tenant, resource_type, id, expected_version).await) }
     }
 
     fn query(
@@ -86,19 +91,11 @@ impl Store for HostStore {
         resource_type: &str,
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => s.query(tenant, resource_type, query).await,
-                HostStore::Sqlite(s) => s.query(tenant, resource_type, query).await,
-            }
-        }
+        async move { each!(self, s => s.query(tenant, resource_type, query).await) }
     }
 
     fn out_of_line(&self, resource_type: &str) -> Option<&str> {
-        match self {
-            HostStore::Memory(s) => s.out_of_line(resource_type),
-            HostStore::Sqlite(s) => s.out_of_line(resource_type),
-        }
+        each!(self, s => s.out_of_line(resource_type))
     }
 
     fn get_head(
@@ -107,12 +104,7 @@ impl Store for HostStore {
         resource_type: &str,
         id: &str,
     ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => s.get_head(tenant, resource_type, id).await,
-                HostStore::Sqlite(s) => s.get_head(tenant, resource_type, id).await,
-            }
-        }
+        async move { each!(self, s => s.get_head(tenant, resource_type, id).await) }
     }
 
     fn patch_elements(
@@ -145,12 +137,7 @@ impl Store for HostStore {
         referrer: &Referrer,
         targets: &[&str],
     ) -> impl Future<Output = Result<Option<Vec<Reference>>, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => s.references_to(tenant, referrer, targets).await,
-                HostStore::Sqlite(s) => s.references_to(tenant, referrer, targets).await,
-            }
-        }
+        async move { each!(self, s => s.references_to(tenant, referrer, targets).await) }
     }
 
     fn get_with_references(
@@ -160,25 +147,11 @@ impl Store for HostStore {
         id: &str,
         referrer: &Referrer,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
-        async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.get_with_references(tenant, resource_type, id, referrer)
-                        .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.get_with_references(tenant, resource_type, id, referrer)
-                        .await
-                }
-            }
-        }
+        async move { each!(self, s => s.get_with_references(tenant, resource_type, id, referrer).await) }
     }
 
     fn keeps_references(&self) -> bool {
-        match self {
-            HostStore::Memory(s) => s.keeps_references(),
-            HostStore::Sqlite(s) => s.keeps_references(),
-        }
+        each!(self, s => s.keeps_references())
     }
 
     fn delete_cascade(
@@ -190,16 +163,7 @@ impl Store for HostStore {
         cascade: Cascade,
     ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
         async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.delete_cascade(tenant, resource_type, id, expected_version, cascade)
-                        .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.delete_cascade(tenant, resource_type, id, expected_version, cascade)
-                        .await
-                }
-            }
+            each!(self, s => s.delete_cascade(tenant, resource_type, id, expected_version, cascade).await)
         }
     }
 
@@ -212,16 +176,7 @@ impl Store for HostStore {
         check: Option<ReferenceCheck>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.create_checked(tenant, resource_type, resource, unique, check)
-                        .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.create_checked(tenant, resource_type, resource, unique, check)
-                        .await
-                }
-            }
+            each!(self, s => s.create_checked(tenant, resource_type, resource, unique, check).await)
         }
     }
 
@@ -236,32 +191,7 @@ impl Store for HostStore {
         check: Option<ReferenceCheck>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.replace_checked(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        resource,
-                        unique,
-                        check,
-                    )
-                    .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.replace_checked(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        resource,
-                        unique,
-                        check,
-                    )
-                    .await
-                }
-            }
+            each!(self, s => s.replace_checked(tenant, resource_type, id, expected_version, resource, unique, check,).await)
         }
     }
 
@@ -278,36 +208,7 @@ impl Store for HostStore {
         check: Option<ReferenceCheck>,
     ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
         async move {
-            match self {
-                HostStore::Memory(s) => {
-                    s.patch_elements_checked(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        head,
-                        head_changed,
-                        change,
-                        unique,
-                        check,
-                    )
-                    .await
-                }
-                HostStore::Sqlite(s) => {
-                    s.patch_elements_checked(
-                        tenant,
-                        resource_type,
-                        id,
-                        expected_version,
-                        head,
-                        head_changed,
-                        change,
-                        unique,
-                        check,
-                    )
-                    .await
-                }
-            }
+            each!(self, s => s.patch_elements_checked(tenant, resource_type, id, expected_version, head, head_changed, change, unique, check,).await)
         }
     }
 }

@@ -111,3 +111,35 @@ fn serve_help_names_the_sqlite_store() {
     );
     assert!(out.contains("primary_rule"), "{out}");
 }
+
+/// `scim serve --db postgres://…` with no database there: exit 1 and one line saying where
+/// and why (without the password), no panic.
+#[test]
+fn serve_on_an_unreachable_postgres_fails_in_one_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scim"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--token",
+            "t",
+            "--db",
+            "postgres://scim:hunter2@127.0.0.1:1/directory",
+        ])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("scim serve: ")
+            && lines[0].contains("PostgreSQL at postgres://scim:***@127.0.0.1:1/directory"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2") && !err.contains("panicked"),
+        "{err}"
+    );
+}

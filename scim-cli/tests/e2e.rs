@@ -21,7 +21,16 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Self::start_on(None)
+    }
+
+    /// A server on the PostgreSQL database of `schema` (in it), or in memory.
+    fn start_on(schema: Option<&scim_test_support::postgres::TestSchema>) -> Server {
         let mut options = ServeOptions::new();
+        if let Some(schema) = schema {
+            options.db = Some(schema.url().into());
+            options.postgres = options.postgres.schema(schema.name()).pool_size(2);
+        }
         options.tokens.insert(ADMIN, Scopes::All);
         options
             .tokens
@@ -133,7 +142,19 @@ fn enc(s: &str) -> String {
 
 #[test]
 fn gluu_walkthrough_over_http() {
-    let s = Server::start();
+    walkthrough(&Server::start());
+}
+
+/// The same walkthrough with `scim serve --db postgres://…`, in a schema of its own.
+#[test]
+fn gluu_walkthrough_over_http_on_postgres() {
+    let Some(schema) = scim_test_support::postgres::TestSchema::new("gluu") else {
+        return;
+    };
+    walkthrough(&Server::start_on(Some(&schema)));
+}
+
+fn walkthrough(s: &Server) {
     let (status, joe, resp) = s.admin(
         "POST",
         "/Users",

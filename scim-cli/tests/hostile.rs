@@ -1,6 +1,6 @@
 //! Hostile and malformed input over real loopback TCP: what the logs never show, bounded
 //! connections (cap with shedding, head/idle/body timeouts), a SCIM error body for every
-//! refusal the host or its HTTP parser makes, a 413 the client can read; and, on both stores,
+//! refusal the host or its HTTP parser makes, a 413 the client can read; and, on every store,
 //! no password oracle, no password at rest, no look-alike user names, no guessable ids.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -556,6 +556,15 @@ mod refusals {
             b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n",
         );
         r.assert_scim_error(401, None, "bearer token");
+        // RFC 6750 §3: a token presented and refused is `invalid_token`, with why.
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(
+                r#"Bearer realm="scim", error="invalid_token", error_description="unknown token""#
+            )
+        );
+        let r = exchange(&server, b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n\r\n");
+        r.assert_scim_error(401, None, "bearer token");
         assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"scim\""));
     }
 }
@@ -669,7 +678,7 @@ mod payload {
 }
 
 /// What a read token (or a writer) can learn or spoof about other users' secrets and
-/// identities, on both stores `scim serve` runs on.
+/// identities, on every store `scim serve` runs on (memory, SQLite, PostgreSQL).
 mod identity {
     use super::*;
 
@@ -698,17 +707,35 @@ mod identity {
             .collect()
     }
 
-    /// One server per store: in memory, and SQLite in a fresh file (returned, to inspect).
-    fn servers(name: &str) -> Vec<(Server, Option<std::path::PathBuf>)> {
+    /// Where a server of [`servers`] keeps its data, to inspect.
+    enum Kept {
+        Memory,
+        Sqlite(std::path::PathBuf),
+        /// Dropped after the server (a tuple drops its fields in order).
+        Postgres(scim_test_support::postgres::TestSchema),
+    }
+
+    /// One server per store: in memory, SQLite in a fresh file, and PostgreSQL in a fresh
+    /// schema where a server answers (without one, the PostgreSQL tests say so and skip).
+    fn servers(name: &str) -> Vec<(Server, Kept)> {
         let dir = std::env::temp_dir().join(format!("scim-hostile-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        [None, Some(dir.join("scim.db"))]
+        let postgres = scim_test_support::postgres::TestSchema::new(&format!("hostile_{name}"));
+        [Kept::Memory, Kept::Sqlite(dir.join("scim.db"))]
             .into_iter()
-            .map(|db| {
-                let file = db.clone();
+            .chain(postgres.map(Kept::Postgres))
+            .map(|kept| {
+                let (db, schema) = match &kept {
+                    Kept::Memory => (None, None),
+                    Kept::Sqlite(file) => (Some(file.clone()), None),
+                    Kept::Postgres(s) => (Some(s.url().into()), Some(s.name().to_owned())),
+                };
                 let server = Server::start(move |o| {
                     o.db = db;
+                    if let Some(schema) = schema {
+                        o.postgres = o.postgres.clone().schema(schema).pool_size(2);
+                    }
                     o.argon2 = scim_core::secret::Argon2Params::fast_for_tests();
                     o.tokens.insert(
                         READER,
@@ -718,7 +745,7 @@ mod identity {
                         ]),
                     );
                 });
-                (server, file)
+                (server, kept)
             })
             .collect()
     }
@@ -796,9 +823,33 @@ mod identity {
     /// No byte of the database files holds the password, and the files are the owner's only.
     #[test]
     fn no_stored_byte_holds_a_password() {
-        for (server, file) in servers("at-rest") {
+        for (server, kept) in servers("at-rest") {
             assert_eq!(create(&server, user("victim")).status, 201);
-            let Some(file) = file else { continue };
+            let file = match kept {
+                Kept::Memory => continue,
+                Kept::Postgres(schema) => {
+                    // Every text the store wrote, in every table of its schema.
+                    let found = schema.scalar(&format!(
+                        "SELECT count(*) FROM (SELECT resource::text AS t FROM resources \
+                         UNION ALL SELECT search::text FROM resources \
+                         UNION ALL SELECT key FROM attr_index \
+                         UNION ALL SELECT value FROM unique_keys \
+                         UNION ALL SELECT element::text FROM members) AS x \
+                         WHERE strpos(t, '{PASSWORD}') > 0"
+                    ));
+                    assert_eq!(
+                        found.as_deref(),
+                        Some("0"),
+                        "the password is in the database"
+                    );
+                    let hashed = schema.scalar(
+                        "SELECT count(*) FROM resources WHERE resource->>'password' LIKE '$argon2id$%'",
+                    );
+                    assert_eq!(hashed.as_deref(), Some("1"), "the store got the hash");
+                    continue;
+                }
+                Kept::Sqlite(file) => file,
+            };
             #[cfg(unix)]
             for suffix in ["", "-wal", "-shm"] {
                 use std::os::unix::fs::PermissionsExt;
@@ -828,7 +879,7 @@ mod identity {
         }
     }
 
-    /// `userName`s a person cannot tell apart are one user, on both stores.
+    /// `userName`s a person cannot tell apart are one user, on every store.
     #[test]
     fn look_alike_user_names_cannot_be_provisioned_twice() {
         for (server, _) in servers("look-alikes") {
@@ -854,7 +905,7 @@ mod identity {
         }
     }
 
-    /// Ids are random version-4 UUIDs on both stores: nothing shared between consecutive ids.
+    /// Ids are random version-4 UUIDs on every store: nothing shared between consecutive ids.
     #[test]
     fn ids_cannot_be_guessed() {
         for (server, _) in servers("ids") {

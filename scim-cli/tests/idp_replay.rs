@@ -65,9 +65,20 @@ struct Server {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// Where a replayed sequence keeps its data.
+#[derive(Clone, Copy)]
+enum Backend<'a> {
+    Memory,
+    /// A SQLite file per sequence in this folder.
+    Sqlite(&'a std::path::Path),
+    /// A PostgreSQL schema per sequence.
+    Postgres,
+}
+
 impl Server {
-    /// A server on the in-memory store, or on a SQLite file at `db`.
-    fn start(db: Option<std::path::PathBuf>) -> Server {
+    /// A server on the in-memory store, on a SQLite file or a PostgreSQL database at `db`
+    /// (in `schema`).
+    fn start(db: Option<std::path::PathBuf>, schema: Option<&str>) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -83,6 +94,9 @@ impl Server {
         options.base_path = BASE.to_owned();
         options.tokens = tokens;
         options.db = db;
+        if let Some(schema) = schema {
+            options.postgres = options.postgres.schema(schema).pool_size(2);
+        }
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
             run(listener, options, std::future::pending::<()>())
@@ -516,7 +530,7 @@ fn seed(server: &Server, b: &mut Bindings) {
 
 #[test]
 fn idp_corpus_replays_against_scim_serve_in_memory() {
-    replay(None);
+    replay(Backend::Memory);
 }
 
 /// The default store of `scim serve`: SQLite, with group members out of line (so the
@@ -525,11 +539,20 @@ fn idp_corpus_replays_against_scim_serve_in_memory() {
 fn idp_corpus_replays_against_scim_serve_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("scim-idp-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    replay(Some(dir.as_path()));
+    replay(Backend::Sqlite(dir.as_path()));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn replay(db_dir: Option<&std::path::Path>) {
+/// `scim serve --db postgres://…`: every sequence in a schema of its own, dropped after it.
+#[test]
+fn idp_corpus_replays_against_scim_serve_on_postgres() {
+    if scim_test_support::postgres::TestSchema::new("idp_probe").is_none() {
+        return;
+    }
+    replay(Backend::Postgres);
+}
+
+fn replay(backend: Backend<'_>) {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/idp/requests.jsonl"
@@ -549,13 +572,24 @@ fn replay(db_dir: Option<&std::path::Path>) {
     for seq in &order {
         let mut list = sequences.remove(seq).unwrap();
         list.sort_by_key(|s| s["step"].as_u64());
-        let server = Server::start(db_dir.map(|d| {
-            let name: String = seq
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            d.join(format!("{name}.db"))
-        }));
+        let name: String = seq
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let schema = match backend {
+            Backend::Postgres => Some(
+                scim_test_support::postgres::TestSchema::new("idp")
+                    .expect("the server answered a moment ago"),
+            ),
+            _ => None,
+        };
+        let server = match (backend, &schema) {
+            (Backend::Sqlite(dir), _) => Server::start(Some(dir.join(format!("{name}.db"))), None),
+            (Backend::Postgres, Some(schema)) => {
+                Server::start(Some(schema.url().into()), Some(schema.name()))
+            }
+            _ => Server::start(None, None),
+        };
         let mut b = Bindings::default();
         if list.iter().any(|s| s.get("precondition").is_some()) {
             seed(&server, &mut b);

@@ -2,49 +2,18 @@
 
 use crate::{Method, Request, Response};
 
-/// Decodes `%XX` escapes (and `+` as a space when `plus` is set); invalid escapes are kept.
-pub(crate) fn percent_decode(s: &str, plus: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' if plus => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The path, `%XX` escapes decoded (`+` stays a plus: it is a space only in a query);
+/// an invalid escape is kept as it is, invalid UTF-8 replaced.
+fn decode_path(path: &str) -> String {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-/// Splits and decodes a query string.
-pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
-            None => (percent_decode(pair, true), String::new()),
-        })
+/// The query's pairs, decoded as `application/x-www-form-urlencoded` (`+` is a space).
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -68,7 +37,7 @@ impl Request {
         let (parts, body) = req.into_parts();
         Request {
             method: Method::parse(parts.method.as_str()),
-            path: percent_decode(parts.uri.path(), false),
+            path: decode_path(parts.uri.path()),
             query: parts.uri.query().map(parse_query).unwrap_or_default(),
             headers: parts
                 .headers
@@ -116,16 +85,16 @@ mod tests {
 
     #[test]
     fn decoding() {
-        assert_eq!(percent_decode("a%20b+c", true), "a b c");
-        assert_eq!(percent_decode("a%20b+c", false), "a b+c");
-        assert_eq!(percent_decode("100%", true), "100%");
-        assert_eq!(percent_decode("%zz%4", true), "%zz%4");
-        assert_eq!(percent_decode("%C3%A9", true), "é");
+        assert_eq!(decode_path("/Users/a%20b+c"), "/Users/a b+c");
+        assert_eq!(decode_path("/100%"), "/100%");
+        assert_eq!(decode_path("/%zz%4"), "/%zz%4");
+        assert_eq!(decode_path("/%C3%A9"), "/é");
         assert_eq!(
-            parse_query("filter=a%20eq%201&x"),
+            parse_query("filter=a%20eq+1&x&&count=%zz"),
             vec![
                 ("filter".into(), "a eq 1".into()),
-                ("x".into(), String::new())
+                ("x".into(), String::new()),
+                ("count".into(), "%zz".into())
             ]
         );
     }

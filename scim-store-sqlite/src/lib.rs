@@ -143,7 +143,6 @@
 //! [`SqliteStore::create_batch`] stores many resources in one transaction (one durable
 //! commit), with the same code as [`Store::create`].
 
-mod layout;
 mod migrations;
 mod open;
 mod pool;
@@ -154,6 +153,9 @@ mod store_impl;
 mod translate;
 mod trigrams;
 mod write;
+
+/// The row layout, shared with the other SQL stores.
+use scim_store_layout as layout;
 
 pub use open::SqliteOptions;
 pub(crate) use read::attach_members;
@@ -173,6 +175,7 @@ use scim_core::StoreSchema;
 #[cfg(doc)]
 use scim_core::{Query, Store};
 
+use layout::{names_attribute, out_of_line_of};
 use pool::Pool;
 pub use pool::PoolOptions;
 
@@ -223,20 +226,6 @@ impl std::fmt::Debug for SqliteStore {
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
-}
-
-/// The out-of-line attribute of the resource type `rt`: its
-/// [`members`](scim_core::StoredType::members) (those of a group).
-fn out_of_line_of<'s>(schema: &'s StoreSchema, rt: &str) -> Option<&'s str> {
-    schema.get(rt).and_then(|t| t.members.as_deref())
-}
-
-/// Whether an entry of `Query::attributes` names `attr` (`members`, `members.display`,
-/// `urn:…:Group:members`).
-fn names_attribute(entry: &str, attr: &str) -> bool {
-    let entry = entry.rsplit(':').next().unwrap_or(entry);
-    let entry = entry.split('.').next().unwrap_or(entry);
-    entry.eq_ignore_ascii_case(attr)
 }
 
 impl Core {

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use scim_core::{Reference, ReferenceCheck, Referrer, StoreError};
 use serde_json::Value;
 
-use crate::layout::{hidden_of, Row};
+use crate::layout::{held_out_of_line, hidden_of, remove_references, touch, Row};
 use crate::{
     attach_members, current_version, index_unique, member_state, unavailable, update_row,
     version_param, write_index_keys, write_side_tables, Core,
@@ -86,13 +86,6 @@ pub(crate) fn delete_row(
     .map_err(unavailable)?;
     index_unique(tx, tenant, rt, id, &[])?;
     Ok(true)
-}
-
-/// `meta.lastModified` of `resource` set to `at` (when it has a `meta` object).
-fn touch(resource: &mut Value, at: &str) {
-    if let Some(Value::Object(meta)) = resource.get_mut("meta") {
-        meta.insert("lastModified".into(), Value::String(at.to_owned()));
-    }
 }
 
 /// A JSON path to the top-level key `key` for SQLite's JSON functions.
@@ -228,25 +221,7 @@ impl Core {
             if let Some(key) = key {
                 attach_members(tx, tenant, rt, &holder, &mut resource, key)?;
             }
-            let Value::Object(m) = &mut resource else {
-                continue;
-            };
-            let names: Vec<String> = m
-                .keys()
-                .filter(|k| k.eq_ignore_ascii_case(attribute))
-                .cloned()
-                .collect();
-            let mut removed = false;
-            for name in names {
-                if let Some(Value::Array(elements)) = m.get_mut(&name) {
-                    let before = elements.len();
-                    elements.retain(|e| e.get("value").and_then(Value::as_str) != Some(id));
-                    removed |= elements.len() != before;
-                    if elements.is_empty() {
-                        m.remove(&name);
-                    }
-                }
-            }
+            let removed = remove_references(&mut resource, attribute, id);
             if !removed {
                 continue;
             }
@@ -277,10 +252,7 @@ impl Core {
         targets: &[String],
     ) -> Result<Option<Vec<Reference>>, StoreError> {
         let rt = referrer.resource_type.as_str();
-        if !self
-            .ool(rt)
-            .is_some_and(|a| a.eq_ignore_ascii_case(&referrer.attribute))
-        {
+        if held_out_of_line(&self.schema, referrer).is_none() {
             return Ok(None);
         }
         let mut stmt = conn

@@ -8,7 +8,7 @@ use scim_core::{
 };
 use serde_json::Value;
 
-use crate::layout::{hidden_of, search_doc, without, Element, Row};
+use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
 use crate::{references, trigrams, unavailable, Core};
 
 impl Core {
@@ -82,15 +82,7 @@ impl Core {
         unique: Vec<UniqueKey>,
         check: Option<&ReferenceCheck>,
     ) -> Result<ElementPatch, StoreError> {
-        let attr = self
-            .ool(rt)
-            .filter(|a| change.attribute.eq_ignore_ascii_case(a))
-            .ok_or_else(|| {
-                StoreError::Unavailable(format!(
-                    "`{}` of {rt} is not kept out of line",
-                    change.attribute
-                ))
-            })?;
+        let attr = changed_out_of_line(&self.schema, rt, &change.attribute)?;
         {
             let expected = version_param(expected_version);
             let current: Option<(i64, Option<String>, bool)> = tx

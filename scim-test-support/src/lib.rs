@@ -14,6 +14,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 /// Outcomes of a suite's cases, checked against its expected-failure list.
 #[derive(Debug)]
 pub struct Expectations<'a> {

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use scim_core::secret::Argon2Params;
 use scim_core::Scopes;
+use scim_store_postgres::PostgresOptions;
 use serde::Deserialize;
 
-use super::ServeOptions;
+use super::options::{JwksSource, JwtOptions};
+use super::{MetricsToken, ServeOptions};
 
 /// The whole file. Field names are the file's keys; the meaning of each is documented on
 /// the [`ServeOptions`] field it sets.
@@ -22,8 +24,9 @@ pub(crate) struct ConfigFile {
     public_url: Option<String>,
     idp_profiles: Option<bool>,
     primary_rule: Option<PrimaryRuleKey>,
-    /// A file, or `:memory:`.
+    /// A file, `:memory:`, or a `postgres://` URL.
     db: Option<String>,
+    postgres: Option<PostgresKeys>,
     patch_no_content: Option<bool>,
     argon2: Option<Argon2Keys>,
     max_payload: Option<u64>,
@@ -40,6 +43,92 @@ pub(crate) struct ConfigFile {
     max_scan: Option<u64>,
     max_write_batch: Option<u64>,
     tokens: Option<Vec<TokenEntry>>,
+    jwt: Option<JwtKeys>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    metrics_token: Option<MetricsTokenKey>,
+    log_json: Option<bool>,
+}
+
+/// `"metrics_token"`: a non-empty string. Its `Debug` never shows it.
+#[derive(Deserialize)]
+struct MetricsTokenKey(String);
+
+impl fmt::Debug for MetricsTokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `"jwt": {"issuer": "...", "audience": "...", "jwks_url": "https://..." | "jwks_file":
+/// "keys.json", "algorithms": ["RS256", "ES256", "EdDSA"], "leeway_secs": 60,
+/// "hmac_secret": "...", "scope_map": {"scim.read": ["https://gluu.org/scim/users.read"]},
+/// "tenant_claim": "tid", "subject_claim": "sub", "jwks_refresh_secs": 300}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwtKeys {
+    issuer: String,
+    audience: String,
+    jwks_url: Option<String>,
+    jwks_file: Option<String>,
+    algorithms: Option<Vec<String>>,
+    leeway_secs: Option<u64>,
+    hmac_secret: Option<String>,
+    scope_map: Option<std::collections::HashMap<String, Vec<String>>>,
+    tenant_claim: Option<String>,
+    subject_claim: Option<String>,
+    jwks_refresh_secs: Option<u64>,
+}
+
+impl fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtKeys")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwks_file", &self.jwks_file)
+            .field(
+                "hmac_secret",
+                &self.hmac_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtKeys {
+    /// The JWT options these keys describe.
+    fn options(self) -> Result<JwtOptions, String> {
+        let source = match (self.jwks_url, self.jwks_file) {
+            (Some(url), None) => JwksSource::Url(url),
+            (None, Some(file)) => JwksSource::File(file.into()),
+            _ => return Err("\"jwt\" needs exactly one of \"jwks_url\" and \"jwks_file\"".into()),
+        };
+        let mut config = scim_tower::JwtConfig::new(self.issuer, self.audience);
+        if let Some(names) = self.algorithms {
+            config.algorithms = names
+                .iter()
+                .map(|n| {
+                    n.parse::<scim_tower::Algorithm>()
+                        .map_err(|_| format!("\"jwt.algorithms\": unknown algorithm {n:?}"))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(s) = self.leeway_secs {
+            config.leeway = Duration::from_secs(s);
+        }
+        config.hmac_secret = self.hmac_secret.map(String::into_bytes);
+        if let Some(m) = self.scope_map {
+            config.scope_map = m;
+        }
+        config.tenant_claim = self.tenant_claim;
+        if let Some(c) = self.subject_claim {
+            config.subject_claim = Some(c);
+        }
+        if let Some(s) = self.jwks_refresh_secs {
+            config.refresh_every = Duration::from_secs(s.max(1));
+        }
+        Ok(JwtOptions { config, source })
+    }
 }
 
 /// `"primary_rule"`: `"rfc"` or `"keep_existing"`.
@@ -60,13 +149,57 @@ struct Argon2Keys {
     lanes: Option<u32>,
 }
 
-/// One entry of `"tokens"`: `{"token": "...", "scopes": "all" | [...]}` (all scopes when
-/// `scopes` is left out). Its `Debug` never shows the token.
+/// `"postgres": {"schema": …, "pool_size": …, "statement_timeout_ms": …,
+/// "connect_timeout_ms": …, "tls": …, "serialization_retries": …}`; a key left out keeps
+/// its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostgresKeys {
+    schema: Option<String>,
+    pool_size: Option<u64>,
+    statement_timeout_ms: Option<u64>,
+    connect_timeout_ms: Option<u64>,
+    tls: Option<String>,
+    serialization_retries: Option<u32>,
+}
+
+impl PostgresKeys {
+    /// Sets what the keys set on `o`, refusing zero sizes and times and unknown TLS modes.
+    fn apply(self, o: &mut PostgresOptions) -> Result<(), String> {
+        if let Some(s) = self.schema {
+            o.schema = s;
+        }
+        if let Some(n) = self.pool_size {
+            if n == 0 {
+                return Err("\"postgres.pool_size\" must be at least 1".into());
+            }
+            o.pool_size = size(n);
+        }
+        if let Some(d) = millis("postgres.statement_timeout_ms", self.statement_timeout_ms)? {
+            o.statement_timeout = d;
+        }
+        if let Some(d) = millis("postgres.connect_timeout_ms", self.connect_timeout_ms)? {
+            o.connect_timeout = d;
+        }
+        if let Some(t) = self.tls {
+            o.tls = t.parse().map_err(|e| format!("\"postgres.tls\": {e}"))?;
+        }
+        if let Some(n) = self.serialization_retries {
+            o.serialization_retries = n;
+        }
+        Ok(())
+    }
+}
+
+/// One entry of `"tokens"`: `{"token": "...", "scopes": "all" | [...], "tenant": "acme"}`
+/// (all scopes when `scopes` is left out; tenant `default` when `tenant` is). Its `Debug`
+/// never shows the token.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenEntry {
     token: String,
     scopes: Option<ScopesKey>,
+    tenant: Option<String>,
 }
 
 impl fmt::Debug for TokenEntry {
@@ -74,6 +207,7 @@ impl fmt::Debug for TokenEntry {
         f.debug_struct("TokenEntry")
             .field("token", &format_args!("<redacted>"))
             .field("scopes", &self.scopes)
+            .field("tenant", &self.tenant)
             .finish()
     }
 }
@@ -127,6 +261,9 @@ impl ConfigFile {
         }
         if let Some(d) = self.db {
             o.db = (d != ":memory:").then(|| d.into());
+        }
+        if let Some(p) = self.postgres {
+            p.apply(&mut o.postgres)?;
         }
         if let Some(p) = self.patch_no_content {
             o.patch_no_content = p;
@@ -184,12 +321,35 @@ impl ConfigFile {
             }
             o.sqlite.max_batch = size(n);
         }
+        if let Some(path) = self.tls_cert {
+            o.tls_cert = Some(path.into());
+        }
+        if let Some(path) = self.tls_key {
+            o.tls_key = Some(path.into());
+        }
+        if let Some(MetricsTokenKey(token)) = self.metrics_token {
+            if token.is_empty() {
+                return Err("\"metrics_token\" must not be empty".into());
+            }
+            o.metrics_token = Some(MetricsToken::new(token));
+        }
+        if let Some(json) = self.log_json {
+            o.log_json = json;
+        }
         for t in self.tokens.into_iter().flatten() {
             let scopes = match t.scopes {
                 None | Some(ScopesKey::All(AllScopes::All)) => Scopes::All,
                 Some(ScopesKey::List(list)) => Scopes::of(list),
             };
-            o.tokens.insert(t.token, scopes);
+            let grant = scim_tower::Grant::new(scopes);
+            let grant = match t.tenant {
+                Some(tenant) => grant.tenant(tenant),
+                None => grant,
+            };
+            o.tokens.insert_grant(t.token, grant);
+        }
+        if let Some(j) = self.jwt {
+            o.jwt = Some(j.options()?);
         }
         Ok(())
     }
@@ -232,7 +392,8 @@ mod tests {
                 "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
                 "sqlite_readers": 9, "query_budget_ms": 10, "max_write_batch": 11, "max_scan": 12,
                 "tokens": [{"token": "t1", "scopes": ["https://gluu.org/scim/users.read"]},
-                           {"token": "t2", "scopes": "all"}, {"token": "t3"}]}"#,
+                           {"token": "t2", "scopes": "all"}, {"token": "t3"}],
+                "tls_cert": "c.pem", "tls_key": "k.pem", "metrics_token": "m", "log_json": true}"#,
         )
         .unwrap();
         assert_eq!(o.addr, SocketAddr::from(([127, 0, 0, 1], 9090)));
@@ -267,10 +428,51 @@ mod tests {
             (9, 11, 12)
         );
         assert_eq!(o.sqlite.query_budget, Duration::from_millis(10));
-        let read = o.tokens.authorize(Some("Bearer t1")).unwrap();
-        assert_eq!(read, &Scopes::of(["https://gluu.org/scim/users.read"]));
-        assert_eq!(o.tokens.authorize(Some("Bearer t2")), Some(&Scopes::All));
-        assert_eq!(o.tokens.authorize(Some("Bearer t3")), Some(&Scopes::All));
+        let scopes = |t: &str| o.tokens.authorize(Some(t)).map(|g| g.scopes.clone());
+        assert_eq!(
+            scopes("Bearer t1"),
+            Some(Scopes::of(["https://gluu.org/scim/users.read"]))
+        );
+        assert_eq!(scopes("Bearer t2"), Some(Scopes::All));
+        assert_eq!(scopes("Bearer t3"), Some(Scopes::All));
+        assert_eq!(
+            (o.tls_cert.as_deref(), o.tls_key.as_deref()),
+            (
+                Some(std::path::Path::new("c.pem")),
+                Some(std::path::Path::new("k.pem"))
+            )
+        );
+        assert_eq!(o.metrics_token, Some(MetricsToken::new("m")));
+        assert!(o.log_json);
+        assert!(load(r#"{"metrics_token": ""}"#).is_err());
+    }
+
+    #[test]
+    fn the_postgres_keys_are_read_and_checked() {
+        let o = load(
+            r#"{"db": "postgres://scim@db/directory", "postgres": {"schema": "tenant_a",
+                "pool_size": 3, "statement_timeout_ms": 250, "connect_timeout_ms": 900,
+                "tls": "verify-full", "serialization_retries": 9}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            o.db.as_deref(),
+            Some(std::path::Path::new("postgres://scim@db/directory"))
+        );
+        let p = &o.postgres;
+        assert_eq!((p.schema.as_str(), p.pool_size), ("tenant_a", 3));
+        assert_eq!(
+            (p.statement_timeout, p.connect_timeout),
+            (Duration::from_millis(250), Duration::from_millis(900))
+        );
+        assert_eq!(p.tls, scim_store_postgres::TlsMode::VerifyFull);
+        assert_eq!(p.serialization_retries, 9);
+        let e = load(r#"{"postgres": {"tls": "maybe"}}"#).unwrap_err();
+        assert!(e.contains("postgres.tls") && e.contains("maybe"), "{e}");
+        let e = load(r#"{"postgres": {"pool_size": 0}}"#).unwrap_err();
+        assert!(e.contains("postgres.pool_size"), "{e}");
+        let e = load(r#"{"postgres": {"poolsize": 2}}"#).unwrap_err();
+        assert!(e.contains("postgres") && e.contains("`poolsize`"), "{e}");
     }
 
     #[test]
@@ -318,7 +520,8 @@ mod tests {
 
     #[test]
     fn debug_never_shows_a_token() {
-        let text = r#"{"tokens": [{"token": "very-secret-token", "scopes": "all"}]}"#;
+        let text = r#"{"tokens": [{"token": "very-secret-token", "scopes": "all"}],
+                       "metrics_token": "very-secret-token"}"#;
         let file = ConfigFile::parse(text).unwrap();
         let shown = format!("{file:?}");
         assert!(!shown.contains("very-secret-token"), "{shown}");
@@ -326,5 +529,110 @@ mod tests {
         let options = load(text).unwrap();
         let shown = format!("{options:?}");
         assert!(!shown.contains("very-secret-token"), "{shown}");
+    }
+
+    #[test]
+    fn tokens_name_tenants_and_jwt_is_read() {
+        let o = load(
+            r#"{"tokens": [{"token": "t1", "tenant": "acme"}, {"token": "t2"}],
+                "jwt": {"issuer": "https://idp", "audience": "scim", "jwks_file": "keys.json",
+                        "algorithms": ["ES256", "EdDSA"], "leeway_secs": 5,
+                        "hmac_secret": "shh-do-not-print", "tenant_claim": "tid",
+                        "scope_map": {"scim.admin": ["all"]}, "jwks_refresh_secs": 60}}"#,
+        )
+        .unwrap();
+        let tenant = |t: &str| o.tokens.authorize(Some(t)).map(|g| g.tenant.clone());
+        assert_eq!(tenant("Bearer t1").as_deref(), Some("acme"));
+        assert_eq!(tenant("Bearer t2").as_deref(), Some("default"));
+        let jwt = o.jwt.as_ref().unwrap();
+        assert_eq!(jwt.source, super::JwksSource::File("keys.json".into()));
+        assert_eq!(
+            jwt.config.algorithms,
+            [scim_tower::Algorithm::ES256, scim_tower::Algorithm::EdDSA]
+        );
+        assert_eq!(jwt.config.leeway, Duration::from_secs(5));
+        assert_eq!(jwt.config.tenant_claim.as_deref(), Some("tid"));
+        assert_eq!(jwt.config.refresh_every, Duration::from_secs(60));
+        assert!(!format!("{o:?}").contains("shh-do-not-print"));
+
+        let both =
+            r#"{"jwt": {"issuer": "i", "audience": "a", "jwks_file": "f", "jwks_url": "u"}}"#;
+        assert!(load(both).unwrap_err().contains("exactly one"));
+        let bad_alg = r#"{"jwt": {"issuer": "i", "audience": "a", "jwks_file": "f", "algorithms": ["none"]}}"#;
+        assert!(load(bad_alg).unwrap_err().contains("unknown algorithm"));
+    }
+
+    /// The names of the fields a derived `Deserialize` struct reads, as serde hands them to
+    /// `deserialize_struct`.
+    fn fields_of<T: for<'de> Deserialize<'de>>() -> Vec<&'static str> {
+        use serde::de::{self, Visitor};
+        struct Capture(std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>);
+        impl<'de> de::Deserializer<'de> for Capture {
+            type Error = de::value::Error;
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _name: &'static str,
+                fields: &'static [&'static str],
+                _visitor: V,
+            ) -> Result<V::Value, Self::Error> {
+                self.0.borrow_mut().extend(fields);
+                Err(de::Error::custom("fields captured"))
+            }
+            fn deserialize_any<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, Self::Error> {
+                Err(de::Error::custom("not a struct"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+                enum identifier ignored_any
+            }
+        }
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let _ = T::deserialize(Capture(std::rc::Rc::clone(&seen)));
+        let fields = seen.borrow().clone();
+        assert!(!fields.is_empty());
+        fields
+    }
+
+    /// The example file loads, and it and the reference page name every key the format
+    /// has, nested ones included (the example has one of `jwks_url`/`jwks_file`, which
+    /// exclude each other).
+    #[test]
+    fn the_documented_example_sets_every_key() {
+        let example = include_str!("../../../docs/scim-serve.example.json");
+        let page = include_str!("../../../docs/config.md");
+        let o = load(example).unwrap();
+        assert_eq!(
+            o.tokens
+                .authorize(Some("Bearer change-me-admin-token"))
+                .map(|g| g.tenant.as_str()),
+            Some("acme")
+        );
+        assert!(o.jwt.is_some() && o.tls_cert.is_some() && o.metrics_token.is_some());
+        let json: serde_json::Value = serde_json::from_str(example).unwrap();
+        let sections: [(&str, Vec<&str>, &serde_json::Value); 5] = [
+            ("", fields_of::<ConfigFile>(), &json),
+            ("argon2.", fields_of::<Argon2Keys>(), &json["argon2"]),
+            ("postgres.", fields_of::<PostgresKeys>(), &json["postgres"]),
+            ("jwt.", fields_of::<JwtKeys>(), &json["jwt"]),
+            ("tokens[].", fields_of::<TokenEntry>(), &json["tokens"][0]),
+        ];
+        for (prefix, fields, value) in sections {
+            for field in fields {
+                let documented = page.contains(&format!("`{prefix}{field}`"))
+                    || (prefix == "argon2." || prefix == "tokens[].")
+                        && page.contains(&format!("\"{field}\""));
+                assert!(
+                    documented,
+                    "docs/config.md does not document `{prefix}{field}`"
+                );
+                if field != "jwks_file" {
+                    assert!(
+                        value.get(field).is_some(),
+                        "the example lacks `{prefix}{field}`"
+                    );
+                }
+            }
+        }
     }
 }

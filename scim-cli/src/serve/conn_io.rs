@@ -19,7 +19,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::connections::{BytesSeen, Slot};
-use super::refusal::Refusal;
+use scim_tower::Refusal;
 
 /// The limits the diagnosis names.
 #[derive(Debug, Clone, Copy)]

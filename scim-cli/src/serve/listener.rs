@@ -1,6 +1,8 @@
 //! The accept loop and each connection's task: HTTP/1.1 by hyper over [`ConnIo`], the
 //! connection cap with shedding, the header and idle timeouts, graceful shutdown, and
-//! `accept` errors (out of descriptors) met by backing off instead of dying.
+//! `accept` errors (out of descriptors) met by backing off instead of dying. With TLS, each
+//! connection's task does its handshake first (never the accept loop), within the header
+//! timeout and counted against the cap; the rest is the same code over the TLS stream.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,17 +13,19 @@ use std::time::Duration;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::instrument::WithSubscriber;
 
 use super::conn_io::{ConnIo, HeadLimits};
 use super::connections::{Admission, InFlight, Registry, Slot};
-use super::refusal::Refusal;
+use super::metrics::Metrics;
 use super::tracked_body::TrackedBody;
+use scim_tower::Refusal;
 
 /// How long to wait before accepting again after `accept` failed for want of resources
 /// (EMFILE, ENFILE, ENOBUFS, ENOMEM): long enough for connections to close, short enough
@@ -44,6 +48,14 @@ pub(crate) struct ConnLimits {
     pub(crate) head: HeadLimits,
 }
 
+/// What a connection's task shares with the others beyond its limits: TLS, when on, and
+/// the metrics it counts into.
+#[derive(Clone)]
+pub(crate) struct ConnShared {
+    pub(crate) tls: Option<TlsAcceptor>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
 /// Accepts and serves connections until `shutdown` resolves, then stops accepting, lets
 /// each connection finish its request in flight, and returns when all are closed. Tasks
 /// log through the subscriber that was current when this was called.
@@ -51,6 +63,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnLimits,
+    shared: ConnShared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let registry = Arc::new(Registry::new(limits.max_connections));
@@ -79,6 +92,7 @@ pub(crate) async fn serve(
                         Admission::Admitted { slot, shed } => {
                             if shed {
                                 tracing::debug!("at the connection cap: shed the longest-waiting connection");
+                                shared.metrics.connection_shed();
                             }
                             let task = connection(
                                 stream,
@@ -88,16 +102,22 @@ pub(crate) async fn serve(
                                 Arc::clone(&builder),
                                 limits,
                                 stop_rx.clone(),
+                                shared.clone(),
                             );
                             tasks.spawn(task.with_current_subscriber());
                         }
                         Admission::Full => {
                             tracing::warn!(max_connections = limits.max_connections, "every connection busy: refused a newcomer (503)");
+                            shared.metrics.connection_refused();
                             if refusing.load(Ordering::Relaxed) < MAX_REFUSING {
                                 refusing.fetch_add(1, Ordering::Relaxed);
                                 let refusing = Arc::clone(&refusing);
+                                let tls = shared.tls.clone();
                                 tasks.spawn(async move {
-                                    refuse(stream).await;
+                                    match tls {
+                                        None => refuse(stream, &Refusal::Overloaded).await,
+                                        Some(tls) => refuse_over_tls(stream, &tls).await,
+                                    }
                                     refusing.fetch_sub(1, Ordering::Relaxed);
                                 });
                             }
@@ -128,11 +148,11 @@ fn is_per_connection(e: &std::io::Error) -> bool {
     )
 }
 
-/// Answers a newcomer 503 when every connection is busy, then reads and drops what it
-/// sends for a moment before closing.
-async fn refuse(mut stream: TcpStream) {
+/// Answers a connection with `refusal` (a newcomer when every connection is busy, plain
+/// HTTP on the TLS port), then reads and drops what it sends for a moment before closing.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, refusal: &Refusal) {
     let _ = tokio::time::timeout(REFUSAL_LINGER, async {
-        stream.write_all(&Refusal::Overloaded.wire_bytes()).await?;
+        stream.write_all(&refusal.wire_bytes()).await?;
         stream.shutdown().await?;
         let mut sink = [0u8; 4096];
         while stream.read(&mut sink).await? > 0 {}
@@ -141,8 +161,17 @@ async fn refuse(mut stream: TcpStream) {
     .await;
 }
 
-/// Serves one connection until it ends, is shed, times out (waiting for a head or idle),
-/// or the server stops (at once if no request is in flight, else after it).
+/// The 503 for a newcomer on the TLS port: the handshake first (it is the client's first
+/// exchange), all within the refusal's linger time.
+async fn refuse_over_tls(stream: TcpStream, tls: &TlsAcceptor) {
+    if let Ok(Ok(stream)) = tokio::time::timeout(REFUSAL_LINGER, tls.accept(stream)).await {
+        refuse(stream, &Refusal::Overloaded).await;
+    }
+}
+
+/// Serves one connection, over TLS when it is on: see [`serve_http`]. Counts as open (in
+/// the metrics and against the cap) from its admission, handshake included.
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     stream: TcpStream,
     slot: Arc<Slot>,
@@ -151,7 +180,78 @@ async fn connection(
     builder: Arc<http1::Builder>,
     limits: ConnLimits,
     mut stop: watch::Receiver<bool>,
+    shared: ConnShared,
 ) {
+    let _open = shared.metrics.connection_opened();
+    match &shared.tls {
+        None => serve_http(stream, &slot, router, &builder, limits, stop).await,
+        Some(tls) => match handshake(stream, tls, &slot, limits, &mut stop).await {
+            Ok(stream) => serve_http(stream, &slot, router, &builder, limits, stop).await,
+            Err(why) => {
+                tracing::debug!(%why, "connection closed before TLS was set up");
+                shared.metrics.tls_failed();
+            }
+        },
+    }
+    registry.remove(&slot);
+}
+
+/// The TLS handshake of one connection, bounded like a request head: it must end by the
+/// connection's head deadline (`header_timeout` from its admission), and gives way when
+/// the connection is shed or the server stops. Plain HTTP sent to the TLS port is answered
+/// with a SCIM error in plain HTTP (it would be unreadable in TLS) and closed.
+async fn handshake(
+    stream: TcpStream,
+    tls: &TlsAcceptor,
+    slot: &Slot,
+    limits: ConnLimits,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, String> {
+    let deadline = slot.deadline(limits.header_timeout, limits.idle_timeout);
+    let timer = async move {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    let accept = async {
+        let mut first = [0u8; 1];
+        match stream.peek(&mut first).await {
+            Ok(0) => return Err("closed by the client".to_owned()),
+            Err(e) => return Err(e.to_string()),
+            Ok(_) => {}
+        }
+        if first[0] != super::tls::HANDSHAKE_RECORD {
+            if first[0].is_ascii_alphabetic() {
+                tracing::info!(status = 400, "refused plain HTTP on the TLS port");
+                refuse(stream, &Refusal::PlainHttpToTls).await;
+            }
+            return Err("not a TLS handshake".to_owned());
+        }
+        tls.accept(stream).await.map_err(|e| e.to_string())
+    };
+    tokio::select! {
+        result = accept => result,
+        () = timer => Err("TLS handshake not done within the header timeout".to_owned()),
+        () = slot.shed.notified() => Err("shed for a newcomer during the TLS handshake".to_owned()),
+        _ = stop.changed() => Err("the server is stopping".to_owned()),
+    }
+}
+
+/// Serves HTTP/1.1 on one connection's stream (TCP, or TLS over it) until it ends, is
+/// shed, times out (waiting for a head or idle), or the server stops (at once if no request
+/// is in flight, else after it).
+async fn serve_http<S>(
+    stream: S,
+    slot: &Arc<Slot>,
+    router: Router,
+    builder: &http1::Builder,
+    limits: ConnLimits,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let slot = Arc::clone(slot);
     let io = TokioIo::new(ConnIo::new(stream, Arc::clone(&slot), limits.head));
     let service_slot = Arc::clone(&slot);
     let service =
@@ -210,5 +310,4 @@ async fn connection(
             }
         }
     }
-    registry.remove(&slot);
 }

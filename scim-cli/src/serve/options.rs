@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use scim_core::secret::Argon2Params;
+use scim_store_postgres::PostgresOptions;
 use scim_store_sqlite::PoolOptions;
 
 use super::config_file::ConfigFile;
+use super::ops::MetricsToken;
 use crate::auth::Tokens;
 
 /// What `scim serve` runs with. Every limit has a default (see [`ServeOptions::new`]) and a
@@ -30,7 +32,9 @@ pub struct ServeOptions {
     pub primary_rule: scim_patch::PrimaryRule,
     /// Largest request body, in bytes (default 1 MiB). A larger one is answered 413.
     pub max_payload: usize,
-    /// The SQLite file to keep data in; `None` keeps it in memory.
+    /// Where to keep data: a SQLite file, or a PostgreSQL database when it reads
+    /// `postgres://…` or `postgresql://…` (with [`ServeOptions::postgres`]); `None` keeps it
+    /// in memory.
     pub db: Option<PathBuf>,
     /// Answer PATCH with 204 No Content (RFC 7644 §3.5.2 allows it; Entra ID and Okta
     /// expect nothing more). A membership PATCH of a large group then neither reads nor
@@ -71,6 +75,49 @@ pub struct ServeOptions {
     /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
     /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
     pub sqlite: PoolOptions,
+    /// The PostgreSQL store's settings, for a `db` that is a `postgres://` URL (its `url`
+    /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
+    /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
+    /// "serialization_retries": 5}` (`tls`: `disable`, `prefer`, `require` or
+    /// `verify-full`).
+    pub postgres: PostgresOptions,
+    /// The TLS certificate chain, a PEM file with the server's certificate first (key
+    /// `tls_cert`, flag `--tls-cert`; default none: plain HTTP). Set with
+    /// [`tls_key`](Self::tls_key): the server then speaks only HTTPS, `public_url` defaults
+    /// to `https://…`, and a missing, unreadable or mismatched file stops it at start.
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key, a PEM file: PKCS#8, PKCS#1 RSA or SEC1 EC (key `tls_key`, flag
+    /// `--tls-key`; default none). Needs [`tls_cert`](Self::tls_cert).
+    pub tls_key: Option<PathBuf>,
+    /// The bearer token `GET /metrics` requires (key `metrics_token`, flag
+    /// `--metrics-token`; default none: `/metrics` is open, like `/healthz` and `/readyz`).
+    /// The SCIM tokens do not open `/metrics`, nor this token the SCIM endpoints.
+    pub metrics_token: Option<MetricsToken>,
+    /// Log one JSON object per line instead of text (key `log_json`, flag `--log-json`;
+    /// default off). Query values are redacted in both.
+    pub log_json: bool,
+    /// OAuth 2.0 JWT access tokens, verified against the issuer's key set (key `jwt`), beside
+    /// the static `tokens`; `None` (the default): static tokens only.
+    pub jwt: Option<JwtOptions>,
+}
+
+/// JWT bearer tokens: what is checked and where the keys come from.
+#[derive(Debug, Clone)]
+pub struct JwtOptions {
+    /// Issuer, audience, algorithms, leeway, claims and scope mapping.
+    pub config: scim_tower::JwtConfig,
+    /// The key set.
+    pub source: JwksSource,
+}
+
+/// Where the JSON Web Key Set is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Fetched from this URL at start-up, and again as `jwks_refresh_secs` and key
+    /// rotation require.
+    Url(String),
+    /// Read once from this file.
+    File(PathBuf),
 }
 
 impl ServeOptions {
@@ -99,6 +146,12 @@ impl ServeOptions {
             listen_backlog: 1024,
             argon2: Argon2Params::default(),
             sqlite: PoolOptions::default(),
+            postgres: PostgresOptions::new(""),
+            jwt: None,
+            tls_cert: None,
+            tls_key: None,
+            metrics_token: None,
+            log_json: false,
         }
     }
 
@@ -112,8 +165,18 @@ impl ServeOptions {
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000,
-    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...]}]}`
-    /// (`"scopes": "all"` grants everything). Keys left out keep their value; a key not
+    ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
+    ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5},
+    ///   "tls_cert": "cert.pem", "tls_key": "key.pem", "metrics_token": "...", "log_json": false,
+    ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...],
+    ///               "tenant": "acme"}],
+    ///   "jwt": {"issuer": "https://idp.example.com", "audience": "scim",
+    ///           "jwks_url": "https://idp.example.com/jwks" (or "jwks_file": "keys.json"),
+    ///           "algorithms": ["RS256", "ES256", "EdDSA"], "leeway_secs": 60,
+    ///           "hmac_secret": "...", "scope_map": {"scim.admin": ["all"]},
+    ///           "tenant_claim": "tid", "subject_claim": "sub", "jwks_refresh_secs": 300}}`
+    /// (`"scopes": "all"` grants everything; a token's `tenant` is the tenant its requests
+    /// run in, `default` when left out). Keys left out keep their value; a key not
     /// listed here, or a value of the wrong type, is an error that names it.
     pub fn load(mut self, path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -368,9 +368,17 @@ impl<S: Store> Engine<S> {
             self.decorate(ctx, &types[i], req, &projections[i], batch)
                 .await?;
         }
+        // Each resource is moved into its rendering, not copied.
+        let mut slots: Vec<Vec<Option<StoredResource>>> = by_type
+            .into_iter()
+            .map(|batch| batch.into_iter().map(Some).collect())
+            .collect();
         let rendered: Vec<Value> = order
             .iter()
-            .map(|&(i, j)| self.render(ctx, &types[i], &by_type[i][j], &projections[i]))
+            .filter_map(|&(i, j)| {
+                let stored = slots[i][j].take()?;
+                Some(self.render(ctx, &types[i], stored, &projections[i]))
+            })
             .collect();
         let items = rendered.len();
         let mut body = json!({

@@ -32,20 +32,20 @@ impl<S: Store> Engine<S> {
         &self,
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
-        stored: &StoredResource,
+        stored: StoredResource,
         projection: &Projection<'_>,
     ) -> Value {
         self.render_owned(
             ctx,
             rt,
             (&stored.id, stored.version),
-            stored.resource.clone(),
+            stored.resource,
             projection,
         )
     }
 
     /// [`Engine::render`] of a resource the caller gives away (`(id, version)` beside it):
-    /// a large resource is not copied before the projection makes its own copy.
+    /// the projection removes what is not shown in place, nothing is copied.
     fn render_owned(
         &self,
         ctx: &RequestContext,
@@ -66,7 +66,7 @@ impl<S: Store> Engine<S> {
         // The host's hook first, the projection last: `returned: never` stays out whatever
         // a hook adds.
         self.hooks.after(ctx, &rt.definition().name, &mut resource);
-        projection.apply(&resource)
+        projection.apply_owned(resource)
     }
 
     pub(super) fn projection<'r>(

@@ -1,19 +1,144 @@
-//! What a write stores: the document (without its out-of-line elements), its search form,
-//! the values of the indexed attributes, and the out-of-line elements.
+//! The row layout the SQL stores (`scim-store-sqlite`, `scim-store-postgres`) share, with
+//! no SQL in it: what a write stores — the document (without its out-of-line elements),
+//! its search form (keys lower-cased, secrets left out), the values of the indexed
+//! attributes, and the out-of-line elements — so that every dialect stores, indexes and
+//! later reads the same things.
+//!
+//! ```
+//! use scim_store_layout::{hidden_of, out_of_line_of, Row};
+//! let schema = scim_core::StoreSchema::of(&scim_schema::Registry::standard());
+//! let group = serde_json::json!({"displayName": "Admins", "members": [{"value": "U1"}]});
+//! let row = Row::of(&group, "g1", out_of_line_of(&schema, "Group"), &hidden_of(&schema, "Group"))?;
+//! assert_eq!(row.keys, vec![("displayname", "admins".to_owned())]);
+//! let members = row.out_of_line.ok_or("members go out of line")?;
+//! assert_eq!(members.elements[0].value_key.as_deref(), Some("u1"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use crate::unavailable;
 use scim_core::StoreError;
+use scim_core::StoreSchema;
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// The out-of-line attribute of the resource type `rt`: its
+/// [`members`](scim_core::StoredType::members) (those of a type whose core schema is the
+/// Group schema).
+///
+/// ```
+/// let schema = scim_core::StoreSchema::of(&scim_schema::Registry::standard());
+/// assert_eq!(scim_store_layout::out_of_line_of(&schema, "Group"), Some("members"));
+/// assert_eq!(scim_store_layout::out_of_line_of(&schema, "User"), None);
+/// ```
+pub fn out_of_line_of<'s>(schema: &'s StoreSchema, rt: &str) -> Option<&'s str> {
+    schema.get(rt).and_then(|t| t.members.as_deref())
+}
+
+/// The out-of-line attribute of `rt` that an [`ElementChange`](scim_core::ElementChange) of
+/// `attribute` changes, or [`StoreError::Unavailable`] when `rt` keeps no such attribute out
+/// of line (the engine asks only for one the store named).
+///
+/// ```
+/// let schema = scim_core::StoreSchema::of(&scim_schema::Registry::standard());
+/// assert_eq!(scim_store_layout::changed_out_of_line(&schema, "Group", "Members"), Ok("members"));
+/// assert!(scim_store_layout::changed_out_of_line(&schema, "User", "emails").is_err());
+/// ```
+pub fn changed_out_of_line<'s>(
+    schema: &'s StoreSchema,
+    rt: &str,
+    attribute: &str,
+) -> Result<&'s str, StoreError> {
+    out_of_line_of(schema, rt)
+        .filter(|a| attribute.eq_ignore_ascii_case(a))
+        .ok_or_else(|| {
+            StoreError::Unavailable(format!("`{attribute}` of {rt} is not kept out of line"))
+        })
+}
+
+/// The out-of-line attribute of `referrer`'s resource type, when it is the attribute the
+/// referrer names (a group's `members`): references there are rows of their own.
+///
+/// ```
+/// let schema = scim_core::StoreSchema::of(&scim_schema::Registry::standard());
+/// let members = scim_core::Referrer::new("Group", "Members");
+/// assert_eq!(scim_store_layout::held_out_of_line(&schema, &members), Some("members"));
+/// let other = scim_core::Referrer::new("Group", "owners");
+/// assert_eq!(scim_store_layout::held_out_of_line(&schema, &other), None);
+/// ```
+pub fn held_out_of_line<'s>(
+    schema: &'s StoreSchema,
+    referrer: &scim_core::Referrer,
+) -> Option<&'s str> {
+    out_of_line_of(schema, &referrer.resource_type)
+        .filter(|a| a.eq_ignore_ascii_case(&referrer.attribute))
+}
+
+/// `meta.lastModified` of `resource` set to `at` (when it has a `meta` object): a resource
+/// that lost a reference in a cascade.
+///
+/// ```
+/// let mut group = serde_json::json!({"meta": {"lastModified": "2020-01-01T00:00:00Z"}});
+/// scim_store_layout::touch(&mut group, "2030-01-01T00:00:00Z");
+/// assert_eq!(group["meta"]["lastModified"], "2030-01-01T00:00:00Z");
+/// ```
+pub fn touch(resource: &mut Value, at: &str) {
+    if let Some(Value::Object(meta)) = resource.get_mut("meta") {
+        meta.insert("lastModified".into(), Value::String(at.to_owned()));
+    }
+}
+
+/// Removes the elements whose `value` is exactly `id` from every spelling of `attribute` in
+/// `resource` (an attribute left empty is removed): whether any was — a cascade on an
+/// attribute kept in the document.
+///
+/// ```
+/// let mut group = serde_json::json!({"Members": [{"value": "u1"}, {"value": "U1"}]});
+/// assert!(scim_store_layout::remove_references(&mut group, "members", "u1"));
+/// assert_eq!(group, serde_json::json!({"Members": [{"value": "U1"}]}));
+/// assert!(!scim_store_layout::remove_references(&mut group, "members", "u1"));
+/// ```
+pub fn remove_references(resource: &mut Value, attribute: &str, id: &str) -> bool {
+    let Value::Object(m) = resource else {
+        return false;
+    };
+    let mut removed = false;
+    for name in keys_named(m, attribute) {
+        if let Some(Value::Array(elements)) = m.get_mut(&name) {
+            let before = elements.len();
+            elements.retain(|e| e.get("value").and_then(Value::as_str) != Some(id));
+            removed |= elements.len() != before;
+            if elements.is_empty() {
+                m.remove(&name);
+            }
+        }
+    }
+    removed
+}
+
+/// Whether an entry of `Query::attributes` names `attr` (`members`, `members.display`,
+/// `urn:…:Group:members`).
+///
+/// ```
+/// assert!(scim_store_layout::names_attribute("members.display", "members"));
+/// assert!(!scim_store_layout::names_attribute("displayName", "members"));
+/// ```
+pub fn names_attribute(entry: &str, attr: &str) -> bool {
+    let entry = entry.rsplit(':').next().unwrap_or(entry);
+    let entry = entry.split('.').next().unwrap_or(entry);
+    entry.eq_ignore_ascii_case(attr)
+}
 
 /// The attributes kept in the `attr_index` side table, for every resource type: each as
 /// (name, sub-attribute), lower-cased, with the label stored in `attr_index.attr`.
 ///
 /// `id` is not here: the primary key answers `id eq`, and only a document whose `id` is not
 /// its row id (never, through the engine) has its `id` values in the side table.
-pub(crate) const INDEXED: &[(&str, Option<&str>, &str)] = &[
+pub const INDEXED: &[(&str, Option<&str>, &str)] = &[
     ("username", None, "username"),
     ("externalid", None, "externalid"),
     ("displayname", None, "displayname"),
@@ -21,10 +146,10 @@ pub(crate) const INDEXED: &[(&str, Option<&str>, &str)] = &[
 ];
 
 /// The side-table label of `id` (exceptions only, see [`INDEXED`]).
-pub(crate) const ID_LABEL: &str = "id";
+pub const ID_LABEL: &str = "id";
 
 /// The `attr_index` label for an attribute, if it is indexed.
-pub(crate) fn indexed_label(name: &str, sub: Option<&str>) -> Option<&'static str> {
+pub fn indexed_label(name: &str, sub: Option<&str>) -> Option<&'static str> {
     INDEXED.iter().find_map(|(n, s, label)| {
         let same_sub = match (s, sub) {
             (None, None) => true,
@@ -38,7 +163,7 @@ pub(crate) fn indexed_label(name: &str, sub: Option<&str>) -> Option<&'static st
 /// The strings a comparison on `name[.sub]` looks at in a search document (keys already
 /// lower-cased): the evaluator's candidates for an attribute that is not complex. Must agree
 /// with `Translator::candidates` (the property test checks it).
-pub(crate) fn text_values<'a>(search: &'a Value, name: &str, sub: Option<&str>) -> Vec<&'a str> {
+pub fn text_values<'a>(search: &'a Value, name: &str, sub: Option<&str>) -> Vec<&'a str> {
     let mut out = Vec::new();
     let Some(v) = search.get(name) else {
         return out;
@@ -84,7 +209,7 @@ pub(crate) fn text_values<'a>(search: &'a Value, name: &str, sub: Option<&str>) 
 /// The `attr_index` rows of a resource: (label, key = the value Unicode-lower-cased), without
 /// repeats, in the order of their first occurrence. Linear in the number of values (a user
 /// may have tens of thousands of emails).
-pub(crate) fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)> {
+pub fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)> {
     let mut keys: Vec<(&'static str, String)> = Vec::new();
     // Each label is added by one call only, so repeats are looked for within a call.
     let mut add = |label: &'static str, values: Vec<&str>| {
@@ -110,7 +235,7 @@ pub(crate) fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)
 
 /// The search document: object keys ASCII-lower-cased, recursively; and whether two keys of
 /// one object collided.
-pub(crate) fn search_doc(v: &Value) -> (Value, bool) {
+pub fn search_doc(v: &Value) -> (Value, bool) {
     let mut ambiguous = false;
     let doc = lower_keys(v, &mut ambiguous);
     (doc, ambiguous)
@@ -146,18 +271,18 @@ fn meta_time(resource: &Value, key: &str) -> Option<String> {
 }
 
 /// One out-of-line element as stored.
-pub(crate) struct Element {
+pub struct Element {
     /// The JSON as given.
-    pub(crate) element: String,
+    pub element: String,
     /// The JSON with its keys lower-cased (what filters read).
-    pub(crate) search: String,
+    pub search: String,
     /// The `value` Unicode-lower-cased, when the element is an object with a string `value`.
-    pub(crate) value_key: Option<String>,
+    pub value_key: Option<String>,
 }
 
 impl Element {
     /// `element` as given and as its search form.
-    pub(crate) fn of(element: &Value, search: &Value) -> Result<Element, StoreError> {
+    pub fn of(element: &Value, search: &Value) -> Result<Element, StoreError> {
         Ok(Element {
             element: serde_json::to_string(element).map_err(unavailable)?,
             search: serde_json::to_string(search).map_err(unavailable)?,
@@ -170,26 +295,32 @@ impl Element {
 }
 
 /// The out-of-line attribute of one resource: its key as spelled and its elements in order.
-pub(crate) struct OutOfLine {
-    pub(crate) key: String,
-    pub(crate) elements: Vec<Element>,
+pub struct OutOfLine {
+    /// The attribute's key as the resource spells it (`members`, `Members`).
+    pub key: String,
+    /// The elements, in order.
+    pub elements: Vec<Element>,
 }
 
 /// What a write stores besides the id and version.
-pub(crate) struct Row {
+pub struct Row {
     /// The document without its out-of-line attribute.
-    pub(crate) resource: String,
+    pub resource: String,
     /// Its search form.
-    pub(crate) search: String,
+    pub search: String,
     /// The `attr_index` keys.
-    pub(crate) keys: Vec<(&'static str, String)>,
-    pub(crate) ambiguous: bool,
+    pub keys: Vec<(&'static str, String)>,
+    /// Two keys of one object differ only in case (the engine filters such a resource).
+    pub ambiguous: bool,
     /// Some element is not an object with a string `value`, or the attribute is kept inline
     /// because it is not an array: the `value_key` shortcut is not exact for this resource.
-    pub(crate) irregular: bool,
-    pub(crate) created: Option<String>,
-    pub(crate) last_modified: Option<String>,
-    pub(crate) out_of_line: Option<OutOfLine>,
+    pub irregular: bool,
+    /// `meta.created`, when given.
+    pub created: Option<String>,
+    /// `meta.lastModified`, when given.
+    pub last_modified: Option<String>,
+    /// The elements kept out of line, when the attribute is an array.
+    pub out_of_line: Option<OutOfLine>,
 }
 
 /// The keys of `m` that name `attr` (ASCII case-insensitively).
@@ -207,7 +338,7 @@ impl Row {
     ///
     /// The search form leaves out the `hidden` attributes (secrets): nothing derived from a
     /// password reaches a searchable column or an index.
-    pub(crate) fn of(
+    pub fn of(
         resource: &Value,
         id: &str,
         ool: Option<&str>,
@@ -265,7 +396,7 @@ impl Row {
 /// An attribute whose values never reach the search form: a `returned: never` attribute
 /// (or sub-attribute), as lower-cased keys of the search document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Hidden {
+pub struct Hidden {
     /// The extension's URN, for an extension attribute.
     urn: Option<String>,
     name: String,
@@ -273,8 +404,14 @@ pub(crate) struct Hidden {
 }
 
 /// The [`Hidden`] attributes of the resource type `rt`: its
-/// [`hidden`](scim_core::StoredType::hidden) ones.
-pub(crate) fn hidden_of(schema: &scim_core::StoreSchema, rt: &str) -> Vec<Hidden> {
+/// [`hidden`](scim_core::StoredType::hidden) ones, as keys of the search document.
+///
+/// ```
+/// let schema = scim_core::StoreSchema::of(&scim_schema::Registry::standard());
+/// assert_eq!(scim_store_layout::hidden_of(&schema, "User").len(), 1);
+/// assert!(scim_store_layout::hidden_of(&schema, "Group").is_empty());
+/// ```
+pub fn hidden_of(schema: &StoreSchema, rt: &str) -> Vec<Hidden> {
     let lower = |s: &str| s.to_ascii_lowercase();
     schema.get(rt).map_or_else(Vec::new, |t| {
         t.hidden
@@ -320,7 +457,7 @@ fn strip_hidden(search: &mut Value, hidden: &[Hidden]) {
 }
 
 /// `resource` without any spelling of `attr` (a head, [`scim_core::Store::get_head`]).
-pub(crate) fn without(mut resource: Value, attr: &str) -> Value {
+pub fn without(mut resource: Value, attr: &str) -> Value {
     if let Value::Object(m) = &mut resource {
         for k in keys_named(m, attr) {
             m.remove(&k);

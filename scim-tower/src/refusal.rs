@@ -5,9 +5,22 @@ use std::time::Duration;
 
 use scim_core::{ScimError, ScimType};
 
-/// A request the host refuses itself. Each variant names an input that triggers it.
+use crate::Unauthorized;
+
+/// A request the service (or the host below it) refuses itself, before or instead of the
+/// engine. Each variant names an input that triggers it.
+///
+/// ```
+/// let r = scim_tower::Refusal::PayloadTooLarge { limit: 1024 }.response();
+/// assert_eq!(r.status(), 413);
+/// let body: serde_json::Value = serde_json::from_slice(r.body())?;
+/// assert_eq!(body["schemas"][0], scim_core::ERROR_URN);
+/// assert_eq!(body["detail"], "the request body exceeds 1024 bytes");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refusal {
+#[non_exhaustive]
+pub enum Refusal {
     /// `GET /scim/v2/Users?filter=…` with a target longer than the limit → 414.
     UriTooLong {
         /// The configured limit in bytes.
@@ -37,8 +50,8 @@ pub(crate) enum Refusal {
     BodyTimeout(Duration),
     /// A body that ends early or is badly chunked → 400.
     BrokenBody,
-    /// No or an unknown bearer token → 401.
-    Unauthorized,
+    /// No or an unknown bearer token, or one refused for a reason it names → 401.
+    Unauthorized(Unauthorized),
     /// A path outside the SCIM base path → 404.
     NotFound {
         /// The path asked for.
@@ -48,6 +61,9 @@ pub(crate) enum Refusal {
     },
     /// Every connection slot holds a request in flight → 503.
     Overloaded,
+    /// `GET /scim/v2/Users HTTP/1.1` sent in the clear to a port that speaks only TLS
+    /// (`http://` where `https://` was meant) → 400, answered in the clear.
+    PlainHttpToTls,
 }
 
 impl Refusal {
@@ -98,11 +114,7 @@ impl Refusal {
                 ScimType::InvalidSyntax,
                 "the request body ended early or is badly framed",
             ),
-            Refusal::Unauthorized => ScimError::new(
-                401,
-                None,
-                "a valid bearer token is required (Authorization: Bearer <token>)",
-            ),
+            Refusal::Unauthorized(why) => ScimError::new(401, None, why.to_string()),
             Refusal::NotFound { path, base } => {
                 ScimError::not_found(format!("no endpoint {path}; SCIM lives under {base}"))
             }
@@ -111,20 +123,24 @@ impl Refusal {
                 None,
                 "the server is at its connection limit with every connection busy; retry later",
             ),
+            Refusal::PlainHttpToTls => ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "this port speaks HTTPS only: send the request over TLS (https://)",
+            ),
         }
     }
 
     /// The response for this refusal: the SCIM error body with
     /// `Content-Type: application/scim+json`, plus `WWW-Authenticate` for 401 and
     /// `Retry-After` for 503. This is the only place a refusal becomes a response.
-    pub(crate) fn response(&self) -> http::Response<Vec<u8>> {
+    pub fn response(&self) -> http::Response<Vec<u8>> {
         let mut r = scim_core::Response::from(self.error()).into_http();
         match self {
-            Refusal::Unauthorized => {
-                r.headers_mut().insert(
-                    http::header::WWW_AUTHENTICATE,
-                    http::HeaderValue::from_static("Bearer realm=\"scim\""),
-                );
+            Refusal::Unauthorized(why) => {
+                if let Ok(challenge) = http::HeaderValue::from_str(&why.challenge()) {
+                    r.headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, challenge);
+                }
             }
             Refusal::Overloaded => {
                 r.headers_mut().insert(
@@ -139,7 +155,7 @@ impl Refusal {
 
     /// The whole response as HTTP/1.1 bytes with `Connection: close`, for the places that
     /// answer below the HTTP server (a head the parser refused, a connection over the cap).
-    pub(crate) fn wire_bytes(&self) -> Vec<u8> {
+    pub fn wire_bytes(&self) -> Vec<u8> {
         let r = self.response();
         let status = r.status();
         let mut out = format!(
@@ -204,8 +220,9 @@ mod tests {
             (Refusal::PayloadTooLarge { limit: 1 }, 413),
             (Refusal::BodyTimeout(Duration::from_secs(1)), 408),
             (Refusal::BrokenBody, 400),
-            (Refusal::Unauthorized, 401),
+            (Refusal::Unauthorized(Unauthorized::Missing), 401),
             (Refusal::Overloaded, 503),
+            (Refusal::PlainHttpToTls, 400),
         ];
         for (r, status) in cases {
             assert_eq!(r.response().status(), status, "{r:?}");

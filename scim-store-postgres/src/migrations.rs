@@ -1,0 +1,136 @@
+//! The tables, created or brought up to [`LAYOUT_VERSION`] on connect, in the store's
+//! schema; each version applied is a row of the `layout` table.
+
+use deadpool_postgres::Object;
+
+use crate::Fail;
+
+/// The layout this crate writes (the highest `version` in the schema's `layout` table).
+///
+/// - 1: `resources`, `members`, `attr_index` (with a trigram index on `key` where
+///   `pg_trgm` is available), `unique_keys`.
+///
+/// ```
+/// assert_eq!(scim_store_postgres::LAYOUT_VERSION, 1);
+/// ```
+pub const LAYOUT_VERSION: i32 = 1;
+
+/// One key for every store's migrations in a database: schemas migrate one at a time (a
+/// `CREATE EXTENSION` or `CREATE SCHEMA` racing another fails rather than waits).
+const MIGRATION_LOCK: i64 = 0x5c1d_5709_e000_0001;
+
+/// Version 1. `{s}` is the schema (checked: it needs no quoting).
+const V1: &str = r#"
+CREATE TABLE {s}.resources (
+    tenant        text COLLATE "C" NOT NULL,
+    resource_type text COLLATE "C" NOT NULL,
+    id            text COLLATE "C" NOT NULL,
+    version       bigint NOT NULL,
+    resource      json NOT NULL,
+    search        jsonb NOT NULL,
+    ambiguous     boolean NOT NULL DEFAULT false,
+    irregular     boolean NOT NULL DEFAULT false,
+    members_key   text,
+    created       text,
+    last_modified text,
+    PRIMARY KEY (tenant, resource_type, id)
+);
+CREATE INDEX resources_ambiguous ON {s}.resources (tenant, resource_type) WHERE ambiguous;
+CREATE INDEX resources_irregular ON {s}.resources (tenant, resource_type) WHERE irregular;
+CREATE TABLE {s}.unique_keys (
+    tenant        text COLLATE "C" NOT NULL,
+    resource_type text COLLATE "C" NOT NULL,
+    attribute     text COLLATE "C" NOT NULL,
+    value         text COLLATE "C" NOT NULL,
+    id            text COLLATE "C" NOT NULL,
+    PRIMARY KEY (tenant, resource_type, attribute, value)
+);
+CREATE INDEX unique_keys_owner ON {s}.unique_keys (tenant, resource_type, id);
+CREATE TABLE {s}.attr_index (
+    tenant        text COLLATE "C" NOT NULL,
+    resource_type text COLLATE "C" NOT NULL,
+    attr          text COLLATE "C" NOT NULL,
+    key           text COLLATE "C" NOT NULL,
+    id            text COLLATE "C" NOT NULL,
+    PRIMARY KEY (tenant, resource_type, attr, key, id)
+);
+CREATE INDEX attr_index_owner ON {s}.attr_index (tenant, resource_type, id);
+CREATE TABLE {s}.members (
+    tenant        text COLLATE "C" NOT NULL,
+    resource_type text COLLATE "C" NOT NULL,
+    owner_id      text COLLATE "C" NOT NULL,
+    seq           bigint NOT NULL,
+    value_key     text COLLATE "C",
+    element       json NOT NULL,
+    search        jsonb NOT NULL,
+    PRIMARY KEY (tenant, resource_type, owner_id, seq)
+);
+CREATE INDEX members_value ON {s}.members (tenant, resource_type, value_key, owner_id);
+"#;
+
+/// Creates the schema and tables, or brings them up to [`LAYOUT_VERSION`], in one
+/// transaction under a database-wide advisory lock (replicas starting together wait for
+/// the first). A schema at the current version is left as it is.
+pub(crate) async fn migrate(client: &mut Object, schema: &str) -> Result<(), Fail> {
+    let tx = client.transaction().await?;
+    // A migration may rewrite large tables: no statement timeout for it.
+    tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}; \
+         CREATE TABLE IF NOT EXISTS {schema}.layout ( \
+             version    integer PRIMARY KEY, \
+             applied_at timestamptz NOT NULL DEFAULT now())"
+    ))
+    .await?;
+    let current: i32 = tx
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) FROM {schema}.layout"),
+            &[],
+        )
+        .await?
+        .get(0);
+    if current >= LAYOUT_VERSION {
+        return Ok(tx.commit().await?);
+    }
+    if current < 1 {
+        tx.batch_execute(&V1.replace("{s}", schema)).await?;
+        trigram_index(&tx, schema).await?;
+    }
+    for version in current + 1..=LAYOUT_VERSION {
+        tx.execute(
+            &format!("INSERT INTO {schema}.layout (version) VALUES ($1)"),
+            &[&version],
+        )
+        .await?;
+    }
+    Ok(tx.commit().await?)
+}
+
+/// A trigram index on `attr_index.key` (for `co`, `sw`, `ew` on the indexed attributes),
+/// if the `pg_trgm` extension is installed or may be: without it, the table is still
+/// complete and filters are answered without the index.
+async fn trigram_index(tx: &deadpool_postgres::Transaction<'_>, schema: &str) -> Result<(), Fail> {
+    let installed = tx
+        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'", &[])
+        .await?
+        .is_some();
+    if !installed {
+        // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it.
+        tx.batch_execute("SAVEPOINT trgm").await?;
+        if tx
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            .await
+            .is_err()
+        {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT trgm").await?;
+            return Ok(());
+        }
+    }
+    tx.batch_execute(&format!(
+        "CREATE INDEX attr_index_trgm ON {schema}.attr_index USING gin (key gin_trgm_ops)"
+    ))
+    .await?;
+    Ok(())
+}

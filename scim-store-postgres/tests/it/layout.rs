@@ -1,0 +1,109 @@
+//! The tables: in the configured schema only, their layout version recorded, connecting
+//! again changing nothing; two schemas in one database are two stores.
+
+use scim_core::{block_on, Store};
+use scim_store_postgres::LAYOUT_VERSION;
+use scim_test_support::postgres::TestSchema;
+use serde_json::json;
+
+use super::store_in;
+
+#[test]
+fn the_layout_version_is_recorded_and_connecting_again_changes_nothing() {
+    let Some(schema) = TestSchema::new("layout_version") else {
+        return;
+    };
+    let first = store_in(&schema);
+    let id = block_on(first.create("t", "User", json!({"userName": "kept"}), vec![]))
+        .unwrap()
+        .id;
+    let layout =
+        || schema.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM layout");
+    assert_eq!(layout(), Some(LAYOUT_VERSION.to_string()));
+    let tables = format!(
+        "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables \
+         WHERE table_schema = '{}'",
+        schema.name()
+    );
+    assert_eq!(
+        schema.scalar(&tables).as_deref(),
+        Some("attr_index,layout,members,resources,unique_keys")
+    );
+    let second = store_in(&schema);
+    assert_eq!(layout(), Some(LAYOUT_VERSION.to_string()), "migrated once");
+    let got = block_on(second.get("t", "User", &id)).unwrap().unwrap();
+    assert_eq!(got.resource["userName"], "kept");
+    drop((first, second));
+    let third = store_in(&schema);
+    assert!(block_on(third.get("t", "User", &id)).unwrap().is_some());
+
+    // The trigram index, where the server has pg_trgm.
+    if schema
+        .scalar("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        .is_some()
+    {
+        let index = format!(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = '{}' \
+             AND indexname = 'attr_index_trgm'",
+            schema.name()
+        );
+        assert!(schema.scalar(&index).is_some());
+    }
+}
+
+#[test]
+fn two_schemas_in_one_database_are_two_stores() {
+    let Some(one) = TestSchema::new("layout_one") else {
+        return;
+    };
+    let two = TestSchema::new("layout_two").expect("the server answered a moment ago");
+    let (a, b) = (store_in(&one), store_in(&two));
+    let id = block_on(a.create("t", "User", json!({"userName": "only-in-one"}), vec![]))
+        .unwrap()
+        .id;
+    assert!(block_on(b.get("t", "User", &id)).unwrap().is_none());
+    assert_eq!(
+        one.scalar("SELECT count(*) FROM resources").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        two.scalar("SELECT count(*) FROM resources").as_deref(),
+        Some("0")
+    );
+}
+
+/// What the engine never sees in clear stays out of the searchable column and the index
+/// tables, and a `\u0000` (which `jsonb` cannot hold) is stored exactly in the document.
+#[test]
+fn documents_are_kept_exactly_and_search_forms_leave_secrets_out() {
+    let Some(schema) = TestSchema::new("layout_exact") else {
+        return;
+    };
+    let store = store_in(&schema);
+    let doc = json!({"userName": "nul", "displayName": "a\u{0}b", "password": "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA",
+        "zeta": 1, "Alpha": 2});
+    let created = block_on(store.create("t", "User", doc, vec![])).unwrap();
+    let got = block_on(store.get("t", "User", &created.id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.resource, created.resource);
+    assert_eq!(got.resource["displayName"], "a\u{0}b");
+    let keys: Vec<&String> = got.resource.as_object().unwrap().keys().collect();
+    assert!(
+        keys.contains(&&"Alpha".to_owned()),
+        "keys keep their spelling"
+    );
+    assert_eq!(
+        schema
+            .scalar("SELECT ambiguous::text FROM resources")
+            .as_deref(),
+        Some("true"),
+        "the engine filters a document search cannot hold exactly"
+    );
+    assert_eq!(
+        schema
+            .scalar("SELECT (search ? 'password')::text FROM resources")
+            .as_deref(),
+        Some("false")
+    );
+}

@@ -3,10 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
-
-use scim_cli::serve::{self, ServeOptions};
+use scim_cli::serve::ServeOptions;
 use scim_core::Scopes;
+
+mod support;
 use serde_json::{json, Value};
 
 const ADMIN: &str = "admin-token";
@@ -15,8 +15,7 @@ const READER: &str = "reader-token";
 /// A server on a background runtime; stops when dropped.
 struct Server {
     base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: support::Running,
 }
 
 impl Server {
@@ -35,25 +34,10 @@ impl Server {
         options
             .tokens
             .insert(READER, Scopes::of(["https://gluu.org/scim/users.read"]));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                serve::run(listener, options, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
+        let running = support::Running::start(options);
         Server {
-            base: format!("http://{addr}/scim/v2"),
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            base: format!("http://{}/scim/v2", running.addr),
+            _running: running,
         }
     }
 
@@ -115,17 +99,6 @@ impl Server {
         body: Option<&Value>,
     ) -> (u16, Value, ureq::Response) {
         self.call(method, path, Some(ADMIN), &[], body)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

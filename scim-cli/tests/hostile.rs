@@ -6,21 +6,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scim_cli::serve::{self, ServeOptions};
 use scim_core::Scopes;
+
+mod support;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "Bearer-Secret-9f3a71c2";
 
 /// A server on its own runtime thread; stops (gracefully) when dropped.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+struct Server(support::Running);
+
+impl std::ops::Deref for Server {
+    type Target = support::Running;
+    fn deref(&self) -> &support::Running {
+        &self.0
+    }
 }
 
 impl Server {
@@ -33,33 +38,11 @@ impl Server {
         let mut options = ServeOptions::new();
         options.tokens.insert(TOKEN, Scopes::All);
         tweak(&mut options);
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let _guard = log.map(|buf| {
+        Server(support::Running::start_with(options, move || {
+            log.map(|buf| {
                 tracing::subscriber::set_default(serve::log_subscriber(buf, false, "info"))
-            });
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)), 1024).unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                serve::run(listener, options, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
-        Server {
-            addr,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+            })
+        }))
     }
 
     fn connect(&self) -> TcpStream {
@@ -69,31 +52,8 @@ impl Server {
     }
 
     /// Stops the server and waits for it, at most `within`.
-    fn stop_within(mut self, within: Duration) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let t = self.thread.take().unwrap();
-        let started = Instant::now();
-        while !t.is_finished() {
-            assert!(
-                started.elapsed() < within,
-                "the server did not stop in time"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        t.join().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    fn stop_within(self, within: Duration) {
+        self.0.stop_within(within);
     }
 }
 

@@ -13,54 +13,25 @@ use std::time::{Duration, Instant};
 
 use scim_cli::serve::{self, MetricsToken, ServeOptions};
 use scim_core::Scopes;
+
+mod support;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "ops-test-token-5b1e";
 
 /// A server on a runtime thread of its own; stops when dropped.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+struct Server(support::Running);
+
+impl std::ops::Deref for Server {
+    type Target = support::Running;
+    fn deref(&self) -> &support::Running {
+        &self.0
+    }
 }
 
 impl Server {
     fn start(options: ServeOptions) -> Server {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0)), 64).unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                serve::run(listener, options, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
-        Server {
-            addr,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        Server(support::Running::start(options))
     }
 }
 

@@ -6,12 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use scim_cli::serve::{self, JwksSource, JwtOptions, ServeOptions};
+use scim_cli::serve::{JwksSource, JwtOptions, ServeOptions};
 use scim_core::Scopes;
+
+mod support;
 use scim_tower::Grant;
 use serde_json::{json, Value};
 
@@ -22,31 +23,15 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 struct Server {
     base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: support::Running,
 }
 
 impl Server {
     fn start(options: ServeOptions) -> Server {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                serve::run(listener, options, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
+        let running = support::Running::start(options);
         Server {
-            base: format!("http://{addr}/scim/v2"),
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            base: format!("http://{}/scim/v2", running.addr),
+            _running: running,
         }
     }
 
@@ -81,17 +66,6 @@ impl Server {
             serde_json::from_str(&text).unwrap_or(Value::Null),
             challenge,
         )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

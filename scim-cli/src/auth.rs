@@ -79,19 +79,12 @@ fn fetch_jwks(url: &str) -> Result<JwkSet, String> {
 
 impl Authenticate for HostAuth {
     async fn authenticate(&self, head: &Parts) -> Result<RequestContext, Unauthorized> {
-        let header = head
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Unauthorized::Missing)?;
-        if self.tokens.authorize(Some(header)).is_some() {
-            return self.tokens.authenticate(head).await;
+        let token = scim_tower::bearer_of(head)?;
+        if let Some(ctx) = self.tokens.context_of(token) {
+            return Ok(ctx);
         }
-        match (&self.jwt, scim_tower::bearer(header)) {
-            (Some(jwt), Some(token)) if scim_tower::looks_like_jwt(token) => {
-                jwt.authenticate(head).await
-            }
-            (_, None) => Err(Unauthorized::Missing),
+        match &self.jwt {
+            Some(jwt) if scim_tower::looks_like_jwt(token) => jwt.authenticate(head).await,
             _ => Err(Unauthorized::InvalidToken("unknown token".into())),
         }
     }

@@ -213,21 +213,41 @@ pub fn bearer(header: &str) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The bearer token of a request head: [`Unauthorized::Missing`] without an
+/// `Authorization: Bearer …` header.
+///
+/// ```
+/// let head = http::Request::get("/").header("Authorization", "Bearer abc").body(())?.into_parts().0;
+/// assert_eq!(scim_tower::bearer_of(&head), Ok("abc"));
+/// let none = http::Request::get("/").body(())?.into_parts().0;
+/// assert_eq!(scim_tower::bearer_of(&none), Err(scim_tower::Unauthorized::Missing));
+/// # Ok::<(), http::Error>(())
+/// ```
+pub fn bearer_of(head: &Parts) -> Result<&str, Unauthorized> {
+    head.headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+        .ok_or(Unauthorized::Missing)
+}
+
+impl StaticTokens {
+    /// The context of a known `token`.
+    pub fn context_of(&self, token: &str) -> Option<RequestContext> {
+        let header = format!("Bearer {token}");
+        self.authorize(Some(&header)).map(|grant| {
+            RequestContext::new(chrono::Utc::now())
+                .tenant(grant.tenant.clone())
+                .scopes(grant.scopes.clone())
+        })
+    }
+}
+
 impl Authenticate for StaticTokens {
     async fn authenticate(&self, head: &Parts) -> Result<RequestContext, Unauthorized> {
-        let header = head
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let Some(header) = header else {
-            return Err(Unauthorized::Missing);
-        };
-        let grant = self
-            .authorize(Some(header))
-            .ok_or_else(|| Unauthorized::InvalidToken("unknown token".into()))?;
-        Ok(RequestContext::new(chrono::Utc::now())
-            .tenant(grant.tenant.clone())
-            .scopes(grant.scopes.clone()))
+        let token = bearer_of(head)?;
+        self.context_of(token)
+            .ok_or_else(|| Unauthorized::InvalidToken("unknown token".into()))
     }
 }
 

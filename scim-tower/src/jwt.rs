@@ -21,7 +21,7 @@ use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, Validation};
 use scim_core::{RequestContext, Scopes};
 use serde_json::Value;
 
-use crate::{bearer, Authenticate, Unauthorized};
+use crate::{bearer_of, Authenticate, Unauthorized};
 
 /// What a [`JwtAuth`] accepts and how it reads a token's claims.
 ///
@@ -363,13 +363,7 @@ fn decode(
 
 impl Authenticate for JwtAuth {
     async fn authenticate(&self, head: &Parts) -> Result<RequestContext, Unauthorized> {
-        let header = head
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Unauthorized::Missing)?;
-        let token = bearer(header).ok_or(Unauthorized::Missing)?;
-        let claims = self.verify(token).await?;
+        let claims = self.verify(bearer_of(head)?).await?;
         self.context(&claims)
     }
 }

@@ -22,7 +22,7 @@ mod limits;
 mod refusal;
 mod service;
 
-pub use auth::{bearer, Authenticate, Grant, StaticTokens, Unauthorized};
+pub use auth::{bearer, bearer_of, Authenticate, Grant, StaticTokens, Unauthorized};
 #[cfg(feature = "jwt")]
 pub use jsonwebtoken::{jwk::JwkSet, Algorithm};
 #[cfg(feature = "jwt")]

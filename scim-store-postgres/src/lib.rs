@@ -98,6 +98,7 @@ mod read;
 mod references;
 mod store_impl;
 mod tls;
+mod translate;
 mod write;
 
 mod migrations;

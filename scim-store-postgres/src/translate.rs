@@ -1,0 +1,607 @@
+//! The PostgreSQL [`Dialect`] of the filter translation ([`scim_store_sql`] holds the walk,
+//! the exact/superset algebra and the choice of index lookups, shared with the SQLite
+//! store), and sorting in SQL.
+//!
+//! Values are read from the `search` document (`jsonb`, object keys ASCII-lower-cased)
+//! with `->` and `jsonb_array_elements`; every literal and key is a bound, typed parameter
+//! (`$N::text`, `$N::int8`, `$N::float8`, `$N::text[]`).
+//!
+//! PostgreSQL cannot fold case as the evaluator does (`str::to_lowercase`; PostgreSQL's
+//! `lower` follows the collation), so case-insensitive comparisons are exact only where
+//! Rust folded the values at write time: the `attr_index` keys and `members.value_key`
+//! (lookups, the trigram index for `co`/`ew` by `LIKE`). Elsewhere a case-insensitive
+//! comparison is a superset: exact for ASCII values (`lower` under the `"C"` collation folds
+//! ASCII only, as Rust does for ASCII), and every non-ASCII string kept for the engine.
+//! Not translated: dateTime orderings (instants), custom types, integer literals beyond
+//! 2^53, literals holding NUL (no row the filter reads holds one: such rows are
+//! `ambiguous`, read apart).
+
+use scim_core::Sort;
+use scim_filter::{AttrType, CompareOp, Condition, Location, NumberLiteral, TextSet, TextTest};
+use scim_store_layout::indexed_label;
+use scim_store_sql::{balanced, sql_op, Attr, Dialect, Frag, KeyTest, Lookup, Scope, Source};
+use tokio_postgres::types::ToSql;
+
+/// Integers beyond 2^53 compare differently as `f64` (the evaluator) and exactly.
+const EXACT_F64_INT: i64 = 1 << 53;
+
+/// PostgreSQL binds at most 65,535 parameters.
+const MAX_PARAMS: usize = 60_000;
+
+/// The statement's parameters, numbered from 1: the tenant (`$1`) and the resource type
+/// (`$2`) first.
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    values: Vec<Value>,
+}
+
+/// A parameter's value.
+#[derive(Debug, Clone)]
+enum Value {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Texts(Vec<String>),
+}
+
+impl Params {
+    fn push(&mut self, v: Value, cast: &str) -> String {
+        self.values.push(v);
+        format!("${}::{cast}", self.values.len())
+    }
+
+    /// A text parameter, as `$N::text`.
+    pub(crate) fn text(&mut self, s: impl Into<String>) -> String {
+        self.push(Value::Text(s.into()), "text")
+    }
+
+    /// An integer parameter, as `$N::int8`.
+    pub(crate) fn int(&mut self, i: i64) -> String {
+        self.push(Value::Int(i), "int8")
+    }
+
+    fn float(&mut self, f: f64) -> String {
+        self.push(Value::Float(f), "float8")
+    }
+
+    /// `column = $N` for one value, `column = ANY($N::text[])` for several.
+    fn any(&mut self, column: &str, mut values: Vec<String>) -> String {
+        if values.len() == 1 {
+            let v = self.text(values.pop().unwrap_or_default());
+            return format!("{column} = {v}");
+        }
+        let list = self.push(Value::Texts(values), "text[]");
+        format!("{column} = ANY({list})")
+    }
+
+    /// How many there are.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The first `n` values, boxed for the driver.
+    pub(crate) fn boxed(&self, n: usize) -> Vec<Box<dyn ToSql + Sync + Send>> {
+        self.values
+            .iter()
+            .take(n)
+            .map(|v| -> Box<dyn ToSql + Sync + Send> {
+                match v.clone() {
+                    Value::Text(s) => Box::new(s),
+                    Value::Int(i) => Box::new(i),
+                    Value::Float(f) => Box::new(f),
+                    Value::Texts(t) => Box::new(t),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The PostgreSQL dialect, writing its parameters to a [`Params`].
+pub(crate) struct Postgres<'a> {
+    pub(crate) params: &'a mut Params,
+}
+
+impl Dialect for Postgres<'_> {
+    const TRUE: &'static str = "TRUE";
+    const FALSE: &'static str = "FALSE";
+    const MAX_PARAMS: usize = MAX_PARAMS;
+
+    fn mark(&self) -> usize {
+        self.params.values.len()
+    }
+
+    fn rollback(&mut self, mark: usize) {
+        self.params.values.truncate(mark);
+    }
+
+    fn present(&mut self, scope: &mut Scope<'_>, r: &Attr<'_>) -> Option<String> {
+        let ool = scope.out_of_line(r)?;
+        let doc = scope.doc();
+        let x = self.attr_json(r, &doc)?;
+        let t = scope.alias("t");
+        // RFC 7643 §2.5: null, "", [] and {} are unassigned; a container has a value when
+        // one of its leaves does.
+        let has = |v: &str| {
+            format!(
+                "jsonb_path_exists({v}, 'strict $.** ? ((@.type() == \"string\" && @ != \"\") \
+                 || @.type() == \"number\" || @.type() == \"boolean\")')"
+            )
+        };
+        Some(match r.sub {
+            None if ool => format!(
+                "(coalesce({}, FALSE) OR EXISTS (SELECT 1 FROM ({}) AS {t} WHERE {}))",
+                has(&x),
+                members(scope),
+                has(&format!("{t}.v"))
+            ),
+            None => format!("coalesce({}, FALSE)", has(&x)),
+            Some(sub) => {
+                let s = self.params.text(sub);
+                let objects = self.objects(scope, &x, ool);
+                format!(
+                    "EXISTS (SELECT 1 FROM ({objects}) AS {t} WHERE {})",
+                    has(&format!("({t}.o -> {s})"))
+                )
+            }
+        })
+    }
+
+    fn compare<'r>(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: Attr<'r>,
+        condition: &'r Condition,
+    ) -> Frag<'r> {
+        match condition {
+            Condition::Bool(b) => {
+                let want = if *b {
+                    "'true'::jsonb"
+                } else {
+                    "'false'::jsonb"
+                };
+                self.leaf(scope, &r, |_, v| format!("{v} = {want}"))
+            }
+            Condition::Number(n) => {
+                let op = sql_op(n.op());
+                match n.literal() {
+                    NumberLiteral::Int(i) if (-EXACT_F64_INT..=EXACT_F64_INT).contains(&i) => {
+                        // Integers exactly; any other number as f64, like the evaluator (the
+                        // literal is exact in f64).
+                        self.leaf(scope, &r, |params, v| {
+                            let l = params.int(i);
+                            // CASE, not AND: PostgreSQL may evaluate the operands of AND in
+                            // any order, and a cast of a string to a number fails.
+                            format!(
+                                "CASE WHEN jsonb_typeof({v}) <> 'number' THEN FALSE \
+                                 WHEN ({v} #>> '{{}}') ~ '^-?[0-9]+$' \
+                                 THEN ({v})::numeric {op} ({l})::numeric \
+                                 ELSE ({v})::float8 {op} ({l})::float8 END"
+                            )
+                        })
+                    }
+                    NumberLiteral::Float(f) if f.is_finite() => {
+                        self.leaf(scope, &r, |params, v| {
+                            let l = params.float(f);
+                            format!(
+                                "CASE WHEN jsonb_typeof({v}) <> 'number' THEN FALSE \
+                             ELSE ({v})::float8 {op} {l} END"
+                            )
+                        })
+                    }
+                    _ => Frag::All,
+                }
+            }
+            Condition::Text(t) => self.text(scope, r, t),
+            Condition::TextIn(set) => self.text_set(scope, r, set),
+            _ => Frag::All,
+        }
+    }
+
+    fn elements(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: &Attr<'_>,
+        out_of_line: bool,
+        frame: &str,
+        inner: &str,
+    ) -> Option<String> {
+        let doc = scope.doc();
+        let x = self.attr_json(r, &doc)?;
+        let a = scope.alias("a");
+        let elements = self.array_elements(scope, &x, out_of_line);
+        // Each object element as it is; each scalar element as `{"value": scalar}`
+        // (RFC 7644 §3.4.2.2); an object attribute as it is.
+        Some(format!(
+            "EXISTS (SELECT 1 FROM (SELECT CASE WHEN jsonb_typeof({a}.v) = 'object' THEN {a}.v \
+             ELSE jsonb_build_object('value', {a}.v) END AS doc FROM ({elements}) AS {a} \
+             WHERE jsonb_typeof({a}.v) <> 'null' \
+             UNION ALL SELECT {x} AS doc WHERE jsonb_typeof({x}) = 'object') AS {frame} \
+             WHERE {inner})"
+        ))
+    }
+
+    fn lookups(&mut self, scope: &mut Scope<'_>, lookups: Vec<Lookup<'_>>) -> Option<String> {
+        let mut selects = Vec::with_capacity(lookups.len());
+        let mut tests = Vec::with_capacity(lookups.len());
+        for l in lookups {
+            match self.lookup_sql(scope, l)? {
+                (ids, None) => selects.push(ids),
+                (ids, Some(v)) => tests.push(format!("(r.id IN ({ids}) AND {v})")),
+            }
+        }
+        if !selects.is_empty() {
+            tests.push(format!("r.id IN ({})", selects.join(" UNION ALL ")));
+        }
+        Some(balanced::<Self>(&tests, "OR"))
+    }
+}
+
+/// The out-of-line elements of the resource `r` (column `v`).
+fn members(scope: &mut Scope<'_>) -> String {
+    let m = scope.alias("m");
+    format!(
+        "SELECT {m}.search AS v FROM members AS {m} WHERE {m}.tenant = r.tenant \
+         AND {m}.resource_type = r.resource_type AND {m}.owner_id = r.id"
+    )
+}
+
+/// `s` escaped for `LIKE` (escape character `\`).
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Postgres<'_> {
+    /// The JSON of the attribute (without its sub-attribute) in `doc`, or SQL NULL.
+    fn attr_json(&mut self, r: &Attr<'_>, doc: &str) -> Option<String> {
+        Some(match r.location {
+            Location::Core | Location::Element => {
+                let n = self.params.text(r.name);
+                format!("({doc} -> {n})")
+            }
+            Location::Extension(urn) => {
+                let u = self.params.text(&**urn);
+                let n = self.params.text(r.name);
+                format!("({doc} -> {u} -> {n})")
+            }
+            Location::ExtensionOrCore(urn) => {
+                let u = self.params.text(&**urn);
+                let n = self.params.text(r.name);
+                // No such key: the core attributes; any other value: the extension (which
+                // finds nothing unless it is an object).
+                format!("(CASE WHEN {doc} ? {u} THEN {doc} -> {u} -> {n} ELSE {doc} -> {n} END)")
+            }
+            // `Foreign` is answered by the walk; a location not known here is the engine's.
+            _ => return None,
+        })
+    }
+
+    /// The elements of `x` when it is an array, and the out-of-line ones when `ool`
+    /// (column `v`).
+    fn array_elements(&mut self, scope: &mut Scope<'_>, x: &str, ool: bool) -> String {
+        let e = scope.alias("e");
+        let mut sql = format!(
+            "SELECT {e}.v FROM jsonb_array_elements(CASE WHEN jsonb_typeof({x}) = 'array' \
+             THEN {x} ELSE '[]'::jsonb END) AS {e}(v)"
+        );
+        if ool {
+            sql.push_str(&format!(" UNION ALL {}", members(scope)));
+        }
+        sql
+    }
+
+    /// The objects whose sub-attribute a path names: the attribute when it is an object, or
+    /// the objects in it (column `o`).
+    fn objects(&mut self, scope: &mut Scope<'_>, x: &str, ool: bool) -> String {
+        let a = scope.alias("a");
+        let elements = self.array_elements(scope, x, ool);
+        format!(
+            "SELECT {a}.v AS o FROM ({elements}) AS {a} WHERE jsonb_typeof({a}.v) = 'object' \
+             UNION ALL SELECT {x} AS o WHERE jsonb_typeof({x}) = 'object'"
+        )
+    }
+
+    /// The values a comparison looks at (the evaluator's `Path::any_value`), as a subquery
+    /// with the column `v` (`jsonb`).
+    fn candidates(&mut self, scope: &mut Scope<'_>, r: &Attr<'_>) -> Option<String> {
+        let ool = scope.out_of_line(r)?;
+        let doc = scope.doc();
+        let x = self.attr_json(r, &doc)?;
+        Some(match r.sub {
+            None => {
+                let a = scope.alias("a");
+                let elements = self.array_elements(scope, &x, ool);
+                // Each element of an array (an object's `value`); the attribute itself
+                // when scalar; an object's `value` unless the schema says it is not complex.
+                let mut sql = format!(
+                    "SELECT CASE WHEN jsonb_typeof({a}.v) = 'object' THEN {a}.v -> 'value' \
+                     ELSE {a}.v END AS v FROM ({elements}) AS {a} \
+                     UNION ALL SELECT {x} AS v WHERE jsonb_typeof({x}) NOT IN ('array', 'object')"
+                );
+                if r.complex() != Some(false) {
+                    sql.push_str(&format!(
+                        " UNION ALL SELECT {x} -> 'value' AS v WHERE jsonb_typeof({x}) = 'object'"
+                    ));
+                }
+                sql
+            }
+            Some(sub) => {
+                let s = self.params.text(sub);
+                let o = scope.alias("o");
+                let f = scope.alias("f");
+                let objects = self.objects(scope, &x, ool);
+                // The objects' sub-attribute: a scalar, or each element of an array.
+                format!(
+                    "SELECT {f}.v FROM ({objects}) AS {o}, jsonb_array_elements(CASE \
+                     WHEN jsonb_typeof({o}.o -> {s}) = 'array' THEN {o}.o -> {s} \
+                     ELSE jsonb_build_array({o}.o -> {s}) END) AS {f}(v) \
+                     WHERE jsonb_typeof({o}.o -> {s}) <> 'object'"
+                )
+            }
+        })
+    }
+
+    /// Some value of `r` passes `pred` (of the parameters and the value, `jsonb`); for
+    /// the `eq` test of an `ne`, some simple value fails it.
+    fn leaf<'r>(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: &Attr<'_>,
+        pred: impl FnOnce(&mut Params, &str) -> String,
+    ) -> Frag<'r> {
+        let Some(candidates) = self.candidates(scope, r) else {
+            return Frag::All;
+        };
+        let c = scope.alias("c");
+        let v = format!("{c}.v");
+        let mut pred = pred(self.params, &v);
+        if scope.ne() {
+            // `pred` is never NULL for a simple value, so NOT is its complement.
+            pred = format!("jsonb_typeof({v}) IN ('string', 'number', 'boolean') AND NOT ({pred})");
+        }
+        Frag::Exact(format!(
+            "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {pred})"
+        ))
+    }
+
+    /// A string comparison: a lookup when an index answers it, else a test of the values.
+    fn text<'r>(&mut self, scope: &mut Scope<'_>, r: Attr<'r>, t: &TextTest) -> Frag<'r> {
+        let (op, lit, exact) = (t.op(), t.literal(), t.case_exact());
+        // No row the translation reads holds a NUL (see the module docs); PostgreSQL text
+        // cannot hold one.
+        if t.custom().is_some() || lit.contains('\0') {
+            return Frag::All;
+        }
+        // A dateTime literal compares as an instant with the values that are dateTimes
+        // (`eq` too: one instant has many spellings).
+        if t.instant().is_some() {
+            return Frag::All;
+        }
+        if let Some(lookup) = scope.lookup(r, op, &[lit], exact) {
+            return Frag::Ids(vec![lookup]);
+        }
+        if !exact && scope.ne() {
+            return Frag::All;
+        }
+        let lit = lit.to_owned();
+        let frag = self.leaf(scope, &r, move |params, v| {
+            let s = if exact {
+                format!("({v} #>> '{{}}')")
+            } else {
+                format!("lower(({v} #>> '{{}}') COLLATE \"C\")")
+            };
+            let is_text = format!("jsonb_typeof({v}) = 'string'");
+            let test = if lit.is_empty() && op.is_substring() {
+                "TRUE".to_owned()
+            } else {
+                match op {
+                    CompareOp::Co => format!("strpos({s}, {}) > 0", params.text(lit)),
+                    CompareOp::Sw => format!("starts_with({s}, {})", params.text(lit)),
+                    CompareOp::Ew => {
+                        let l = params.text(lit);
+                        format!("right({s}, char_length({l})) = {l}")
+                    }
+                    other => format!("{s} COLLATE \"C\" {} {}", sql_op(other), params.text(lit)),
+                }
+            };
+            if exact {
+                format!("{is_text} AND {test}")
+            } else {
+                format!("{is_text} AND ({} OR {test})", non_ascii(v))
+            }
+        });
+        self.case_insensitive(exact, frag)
+    }
+
+    /// String `eq` against a set of literals.
+    fn text_set<'r>(&mut self, scope: &mut Scope<'_>, r: Attr<'r>, set: &TextSet) -> Frag<'r> {
+        let lits = set.literals();
+        let exact = set.case_exact();
+        if lits.iter().any(|l| l.contains('\0')) {
+            return Frag::All;
+        }
+        if let Some(lookup) = scope.lookup(r, CompareOp::Eq, &lits, exact) {
+            return Frag::Ids(vec![lookup]);
+        }
+        if !exact && scope.ne() {
+            return Frag::All;
+        }
+        let lits: Vec<String> = lits.into_iter().map(str::to_owned).collect();
+        let frag = self.leaf(scope, &r, move |params, v| {
+            let is_text = format!("jsonb_typeof({v}) = 'string'");
+            if exact {
+                format!(
+                    "{is_text} AND {}",
+                    params.any(&format!("({v} #>> '{{}}')"), lits)
+                )
+            } else {
+                let s = format!("lower(({v} #>> '{{}}') COLLATE \"C\")");
+                format!(
+                    "{is_text} AND ({} OR {})",
+                    non_ascii(v),
+                    params.any(&s, lits)
+                )
+            }
+        });
+        self.case_insensitive(exact, frag)
+    }
+
+    /// A case-insensitive test of the documents is a superset (see the module docs).
+    fn case_insensitive<'r>(&self, exact: bool, frag: Frag<'r>) -> Frag<'r> {
+        match frag {
+            Frag::Exact(sql) if !exact => Frag::Superset(sql),
+            other => other,
+        }
+    }
+
+    /// The ids a lookup finds (a `SELECT` of one column), and the document test that must
+    /// follow it when it is a superset.
+    fn lookup_sql(
+        &mut self,
+        scope: &mut Scope<'_>,
+        l: Lookup<'_>,
+    ) -> Option<(String, Option<String>)> {
+        let x = scope.alias("x");
+        let (ids, key) = match l.source.label() {
+            Some(label) => {
+                let a = self.params.text(label);
+                (
+                    format!(
+                        "SELECT {x}.id FROM attr_index AS {x} WHERE {x}.tenant = $1 \
+                         AND {x}.resource_type = $2 AND {x}.attr = {a}"
+                    ),
+                    format!("{x}.key"),
+                )
+            }
+            None => (
+                format!(
+                    "SELECT {x}.owner_id FROM members AS {x} WHERE {x}.tenant = $1 \
+                     AND {x}.resource_type = $2"
+                ),
+                format!("{x}.value_key"),
+            ),
+        };
+        // The keys are Rust's lower-casing of the values (so are the literals), in the "C"
+        // collation: byte order is code point order; `LIKE` on them reads the trigram index
+        // (`attr_index_trgm`).
+        let test = match l.keys {
+            KeyTest::In(keys) => self.params.any(&key, keys),
+            KeyTest::Range(lo, hi) => {
+                let lo = self.params.text(lo);
+                let hi = self.params.text(hi);
+                format!("{key} >= {lo} AND {key} < {hi}")
+            }
+            KeyTest::Contains(lit) | KeyTest::EndsWith(lit) if lit.is_empty() => "TRUE".to_owned(),
+            KeyTest::Contains(lit) => {
+                let p = self.params.text(format!("%{}%", like_escape(&lit)));
+                format!("{key} LIKE {p}")
+            }
+            KeyTest::EndsWith(lit) => {
+                let p = self.params.text(format!("%{}", like_escape(&lit)));
+                format!("{key} LIKE {p}")
+            }
+        };
+        let mut ids = format!("{ids} AND {test}");
+        let verify = match l.verify {
+            None => None,
+            Some((attr, values)) => {
+                if l.source == Source::Id {
+                    // A document whose `id` is its row id (every one the engine writes).
+                    let list = self.params.push(Value::Texts(values.clone()), "text[]");
+                    ids = format!("SELECT unnest({list}) UNION ALL {ids}");
+                }
+                let candidates = self.candidates(scope, &attr)?;
+                let c = scope.alias("c");
+                let test = self.params.any(&format!("({c}.v #>> '{{}}')"), values);
+                Some(format!(
+                    "EXISTS (SELECT 1 FROM ({candidates}) AS {c} \
+                     WHERE jsonb_typeof({c}.v) = 'string' AND {test})"
+                ))
+            }
+        };
+        Some((ids, verify))
+    }
+}
+
+/// Whether the string value `v` (`jsonb`) holds a character beyond ASCII.
+fn non_ascii(v: &str) -> String {
+    format!("octet_length({v} #>> '{{}}') <> char_length({v} #>> '{{}}')")
+}
+
+/// `ORDER BY` terms for sorting as the engine's in-memory sort does, when it can be matched
+/// exactly: a single-valued attribute of the schema that is boolean, or string-like and
+/// caseExact, or a case-insensitive string kept in `attr_index` (its keys are Rust's
+/// lower-casing). `None` leaves the sort to the engine (numbers, dateTimes, other
+/// case-insensitive strings, multi-valued attributes and attributes the schema does not
+/// define among them).
+pub(crate) fn order_by(sort: &Sort<'_>, params: &mut Params) -> Option<String> {
+    let (path, descending) = (sort.path, sort.descending);
+    let info = sort.attribute?;
+    if info.multi_valued || info.custom.is_some() {
+        return None;
+    }
+    let string = matches!(
+        info.attr_type,
+        AttrType::String | AttrType::Reference | AttrType::Binary
+    );
+    if !string && info.attr_type != AttrType::Boolean {
+        return None;
+    }
+    let name = path.name.to_ascii_lowercase();
+    let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
+    let folded = if string && !info.case_exact {
+        // The folded value only where Rust folded it at write time.
+        if path.urn.is_some() {
+            return None;
+        }
+        Some(indexed_label(&name, sub.as_deref())?)
+    } else {
+        None
+    };
+    let at = |base: &str, params: &mut Params| {
+        let n = params.text(name.clone());
+        match &sub {
+            Some(s) => {
+                let s = params.text(s.clone());
+                format!("{base} -> {n} -> {s}")
+            }
+            None => format!("{base} -> {n}"),
+        }
+    };
+    // The engine's sort reads an extension's attribute when the extension object exists.
+    let v = match &path.urn {
+        Some(urn) => {
+            let u = params.text(urn.to_ascii_lowercase());
+            let ext = at(&format!("(r.search -> {u})"), params);
+            let root = at("r.search", params);
+            format!(
+                "(CASE WHEN jsonb_typeof(r.search -> {u}) = 'object' THEN {ext} ELSE {root} END)"
+            )
+        }
+        None => format!("({})", at("r.search", params)),
+    };
+    let dir = if descending { "DESC" } else { "ASC" };
+    // As the engine's sort (RFC 7644 §3.4.2.3): values ranked by kind (booleans, numbers,
+    // text, other shapes), then by value; absent and null last ascending, first descending.
+    let mut terms = vec![format!(
+        "CASE WHEN {v} IS NULL OR jsonb_typeof({v}) = 'null' THEN 5 \
+         WHEN jsonb_typeof({v}) = 'boolean' THEN 0 WHEN jsonb_typeof({v}) = 'number' THEN 1 \
+         WHEN jsonb_typeof({v}) = 'string' THEN 3 ELSE 4 END {dir}"
+    )];
+    if let Some(label) = folded {
+        let l = params.text(label);
+        terms.push(format!(
+            "(SELECT min(k.key) FROM attr_index AS k WHERE k.tenant = r.tenant \
+             AND k.resource_type = r.resource_type AND k.attr = {l} AND k.id = r.id) {dir}"
+        ));
+    }
+    // Text by code point; `false` before `true`.
+    terms.push(format!("({v} #>> '{{}}') COLLATE \"C\" {dir}"));
+    Some(terms.join(", "))
+}

@@ -7,8 +7,9 @@
 //! elements are all regular (`members.value_key` answers `members.value`) and for one with
 //! irregular ones; the task asks which, and whether some resource is `ambiguous`.
 //!
-//! Resources with keys duplicated by case or a NUL in a string (`ambiguous`) are the
-//! evaluator's alone: the filter is pushed down for the other resources of the type, and
+//! Resources with keys duplicated by case or a NUL in a string (`ambiguous`), and when the
+//! filter compares `meta` times those whose times are not one dateTime each (`odd_times`),
+//! are the evaluator's alone: the filter is pushed down for the other resources of the type, and
 //! the ambiguous ones are added unfiltered for the engine to filter, sort and page with the
 //! rest. Otherwise an exact filter is `filtered`, a sort the SQL matches is `sorted`, and
 //! both together are paged in SQL with a `count(*)` for `totalResults`.
@@ -35,6 +36,8 @@ struct Variant {
     filter_params: usize,
     /// `ORDER BY` terms (before `r.id`), when the sort is matched.
     order: Option<String>,
+    /// The filter reads the instant keys: resources marked `odd_times` are read apart.
+    time_keys: bool,
 }
 
 impl Variant {
@@ -42,13 +45,17 @@ impl Variant {
         let mut params = Params::default();
         params.text(tenant);
         params.text(rt);
+        let mut time_keys = false;
         let frag = match query.filter {
             None => Frag::Exact(String::new()),
             Some(filter) => {
                 let mut dialect = Postgres {
                     params: &mut params,
+                    time_keys: false,
                 };
-                Translator::new(&mut dialect, layout).translate(filter.resolved())
+                let frag = Translator::new(&mut dialect, layout).translate(filter.resolved());
+                time_keys = dialect.time_keys;
+                frag
             }
         };
         let (filter, exact) = match frag {
@@ -69,6 +76,7 @@ impl Variant {
             exact,
             filter_params,
             order,
+            time_keys,
         }
     }
 }
@@ -126,7 +134,7 @@ impl Core {
         (tenant, rt): (&str, &str),
         plan: Plan,
     ) -> Result<QueryResult, Fail> {
-        let (ambiguous, irregular) = if plan.has_filter || plan.has_sort {
+        let (ambiguous, irregular, odd_times) = if plan.has_filter || plan.has_sort {
             let row = client
                 .query_one(
                     &client
@@ -134,22 +142,35 @@ impl Core {
                             "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
                              AND resource_type = $2 AND ambiguous), \
                              EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
-                             AND resource_type = $2 AND irregular)",
+                             AND resource_type = $2 AND irregular), \
+                             EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
+                             AND resource_type = $2 AND odd_times)",
                         )
                         .await?,
                     &[&tenant, &rt],
                 )
                 .await?;
-            (row.get::<_, bool>(0), row.get::<_, bool>(1))
+            (
+                row.get::<_, bool>(0),
+                row.get::<_, bool>(1),
+                row.get::<_, bool>(2),
+            )
         } else {
-            (false, false)
+            (false, false, false)
         };
         let v = match (&plan.irregular, irregular) {
             (Some(v), true) => v,
             _ => &plan.regular,
         };
-        // The ambiguous resources are read apart, and the engine finishes the job.
-        let apart = ambiguous && v.filter.is_some();
+        // The ambiguous resources (and those with odd times, when the filter reads the time
+        // keys) are read apart, and the engine finishes the job.
+        let odd = odd_times && v.time_keys;
+        let apart = (ambiguous || odd) && v.filter.is_some();
+        let apart_rows = if odd {
+            "(r.ambiguous OR r.odd_times)"
+        } else {
+            "r.ambiguous"
+        };
         let filtered = !plan.has_filter || (v.exact && !apart);
         // An ambiguous resource's sort value is the engine's choice, as its filter is.
         let order = match (plan.has_sort, ambiguous) {
@@ -170,8 +191,8 @@ impl Core {
         let mut count_sql = None;
         let sql = if apart {
             format!(
-                "SELECT {columns} {scope} AND NOT r.ambiguous{filter} UNION ALL \
-                 SELECT {columns} {scope} AND r.ambiguous ORDER BY 1"
+                "SELECT {columns} {scope} AND NOT {apart_rows}{filter} UNION ALL \
+                 SELECT {columns} {scope} AND {apart_rows} ORDER BY 1"
             )
         } else {
             let order = order.unwrap_or_default();

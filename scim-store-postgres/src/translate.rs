@@ -12,13 +12,16 @@
 //! (lookups, the trigram index for `co`/`ew` by `LIKE`). Elsewhere a case-insensitive
 //! comparison is a superset: exact for ASCII values (`lower` under the `"C"` collation folds
 //! ASCII only, as Rust does for ASCII), and every non-ASCII string kept for the engine.
-//! Not translated: dateTime orderings (instants), custom types, integer literals beyond
+//! dateTimes compare as instants through the `created_key` and `last_modified_key`
+//! columns (`meta.created`, `meta.lastModified`; a resource whose times are not one
+//! dateTime each is `odd_times`, read apart). Not translated: other dateTime comparisons,
+//! custom types, integer literals beyond
 //! 2^53, literals holding NUL (no row the filter reads holds one: such rows are
 //! `ambiguous`, read apart).
 
 use scim_core::Sort;
 use scim_filter::{AttrType, CompareOp, Condition, Location, NumberLiteral, TextSet, TextTest};
-use scim_store_layout::indexed_label;
+use scim_store_layout::{indexed_label, instant_key};
 use scim_store_sql::{balanced, sql_op, Attr, Dialect, Frag, KeyTest, Lookup, Scope, Source};
 use tokio_postgres::types::ToSql;
 
@@ -99,6 +102,9 @@ impl Params {
 /// The PostgreSQL dialect, writing its parameters to a [`Params`].
 pub(crate) struct Postgres<'a> {
     pub(crate) params: &'a mut Params,
+    /// Whether the translation reads `created_key` or `last_modified_key`: resources
+    /// marked `odd_times` are then left to the engine.
+    pub(crate) time_keys: bool,
 }
 
 impl Dialect for Postgres<'_> {
@@ -379,9 +385,18 @@ impl Postgres<'_> {
             return Frag::All;
         }
         // A dateTime literal compares as an instant with the values that are dateTimes
-        // (`eq` too: one instant has many spellings).
-        if t.instant().is_some() {
-            return Frag::All;
+        // (`eq` too: one instant has many spellings): `meta.created` and `meta.lastModified`
+        // through their instant keys (exact for the resources not marked `odd_times`), the
+        // others not at all.
+        if let Some(instant) = t.instant() {
+            return match time_column(scope, &r) {
+                Some(column) => {
+                    self.time_keys = true;
+                    let k = self.params.text(instant_key(instant));
+                    Frag::Exact(format!("coalesce(r.{column} {} {k}, FALSE)", sql_op(op)))
+                }
+                None => Frag::All,
+            };
         }
         if let Some(lookup) = scope.lookup(r, op, &[lit], exact) {
             return Frag::Ids(vec![lookup]);
@@ -526,6 +541,20 @@ impl Postgres<'_> {
             }
         };
         Some((ids, verify))
+    }
+}
+
+/// The column holding the instant key of `r` when it is `meta.created` or
+/// `meta.lastModified` at the top of the resource (and not the `eq` test of an `ne`, which
+/// also holds for a number or a boolean).
+fn time_column(scope: &Scope<'_>, r: &Attr<'_>) -> Option<&'static str> {
+    if scope.ne() || scope.in_element() || r.location != &Location::Core || r.name != "meta" {
+        return None;
+    }
+    match r.sub? {
+        "created" => Some("created_key"),
+        "lastmodified" => Some("last_modified_key"),
+        _ => None,
     }
 }
 

@@ -335,7 +335,8 @@ async fn add_elements(
 }
 
 /// The values of the `resources` columns a write sets, after the key: `resource`, `search`,
-/// `ambiguous`, `created`, `last_modified`, `members_key`, `irregular`.
+/// `ambiguous`, `created`, `last_modified`, `members_key`, `irregular`, `created_key`,
+/// `last_modified_key`, `odd_times`.
 struct RowValues<'a> {
     resource: &'a str,
     search: String,
@@ -344,6 +345,9 @@ struct RowValues<'a> {
     last_modified: Option<std::borrow::Cow<'a, str>>,
     members_key: Option<&'a str>,
     irregular: bool,
+    created_key: Option<&'a str>,
+    last_modified_key: Option<&'a str>,
+    odd_times: bool,
 }
 
 impl<'a> Stored<'a> {
@@ -357,12 +361,15 @@ impl<'a> Stored<'a> {
             last_modified: self.row.last_modified.as_deref().map(text),
             members_key: self.members_key,
             irregular: self.irregular,
+            created_key: self.row.time_keys[0].as_ref().and_then(Option::as_deref),
+            last_modified_key: self.row.time_keys[1].as_ref().and_then(Option::as_deref),
+            odd_times: self.row.time_keys.iter().any(Option::is_none),
         }
     }
 }
 
 impl RowValues<'_> {
-    /// `key` (the first parameters), then the seven columns.
+    /// `key` (the first parameters), then the ten columns.
     fn after<'p>(&'p self, key: &[&'p (dyn ToSql + Sync)]) -> Vec<&'p (dyn ToSql + Sync)> {
         let mut params = key.to_vec();
         params.extend_from_slice(&[
@@ -373,6 +380,9 @@ impl RowValues<'_> {
             &self.last_modified,
             &self.members_key,
             &self.irregular,
+            &self.created_key,
+            &self.last_modified_key,
+            &self.odd_times,
         ]);
         params
     }
@@ -389,8 +399,10 @@ pub(crate) async fn insert_row(
         .execute(
             &tx.prepare_cached(
                 "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
-                 ambiguous, created, last_modified, members_key, irregular) \
-                 VALUES ($1, $2, $3, 1, $4::text::json, $5::text::jsonb, $6, $7, $8, $9, $10) \
+                 ambiguous, created, last_modified, members_key, irregular, created_key, \
+                 last_modified_key, odd_times) \
+                 VALUES ($1, $2, $3, 1, $4::text::json, $5::text::jsonb, $6, $7, $8, $9, $10, \
+                 $11, $12, $13) \
                  ON CONFLICT DO NOTHING",
             )
             .await?,
@@ -421,7 +433,8 @@ pub(crate) async fn update_row(
             &tx.prepare_cached(
                 "UPDATE resources SET version = version + 1, resource = $5::text::json, \
                  search = $6::text::jsonb, ambiguous = $7, created = $8, last_modified = $9, \
-                 members_key = $10, irregular = $11 \
+                 members_key = $10, irregular = $11, created_key = $12, \
+                 last_modified_key = $13, odd_times = $14 \
                  WHERE tenant = $1 AND resource_type = $2 AND id = $3 AND version = $4",
             )
             .await?,

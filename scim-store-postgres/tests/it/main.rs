@@ -9,6 +9,8 @@
 mod connect;
 mod layout;
 mod members;
+mod props;
+mod pushdown;
 mod races;
 mod suite;
 

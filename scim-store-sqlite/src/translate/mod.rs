@@ -32,7 +32,6 @@ mod order;
 mod predicates;
 
 pub(crate) use order::order_by;
-pub(crate) use predicates::instant_key;
 
 /// Leaves SQLite's default limit on bound parameters (32,766) well out of reach.
 pub(crate) const MAX_PARAMS: usize = 30_000;

@@ -7,6 +7,7 @@ use scim_store_sql::{sql_op, Attr, Frag, Scope};
 use super::lookups::in_list;
 use super::nodes::out_of_line_each;
 use super::{label, Params, Sqlite};
+use crate::layout::instant_key;
 
 impl Sqlite<'_> {
     /// [`objects`], plus the out-of-line object elements when `ool`.
@@ -229,16 +230,6 @@ impl Sqlite<'_> {
             )
         })
     }
-}
-
-/// A text key that sorts as the instant does: seconds shifted to be positive (years 0 to
-/// 9999, any offset) in 13 digits, then 9 digits of nanoseconds.
-pub(crate) fn instant_key(instant: Instant) -> String {
-    format!(
-        "{:013}{:09}",
-        instant.unix_seconds().saturating_add(1_000_000_000_000),
-        instant.subsec_nanos()
-    )
 }
 
 /// The objects whose sub-attribute a path names: the attribute when it is an object, or the

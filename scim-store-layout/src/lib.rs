@@ -301,6 +301,28 @@ pub fn time_key(search: &Value, sub: &str) -> Option<Option<String>> {
     }
 }
 
+/// A search document (as text) with every string Unicode-lower-cased as the evaluator folds
+/// (`str::to_lowercase`), keys kept: what case-insensitive comparisons read in a store
+/// whose SQL cannot fold as Rust does.
+///
+/// ```
+/// let f = scim_store_layout::folded(r#"{"n":[1,"ΑΣ"],"username":"ÉCOLE"}"#).unwrap();
+/// assert_eq!(f, r#"{"n":[1,"ας"],"username":"école"}"#);
+/// ```
+pub fn folded(search: &str) -> Result<String, StoreError> {
+    fn fold(v: &mut Value) {
+        match v {
+            Value::String(s) => *s = s.to_lowercase(),
+            Value::Array(items) => items.iter_mut().for_each(fold),
+            Value::Object(m) => m.values_mut().for_each(fold),
+            _ => {}
+        }
+    }
+    let mut doc: Value = serde_json::from_str(search).map_err(unavailable)?;
+    fold(&mut doc);
+    serde_json::to_string(&doc).map_err(unavailable)
+}
+
 fn meta_time(resource: &Value, key: &str) -> Option<String> {
     resource
         .get("meta")

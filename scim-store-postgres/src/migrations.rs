@@ -11,8 +11,10 @@ use crate::Fail;
 ///   `pg_trgm` is available), `unique_keys`.
 /// - 2: `resources.created_key` and `last_modified_key`: `meta.created` and
 ///   `meta.lastModified` as instant keys, which filters compare; `odd_times` marks a
-///   resource whose `meta` times are not one dateTime each (the engine filters it). Rows
-///   written before are marked `odd_times` until written again.
+///   resource whose `meta` times are not one dateTime each (the engine filters it);
+///   `resources.folded` and `members.folded`: the search documents with their strings
+///   lower-cased by Rust, which case-insensitive comparisons read. Rows written before have
+///   no `folded` document: the engine filters them until they are written again.
 ///
 /// ```
 /// assert_eq!(scim_store_postgres::LAYOUT_VERSION, 2);
@@ -77,9 +79,11 @@ const V2: &str = r#"
 ALTER TABLE {s}.resources
     ADD COLUMN created_key text COLLATE "C",
     ADD COLUMN last_modified_key text COLLATE "C",
-    ADD COLUMN odd_times boolean NOT NULL DEFAULT false;
-UPDATE {s}.resources SET odd_times = true WHERE search ? 'meta';
+    ADD COLUMN odd_times boolean NOT NULL DEFAULT false,
+    ADD COLUMN folded jsonb;
+ALTER TABLE {s}.members ADD COLUMN folded jsonb;
 CREATE INDEX resources_odd_times ON {s}.resources (tenant, resource_type) WHERE odd_times;
+CREATE INDEX resources_unfolded ON {s}.resources (tenant, resource_type) WHERE folded IS NULL;
 CREATE INDEX resources_last_modified ON {s}.resources (tenant, resource_type, last_modified_key);
 "#;
 

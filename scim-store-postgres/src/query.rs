@@ -140,7 +140,9 @@ impl Core {
                     &client
                         .prepare_cached(
                             "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
-                             AND resource_type = $2 AND ambiguous), \
+                             AND resource_type = $2 AND ambiguous) \
+                             OR EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
+                             AND resource_type = $2 AND folded IS NULL), \
                              EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
                              AND resource_type = $2 AND irregular), \
                              EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
@@ -166,10 +168,11 @@ impl Core {
         // keys) are read apart, and the engine finishes the job.
         let odd = odd_times && v.time_keys;
         let apart = (ambiguous || odd) && v.filter.is_some();
+        // Rows written before layout 2 have no folded document (and no time keys).
         let apart_rows = if odd {
-            "(r.ambiguous OR r.odd_times)"
+            "(r.ambiguous OR r.folded IS NULL OR r.odd_times)"
         } else {
-            "r.ambiguous"
+            "(r.ambiguous OR r.folded IS NULL)"
         };
         let filtered = !plan.has_filter || (v.exact && !apart);
         // An ambiguous resource's sort value is the engine's choice, as its filter is.

@@ -7,11 +7,11 @@
 //! (`$N::text`, `$N::int8`, `$N::float8`, `$N::text[]`).
 //!
 //! PostgreSQL cannot fold case as the evaluator does (`str::to_lowercase`; PostgreSQL's
-//! `lower` follows the collation), so case-insensitive comparisons are exact only where
-//! Rust folded the values at write time: the `attr_index` keys and `members.value_key`
-//! (lookups, the trigram index for `co`/`ew` by `LIKE`). Elsewhere a case-insensitive
-//! comparison is a superset: exact for ASCII values (`lower` under the `"C"` collation folds
-//! ASCII only, as Rust does for ASCII), and every non-ASCII string kept for the engine.
+//! `lower` follows the collation), so case-insensitive comparisons read what Rust folded at
+//! write time: the `attr_index` keys and `members.value_key` (lookups, the trigram index
+//! for `co`/`ew` by `LIKE`), and elsewhere the `folded` documents (`resources.folded`,
+//! `members.folded`: the search documents with every string lower-cased). A value path
+//! reads each element in both forms (`doc`, `fdoc`), paired by position.
 //! dateTimes compare as instants through the `created_key` and `last_modified_key`
 //! columns (`meta.created`, `meta.lastModified`; a resource whose times are not one
 //! dateTime each is `odd_times`, read apart). Not translated: other dateTime comparisons,
@@ -137,13 +137,13 @@ impl Dialect for Postgres<'_> {
             None if ool => format!(
                 "(coalesce({}, FALSE) OR EXISTS (SELECT 1 FROM ({}) AS {t} WHERE {}))",
                 has(&x),
-                members(scope),
+                members(scope, "search"),
                 has(&format!("{t}.v"))
             ),
             None => format!("coalesce({}, FALSE)", has(&x)),
             Some(sub) => {
                 let s = self.params.text(sub);
-                let objects = self.objects(scope, &x, ool);
+                let objects = self.objects(scope, &x, ool, "search");
                 format!(
                     "EXISTS (SELECT 1 FROM ({objects}) AS {t} WHERE {})",
                     has(&format!("({t}.o -> {s})"))
@@ -165,7 +165,7 @@ impl Dialect for Postgres<'_> {
                 } else {
                     "'false'::jsonb"
                 };
-                self.leaf(scope, &r, |_, v| format!("{v} = {want}"))
+                self.leaf(scope, &r, false, |_, v| format!("{v} = {want}"))
             }
             Condition::Number(n) => {
                 let op = sql_op(n.op());
@@ -173,7 +173,7 @@ impl Dialect for Postgres<'_> {
                     NumberLiteral::Int(i) if (-EXACT_F64_INT..=EXACT_F64_INT).contains(&i) => {
                         // Integers exactly; any other number as f64, like the evaluator (the
                         // literal is exact in f64).
-                        self.leaf(scope, &r, |params, v| {
+                        self.leaf(scope, &r, false, |params, v| {
                             let l = params.int(i);
                             // CASE, not AND: PostgreSQL may evaluate the operands of AND in
                             // any order, and a cast of a string to a number fails.
@@ -186,7 +186,7 @@ impl Dialect for Postgres<'_> {
                         })
                     }
                     NumberLiteral::Float(f) if f.is_finite() => {
-                        self.leaf(scope, &r, |params, v| {
+                        self.leaf(scope, &r, false, |params, v| {
                             let l = params.float(f);
                             format!(
                                 "CASE WHEN jsonb_typeof({v}) <> 'number' THEN FALSE \
@@ -213,16 +213,37 @@ impl Dialect for Postgres<'_> {
     ) -> Option<String> {
         let doc = scope.doc();
         let x = self.attr_json(r, &doc)?;
-        let a = scope.alias("a");
-        let elements = self.array_elements(scope, &x, out_of_line);
+        let fx = self.attr_json(r, &folded_doc(&doc))?;
+        let (a, e) = (scope.alias("a"), scope.alias("e"));
+        // Each element with its folded form (the same position of the folded array).
+        let mut pairs = format!(
+            "SELECT {e}.v, {fx} -> (({e}.n)::int - 1) AS f \
+             FROM jsonb_array_elements(CASE WHEN jsonb_typeof({x}) = 'array' \
+             THEN {x} ELSE '[]'::jsonb END) WITH ORDINALITY AS {e}(v, n)"
+        );
+        if out_of_line {
+            let m = scope.alias("m");
+            pairs.push_str(&format!(
+                " UNION ALL SELECT {m}.search, {m}.folded FROM members AS {m} \
+                 WHERE {m}.tenant = r.tenant AND {m}.resource_type = r.resource_type \
+                 AND {m}.owner_id = r.id"
+            ));
+        }
         // Each object element as it is; each scalar element as `{"value": scalar}`
         // (RFC 7644 §3.4.2.2); an object attribute as it is.
+        let wrap = |v: &str| {
+            format!(
+                "CASE WHEN jsonb_typeof({v}) = 'object' THEN {v} \
+                 ELSE jsonb_build_object('value', {v}) END"
+            )
+        };
         Some(format!(
-            "EXISTS (SELECT 1 FROM (SELECT CASE WHEN jsonb_typeof({a}.v) = 'object' THEN {a}.v \
-             ELSE jsonb_build_object('value', {a}.v) END AS doc FROM ({elements}) AS {a} \
+            "EXISTS (SELECT 1 FROM (SELECT {} AS doc, {} AS fdoc FROM ({pairs}) AS {a} \
              WHERE jsonb_typeof({a}.v) <> 'null' \
-             UNION ALL SELECT {x} AS doc WHERE jsonb_typeof({x}) = 'object') AS {frame} \
-             WHERE {inner})"
+             UNION ALL SELECT {x}, {fx} WHERE jsonb_typeof({x}) = 'object') AS {frame} \
+             WHERE {inner})",
+            wrap(&format!("{a}.v")),
+            wrap(&format!("{a}.f")),
         ))
     }
 
@@ -242,11 +263,12 @@ impl Dialect for Postgres<'_> {
     }
 }
 
-/// The out-of-line elements of the resource `r` (column `v`).
-fn members(scope: &mut Scope<'_>) -> String {
+/// The out-of-line elements of the resource `r` (column `v`), from `column` (`search` or
+/// `folded`).
+fn members(scope: &mut Scope<'_>, column: &str) -> String {
     let m = scope.alias("m");
     format!(
-        "SELECT {m}.search AS v FROM members AS {m} WHERE {m}.tenant = r.tenant \
+        "SELECT {m}.{column} AS v FROM members AS {m} WHERE {m}.tenant = r.tenant \
          AND {m}.resource_type = r.resource_type AND {m}.owner_id = r.id"
     )
 }
@@ -288,25 +310,31 @@ impl Postgres<'_> {
         })
     }
 
-    /// The elements of `x` when it is an array, and the out-of-line ones when `ool`
-    /// (column `v`).
-    fn array_elements(&mut self, scope: &mut Scope<'_>, x: &str, ool: bool) -> String {
+    /// The elements of `x` when it is an array, and the out-of-line ones (from `column`)
+    /// when `ool` (column `v`).
+    fn array_elements(
+        &mut self,
+        scope: &mut Scope<'_>,
+        x: &str,
+        ool: bool,
+        column: &str,
+    ) -> String {
         let e = scope.alias("e");
         let mut sql = format!(
             "SELECT {e}.v FROM jsonb_array_elements(CASE WHEN jsonb_typeof({x}) = 'array' \
              THEN {x} ELSE '[]'::jsonb END) AS {e}(v)"
         );
         if ool {
-            sql.push_str(&format!(" UNION ALL {}", members(scope)));
+            sql.push_str(&format!(" UNION ALL {}", members(scope, column)));
         }
         sql
     }
 
     /// The objects whose sub-attribute a path names: the attribute when it is an object, or
     /// the objects in it (column `o`).
-    fn objects(&mut self, scope: &mut Scope<'_>, x: &str, ool: bool) -> String {
+    fn objects(&mut self, scope: &mut Scope<'_>, x: &str, ool: bool, column: &str) -> String {
         let a = scope.alias("a");
-        let elements = self.array_elements(scope, x, ool);
+        let elements = self.array_elements(scope, x, ool, column);
         format!(
             "SELECT {a}.v AS o FROM ({elements}) AS {a} WHERE jsonb_typeof({a}.v) = 'object' \
              UNION ALL SELECT {x} AS o WHERE jsonb_typeof({x}) = 'object'"
@@ -314,15 +342,19 @@ impl Postgres<'_> {
     }
 
     /// The values a comparison looks at (the evaluator's `Path::any_value`), as a subquery
-    /// with the column `v` (`jsonb`).
-    fn candidates(&mut self, scope: &mut Scope<'_>, r: &Attr<'_>) -> Option<String> {
+    /// with the column `v` (`jsonb`); from the folded documents when `folded`.
+    fn candidates(&mut self, scope: &mut Scope<'_>, r: &Attr<'_>, folded: bool) -> Option<String> {
         let ool = scope.out_of_line(r)?;
-        let doc = scope.doc();
+        let (doc, column) = if folded {
+            (folded_doc(&scope.doc()), "folded")
+        } else {
+            (scope.doc(), "search")
+        };
         let x = self.attr_json(r, &doc)?;
         Some(match r.sub {
             None => {
                 let a = scope.alias("a");
-                let elements = self.array_elements(scope, &x, ool);
+                let elements = self.array_elements(scope, &x, ool, column);
                 // Each element of an array (an object's `value`); the attribute itself
                 // when scalar; an object's `value` unless the schema says it is not complex.
                 let mut sql = format!(
@@ -341,7 +373,7 @@ impl Postgres<'_> {
                 let s = self.params.text(sub);
                 let o = scope.alias("o");
                 let f = scope.alias("f");
-                let objects = self.objects(scope, &x, ool);
+                let objects = self.objects(scope, &x, ool, column);
                 // The objects' sub-attribute: a scalar, or each element of an array.
                 format!(
                     "SELECT {f}.v FROM ({objects}) AS {o}, jsonb_array_elements(CASE \
@@ -353,15 +385,16 @@ impl Postgres<'_> {
         })
     }
 
-    /// Some value of `r` passes `pred` (of the parameters and the value, `jsonb`); for
-    /// the `eq` test of an `ne`, some simple value fails it.
+    /// Some value of `r` (folded when `folded`) passes `pred` (of the parameters and the
+    /// value, `jsonb`); for the `eq` test of an `ne`, some simple value fails it.
     fn leaf<'r>(
         &mut self,
         scope: &mut Scope<'_>,
         r: &Attr<'_>,
+        folded: bool,
         pred: impl FnOnce(&mut Params, &str) -> String,
     ) -> Frag<'r> {
-        let Some(candidates) = self.candidates(scope, r) else {
+        let Some(candidates) = self.candidates(scope, r, folded) else {
             return Frag::All;
         };
         let c = scope.alias("c");
@@ -401,37 +434,26 @@ impl Postgres<'_> {
         if let Some(lookup) = scope.lookup(r, op, &[lit], exact) {
             return Frag::Ids(vec![lookup]);
         }
-        if !exact && scope.ne() {
-            return Frag::All;
-        }
+        // Folded already (unless caseExact), as the values read are.
         let lit = lit.to_owned();
-        let frag = self.leaf(scope, &r, move |params, v| {
-            let s = if exact {
-                format!("({v} #>> '{{}}')")
-            } else {
-                format!("lower(({v} #>> '{{}}') COLLATE \"C\")")
-            };
+        self.leaf(scope, &r, !exact, move |params, v| {
+            let s = format!("({v} #>> '{{}}')");
             let is_text = format!("jsonb_typeof({v}) = 'string'");
-            let test = if lit.is_empty() && op.is_substring() {
-                "TRUE".to_owned()
-            } else {
-                match op {
-                    CompareOp::Co => format!("strpos({s}, {}) > 0", params.text(lit)),
-                    CompareOp::Sw => format!("starts_with({s}, {})", params.text(lit)),
-                    CompareOp::Ew => {
-                        let l = params.text(lit);
-                        format!("right({s}, char_length({l})) = {l}")
-                    }
-                    other => format!("{s} COLLATE \"C\" {} {}", sql_op(other), params.text(lit)),
-                }
-            };
-            if exact {
-                format!("{is_text} AND {test}")
-            } else {
-                format!("{is_text} AND ({} OR {test})", non_ascii(v))
+            if lit.is_empty() && op.is_substring() {
+                return is_text;
             }
-        });
-        self.case_insensitive(exact, frag)
+            let test = match op {
+                CompareOp::Co => format!("strpos({s}, {}) > 0", params.text(lit)),
+                CompareOp::Sw => format!("starts_with({s}, {})", params.text(lit)),
+                CompareOp::Ew => {
+                    let l = params.text(lit);
+                    format!("right({s}, char_length({l})) = {l}")
+                }
+                // By code point.
+                other => format!("{s} COLLATE \"C\" {} {}", sql_op(other), params.text(lit)),
+            };
+            format!("{is_text} AND {test}")
+        })
     }
 
     /// String `eq` against a set of literals.
@@ -444,35 +466,11 @@ impl Postgres<'_> {
         if let Some(lookup) = scope.lookup(r, CompareOp::Eq, &lits, exact) {
             return Frag::Ids(vec![lookup]);
         }
-        if !exact && scope.ne() {
-            return Frag::All;
-        }
         let lits: Vec<String> = lits.into_iter().map(str::to_owned).collect();
-        let frag = self.leaf(scope, &r, move |params, v| {
-            let is_text = format!("jsonb_typeof({v}) = 'string'");
-            if exact {
-                format!(
-                    "{is_text} AND {}",
-                    params.any(&format!("({v} #>> '{{}}')"), lits)
-                )
-            } else {
-                let s = format!("lower(({v} #>> '{{}}') COLLATE \"C\")");
-                format!(
-                    "{is_text} AND ({} OR {})",
-                    non_ascii(v),
-                    params.any(&s, lits)
-                )
-            }
-        });
-        self.case_insensitive(exact, frag)
-    }
-
-    /// A case-insensitive test of the documents is a superset (see the module docs).
-    fn case_insensitive<'r>(&self, exact: bool, frag: Frag<'r>) -> Frag<'r> {
-        match frag {
-            Frag::Exact(sql) if !exact => Frag::Superset(sql),
-            other => other,
-        }
+        self.leaf(scope, &r, !exact, move |params, v| {
+            let test = params.any(&format!("({v} #>> '{{}}')"), lits);
+            format!("jsonb_typeof({v}) = 'string' AND {test}")
+        })
     }
 
     /// The ids a lookup finds (a `SELECT` of one column), and the document test that must
@@ -531,7 +529,7 @@ impl Postgres<'_> {
                     let list = self.params.push(Value::Texts(values.clone()), "text[]");
                     ids = format!("SELECT unnest({list}) UNION ALL {ids}");
                 }
-                let candidates = self.candidates(scope, &attr)?;
+                let candidates = self.candidates(scope, &attr, false)?;
                 let c = scope.alias("c");
                 let test = self.params.any(&format!("({c}.v #>> '{{}}')"), values);
                 Some(format!(
@@ -558,9 +556,13 @@ fn time_column(scope: &Scope<'_>, r: &Attr<'_>) -> Option<&'static str> {
     }
 }
 
-/// Whether the string value `v` (`jsonb`) holds a character beyond ASCII.
-fn non_ascii(v: &str) -> String {
-    format!("octet_length({v} #>> '{{}}') <> char_length({v} #>> '{{}}')")
+/// The folded form of the document `doc` (see [`Scope::doc`]): `r.folded` for the
+/// resource's, `<frame>.fdoc` for a value path's element.
+fn folded_doc(doc: &str) -> String {
+    match doc.strip_suffix(".doc") {
+        Some(frame) => format!("{frame}.fdoc"),
+        None => "r.folded".to_owned(),
+    }
 }
 
 /// `ORDER BY` terms for sorting as the engine's in-memory sort does, when it can be matched

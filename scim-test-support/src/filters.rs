@@ -18,6 +18,23 @@ use scim_core::{block_on, Store};
 use scim_filter::{AttrPath, CompValue, CompareOp, CompiledFilter, Filter, ValuePath};
 use serde_json::{json, Map, Value};
 
+/// How many filters a property checked, and how many of them the store answered exactly
+/// (`filtered`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Filters the engine accepts, checked against the evaluator.
+    pub checked: usize,
+    /// Of those, the ones the store answered exactly.
+    pub filtered: usize,
+}
+
+impl std::ops::AddAssign for Checked {
+    fn add_assign(&mut self, other: Checked) {
+        self.checked += other.checked;
+        self.filtered += other.filtered;
+    }
+}
+
 /// Stores `resources` as users of `tenant` (each `id` then changed as drawn), then checks
 /// that every filter the engine accepts gets the evaluator's answer (exactly when the store
 /// says `filtered`, a superset otherwise).
@@ -29,7 +46,7 @@ pub fn users_agree(
     tenant: &str,
     resources: Vec<(Value, Option<Option<Value>>)>,
     filters: Vec<Filter>,
-) {
+) -> Checked {
     let mut stored = Vec::new();
     for (r, id_change) in resources {
         let mut created = block_on(s.create(tenant, "User", r, vec![])).expect("create");
@@ -46,7 +63,7 @@ pub fn users_agree(
         }
         stored.push(created);
     }
-    check_all(s, tenant, "User", filters, &stored);
+    check_all(s, tenant, "User", filters, &stored)
 }
 
 /// Stores `groups` in `tenant` (checking each reads back whole), then checks the filters
@@ -54,7 +71,12 @@ pub fn users_agree(
 ///
 /// # Panics
 /// When a write fails or an answer differs.
-pub fn groups_agree(s: &impl Store, tenant: &str, groups: Vec<Value>, filters: Vec<Filter>) {
+pub fn groups_agree(
+    s: &impl Store,
+    tenant: &str,
+    groups: Vec<Value>,
+    filters: Vec<Filter>,
+) -> Checked {
     let mut stored = Vec::new();
     for g in groups {
         let created = block_on(s.create(tenant, "Group", g, vec![])).expect("create");
@@ -63,7 +85,7 @@ pub fn groups_agree(s: &impl Store, tenant: &str, groups: Vec<Value>, filters: V
         assert_eq!(got.as_ref(), Some(&created));
         stored.push(created);
     }
-    check_all(s, tenant, "Group", filters, &stored);
+    check_all(s, tenant, "Group", filters, &stored)
 }
 
 /// Stores `users` in `tenant` and changes each as drawn (the index rows follow each write),
@@ -76,7 +98,7 @@ pub fn substrings_agree(
     tenant: &str,
     users: Vec<(Value, Change)>,
     filters: Vec<Filter>,
-) {
+) -> Checked {
     let mut stored = Vec::new();
     for (u, change) in users {
         let created = block_on(s.create(tenant, "User", u, vec![])).expect("create");
@@ -90,7 +112,7 @@ pub fn substrings_agree(
             }
         }
     }
-    check_all(s, tenant, "User", filters, &stored);
+    check_all(s, tenant, "User", filters, &stored)
 }
 
 fn check_all(
@@ -99,16 +121,19 @@ fn check_all(
     rt: &str,
     filters: Vec<Filter>,
     stored: &[scim_core::StoredResource],
-) {
+) -> Checked {
     let registry = scim_schema::Registry::standard();
     let rt_ref = registry.resource_type(rt).expect("resource type");
+    let mut n = Checked::default();
     for f in filters {
         // Filters the engine would refuse (e.g. `active gt true`) never reach a store.
         if CompiledFilter::compile(&f, &rt_ref).is_err() {
             continue;
         }
-        check_query(s, tenant, rt, &f.to_string(), stored);
+        n.checked += 1;
+        n.filtered += usize::from(check_query(s, tenant, rt, &f.to_string(), stored));
     }
+    n
 }
 
 /// The enterprise extension's URN.

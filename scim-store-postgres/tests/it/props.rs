@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use scim_test_support::filters::{
     change, filter, group, group_filter, groups_agree, id_change, resource, substring_filter,
-    substrings_agree, text_user, users_agree,
+    substrings_agree, text_user, users_agree, Checked,
 };
 use scim_test_support::postgres::TestSchema;
 
@@ -17,29 +17,37 @@ use super::store_in;
 const CASES: u32 = 128;
 
 /// Runs `property` on `CASES` draws of `strategy`, each with a tenant of its own, on a store
-/// in a fresh schema.
+/// in a fresh schema. A fifth of the filters checked at least must be answered by SQL alone
+/// (the property cannot pass by leaving everything to the engine); many are not, as the
+/// generators often draw a string with a NUL, and a tenant with such a resource
+/// (`ambiguous`: `jsonb` cannot hold a NUL) has the engine filter every query.
 fn run<T: std::fmt::Debug>(
     name: &str,
     strategy: impl Strategy<Value = T>,
-    property: impl Fn(&scim_store_postgres::PostgresStore, &str, T),
+    property: impl Fn(&scim_store_postgres::PostgresStore, &str, T) -> Checked,
 ) {
     let Some(schema) = TestSchema::new(name) else {
         return;
     };
     let store = store_in(&schema);
     let tenant = std::sync::atomic::AtomicUsize::new(0);
+    let total = std::sync::Mutex::new(Checked::default());
     let mut runner = TestRunner::new(Config::with_cases(CASES));
     let result = runner.run(&strategy, |input| {
         let t = format!(
             "t{}",
             tenant.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        property(&store, &t, input);
+        let n = property(&store, &t, input);
+        *total.lock().unwrap() += n;
         Ok(())
     });
     if let Err(e) = result {
         panic!("{name}: {e}");
     }
+    let total = *total.lock().unwrap();
+    eprintln!("{name}: {total:?}");
+    assert!(total.filtered * 5 >= total.checked, "{name}: {total:?}");
 }
 
 #[test]

@@ -22,7 +22,7 @@
 use scim_core::Sort;
 use scim_filter::{AttrType, CompareOp, Condition, Location, NumberLiteral, TextSet, TextTest};
 use scim_store_layout::{indexed_label, instant_key};
-use scim_store_sql::{balanced, sql_op, Attr, Dialect, Frag, KeyTest, Lookup, Scope, Source};
+use scim_store_sql::{sql_op, Attr, Dialect, Frag, KeyTest, Lookup, Scope};
 use tokio_postgres::types::ToSql;
 
 /// Integers beyond 2^53 compare differently as `f64` (the evaluator) and exactly.
@@ -247,19 +247,70 @@ impl Dialect for Postgres<'_> {
         ))
     }
 
-    fn lookups(&mut self, scope: &mut Scope<'_>, lookups: Vec<Lookup<'_>>) -> Option<String> {
-        let mut selects = Vec::with_capacity(lookups.len());
-        let mut tests = Vec::with_capacity(lookups.len());
-        for l in lookups {
-            match self.lookup_sql(scope, l)? {
-                (ids, None) => selects.push(ids),
-                (ids, Some(v)) => tests.push(format!("(r.id IN ({ids}) AND {v})")),
+    fn lookup_rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
+        let x = scope.alias("x");
+        match l.source.label() {
+            Some(label) => {
+                let a = self.params.text(label);
+                (
+                    format!(
+                        "SELECT {x}.id FROM attr_index AS {x} WHERE {x}.tenant = $1 \
+                         AND {x}.resource_type = $2 AND {x}.attr = {a}"
+                    ),
+                    format!("{x}.key"),
+                )
+            }
+            None => (
+                format!(
+                    "SELECT {x}.owner_id FROM members AS {x} WHERE {x}.tenant = $1 \
+                     AND {x}.resource_type = $2"
+                ),
+                format!("{x}.value_key"),
+            ),
+        }
+    }
+
+    /// The keys are Rust's lower-casing of the values (so are the literals), in the "C"
+    /// collation: byte order is code point order; `LIKE` on them reads the trigram index
+    /// (`attr_index_trgm`).
+    fn key_test(&mut self, key: &str, keys: KeyTest) -> String {
+        match keys {
+            KeyTest::In(keys) => self.params.any(key, keys),
+            KeyTest::Range(lo, hi) => {
+                let lo = self.params.text(lo);
+                let hi = self.params.text(hi);
+                format!("{key} >= {lo} AND {key} < {hi}")
+            }
+            KeyTest::Contains(lit) | KeyTest::EndsWith(lit) if lit.is_empty() => "TRUE".to_owned(),
+            KeyTest::Contains(lit) => {
+                let p = self.params.text(format!("%{}%", like_escape(&lit)));
+                format!("{key} LIKE {p}")
+            }
+            KeyTest::EndsWith(lit) => {
+                let p = self.params.text(format!("%{}", like_escape(&lit)));
+                format!("{key} LIKE {p}")
             }
         }
-        if !selects.is_empty() {
-            tests.push(format!("r.id IN ({})", selects.join(" UNION ALL ")));
-        }
-        Some(balanced::<Self>(&tests, "OR"))
+    }
+
+    fn listed_ids(&mut self, ids: Vec<String>) -> String {
+        let list = self.params.push(Value::Texts(ids), "text[]");
+        format!("SELECT unnest({list})")
+    }
+
+    fn holds_text(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: &Attr<'_>,
+        values: Vec<String>,
+    ) -> Option<String> {
+        let candidates = self.candidates(scope, r, false)?;
+        let c = scope.alias("c");
+        let test = self.params.any(&format!("({c}.v #>> '{{}}')"), values);
+        Some(format!(
+            "EXISTS (SELECT 1 FROM ({candidates}) AS {c} \
+             WHERE jsonb_typeof({c}.v) = 'string' AND {test})"
+        ))
     }
 }
 
@@ -471,74 +522,6 @@ impl Postgres<'_> {
             let test = params.any(&format!("({v} #>> '{{}}')"), lits);
             format!("jsonb_typeof({v}) = 'string' AND {test}")
         })
-    }
-
-    /// The ids a lookup finds (a `SELECT` of one column), and the document test that must
-    /// follow it when it is a superset.
-    fn lookup_sql(
-        &mut self,
-        scope: &mut Scope<'_>,
-        l: Lookup<'_>,
-    ) -> Option<(String, Option<String>)> {
-        let x = scope.alias("x");
-        let (ids, key) = match l.source.label() {
-            Some(label) => {
-                let a = self.params.text(label);
-                (
-                    format!(
-                        "SELECT {x}.id FROM attr_index AS {x} WHERE {x}.tenant = $1 \
-                         AND {x}.resource_type = $2 AND {x}.attr = {a}"
-                    ),
-                    format!("{x}.key"),
-                )
-            }
-            None => (
-                format!(
-                    "SELECT {x}.owner_id FROM members AS {x} WHERE {x}.tenant = $1 \
-                     AND {x}.resource_type = $2"
-                ),
-                format!("{x}.value_key"),
-            ),
-        };
-        // The keys are Rust's lower-casing of the values (so are the literals), in the "C"
-        // collation: byte order is code point order; `LIKE` on them reads the trigram index
-        // (`attr_index_trgm`).
-        let test = match l.keys {
-            KeyTest::In(keys) => self.params.any(&key, keys),
-            KeyTest::Range(lo, hi) => {
-                let lo = self.params.text(lo);
-                let hi = self.params.text(hi);
-                format!("{key} >= {lo} AND {key} < {hi}")
-            }
-            KeyTest::Contains(lit) | KeyTest::EndsWith(lit) if lit.is_empty() => "TRUE".to_owned(),
-            KeyTest::Contains(lit) => {
-                let p = self.params.text(format!("%{}%", like_escape(&lit)));
-                format!("{key} LIKE {p}")
-            }
-            KeyTest::EndsWith(lit) => {
-                let p = self.params.text(format!("%{}", like_escape(&lit)));
-                format!("{key} LIKE {p}")
-            }
-        };
-        let mut ids = format!("{ids} AND {test}");
-        let verify = match l.verify {
-            None => None,
-            Some((attr, values)) => {
-                if l.source == Source::Id {
-                    // A document whose `id` is its row id (every one the engine writes).
-                    let list = self.params.push(Value::Texts(values.clone()), "text[]");
-                    ids = format!("SELECT unnest({list}) UNION ALL {ids}");
-                }
-                let candidates = self.candidates(scope, &attr, false)?;
-                let c = scope.alias("c");
-                let test = self.params.any(&format!("({c}.v #>> '{{}}')"), values);
-                Some(format!(
-                    "EXISTS (SELECT 1 FROM ({candidates}) AS {c} \
-                     WHERE jsonb_typeof({c}.v) = 'string' AND {test})"
-                ))
-            }
-        };
-        Some((ids, verify))
     }
 }
 

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use scim_filter::{CompiledFilter, Condition, Filter, Schemaless};
-//! use scim_store_sql::{Attr, Dialect, Frag, Layout, Lookup, Scope, Translator};
+//! use scim_store_sql::{Attr, Dialect, Frag, KeyTest, Layout, Lookup, Scope, Translator};
 //!
 //! /// A toy dialect: presence only, everything else left to the engine.
 //! #[derive(Default)]
@@ -31,7 +31,13 @@
 //!     }
 //!     fn elements(&mut self, _: &mut Scope<'_>, _: &Attr<'_>, _: bool, _: &str, _: &str)
 //!         -> Option<String> { None }
-//!     fn lookups(&mut self, _: &mut Scope<'_>, _: Vec<Lookup<'_>>) -> Option<String> { None }
+//!     fn lookup_rows(&mut self, _: &mut Scope<'_>, _: &Lookup<'_>) -> (String, String) {
+//!         ("SELECT id FROM attr_index WHERE TRUE".into(), "key".into())
+//!     }
+//!     fn key_test(&mut self, _: &str, _: KeyTest) -> String { "FALSE".into() }
+//!     fn listed_ids(&mut self, _: Vec<String>) -> String { "SELECT NULL".into() }
+//!     fn holds_text(&mut self, _: &mut Scope<'_>, _: &Attr<'_>, _: Vec<String>)
+//!         -> Option<String> { None }
 //! }
 //!
 //! let f = CompiledFilter::compile(&Filter::parse(r#"title pr and userName eq "x""#)?, &Schemaless)?;
@@ -374,8 +380,55 @@ pub trait Dialect {
         inner: &str,
     ) -> Option<String>;
 
-    /// SQL for the union of `lookups` (the resources any of them finds), or `None`.
-    fn lookups(&mut self, scope: &mut Scope<'_>, lookups: Vec<Lookup<'_>>) -> Option<String>;
+    /// The rows an index lookup reads, as a `SELECT` of the resource id with a `WHERE` the
+    /// key test is added to (`AND`), and the column holding their keys.
+    fn lookup_rows(&mut self, scope: &mut Scope<'_>, lookup: &Lookup<'_>) -> (String, String);
+
+    /// The test of the keys in `column` (never SQL NULL).
+    fn key_test(&mut self, column: &str, keys: KeyTest) -> String;
+
+    /// A `SELECT` of one column: `ids`.
+    fn listed_ids(&mut self, ids: Vec<String>) -> String;
+
+    /// Some value of `r` is a string equal to one of `values` (as given, not folded).
+    fn holds_text(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: &Attr<'_>,
+        values: Vec<String>,
+    ) -> Option<String>;
+
+    /// SQL for the union of `lookups` (the resources any of them finds), or `None`: one
+    /// `r.id IN (…)` for the lookups that need no document test (a union of at most 100
+    /// `SELECT`s each: SQLite's default limit on a compound `SELECT` is 500), and each
+    /// caseExact one with its test of the documents.
+    fn lookups(&mut self, scope: &mut Scope<'_>, lookups: Vec<Lookup<'_>>) -> Option<String> {
+        let mut selects = Vec::with_capacity(lookups.len());
+        let mut tests = Vec::with_capacity(lookups.len());
+        for l in lookups {
+            let (rows, column) = self.lookup_rows(scope, &l);
+            let test = self.key_test(&column, l.keys);
+            let mut ids = format!("{rows} AND {test}");
+            match l.verify {
+                None => selects.push(ids),
+                Some((attr, values)) => {
+                    if l.source == Source::Id {
+                        // A document whose `id` is its row id (every one the engine writes).
+                        ids = format!("{} UNION ALL {ids}", self.listed_ids(values.clone()));
+                    }
+                    let holds = self.holds_text(scope, &attr, values)?;
+                    tests.push(format!("(r.id IN ({ids}) AND {holds})"));
+                }
+            }
+        }
+        for chunk in selects.chunks(100) {
+            tests.push(format!("r.id IN ({})", chunk.join(" UNION ALL ")));
+        }
+        Some(match tests.len() {
+            1 => tests.pop().unwrap_or_default(),
+            _ => balanced::<Self>(&tests, "OR"),
+        })
+    }
 }
 
 /// The filter translator: the walk over [`ResolvedNode`], writing SQL through `D`.
@@ -621,7 +674,7 @@ impl<'a, D: Dialect> Translator<'a, D> {
 /// `parts` joined by `op` (`AND`, `OR`) as a balanced tree of parentheses: a long `and` of
 /// `or` stays far below a database's limit on expression depth (SQLite's is 1000), which a
 /// flat chain of a thousand terms (as a 16 KiB filter can hold) would exceed.
-pub fn balanced<D: Dialect>(parts: &[String], op: &str) -> String {
+pub fn balanced<D: Dialect + ?Sized>(parts: &[String], op: &str) -> String {
     match parts {
         // The identity of `op`: an empty `and` holds, an empty `or` does not.
         [] if op == "AND" => D::TRUE.to_owned(),

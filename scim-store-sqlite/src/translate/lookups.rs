@@ -2,7 +2,7 @@
 //! `members.value_key`, the row id or the trigram index instead of the documents (which
 //! lookup stands for which comparison is [`scim_store_sql::Scope::lookup`]'s choice).
 
-use scim_store_sql::{balanced, KeyTest, Lookup, Scope, Source};
+use scim_store_sql::{Attr, KeyTest, Lookup, Scope, Source};
 
 use super::{Params, Sqlite, RESOURCE_TYPE, TENANT};
 use crate::trigrams;
@@ -18,13 +18,9 @@ pub(super) fn in_list(params: &mut Params, column: &str, values: Vec<String>) ->
 }
 
 impl Sqlite<'_> {
-    /// The ids a lookup finds (a `SELECT` of one column), and the document test that must
-    /// follow it when it is a superset.
-    fn lookup_sql(
-        &mut self,
-        scope: &mut Scope<'_>,
-        l: Lookup<'_>,
-    ) -> Option<(String, Option<String>)> {
+    /// [`scim_store_sql::Dialect::lookup_rows`]: `attr_index`, `members`, or the trigram
+    /// index for `co`/`ew` on an indexed attribute.
+    pub(super) fn rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
         let x = scope.alias("x");
         let (ids, key_column) = match l.source {
             Source::Attr(_) | Source::Id => {
@@ -46,7 +42,7 @@ impl Sqlite<'_> {
                 format!("{x}.value_key"),
             ),
         };
-        let (ids, key_column) = match (&l.source, &l.keys) {
+        match (&l.source, &l.keys) {
             (Source::Attr(label), KeyTest::Contains(lit) | KeyTest::EndsWith(lit)) => {
                 match trigrams::match_query(lit) {
                     // Rows of `attr_text`, by rowid, for the trigrams the index finds (the
@@ -72,9 +68,13 @@ impl Sqlite<'_> {
                 }
             }
             _ => (ids, key_column),
-        };
-        let test = match l.keys {
-            KeyTest::In(keys) => in_list(self.params, &key_column, keys),
+        }
+    }
+
+    /// [`scim_store_sql::Dialect::key_test`].
+    pub(super) fn keys(&mut self, key_column: &str, keys: KeyTest) -> String {
+        match keys {
+            KeyTest::In(keys) => in_list(self.params, key_column, keys),
             KeyTest::Range(lo, hi) => {
                 let lo = self.params.push(lo);
                 let hi = self.params.push(hi);
@@ -91,51 +91,21 @@ impl Sqlite<'_> {
                 let l = self.params.push(lit.into_bytes());
                 format!("substr(CAST({key_column} AS BLOB), -{n}) = {l}")
             }
-        };
-        let mut ids = format!("{ids} AND {test}");
-        let verify = match l.verify {
-            None => None,
-            Some((attr, values)) => {
-                if l.source == Source::Id {
-                    // A document whose `id` is its row id (every one the engine writes).
-                    let list = self
-                        .params
-                        .push(serde_json::Value::from(values.clone()).to_string());
-                    ids = format!("SELECT value FROM json_each({list}) UNION ALL {ids}");
-                }
-                let candidates = self.candidates(scope, &attr)?;
-                let c = scope.alias("c");
-                let test = in_list(self.params, &format!("{c}.v"), values);
-                Some(format!(
-                    "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {c}.t = 'text' AND {test})"
-                ))
-            }
-        };
-        Some((ids, verify))
+        }
     }
 
-    /// SQL for a union of lookups: one `r.id IN (…)` (which SQLite answers with primary-key
-    /// lookups) when no lookup needs a document test.
-    pub(super) fn ids_sql(
+    /// [`scim_store_sql::Dialect::holds_text`].
+    pub(super) fn holds(
         &mut self,
         scope: &mut Scope<'_>,
-        lookups: Vec<Lookup<'_>>,
+        attr: &Attr<'_>,
+        values: Vec<String>,
     ) -> Option<String> {
-        let mut selects = Vec::with_capacity(lookups.len());
-        let mut tests = Vec::with_capacity(lookups.len());
-        for l in lookups {
-            match self.lookup_sql(scope, l)? {
-                (ids, None) => selects.push(ids),
-                (ids, Some(v)) => tests.push(format!("(r.id IN ({ids}) AND {v})")),
-            }
-        }
-        // SQLite's default limit on the terms of a compound SELECT is 500.
-        for chunk in selects.chunks(100) {
-            tests.push(format!("r.id IN ({})", chunk.join(" UNION ALL ")));
-        }
-        Some(match tests.len() {
-            1 => tests.pop().unwrap_or_default(),
-            _ => balanced::<Self>(&tests, "OR"),
-        })
+        let candidates = self.candidates(scope, attr)?;
+        let c = scope.alias("c");
+        let test = in_list(self.params, &format!("{c}.v"), values);
+        Some(format!(
+            "EXISTS (SELECT 1 FROM ({candidates}) AS {c} WHERE {c}.t = 'text' AND {test})"
+        ))
     }
 }

@@ -24,7 +24,7 @@
 use rusqlite::types::Value as SqlValue;
 
 use scim_filter::{Condition, Location};
-use scim_store_sql::{Attr, Dialect, Frag, Lookup, Scope};
+use scim_store_sql::{Attr, Dialect, Frag, KeyTest, Lookup, Scope};
 
 mod lookups;
 mod nodes;
@@ -95,8 +95,26 @@ impl Dialect for Sqlite<'_> {
         self.value_path(scope, r, out_of_line, frame, inner)
     }
 
-    fn lookups(&mut self, scope: &mut Scope<'_>, lookups: Vec<Lookup<'_>>) -> Option<String> {
-        self.ids_sql(scope, lookups)
+    fn lookup_rows(&mut self, scope: &mut Scope<'_>, lookup: &Lookup<'_>) -> (String, String) {
+        self.rows(scope, lookup)
+    }
+
+    fn key_test(&mut self, column: &str, keys: KeyTest) -> String {
+        self.keys(column, keys)
+    }
+
+    fn listed_ids(&mut self, ids: Vec<String>) -> String {
+        let list = self.params.push(serde_json::Value::from(ids).to_string());
+        format!("SELECT value FROM json_each({list})")
+    }
+
+    fn holds_text(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: &Attr<'_>,
+        values: Vec<String>,
+    ) -> Option<String> {
+        self.holds(scope, r, values)
     }
 }
 

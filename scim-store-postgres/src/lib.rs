@@ -91,8 +91,8 @@
 //! `meta.lastModified` compare as instants through their keys. What cannot be said
 //! exactly (other dateTime comparisons, custom types, integer literals beyond 2^53,
 //! literals holding a NUL) is left to the engine (`filtered: false`, a superset when part
-//! of an `and` is kept). A sort by a boolean or a caseExact string, or by a
-//! case-insensitive indexed attribute (by its folded key), runs in SQL; with both the
+//! of an `and` is kept). A sort by a single-valued boolean or string attribute (a
+//! case-insensitive one by its folded value first) runs in SQL; with both the
 //! filter and the sort in SQL, so is the page, and `totalResults` is a `count(*)`.
 //! Resources marked `ambiguous` (or `odd_times`, for filters on the times, or written
 //! before layout 2) are read apart, unfiltered, for the engine. What a query asks through

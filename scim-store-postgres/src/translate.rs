@@ -21,7 +21,7 @@
 
 use scim_core::Sort;
 use scim_filter::{AttrType, CompareOp, Condition, Location, NumberLiteral, TextSet, TextTest};
-use scim_store_layout::{indexed_label, instant_key};
+use scim_store_layout::instant_key;
 use scim_store_sql::{sql_op, Attr, Dialect, Frag, KeyTest, Lookup, Scope};
 use tokio_postgres::types::ToSql;
 
@@ -549,11 +549,11 @@ fn folded_doc(doc: &str) -> String {
 }
 
 /// `ORDER BY` terms for sorting as the engine's in-memory sort does, when it can be matched
-/// exactly: a single-valued attribute of the schema that is boolean, or string-like and
-/// caseExact, or a case-insensitive string kept in `attr_index` (its keys are Rust's
-/// lower-casing). `None` leaves the sort to the engine (numbers, dateTimes, other
-/// case-insensitive strings, multi-valued attributes and attributes the schema does not
-/// define among them).
+/// exactly: a single-valued attribute of the schema that is boolean or string-like (a
+/// case-insensitive one by the `folded` document first). `None` leaves the sort to the
+/// engine (numbers, dateTimes, multi-valued attributes and attributes the schema does not
+/// define among them). Resources without a folded document are sorted by the engine (see
+/// the module `query`).
 pub(crate) fn order_by(sort: &Sort<'_>, params: &mut Params) -> Option<String> {
     let (path, descending) = (sort.path, sort.descending);
     let info = sort.attribute?;
@@ -567,39 +567,27 @@ pub(crate) fn order_by(sort: &Sort<'_>, params: &mut Params) -> Option<String> {
     if !string && info.attr_type != AttrType::Boolean {
         return None;
     }
-    let name = path.name.to_ascii_lowercase();
-    let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
-    let folded = if string && !info.case_exact {
-        // The folded value only where Rust folded it at write time.
-        if path.urn.is_some() {
-            return None;
-        }
-        Some(indexed_label(&name, sub.as_deref())?)
-    } else {
-        None
-    };
-    let at = |base: &str, params: &mut Params| {
-        let n = params.text(name.clone());
-        match &sub {
-            Some(s) => {
-                let s = params.text(s.clone());
-                format!("{base} -> {n} -> {s}")
-            }
-            None => format!("{base} -> {n}"),
-        }
-    };
+    let name = params.text(path.name.to_ascii_lowercase());
+    let sub = path
+        .sub_attr
+        .as_deref()
+        .map(|s| format!(" -> {}", params.text(s.to_ascii_lowercase())));
+    let urn = path
+        .urn
+        .as_deref()
+        .map(|u| params.text(u.to_ascii_lowercase()));
     // The engine's sort reads an extension's attribute when the extension object exists.
-    let v = match &path.urn {
-        Some(urn) => {
-            let u = params.text(urn.to_ascii_lowercase());
-            let ext = at(&format!("(r.search -> {u})"), params);
-            let root = at("r.search", params);
-            format!(
-                "(CASE WHEN jsonb_typeof(r.search -> {u}) = 'object' THEN {ext} ELSE {root} END)"
-            )
+    let value_in = |doc: &str| {
+        let sub = sub.as_deref().unwrap_or_default();
+        match &urn {
+            Some(u) => format!(
+                "(CASE WHEN jsonb_typeof({doc} -> {u}) = 'object' \
+                 THEN {doc} -> {u} -> {name}{sub} ELSE {doc} -> {name}{sub} END)"
+            ),
+            None => format!("({doc} -> {name}{sub})"),
         }
-        None => format!("({})", at("r.search", params)),
     };
+    let v = value_in("r.search");
     let dir = if descending { "DESC" } else { "ASC" };
     // As the engine's sort (RFC 7644 §3.4.2.3): values ranked by kind (booleans, numbers,
     // text, other shapes), then by value; absent and null last ascending, first descending.
@@ -608,12 +596,10 @@ pub(crate) fn order_by(sort: &Sort<'_>, params: &mut Params) -> Option<String> {
          WHEN jsonb_typeof({v}) = 'boolean' THEN 0 WHEN jsonb_typeof({v}) = 'number' THEN 1 \
          WHEN jsonb_typeof({v}) = 'string' THEN 3 ELSE 4 END {dir}"
     )];
-    if let Some(label) = folded {
-        let l = params.text(label);
-        terms.push(format!(
-            "(SELECT min(k.key) FROM attr_index AS k WHERE k.tenant = r.tenant \
-             AND k.resource_type = r.resource_type AND k.attr = {l} AND k.id = r.id) {dir}"
-        ));
+    if string && !info.case_exact {
+        // Rust's lower-casing, by code point, then the value itself.
+        let f = value_in("r.folded");
+        terms.push(format!("({f} #>> '{{}}') COLLATE \"C\" {dir}"));
     }
     // Text by code point; `false` before `true`.
     terms.push(format!("({v} #>> '{{}}') COLLATE \"C\" {dir}"));

@@ -12,6 +12,7 @@ mod members;
 mod props;
 mod pushdown;
 mod races;
+mod sort;
 mod suite;
 
 use scim_schema::Registry;

@@ -151,6 +151,34 @@ fn sort_and_paging_are_pushed_down() {
     // Descending by Rust's lower-casing: émile, x, strasse, ops_100%, nobody, mary, …
     assert_eq!(names, ["x", "STRASSE", "ops_100%"]);
 
+    // A case-insensitive attribute outside the index tables: by its folded value.
+    let title = by("title");
+    let info = users.attribute(&title);
+    let result = block_on(s.query(
+        "t",
+        "User",
+        Query {
+            filter: Some(&f),
+            sort: Some(Sort {
+                path: &title,
+                descending: false,
+                attribute: info.as_ref(),
+            }),
+            start_index: 1,
+            count: 2,
+            attributes: None,
+        },
+    ))
+    .expect("query");
+    assert!(result.filtered && result.sorted && result.paged);
+    let names: Vec<&str> = result
+        .resources
+        .iter()
+        .map(|r| r.resource["userName"].as_str().unwrap_or_default())
+        .collect();
+    // "", "100% Ops", then "Tour Guide" twice, absent last.
+    assert_eq!(names, ["émile", "ops_100%"]);
+
     let login = by("loginCount");
     let info = users.attribute(&login);
     let result = block_on(s.query(

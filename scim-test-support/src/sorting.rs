@@ -7,8 +7,11 @@
 #![allow(clippy::expect_used)]
 
 use proptest::prelude::*;
-use scim_core::{block_on, Engine, MemoryStore, Method, Request, RequestContext, Store};
+use scim_core::{
+    block_on, Engine, MemoryStore, Method, Query, Request, RequestContext, Sort, Store,
+};
 use scim_filter::AttrType;
+use scim_filter::{AttrPath, AttrSchema};
 use scim_schema::{builtin, Attribute, Registry, Schema};
 use serde_json::{json, Map, Value};
 
@@ -276,4 +279,41 @@ pub fn sorts_agree<S: Store>(
             }
         }
     }
+}
+
+/// Whether `store` sorts by each of [`SORT_ATTRS`] in SQL (`sorted: true`), as the engine
+/// asks (with the schema's characteristics of the attribute), the same both ways.
+///
+/// # Panics
+/// When a query fails, or a direction is sorted and the other not.
+pub fn sorted_in_store(store: &impl Store) -> Vec<(&'static str, bool)> {
+    let registry = registry();
+    let users = registry.resource_type("User").expect("User");
+    SORT_ATTRS
+        .iter()
+        .map(|attr| {
+            let path = AttrPath::parse(&format!("{EXT}:{attr}")).expect("path");
+            let info = users.attribute(&path);
+            assert!(info.is_some(), "{attr}");
+            let sorted = |descending| {
+                let query = Query {
+                    filter: None,
+                    sort: Some(Sort {
+                        path: &path,
+                        descending,
+                        attribute: info.as_ref(),
+                    }),
+                    start_index: 1,
+                    count: 10,
+                    attributes: None,
+                };
+                block_on(store.query("t", "User", query))
+                    .expect("query")
+                    .sorted
+            };
+            let ascending = sorted(false);
+            assert_eq!(ascending, sorted(true), "{attr}");
+            (*attr, ascending)
+        })
+        .collect()
 }

@@ -107,6 +107,53 @@ fn common_filters_are_pushed_down() {
     );
 }
 
+/// `userName pr`, sorted by `attr`, the page of `count` from `start`: whether it was
+/// filtered, sorted and paged in SQL, `totalResults`, and the `userName`s.
+fn sorted_page(
+    s: &impl Store,
+    attr: &str,
+    descending: bool,
+    (start, count): (usize, usize),
+) -> ((bool, bool, bool), usize, Vec<String>) {
+    let registry = Registry::standard();
+    let users = registry.resource_type("User").expect("User");
+    let f = CompiledFilter::compile(&Filter::parse("userName pr").expect("parse"), &users)
+        .expect("compile");
+    let path = AttrPath::new(attr);
+    let info = users.attribute(&path);
+    let result = block_on(s.query(
+        "t",
+        "User",
+        Query {
+            filter: Some(&f),
+            sort: Some(Sort {
+                path: &path,
+                descending,
+                attribute: info.as_ref(),
+            }),
+            start_index: start,
+            count,
+            attributes: None,
+        },
+    ))
+    .expect("query");
+    let names = result
+        .resources
+        .iter()
+        .map(|r| {
+            r.resource["userName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    (
+        (result.filtered, result.sorted, result.paged),
+        result.total_results,
+        names,
+    )
+}
+
 /// Sorting by a string attribute and paging run in SQL, with `totalResults` counted; a sort
 /// SQL cannot match (a number) is left to the engine, and then so is the page.
 #[test]
@@ -118,87 +165,19 @@ fn sort_and_paging_are_pushed_down() {
     for r in fixture() {
         block_on(s.create("t", "User", r, vec![])).expect("create");
     }
-    let registry = Registry::standard();
-    let users = registry.resource_type("User").expect("User");
-    let f = CompiledFilter::compile(&Filter::parse("userName pr").expect("parse"), &users)
-        .expect("compile");
-    let by = |name: &str| AttrPath::new(name);
-    let user_name = by("userName");
-    let info = users.attribute(&user_name);
-    let result = block_on(s.query(
-        "t",
-        "User",
-        Query {
-            filter: Some(&f),
-            sort: Some(Sort {
-                path: &user_name,
-                descending: true,
-                attribute: info.as_ref(),
-            }),
-            start_index: 2,
-            count: 3,
-            attributes: None,
-        },
-    ))
-    .expect("query");
-    assert!(result.filtered && result.sorted && result.paged);
-    assert_eq!(result.total_results, 8);
-    let names: Vec<&str> = result
-        .resources
-        .iter()
-        .map(|r| r.resource["userName"].as_str().unwrap_or_default())
-        .collect();
     // Descending by Rust's lower-casing: émile, x, strasse, ops_100%, nobody, mary, …
+    let (how, total, names) = sorted_page(&s, "userName", true, (2, 3));
+    assert_eq!((how, total), ((true, true, true), 8));
     assert_eq!(names, ["x", "STRASSE", "ops_100%"]);
-
-    // A case-insensitive attribute outside the index tables: by its folded value.
-    let title = by("title");
-    let info = users.attribute(&title);
-    let result = block_on(s.query(
-        "t",
-        "User",
-        Query {
-            filter: Some(&f),
-            sort: Some(Sort {
-                path: &title,
-                descending: false,
-                attribute: info.as_ref(),
-            }),
-            start_index: 1,
-            count: 2,
-            attributes: None,
-        },
-    ))
-    .expect("query");
-    assert!(result.filtered && result.sorted && result.paged);
-    let names: Vec<&str> = result
-        .resources
-        .iter()
-        .map(|r| r.resource["userName"].as_str().unwrap_or_default())
-        .collect();
-    // "", "100% Ops", then "Tour Guide" twice, absent last.
+    // A case-insensitive attribute outside the index tables: by its folded value. "",
+    // "100% Ops", then "Tour Guide" twice, absent last.
+    let (how, total, names) = sorted_page(&s, "title", false, (1, 2));
+    assert_eq!((how, total), ((true, true, true), 8));
     assert_eq!(names, ["émile", "ops_100%"]);
-
-    let login = by("loginCount");
-    let info = users.attribute(&login);
-    let result = block_on(s.query(
-        "t",
-        "User",
-        Query {
-            filter: Some(&f),
-            sort: Some(Sort {
-                path: &login,
-                descending: false,
-                attribute: info.as_ref(),
-            }),
-            start_index: 1,
-            count: 2,
-            attributes: None,
-        },
-    ))
-    .expect("query");
-    assert!(result.filtered && !result.sorted && !result.paged);
-    assert_eq!(result.resources.len(), 8);
+    // Numbers are the engine's to sort, and so the page is.
+    let (how, _, names) = sorted_page(&s, "loginCount", false, (1, 2));
+    assert_eq!(how, (true, false, false));
+    assert_eq!(names.len(), 8);
 }
 
 /// `displayName co "…"` reads the trigram index `attr_index_trgm` (its scans counted by

@@ -686,3 +686,71 @@ pub fn change() -> impl Strategy<Value = Change> {
         1 => Just(Change::Delete),
     ]
 }
+
+/// Filters SQL cannot (or could not) translate, beside parts it can: abandoned branches
+/// must leave no parameter behind.
+pub const UNTRANSLATABLE: &[&str] = &[
+    "userName pr or title eq 9007199254740993",
+    r#"userName eq "a" or userName eq "\u0000""#,
+    r#"userName eq "a" or title eq "x\u0000y""#,
+    r#"not (userName pr and title eq 9007199254740993)"#,
+    r#"(userName pr or title eq 9007199254740993) and title pr"#,
+    r#"title pr and (userName eq "a" or title co "\u0000")"#,
+    r#"emails[value pr or type eq 9007199254740993] or userName eq "b""#,
+    r#"externalId eq "A" or title eq 9223372036854775808"#,
+    "title eq 9223372036854775807 or title eq -9223372036854775809",
+    "title gt 1e300 or title lt -1.0000000000000000000001 or userName pr",
+    r#"userName ew "b" or userName ew "\u0001\u001f""#,
+    r#"title ne "\u0000" and userName ne "\n""#,
+    r#"userName ew "b" or title ew "y""#,
+    r#"userName co "b" or title sw "x\u0000""#,
+    r#"userName gt "a" and title lt "x\u0001""#,
+];
+
+/// Users with odd values for [`UNTRANSLATABLE`]: numbers beyond 2^53 and `i64`, NUL and
+/// control characters.
+pub fn odd_users() -> Vec<Value> {
+    vec![
+        json!({"userName": "a", "title": 9007199254740993u64}),
+        json!({"userName": "b", "title": "x\u{0}y", "externalId": "A"}),
+        json!({"userName": "c\u{1}\u{1f}", "title": 9223372036854775807i64,
+               "emails": [{"value": "e@x", "type": 9007199254740993u64}]}),
+        json!({"userName": "\n", "title": 1.5e300}),
+        json!({"userName": "\u{0}", "title": "\u{0}"}),
+        json!({"title": -9007199254740993i64}),
+        json!({"userName": "a\u{0}b", "title": "\u{0}y"}),
+    ]
+}
+
+/// Filters as wide and as deep as the parser lets through ([`scim_filter::Limits::DEFAULT`]).
+pub fn wide_and_deep() -> Vec<String> {
+    let limit = scim_filter::Limits::DEFAULT;
+    let wide = |term: &str, op: &str| {
+        let mut f = term.to_owned();
+        while f.len() + term.len() + op.len() + 2 < limit.max_length {
+            f = format!("{f} {op} {term}");
+        }
+        f
+    };
+    let deep = |open: &str, close: &str| {
+        format!(
+            "{}title pr{}",
+            open.repeat(limit.max_depth - 1),
+            close.repeat(limit.max_depth - 1)
+        )
+    };
+    vec![
+        wide("title pr", "and"),
+        wide("title pr", "or"),
+        wide(r#"title co "a""#, "or"),
+        wide(r#"userName eq "a""#, "or"),
+        wide(r#"externalId eq "a""#, "or"),
+        wide(r#"not (userName eq "a")"#, "and"),
+        wide(r#"emails[value eq "a" or type pr]"#, "or"),
+        deep("not (", ")"),
+        deep("(userName pr or title gt 1 or ", ")"),
+        deep("(not (userName pr) and ", ")"),
+        deep("(userName eq \"a\" or ", ")"),
+        deep("(emails[value pr] and ", ")"),
+    ]
+}

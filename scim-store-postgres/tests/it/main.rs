@@ -9,6 +9,7 @@
 mod connect;
 mod layout;
 mod members;
+mod no_errors;
 mod props;
 mod pushdown;
 mod races;

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use scim_core::StoreError;
 use scim_core::StoreSchema;
+use scim_filter::Instant;
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -262,6 +263,66 @@ fn lower_keys(v: &Value, ambiguous: &mut bool) -> Value {
     }
 }
 
+/// A text key that sorts as the instant does: seconds shifted to be positive (years 0 to
+/// 9999, any offset) in 13 digits, then 9 digits of nanoseconds.
+///
+/// ```
+/// use scim_filter::Instant;
+/// let key = |t| scim_store_layout::instant_key(Instant::parse(t).unwrap());
+/// assert_eq!(key("2024-01-15T12:00:00Z"), key("2024-01-15T06:00:00-06:00"));
+/// assert!(key("2024-01-15T12:00:00.5Z") > key("2024-01-15T12:00:00Z"));
+/// ```
+pub fn instant_key(instant: Instant) -> String {
+    format!(
+        "{:013}{:09}",
+        instant.unix_seconds().saturating_add(1_000_000_000_000),
+        instant.subsec_nanos()
+    )
+}
+
+/// What filters compare of `meta.<sub>` (`sub`: `created` or `lastmodified`) in a search
+/// document, as one [`instant_key`]: `Some(None)` when it holds no string, `Some(key)` when
+/// its one string is a dateTime; `None` otherwise (several strings, or one that is no
+/// dateTime and compares as text): such a resource is left to the engine.
+///
+/// ```
+/// use serde_json::json;
+/// use scim_store_layout::time_key;
+/// let doc = json!({"meta": {"lastmodified": "2024-01-15T12:00:00Z"}});
+/// assert!(matches!(time_key(&doc, "lastmodified"), Some(Some(_))));
+/// assert_eq!(time_key(&doc, "created"), Some(None));
+/// assert_eq!(time_key(&json!({"meta": {"created": "yesterday"}}), "created"), None);
+/// ```
+pub fn time_key(search: &Value, sub: &str) -> Option<Option<String>> {
+    match text_values(search, "meta", Some(sub)).as_slice() {
+        [] => Some(None),
+        [one] => Instant::parse(one).map(|i| Some(instant_key(i))),
+        _ => None,
+    }
+}
+
+/// A search document (as text) with every string Unicode-lower-cased as the evaluator folds
+/// (`str::to_lowercase`), keys kept: what case-insensitive comparisons read in a store
+/// whose SQL cannot fold as Rust does.
+///
+/// ```
+/// let f = scim_store_layout::folded(r#"{"n":[1,"ΑΣ"],"username":"ÉCOLE"}"#).unwrap();
+/// assert_eq!(f, r#"{"n":[1,"ας"],"username":"école"}"#);
+/// ```
+pub fn folded(search: &str) -> Result<String, StoreError> {
+    fn fold(v: &mut Value) {
+        match v {
+            Value::String(s) => *s = s.to_lowercase(),
+            Value::Array(items) => items.iter_mut().for_each(fold),
+            Value::Object(m) => m.values_mut().for_each(fold),
+            _ => {}
+        }
+    }
+    let mut doc: Value = serde_json::from_str(search).map_err(unavailable)?;
+    fold(&mut doc);
+    serde_json::to_string(&doc).map_err(unavailable)
+}
+
 fn meta_time(resource: &Value, key: &str) -> Option<String> {
     resource
         .get("meta")
@@ -319,6 +380,8 @@ pub struct Row {
     pub created: Option<String>,
     /// `meta.lastModified`, when given.
     pub last_modified: Option<String>,
+    /// [`time_key`] of `meta.created` and of `meta.lastModified`.
+    pub time_keys: [Option<Option<String>>; 2],
     /// The elements kept out of line, when the attribute is an array.
     pub out_of_line: Option<OutOfLine>,
 }
@@ -388,6 +451,10 @@ impl Row {
             irregular,
             created: meta_time(resource, "created"),
             last_modified: meta_time(resource, "lastModified"),
+            time_keys: [
+                time_key(&search, "created"),
+                time_key(&search, "lastmodified"),
+            ],
             out_of_line,
         })
     }

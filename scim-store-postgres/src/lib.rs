@@ -40,17 +40,22 @@
 //! - `resources (tenant, resource_type, id, version, resource json, search jsonb, …)`: one
 //!   row per resource. `resource` is the document exactly as given (key order and spelling,
 //!   `\u0000` included), a group without its members; `search` the same with object keys
-//!   lower-cased and secrets left out, for filters; `ambiguous` marks a resource the engine
-//!   must filter itself (two keys differing only in case, or a `\u0000`, which `jsonb`
-//!   cannot hold); `members_key` is the key the out-of-line members go back under.
-//! - `members (tenant, resource_type, owner_id, seq, value_key, element json, search jsonb)`:
+//!   lower-cased and secrets left out, for filters; `folded` the search document with its
+//!   strings lower-cased by Rust (`str::to_lowercase`, as the evaluator folds), for
+//!   case-insensitive comparisons; `created_key` and `last_modified_key` the `meta` times
+//!   as instant keys; `ambiguous` marks a resource the engine must filter itself (two keys
+//!   differing only in case, or a `\u0000`, which `jsonb` cannot hold), `odd_times` one
+//!   whose `meta` times are not one dateTime each; `members_key` is the key the
+//!   out-of-line members go back under.
+//! - `members (tenant, resource_type, owner_id, seq, value_key, element json, search jsonb,
+//!   folded jsonb)`:
 //!   the members of groups ([`Store::out_of_line`]), one row each in order, indexed by
 //!   `value_key` (the member's `value`, lower-cased) for "is X a member" and "which groups
 //!   hold X". A membership PATCH of a group of 100,000 writes one row and the group's head.
 //! - `attr_index (tenant, resource_type, attr, key, id)`: the lower-cased values of
 //!   `userName`, `externalId`, `displayName` and `emails.value`, as in the SQLite store
 //!   (`scim_store_layout`), with a trigram index on `key` when the `pg_trgm` extension can
-//!   be had, for the filter push-down to come.
+//!   be had (`co`, `ew` read it through `LIKE`).
 //! - `unique_keys (tenant, resource_type, attribute, value, id)`: primary key on the first
 //!   four, so the database refuses a taken value whichever replica writes it
 //!   ([`StoreError::Conflict`], 409 `uniqueness`).
@@ -76,9 +81,21 @@
 //!
 //! # Queries
 //!
-//! Filters are not pushed down yet: [`Store::query`] reads the resources of the type
-//! and reports `filtered: false` for the engine to filter, sort and page in memory. Without
-//! a filter and a sort, paging is done in SQL. What a query asks through
+//! Filters are translated to SQL with the evaluator's semantics through `scim_store_sql`
+//! (the walk and the exact/superset algebra shared with the SQLite store; this crate is the
+//! PostgreSQL dialect): string `eq`/`sw`/`co`/`ew` on `userName`, `externalId`,
+//! `displayName`, `emails.value`, `id` and `members.value` read the index tables (the
+//! trigram index for `co`/`ew`); other comparisons read the `jsonb` documents (the
+//! `folded` ones when case-insensitive), any-match over multi-valued attributes, value
+//! paths element by element, extension attributes under their URN; `meta.created` and
+//! `meta.lastModified` compare as instants through their keys. What cannot be said
+//! exactly (other dateTime comparisons, custom types, integer literals beyond 2^53,
+//! literals holding a NUL) is left to the engine (`filtered: false`, a superset when part
+//! of an `and` is kept). A sort by a single-valued boolean or string attribute (a
+//! case-insensitive one by its folded value first) runs in SQL; with both the
+//! filter and the sort in SQL, so is the page, and `totalResults` is a `count(*)`.
+//! Resources marked `ambiguous` (or `odd_times`, for filters on the times, or written
+//! before layout 2) are read apart, unfiltered, for the engine. What a query asks through
 //! [`Query::attributes`](scim_core::Query::attributes) decides whether members are read.
 //!
 //! # Errors
@@ -98,6 +115,7 @@ mod read;
 mod references;
 mod store_impl;
 mod tls;
+mod translate;
 mod write;
 
 mod migrations;

@@ -9,11 +9,17 @@ use crate::Fail;
 ///
 /// - 1: `resources`, `members`, `attr_index` (with a trigram index on `key` where
 ///   `pg_trgm` is available), `unique_keys`.
+/// - 2: `resources.created_key` and `last_modified_key`: `meta.created` and
+///   `meta.lastModified` as instant keys, which filters compare; `odd_times` marks a
+///   resource whose `meta` times are not one dateTime each (the engine filters it);
+///   `resources.folded` and `members.folded`: the search documents with their strings
+///   lower-cased by Rust, which case-insensitive comparisons read. Rows written before have
+///   no `folded` document: the engine filters them until they are written again.
 ///
 /// ```
-/// assert_eq!(scim_store_postgres::LAYOUT_VERSION, 1);
+/// assert_eq!(scim_store_postgres::LAYOUT_VERSION, 2);
 /// ```
-pub const LAYOUT_VERSION: i32 = 1;
+pub const LAYOUT_VERSION: i32 = 2;
 
 /// One key for every store's migrations in a database: schemas migrate one at a time (a
 /// `CREATE EXTENSION` or `CREATE SCHEMA` racing another fails rather than waits).
@@ -68,6 +74,19 @@ CREATE TABLE {s}.members (
 CREATE INDEX members_value ON {s}.members (tenant, resource_type, value_key, owner_id);
 "#;
 
+/// Version 2.
+const V2: &str = r#"
+ALTER TABLE {s}.resources
+    ADD COLUMN created_key text COLLATE "C",
+    ADD COLUMN last_modified_key text COLLATE "C",
+    ADD COLUMN odd_times boolean NOT NULL DEFAULT false,
+    ADD COLUMN folded jsonb;
+ALTER TABLE {s}.members ADD COLUMN folded jsonb;
+CREATE INDEX resources_odd_times ON {s}.resources (tenant, resource_type) WHERE odd_times;
+CREATE INDEX resources_unfolded ON {s}.resources (tenant, resource_type) WHERE folded IS NULL;
+CREATE INDEX resources_last_modified ON {s}.resources (tenant, resource_type, last_modified_key);
+"#;
+
 /// Creates the schema and tables, or brings them up to [`LAYOUT_VERSION`], in one
 /// transaction under a database-wide advisory lock (replicas starting together wait for
 /// the first). A schema at the current version is left as it is.
@@ -97,6 +116,9 @@ pub(crate) async fn migrate(client: &mut Object, schema: &str) -> Result<(), Fai
     if current < 1 {
         tx.batch_execute(&V1.replace("{s}", schema)).await?;
         trigram_index(&tx, schema).await?;
+    }
+    if current < 2 {
+        tx.batch_execute(&V2.replace("{s}", schema)).await?;
     }
     for version in current + 1..=LAYOUT_VERSION {
         tx.execute(

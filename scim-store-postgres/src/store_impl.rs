@@ -95,8 +95,8 @@ impl Store for PostgresStore {
         ))
     }
 
-    /// The filter is left to the engine for now (`filtered: false`); without a filter and
-    /// a sort the page is read in SQL. See the module `query`.
+    /// The filter, the sort and the page in SQL where they are exact (see the crate docs
+    /// and the module `query`); the rest is left to the engine.
     fn query(
         &self,
         tenant: &str,

@@ -8,7 +8,9 @@ use deadpool_postgres::{GenericClient, Object, Transaction};
 use scim_core::{
     ElementChange, ElementPatch, ReferenceCheck, StoreError, StoredResource, UniqueKey,
 };
-use scim_store_layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
+use scim_store_layout::{
+    changed_out_of_line, folded, hidden_of, search_doc, without, Element, Row,
+};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
@@ -45,34 +47,46 @@ impl<'a> Stored<'a> {
     }
 }
 
-/// The out-of-line elements of `row` as four columns (seq from `first_seq` on), and whether
+/// The out-of-line elements of `row` as five columns (seq from `first_seq` on), and whether
 /// one of them held a `\u0000`.
 struct Columns {
     seq: Vec<i64>,
     value_key: Vec<Option<String>>,
     element: Vec<String>,
     search: Vec<String>,
+    folded: Vec<String>,
     nul: bool,
 }
 
 impl Columns {
-    /// `key` (the first parameters), then the four columns as arrays.
+    /// `key` (the first parameters), then the five columns as arrays.
     fn after<'p>(&'p self, key: &[&'p (dyn ToSql + Sync)]) -> Vec<&'p (dyn ToSql + Sync)> {
         let mut params = key.to_vec();
-        params.extend_from_slice(&[&self.seq, &self.value_key, &self.element, &self.search]);
+        params.extend_from_slice(&[
+            &self.seq,
+            &self.value_key,
+            &self.element,
+            &self.search,
+            &self.folded,
+        ]);
         params
     }
 
-    fn of<'e>(elements: impl IntoIterator<Item = &'e Element>, first_seq: i64) -> Columns {
+    fn of<'e>(
+        elements: impl IntoIterator<Item = &'e Element>,
+        first_seq: i64,
+    ) -> Result<Columns, StoreError> {
         let mut c = Columns {
             seq: Vec::new(),
             value_key: Vec::new(),
             element: Vec::new(),
             search: Vec::new(),
+            folded: Vec::new(),
             nul: false,
         };
         for (seq, e) in (first_seq..).zip(elements) {
             let (search, nul) = jsonb_safe(&e.search);
+            c.folded.push(jsonb_safe(&folded(&e.search)?).0);
             c.nul |= nul;
             c.seq.push(seq);
             c.value_key
@@ -80,7 +94,7 @@ impl Columns {
             c.element.push(e.element.clone());
             c.search.push(search);
         }
-        c
+        Ok(c)
     }
 }
 
@@ -307,14 +321,15 @@ async fn add_elements(
         )
         .await?
         .get(0);
-    let c = Columns::of(&kept, last + 1);
+    let c = Columns::of(&kept, last + 1)?;
     let inserted = tx
         .query(
             &tx.prepare_cached(
                 "INSERT INTO members (tenant, resource_type, owner_id, seq, value_key, element, \
-                 search) \
-                 SELECT $1, $2, $3, t.seq, t.v, t.e::json, t.s::jsonb \
-                 FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[]) AS t(seq, v, e, s) \
+                 search, folded) \
+                 SELECT $1, $2, $3, t.seq, t.v, t.e::json, t.s::jsonb, t.f::jsonb \
+                 FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+                 AS t(seq, v, e, s, f) \
                  WHERE t.v IS NULL OR NOT EXISTS (SELECT 1 FROM members AS m \
                  WHERE m.tenant = $1 AND m.resource_type = $2 AND m.value_key = t.v \
                  AND m.owner_id = $3) \
@@ -335,7 +350,8 @@ async fn add_elements(
 }
 
 /// The values of the `resources` columns a write sets, after the key: `resource`, `search`,
-/// `ambiguous`, `created`, `last_modified`, `members_key`, `irregular`.
+/// `ambiguous`, `created`, `last_modified`, `members_key`, `irregular`, `created_key`,
+/// `last_modified_key`, `odd_times`, `folded`.
 struct RowValues<'a> {
     resource: &'a str,
     search: String,
@@ -344,12 +360,16 @@ struct RowValues<'a> {
     last_modified: Option<std::borrow::Cow<'a, str>>,
     members_key: Option<&'a str>,
     irregular: bool,
+    created_key: Option<&'a str>,
+    last_modified_key: Option<&'a str>,
+    odd_times: bool,
+    folded: String,
 }
 
 impl<'a> Stored<'a> {
-    fn columns(&self) -> RowValues<'a> {
+    fn columns(&self) -> Result<RowValues<'a>, StoreError> {
         let (search, nul) = jsonb_safe(&self.row.search);
-        RowValues {
+        Ok(RowValues {
             resource: &self.row.resource,
             search,
             ambiguous: self.ambiguous || nul || members_hold_nul(self.row),
@@ -357,12 +377,16 @@ impl<'a> Stored<'a> {
             last_modified: self.row.last_modified.as_deref().map(text),
             members_key: self.members_key,
             irregular: self.irregular,
-        }
+            created_key: self.row.time_keys[0].as_ref().and_then(Option::as_deref),
+            last_modified_key: self.row.time_keys[1].as_ref().and_then(Option::as_deref),
+            odd_times: self.row.time_keys.iter().any(Option::is_none),
+            folded: jsonb_safe(&folded(&self.row.search)?).0,
+        })
     }
 }
 
 impl RowValues<'_> {
-    /// `key` (the first parameters), then the seven columns.
+    /// `key` (the first parameters), then the eleven columns.
     fn after<'p>(&'p self, key: &[&'p (dyn ToSql + Sync)]) -> Vec<&'p (dyn ToSql + Sync)> {
         let mut params = key.to_vec();
         params.extend_from_slice(&[
@@ -373,6 +397,10 @@ impl RowValues<'_> {
             &self.last_modified,
             &self.members_key,
             &self.irregular,
+            &self.created_key,
+            &self.last_modified_key,
+            &self.odd_times,
+            &self.folded,
         ]);
         params
     }
@@ -384,13 +412,15 @@ pub(crate) async fn insert_row(
     (tenant, rt, id): (&str, &str, &str),
     s: &Stored<'_>,
 ) -> Result<bool, Fail> {
-    let c = s.columns();
+    let c = s.columns()?;
     let n = tx
         .execute(
             &tx.prepare_cached(
                 "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
-                 ambiguous, created, last_modified, members_key, irregular) \
-                 VALUES ($1, $2, $3, 1, $4::text::json, $5::text::jsonb, $6, $7, $8, $9, $10) \
+                 ambiguous, created, last_modified, members_key, irregular, created_key, \
+                 last_modified_key, odd_times, folded) \
+                 VALUES ($1, $2, $3, 1, $4::text::json, $5::text::jsonb, $6, $7, $8, $9, $10, \
+                 $11, $12, $13, $14::text::jsonb) \
                  ON CONFLICT DO NOTHING",
             )
             .await?,
@@ -415,13 +445,14 @@ pub(crate) async fn update_row(
     expected: i64,
     s: &Stored<'_>,
 ) -> Result<(), Fail> {
-    let c = s.columns();
+    let c = s.columns()?;
     let updated = tx
         .execute(
             &tx.prepare_cached(
                 "UPDATE resources SET version = version + 1, resource = $5::text::json, \
                  search = $6::text::jsonb, ambiguous = $7, created = $8, last_modified = $9, \
-                 members_key = $10, irregular = $11 \
+                 members_key = $10, irregular = $11, created_key = $12, \
+                 last_modified_key = $13, odd_times = $14, folded = $15::text::jsonb \
                  WHERE tenant = $1 AND resource_type = $2 AND id = $3 AND version = $4",
             )
             .await?,
@@ -461,13 +492,14 @@ pub(crate) async fn write_side_tables(
     let Some(ool) = &row.out_of_line else {
         return Ok(());
     };
-    let c = Columns::of(&ool.elements, 1);
+    let c = Columns::of(&ool.elements, 1)?;
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO members (tenant, resource_type, owner_id, seq, value_key, element, \
-             search) \
-             SELECT $1, $2, $3, t.seq, t.v, t.e::json, t.s::jsonb \
-             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[]) AS t(seq, v, e, s)",
+             search, folded) \
+             SELECT $1, $2, $3, t.seq, t.v, t.e::json, t.s::jsonb, t.f::jsonb \
+             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+             AS t(seq, v, e, s, f)",
         )
         .await?,
         &c.after(&[&tenant, &rt, &id]),

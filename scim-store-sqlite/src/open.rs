@@ -16,7 +16,7 @@ use scim_core::{StoreError, StoreSchema, StoredResource, UniqueKey};
 use serde_json::Value;
 
 use crate::pool::{BatchHooks, FileDb, Pool, PoolOptions};
-use crate::{migrations, translate, trigrams, unavailable, Core, SqliteStore};
+use crate::{migrations, trigrams, unavailable, Core, SqliteStore};
 
 impl SqliteStore {
     /// Opens (or creates) the database at `path`, in WAL mode: a write is on disk (the WAL
@@ -237,7 +237,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
                 rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
                     .ok()
                     .and_then(scim_filter::Instant::parse)
-                    .map(translate::instant_key),
+                    .map(crate::layout::instant_key),
                 _ => None,
             })
         },

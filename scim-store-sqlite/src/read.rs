@@ -10,7 +10,9 @@ use scim_filter::{AttrInfo, AttrPath, CompiledFilter};
 use serde_json::Value;
 
 use crate::layout::without;
-use crate::translate::{order_by, Frag, Layout, Params, Translator};
+use scim_store_sql::{Frag, Layout, Translator};
+
+use crate::translate::{order_by, Params, Sqlite};
 use crate::{names_attribute, scan_cost, unavailable, Core, COUNT_TTL};
 
 /// A query's SQL, before it runs.
@@ -93,7 +95,12 @@ impl Core {
 
         let frag = match query.filter {
             None => Frag::Exact(String::new()),
-            Some(filter) => Translator::new(&mut params, layout).translate(filter.resolved()),
+            Some(filter) => {
+                let mut dialect = Sqlite {
+                    params: &mut params,
+                };
+                Translator::new(&mut dialect, layout).translate(filter.resolved())
+            }
         };
         let (where_sql, filtered) = match &frag {
             Frag::Exact(s) if s.is_empty() => (String::new(), true),

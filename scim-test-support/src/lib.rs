@@ -17,6 +17,12 @@ use std::collections::{HashMap, HashSet};
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+#[cfg(feature = "filters")]
+pub mod filters;
+
+#[cfg(feature = "filters")]
+pub mod sorting;
+
 /// Outcomes of a suite's cases, checked against its expected-failure list.
 #[derive(Debug)]
 pub struct Expectations<'a> {

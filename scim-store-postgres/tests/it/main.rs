@@ -9,7 +9,11 @@
 mod connect;
 mod layout;
 mod members;
+mod no_errors;
+mod props;
+mod pushdown;
 mod races;
+mod sort;
 mod suite;
 
 use scim_schema::Registry;

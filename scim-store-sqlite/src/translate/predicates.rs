@@ -2,32 +2,21 @@
 //! string and dateTime comparisons.
 
 use scim_filter::{CompareOp, Instant, TextSet, TextTest};
+use scim_store_sql::{sql_op, Attr, Frag, Scope};
 
 use super::lookups::in_list;
-use super::{label, Attr, Frag, Params, Translator};
+use super::nodes::out_of_line_each;
+use super::{label, Params, Sqlite};
+use crate::layout::instant_key;
 
-impl Translator<'_> {
-    /// The out-of-line elements of the resource `r`, with `json_each`'s columns `type`,
-    /// `value` and `atom` (so they stand in for the array the document would hold).
-    pub(super) fn out_of_line_each(&mut self) -> String {
-        let m = self.alias("m");
-        format!(
-            "SELECT json_type({m}.search) AS type, \
-             CASE WHEN json_type({m}.search) IN ('object', 'array') THEN {m}.search \
-             ELSE json_extract({m}.search, '$') END AS value, \
-             json_extract({m}.search, '$') AS atom \
-             FROM members AS {m} WHERE {m}.tenant = r.tenant \
-             AND {m}.resource_type = r.resource_type AND {m}.owner_id = r.id"
-        )
-    }
-
+impl Sqlite<'_> {
     /// [`objects`], plus the out-of-line object elements when `ool`.
-    fn objects(&mut self, doc: &str, p: &str, ool: bool) -> String {
-        let e = self.alias("e");
+    fn objects(&mut self, scope: &mut Scope<'_>, doc: &str, p: &str, ool: bool) -> String {
+        let e = scope.alias("e");
         let mut sql = objects(doc, p, &e);
         if ool {
-            let x = self.alias("x");
-            let each = self.out_of_line_each();
+            let x = scope.alias("x");
+            let each = out_of_line_each(scope);
             sql.push_str(&format!(
                 " UNION ALL SELECT {x}.value AS o FROM ({each}) AS {x} WHERE {x}.type = 'object'"
             ));
@@ -37,11 +26,11 @@ impl Translator<'_> {
 
     /// The scalars a comparison looks at (the evaluator's `Path::any_value`), as a
     /// subquery with columns `t` (JSON type) and `v` (SQL value).
-    pub(super) fn candidates(&mut self, r: &Attr<'_>) -> Option<String> {
-        let ool = self.out_of_line(r)?;
-        let doc = self.doc();
+    pub(super) fn candidates(&mut self, scope: &mut Scope<'_>, r: &Attr<'_>) -> Option<String> {
+        let ool = scope.out_of_line(r)?;
+        let doc = scope.doc();
         let p = self.attr_path(r, &doc)?;
-        let e = self.alias("e");
+        let e = scope.alias("e");
         Some(match r.sub {
             None => {
                 let value = self.params.push("$.\"value\"".to_owned());
@@ -59,8 +48,8 @@ impl Translator<'_> {
                     ));
                 }
                 if ool {
-                    let x = self.alias("x");
-                    let each = self.out_of_line_each();
+                    let x = scope.alias("x");
+                    let each = out_of_line_each(scope);
                     sql.push_str(&format!(
                         " UNION ALL SELECT CASE {x}.type WHEN 'object' THEN json_type({x}.value, {value}) ELSE {x}.type END AS t, \
                          CASE {x}.type WHEN 'object' THEN json_extract({x}.value, {value}) ELSE {x}.atom END AS v \
@@ -71,9 +60,9 @@ impl Translator<'_> {
             }
             Some(sub) => {
                 let s = self.params.push(format!("$.{}", label(sub)?));
-                let o = self.alias("o");
-                let f = self.alias("f");
-                let objects = self.objects(&doc, &p, ool);
+                let o = scope.alias("o");
+                let f = scope.alias("f");
+                let objects = self.objects(scope, &doc, &p, ool);
                 // The objects (the attribute, or the objects in it), then their
                 // sub-attribute: a scalar, or each element of an array.
                 format!(
@@ -86,15 +75,16 @@ impl Translator<'_> {
 
     pub(super) fn leaf<'r>(
         &mut self,
+        scope: &mut Scope<'_>,
         r: &Attr<'_>,
         pred: impl FnOnce(&mut Params, &str, &str) -> String,
     ) -> Frag<'r> {
-        let Some(candidates) = self.candidates(r) else {
+        let Some(candidates) = self.candidates(scope, r) else {
             return Frag::All;
         };
-        let c = self.alias("c");
+        let c = scope.alias("c");
         let mut pred = pred(self.params, &format!("{c}.t"), &format!("{c}.v"));
-        if self.ne {
+        if scope.ne() {
             // `ne`: a simple value that fails the `eq` test (the evaluator's `Test::Ne`).
             // `pred` is never NULL for such a value, so NOT is its complement.
             pred =
@@ -106,11 +96,11 @@ impl Translator<'_> {
     }
 
     /// The evaluator's `Path::present`.
-    pub(super) fn present_sql(&mut self, r: &Attr<'_>) -> Option<String> {
-        let ool = self.out_of_line(r)?;
-        let doc = self.doc();
+    pub(super) fn present_sql(&mut self, scope: &mut Scope<'_>, r: &Attr<'_>) -> Option<String> {
+        let ool = scope.out_of_line(r)?;
+        let doc = scope.doc();
         let p = self.attr_path(r, &doc)?;
-        let t = self.alias("t");
+        let t = scope.alias("t");
         // RFC 7643 §2.5: null, "", [] and {} are unassigned; a container has a value when
         // one of its leaves does.
         let leaf = format!(
@@ -118,7 +108,7 @@ impl Translator<'_> {
         );
         Some(match r.sub {
             None if ool => {
-                let m = self.alias("m");
+                let m = scope.alias("m");
                 format!(
                     "(EXISTS (SELECT 1 FROM json_tree({doc}, {p}) AS {t} WHERE {leaf}) \
                      OR EXISTS (SELECT 1 FROM members AS {m}, json_tree({m}.search) AS {t} \
@@ -129,8 +119,8 @@ impl Translator<'_> {
             None => format!("EXISTS (SELECT 1 FROM json_tree({doc}, {p}) AS {t} WHERE {leaf})"),
             Some(sub) => {
                 let s = self.params.push(format!("$.{}", label(sub)?));
-                let o = self.alias("o");
-                let objects = self.objects(&doc, &p, ool);
+                let o = scope.alias("o");
+                let objects = self.objects(scope, &doc, &p, ool);
                 format!(
                     "EXISTS (SELECT 1 FROM ({objects}) AS {o}, json_tree({o}.o, {s}) AS {t} WHERE {leaf})"
                 )
@@ -139,7 +129,12 @@ impl Translator<'_> {
     }
 
     /// A string comparison: a lookup when an index answers it, else a test of the values.
-    pub(super) fn string_pred<'r>(&mut self, r: Attr<'r>, t: &TextTest) -> Frag<'r> {
+    pub(super) fn string_pred<'r>(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: Attr<'r>,
+        t: &TextTest,
+    ) -> Frag<'r> {
         if t.custom().is_some() {
             return Frag::All;
         }
@@ -148,17 +143,14 @@ impl Translator<'_> {
         // The evaluator compares instants when the literal is a dateTime (a value that is
         // none compares as text): so does SQL, through `scim_instant`.
         if let Some(instant) = t.instant() {
-            return self.instant_pred(&r, op, t.literal(), instant, exact);
+            return self.instant_pred(scope, &r, op, t.literal(), instant, exact);
         }
-        if let Some(lookup) = self
-            .lookup(r, op, &[t.literal()], exact)
-            .filter(|_| !self.ne)
-        {
+        if let Some(lookup) = scope.lookup(r, op, &[t.literal()], exact) {
             return Frag::Ids(vec![lookup]);
         }
         // Folded already (unless caseExact), as the values are below.
         let lit = t.literal().to_owned();
-        self.leaf(&r, move |params, t, v| {
+        self.leaf(scope, &r, move |params, t, v| {
             let v = if exact {
                 v.to_owned()
             } else {
@@ -186,17 +178,19 @@ impl Translator<'_> {
 
     /// String `eq` against a set of literals: one lookup of all the keys when an index
     /// answers it, else one test of the values against the list.
-    pub(super) fn string_set<'r>(&mut self, r: Attr<'r>, set: &TextSet) -> Frag<'r> {
+    pub(super) fn string_set<'r>(
+        &mut self,
+        scope: &mut Scope<'_>,
+        r: Attr<'r>,
+        set: &TextSet,
+    ) -> Frag<'r> {
         let lits = set.literals();
         let exact = set.case_exact();
-        if let Some(lookup) = self
-            .lookup(r, CompareOp::Eq, &lits, exact)
-            .filter(|_| !self.ne)
-        {
+        if let Some(lookup) = scope.lookup(r, CompareOp::Eq, &lits, exact) {
             return Frag::Ids(vec![lookup]);
         }
         let lits: Vec<String> = lits.into_iter().map(str::to_owned).collect();
-        self.leaf(&r, move |params, t, v| {
+        self.leaf(scope, &r, move |params, t, v| {
             let v = if exact {
                 v.to_owned()
             } else {
@@ -207,12 +201,13 @@ impl Translator<'_> {
     }
 }
 
-impl Translator<'_> {
+impl Sqlite<'_> {
     /// `r op lit` where `lit` (folded unless `exact`) is a dateTime: values that are
     /// dateTimes compare as instants, other strings as text (folded unless caseExact), as
     /// the evaluator does.
     fn instant_pred<'r>(
         &mut self,
+        scope: &mut Scope<'_>,
         r: &Attr<'_>,
         op: CompareOp,
         lit: &str,
@@ -221,7 +216,7 @@ impl Translator<'_> {
     ) -> Frag<'r> {
         let text_lit = lit.to_owned();
         let sql = sql_op(op);
-        self.leaf(r, move |params, t, v| {
+        self.leaf(scope, r, move |params, t, v| {
             let key = params.push(instant_key(instant));
             let l = params.push(text_lit);
             let folded = if exact {
@@ -237,16 +232,6 @@ impl Translator<'_> {
     }
 }
 
-/// A text key that sorts as the instant does: seconds shifted to be positive (years 0 to
-/// 9999, any offset) in 13 digits, then 9 digits of nanoseconds.
-pub(crate) fn instant_key(instant: Instant) -> String {
-    format!(
-        "{:013}{:09}",
-        instant.unix_seconds().saturating_add(1_000_000_000_000),
-        instant.subsec_nanos()
-    )
-}
-
 /// The objects whose sub-attribute a path names: the attribute when it is an object, or the
 /// objects in it when it is an array (column `o`).
 fn objects(doc: &str, p: &str, e: &str) -> String {
@@ -255,14 +240,4 @@ fn objects(doc: &str, p: &str, e: &str) -> String {
          UNION ALL SELECT {e}.value AS o FROM json_each({doc}, {p}) AS {e} \
          WHERE json_type({doc}, {p}) = 'array' AND {e}.type = 'object'"
     )
-}
-
-pub(super) fn sql_op(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        _ => "=",
-    }
 }

@@ -8,46 +8,15 @@ use scim_core::{block_on, Config, Engine, MemoryStore, Method, Request, RequestC
 use scim_schema::Registry;
 use serde_json::{json, Value};
 
+use scim_test_support::filters::{odd_users, wide_and_deep, UNTRANSLATABLE};
+
 use super::memory_store;
-
-/// Filters SQL cannot (or could not) translate, beside parts it can: abandoned branches
-/// must leave no parameter behind.
-const FILTERS: &[&str] = &[
-    "userName pr or title eq 9007199254740993",
-    r#"userName eq "a" or userName eq "\u0000""#,
-    r#"userName eq "a" or title eq "x\u0000y""#,
-    r#"not (userName pr and title eq 9007199254740993)"#,
-    r#"(userName pr or title eq 9007199254740993) and title pr"#,
-    r#"title pr and (userName eq "a" or title co "\u0000")"#,
-    r#"emails[value pr or type eq 9007199254740993] or userName eq "b""#,
-    r#"externalId eq "A" or title eq 9223372036854775808"#,
-    "title eq 9223372036854775807 or title eq -9223372036854775809",
-    "title gt 1e300 or title lt -1.0000000000000000000001 or userName pr",
-    r#"userName ew "b" or userName ew "\u0001\u001f""#,
-    r#"title ne "\u0000" and userName ne "\n""#,
-    r#"userName ew "b" or title ew "y""#,
-    r#"userName co "b" or title sw "x\u0000""#,
-    r#"userName gt "a" and title lt "x\u0001""#,
-];
-
-fn users() -> Vec<Value> {
-    vec![
-        json!({"userName": "a", "title": 9007199254740993u64}),
-        json!({"userName": "b", "title": "x\u{0}y", "externalId": "A"}),
-        json!({"userName": "c\u{1}\u{1f}", "title": 9223372036854775807i64,
-               "emails": [{"value": "e@x", "type": 9007199254740993u64}]}),
-        json!({"userName": "\n", "title": 1.5e300}),
-        json!({"userName": "\u{0}", "title": "\u{0}"}),
-        json!({"title": -9007199254740993i64}),
-        json!({"userName": "a\u{0}b", "title": "\u{0}y"}),
-    ]
-}
 
 /// Through [`Store::query`]: no error, and the answer is the evaluator's.
 #[test]
 fn untranslatable_parts_are_not_errors() {
     let s = memory_store();
-    for u in users() {
+    for u in odd_users() {
         block_on(s.create("t", "User", u, vec![])).expect("create");
     }
     let all = block_on(s.query(
@@ -63,7 +32,7 @@ fn untranslatable_parts_are_not_errors() {
     ))
     .expect("all")
     .resources;
-    for text in FILTERS {
+    for text in UNTRANSLATABLE {
         // Panics on a store error or an answer other than the evaluator's.
         check_query(&s, "t", "User", text, &all);
     }
@@ -90,7 +59,7 @@ fn the_engine_answers_200_like_the_memory_store() {
     let sqlite = Engine::new(Registry::standard(), memory_store(), config());
     let memory = Engine::new(Registry::standard(), MemoryStore::new(), config());
     let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
-    for mut u in users() {
+    for mut u in odd_users() {
         u["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
         // The schema refuses some odd shapes; both engines see the same outcome.
         let post = || Request::new(Method::Post, "/Users").with_json(&u);
@@ -98,7 +67,7 @@ fn the_engine_answers_200_like_the_memory_store() {
         let b = block_on(memory.handle(&ctx, post())).status;
         assert_eq!(a, b, "{u}");
     }
-    for text in FILTERS {
+    for text in UNTRANSLATABLE {
         for paged in [false, true] {
             let (status, body) = list(&sqlite, text, paged);
             let (expected_status, expected) = list(&memory, text, paged);
@@ -125,7 +94,7 @@ fn the_engine_answers_200_like_the_memory_store() {
 #[test]
 fn wide_and_deep_filters_are_not_errors() {
     let s = memory_store();
-    for u in users() {
+    for u in odd_users() {
         block_on(s.create("t", "User", u, vec![])).expect("create");
     }
     let all = block_on(s.query(
@@ -141,35 +110,7 @@ fn wide_and_deep_filters_are_not_errors() {
     ))
     .expect("all")
     .resources;
-    let limit = scim_filter::Limits::DEFAULT;
-    let wide = |term: &str, op: &str| {
-        let mut f = term.to_owned();
-        while f.len() + term.len() + op.len() + 2 < limit.max_length {
-            f = format!("{f} {op} {term}");
-        }
-        f
-    };
-    let deep = |open: &str, close: &str| {
-        format!(
-            "{}title pr{}",
-            open.repeat(limit.max_depth - 1),
-            close.repeat(limit.max_depth - 1)
-        )
-    };
-    for text in [
-        wide("title pr", "and"),
-        wide("title pr", "or"),
-        wide(r#"title co "a""#, "or"),
-        wide(r#"userName eq "a""#, "or"),
-        wide(r#"externalId eq "a""#, "or"),
-        wide(r#"not (userName eq "a")"#, "and"),
-        wide(r#"emails[value eq "a" or type pr]"#, "or"),
-        deep("not (", ")"),
-        deep("(userName pr or title gt 1 or ", ")"),
-        deep("(not (userName pr) and ", ")"),
-        deep("(userName eq \"a\" or ", ")"),
-        deep("(emails[value pr] and ", ")"),
-    ] {
+    for text in wide_and_deep() {
         check_query(&s, "t", "User", &text, &all);
     }
 }

@@ -63,6 +63,7 @@ fn engine_with<S: scim_core::Store>(
     )));
     config.max_payload = max_payload;
     config.patch_no_content = options.patch_no_content;
+    config.max_patch_retries = options.max_patch_retries;
     config.patch = config.patch.primary_rule(options.primary_rule);
     if idp_profiles {
         config = config

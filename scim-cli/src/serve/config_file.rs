@@ -28,6 +28,7 @@ pub(crate) struct ConfigFile {
     db: Option<String>,
     postgres: Option<PostgresKeys>,
     patch_no_content: Option<bool>,
+    max_patch_retries: Option<u64>,
     argon2: Option<Argon2Keys>,
     max_payload: Option<u64>,
     header_timeout_ms: Option<u64>,
@@ -267,6 +268,9 @@ impl ConfigFile {
         }
         if let Some(p) = self.patch_no_content {
             o.patch_no_content = p;
+        }
+        if let Some(n) = self.max_patch_retries {
+            o.max_patch_retries = size(n);
         }
         if let Some(a) = self.argon2 {
             let d = Argon2Params::default();

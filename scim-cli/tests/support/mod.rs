@@ -84,3 +84,95 @@ impl Drop for Running {
         }
     }
 }
+
+/// The real `scim serve` binary as a child process, on a port of its choosing (`--addr
+/// 127.0.0.1:0`, read back from its "listening" log line: no free-port race). Its log is
+/// drained by a thread of its own (the last lines kept for failure messages); the process
+/// is killed (SIGKILL) and reaped when dropped, so no test leaves one behind.
+pub struct ServeProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT/scim/v2`.
+    pub base: String,
+    log: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+}
+
+impl ServeProcess {
+    /// Starts `scim serve ARGS --addr 127.0.0.1:0` and waits (at most `within`) until it
+    /// listens; panics with its log when it exits or stays silent.
+    pub fn start(args: &[&std::ffi::OsStr], within: std::time::Duration) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scim"))
+            .arg("serve")
+            .args(args)
+            .args(["--addr", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::<std::sync::Mutex<std::collections::VecDeque<String>>>::default();
+        let (base_tx, base_rx) = std::sync::mpsc::channel::<String>();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("scim serve listening") {
+                        if let Some(at) = line.find("base_url=") {
+                            let url = line[at + "base_url=".len()..]
+                                .split_whitespace()
+                                .next()
+                                .unwrap_or("");
+                            let _ = base_tx.send(url.trim_matches('"').to_owned());
+                        }
+                    }
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    if log.len() == 40 {
+                        log.pop_front();
+                    }
+                    log.push_back(line);
+                }
+            });
+        }
+        let base = base_rx.recv_timeout(within);
+        let mut process = ServeProcess {
+            child,
+            base: String::new(),
+            log,
+        };
+        match base {
+            Ok(base) => process.base = base,
+            Err(_) => {
+                let status = process.child.try_wait().ok().flatten();
+                #[allow(clippy::panic)]
+                {
+                    panic!(
+                        "scim serve did not start (exit: {status:?}); its log:\n{}",
+                        process.log_tail()
+                    );
+                }
+            }
+        }
+        process
+    }
+
+    /// The last lines it logged.
+    pub fn log_tail(&self) -> String {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+    }
+
+    /// `kill -9`, and waits for it to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

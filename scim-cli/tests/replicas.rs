@@ -4,6 +4,7 @@
 //! - 100 concurrent member adds spread over both replicas leave exactly 100 members;
 //! - 50 concurrent POSTs of one `userName` give exactly one 201 and 49 409s;
 //! - an `If-Match` PUT race over both gives exactly one 200, the rest 412;
+//! - deletes racing member adds over both leave no dangling member;
 //! - `kill -9` of one replica while clients stream writes to both loses no acknowledged
 //!   write, leaves nothing half-written, and the other replica never fails a request.
 //!
@@ -301,7 +302,11 @@ fn concurrent_member_adds_over_two_replicas_keep_every_member() {
         assert_eq!(distinct, expected, "{base}: other members than added");
         versions.insert(stored["meta"]["version"].to_string());
     }
-    assert_eq!(versions.len(), 1, "the replicas see other versions: {versions:?}");
+    assert_eq!(
+        versions.len(),
+        1,
+        "the replicas see other versions: {versions:?}"
+    );
     // Each member's `groups` (read through the members table) names the group, on B too.
     for (i, id) in users.iter().enumerate().step_by(17) {
         let u = call(
@@ -379,8 +384,8 @@ fn concurrent_creates_of_one_user_name_over_two_replicas_give_one_201() {
         assert_eq!(list["totalResults"], 1, "{base}: {list}");
         assert_eq!(list["Resources"][0]["id"], winner["id"]);
         assert_eq!(list["Resources"][0]["displayName"], winner["displayName"]);
-        let all = call(&agent, "GET", &format!("{base}/Users"), None, &[])
-            .expect(200, "list every user");
+        let all =
+            call(&agent, "GET", &format!("{base}/Users"), None, &[]).expect(200, "list every user");
         assert_eq!(all["totalResults"], 1, "{base}: {all}");
     }
 }
@@ -464,7 +469,10 @@ fn if_match_put_race_over_two_replicas_has_one_winner() {
         else {
             panic!("{base}: the user is not readable");
         };
-        assert_eq!(now, winner_etag, "{base}: stored version is not the winner's");
+        assert_eq!(
+            now, winner_etag,
+            "{base}: stored version is not the winner's"
+        );
         assert_eq!(body["title"], format!("writer {winner}"), "{base}: {body}");
         assert_eq!(body["meta"]["version"], winner_etag.as_str());
     }
@@ -479,6 +487,137 @@ fn if_match_put_race_over_two_replicas_has_one_winner() {
         );
         assert_eq!(again.status(), Some(412), "{base}: {again:?}");
     }
+}
+
+/// Deletes of users on one replica racing adds of the same users to a group on the other
+/// (40 pairs, sides alternating): whichever wins each race, the group ends with no member
+/// that no longer exists — here none at all, since every user is deleted. Then a group
+/// deleted on one replica leaves its parent group, read on the other.
+#[test]
+fn deletes_racing_member_adds_over_two_replicas_leave_no_dangling_member() {
+    let _serial = serial();
+    let Some(schema) = TestSchema::new("replicas_cascade") else {
+        return;
+    };
+    let replicas = Replicas::start(&schema);
+    let agent = agent();
+    let create_group = |base: &str, name: &str| {
+        let body = call(
+            &agent,
+            "POST",
+            &format!("{base}/Groups"),
+            Some(&json!({"schemas": [GROUP], "displayName": name})),
+            &[],
+        )
+        .expect(201, "create a group");
+        id_of(&body)
+    };
+    let group = create_group(&replicas.a.base, "Cascaded");
+    let users: Vec<String> = (0..40)
+        .map(|i| {
+            let body = call(
+                &agent,
+                "POST",
+                &format!("{}/Users", replicas.base(i)),
+                Some(&user(&format!("leaver{i}"))),
+                &[],
+            )
+            .expect(201, "create a user");
+            id_of(&body)
+        })
+        .collect();
+    let replies = concurrently(80, |k| {
+        let (i, delete) = (k % 40, k < 40);
+        if delete {
+            call(
+                &agent,
+                "DELETE",
+                &format!("{}/Users/{}", replicas.base(i), users[i]),
+                None,
+                &[],
+            )
+        } else {
+            let patch = json!({
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": users[i]}]}],
+            });
+            call(
+                &agent,
+                "PATCH",
+                &format!("{}/Groups/{group}", replicas.base(i + 1)),
+                Some(&patch),
+                &[],
+            )
+        }
+    });
+    let (mut added, mut refused) = (0, 0);
+    for (k, r) in replies.iter().enumerate() {
+        match (k < 40, r) {
+            (true, Reply::Answer { status: 204, .. }) => {}
+            (false, Reply::Answer { status: 200, .. }) => added += 1,
+            (
+                false,
+                Reply::Answer {
+                    status: 400, body, ..
+                },
+            ) if body["scimType"] == "invalidValue" => refused += 1,
+            _ => panic!(
+                "{} {k}: {r:?}\n{}",
+                if k < 40 { "DELETE" } else { "PATCH" },
+                replicas.logs()
+            ),
+        }
+    }
+    eprintln!(
+        "delete vs add: {added} adds answered 200 (then removed by the delete), {refused} refused"
+    );
+    for base in [&replicas.a.base, &replicas.b.base] {
+        let g = call(&agent, "GET", &format!("{base}/Groups/{group}"), None, &[])
+            .expect(200, "read the group");
+        assert!(
+            g["members"].as_array().is_none_or(Vec::is_empty),
+            "{base}: deleted users are still members ({added} adds answered 200, {refused} refused): {g}"
+        );
+        let left =
+            call(&agent, "GET", &format!("{base}/Users"), None, &[]).expect(200, "list users");
+        assert_eq!(left["totalResults"], 0, "{base}: {left}");
+    }
+
+    // A group in a group: deleted on B, gone from its parent as read on A.
+    let parent = create_group(&replicas.a.base, "Parent");
+    let child = create_group(&replicas.b.base, "Child");
+    let patch = json!({
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": child}]}],
+    });
+    call(
+        &agent,
+        "PATCH",
+        &format!("{}/Groups/{parent}", replicas.a.base),
+        Some(&patch),
+        &[],
+    )
+    .expect(200, "add the child group");
+    let delete = call(
+        &agent,
+        "DELETE",
+        &format!("{}/Groups/{child}", replicas.b.base),
+        None,
+        &[],
+    );
+    assert_eq!(delete.status(), Some(204), "{delete:?}");
+    let p = call(
+        &agent,
+        "GET",
+        &format!("{}/Groups/{parent}", replicas.a.base),
+        None,
+        &[],
+    )
+    .expect(200, "read the parent");
+    assert!(
+        p["members"].as_array().is_none_or(Vec::is_empty),
+        "the deleted group is still a member: {p}"
+    );
 }
 
 /// What the writers of the kill test saw.
@@ -602,9 +741,9 @@ fn kill_9_of_one_replica_loses_no_acknowledged_write_and_the_other_keeps_serving
         }
     };
     wait_for("writes on both replicas", &|s| {
-        ['A', 'B'].iter().all(|side| {
-            s.acknowledged.iter().filter(|(r, ..)| r == side).count() >= BEFORE
-        })
+        ['A', 'B']
+            .iter()
+            .all(|side| s.acknowledged.iter().filter(|(r, ..)| r == side).count() >= BEFORE)
     });
     killed.store(true, Ordering::SeqCst);
     replicas.a.kill9();

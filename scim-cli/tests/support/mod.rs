@@ -161,7 +161,10 @@ impl ServeProcess {
     /// The last lines it logged.
     pub fn log_tail(&self) -> String {
         let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+        log.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// `kill -9`, and waits for it to be gone.

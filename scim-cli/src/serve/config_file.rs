@@ -390,7 +390,8 @@ mod tests {
         let o = load(
             r#"{"addr": "127.0.0.1:9090", "base_path": "/v2", "public_url": "https://x.example/v2",
                 "idp_profiles": false, "primary_rule": "keep_existing", "max_payload": 2048,
-                "patch_no_content": true, "db": ":memory:", "header_timeout_ms": 1,
+                "patch_no_content": true, "max_patch_retries": 13, "db": ":memory:",
+                "header_timeout_ms": 1,
                 "idle_timeout_ms": 2, "body_timeout_ms": 3, "max_connections": 4,
                 "max_uri_length": 5, "max_header_bytes": 6, "max_discard": 7, "listen_backlog": 8,
                 "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
@@ -406,6 +407,8 @@ mod tests {
             ("/v2", Some("https://x.example/v2"))
         );
         assert!(!o.idp_profiles && o.patch_no_content && o.db.is_none());
+        assert_eq!(o.max_patch_retries, 13);
+        assert_eq!(ServeOptions::new().max_patch_retries, 1000);
         assert_eq!(o.primary_rule, scim_patch::PrimaryRule::KeepExisting);
         assert_eq!(o.max_payload, 2048);
         assert_eq!(

@@ -133,25 +133,35 @@ pub(crate) async fn migrate(client: &mut Object, schema: &str) -> Result<(), Fai
 /// A trigram index on `attr_index.key` (for `co`, `sw`, `ew` on the indexed attributes),
 /// if the `pg_trgm` extension is installed or may be: without it, the table is still
 /// complete and filters are answered without the index.
+///
+/// The operator class is named with the extension's schema: the extension may live in a
+/// schema not on this connection's `search_path` (an `extensions` schema, or another
+/// deployment's). One created here goes to `public`, never into the deployment's schema,
+/// whose `DROP SCHEMA … CASCADE` would take the extension and every other deployment's
+/// trigram index with it.
 async fn trigram_index(tx: &deadpool_postgres::Transaction<'_>, schema: &str) -> Result<(), Fail> {
-    let installed = tx
-        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'", &[])
-        .await?
-        .is_some();
-    if !installed {
+    const WHERE: &str =
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'";
+    let mut installed: Option<String> = tx.query_opt(WHERE, &[]).await?.map(|r| r.get(0));
+    if installed.is_none() {
         // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it.
         tx.batch_execute("SAVEPOINT trgm").await?;
         if tx
-            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
             .await
             .is_err()
         {
             tx.batch_execute("ROLLBACK TO SAVEPOINT trgm").await?;
             return Ok(());
         }
+        installed = tx.query_opt(WHERE, &[]).await?.map(|r| r.get(0));
     }
+    // `regnamespace::text` quotes the name where it needs quoting.
+    let Some(ext_schema) = installed else {
+        return Ok(());
+    };
     tx.batch_execute(&format!(
-        "CREATE INDEX attr_index_trgm ON {schema}.attr_index USING gin (key gin_trgm_ops)"
+        "CREATE INDEX attr_index_trgm ON {schema}.attr_index USING gin (key {ext_schema}.gin_trgm_ops)"
     ))
     .await?;
     Ok(())

@@ -110,3 +110,104 @@ fn documents_are_kept_exactly_and_search_forms_leave_secrets_out() {
         Some("false")
     );
 }
+
+/// A database of the test's own (the trigram extension is database-wide, so moving it
+/// around in the shared one would disturb other tests), dropped with its connections.
+struct OwnDatabase {
+    admin: TestSchema,
+    name: String,
+    url: String,
+}
+
+impl OwnDatabase {
+    fn new(admin: TestSchema, label: &str) -> OwnDatabase {
+        let name = format!("{}_{label}", admin.name());
+        admin.execute(&format!("CREATE DATABASE {name}"));
+        let base = admin.url();
+        let (head, tail) = base.rsplit_once('/').expect("a database in the URL");
+        let query = tail.find('?').map_or("", |q| &tail[q..]);
+        let url = format!("{head}/{name}{query}");
+        OwnDatabase { admin, name, url }
+    }
+
+    /// Runs `sql` on the database.
+    fn execute(&self, sql: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let driver = tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+            drop(client);
+            let _ = driver.await;
+        });
+    }
+
+    fn store(&self, schema: &str) -> scim_store_postgres::PostgresStore {
+        scim_store_postgres::PostgresStore::connect(
+            scim_store_postgres::PostgresOptions::new(&self.url)
+                .schema(schema)
+                .pool_size(1),
+            scim_core::StoreSchema::of(&scim_schema::Registry::standard()),
+        )
+        .expect("connect")
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        self.admin.execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+/// `pg_trgm` installed in a schema that is not on the store's `search_path` (an
+/// `extensions` schema, as some hosted PostgreSQL services do): the store still starts and
+/// builds its trigram index. Where the store installs the extension itself, it goes to
+/// `public`, not into the deployment's schema, so dropping one deployment's schema does
+/// not take the extension (and every other deployment's index) with it.
+#[test]
+fn the_trigram_index_is_built_wherever_pg_trgm_lives() {
+    let Some(admin) = TestSchema::new("layout_trgm") else {
+        return;
+    };
+    if admin
+        .scalar("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        .is_none()
+    {
+        eprintln!("skipping: this server has no pg_trgm");
+        return;
+    }
+    let db = OwnDatabase::new(admin, "elsewhere");
+    db.execute("CREATE SCHEMA extensions; CREATE EXTENSION pg_trgm SCHEMA extensions");
+    let store = db.store("deployment");
+    assert!(block_on(store.get("t", "User", "none")).unwrap().is_none());
+    drop(store);
+    // A second deployment, a fresh database where the store installs pg_trgm itself.
+    let admin = TestSchema::new("layout_trgm_own").expect("the server answered a moment ago");
+    let fresh = OwnDatabase::new(admin, "fresh");
+    drop(fresh.store("first"));
+    drop(fresh.store("second"));
+    fresh.execute(
+        "DO $$ BEGIN \
+           IF (SELECT extnamespace::regnamespace::text FROM pg_extension \
+               WHERE extname = 'pg_trgm') IS DISTINCT FROM 'public' THEN \
+             RAISE EXCEPTION 'pg_trgm is not in public'; END IF; \
+           IF (SELECT count(*) FROM pg_indexes WHERE indexname = 'attr_index_trgm') <> 2 THEN \
+             RAISE EXCEPTION 'a trigram index is missing'; END IF; \
+         END $$; \
+         DROP SCHEMA first CASCADE; \
+         DO $$ BEGIN \
+           IF (SELECT count(*) FROM pg_indexes WHERE indexname = 'attr_index_trgm' \
+               AND schemaname = 'second') <> 1 THEN \
+             RAISE EXCEPTION 'dropping one deployment took the other index'; END IF; \
+         END $$;",
+    );
+    drop(db);
+}

@@ -45,15 +45,26 @@ struct Replicas {
     a: ServeProcess,
     b: ServeProcess,
     /// The config file, removed on drop.
-    config: std::path::PathBuf,
+    _config: ConfigFile,
+}
+
+/// A file removed when dropped, also when a replica fails to start.
+struct ConfigFile(std::path::PathBuf);
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Replicas {
     fn start(schema: &TestSchema) -> Replicas {
-        let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("replicas-{}.json", schema.name()));
+        let config = ConfigFile(
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("replicas-{}.json", schema.name())),
+        );
         std::fs::write(
-            &config,
+            &config.0,
             serde_json::to_vec(&json!({
                 "db": schema.url(),
                 "postgres": {"schema": schema.name()},
@@ -63,7 +74,7 @@ impl Replicas {
         .unwrap();
         let args: [&OsStr; 4] = [
             OsStr::new("--config"),
-            config.as_os_str(),
+            config.0.as_os_str(),
             OsStr::new("--token"),
             OsStr::new(TOKEN),
         ];
@@ -73,7 +84,11 @@ impl Replicas {
             let b = s.spawn(|| ServeProcess::start(&args, START_TIMEOUT));
             (a.join().unwrap(), b.join().unwrap())
         });
-        Replicas { a, b, config }
+        Replicas {
+            a,
+            b,
+            _config: config,
+        }
     }
 
     /// Replica `i % 2`: A for even, B for odd.
@@ -91,12 +106,6 @@ impl Replicas {
             self.a.log_tail(),
             self.b.log_tail()
         )
-    }
-}
-
-impl Drop for Replicas {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.config);
     }
 }
 

@@ -1,0 +1,71 @@
+//! # scim-client
+//!
+//! An async SCIM 2.0 client (RFC 7643, RFC 7644) that speaks the server side's vocabulary:
+//! filters are [`scim_filter::Filter`]s, PATCH requests are [`scim_patch::PatchRequest`]s,
+//! and [`Client::discover`] reads the server's schemas into a [`scim_schema::Registry`] —
+//! so the client can check what it sends and what it gets back against the server's own
+//! description, refuse a filter the server says it cannot run, and split a Bulk request to
+//! the server's limits.
+//!
+//! - resources as `serde_json::Value` or any serde type, and typed [`User`] and [`Group`]
+//!   with extensions by URN;
+//! - create, get, list (GET) and search (POST `.search`), replace, patch, delete, Bulk,
+//!   discovery, `/Me`; every page of a list as a [`Stream`](futures_core::Stream), by index
+//!   or by RFC 9865 cursor;
+//! - `If-Match` with the version read, and a typed 412 ([`Error::PreconditionFailed`]);
+//! - headers per client and per request ([`RequestOptions`]);
+//! - auth: a static [`Bearer`] token, OAuth 2.0 [`ClientCredentials`] (cached, refreshed
+//!   before expiry, refreshed once after a 401), or any [`AuthHook`];
+//! - timeouts, connection reuse, a concurrency limit, retries with backoff and jitter on
+//!   429/503 honouring `Retry-After` ([`RetryPolicy`]); a response-size limit; never a panic
+//!   on a hostile body.
+//!
+//! HTTP is reqwest over rustls with the `ring` provider and the webpki roots.
+//!
+//! ```no_run
+//! use scim_client::{Client, ListQuery, RequestOptions, User};
+//! use scim_filter::{AttrPath, CompValue, CompareOp, Filter};
+//! use scim_patch::{PatchOptions, PatchRequest};
+//!
+//! # async fn run() -> Result<(), scim_client::Error> {
+//! let client = Client::builder("http://127.0.0.1:8080/scim/v2")?.bearer("s3cret").build()?;
+//! client.discover().await?;
+//!
+//! let bjensen: User = client.create("/Users", &User::new("bjensen")).await?;
+//! let id = bjensen.id.clone().unwrap_or_default();
+//!
+//! let filter = Filter::compare(AttrPath::new("userName"), CompareOp::Eq, CompValue::String("bjensen".into()));
+//! let page = client.list::<User>("/Users", &ListQuery::new().filter(filter)).await?;
+//! assert_eq!(page.total_results, 1);
+//!
+//! let read = client.get_with::<User>("/Users", &id, &RequestOptions::new()).await?;
+//! let patch = PatchRequest::from_json(&serde_json::json!({
+//!     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+//!     "Operations": [{"op": "replace", "path": "displayName", "value": "Babs"}]
+//! }), &PatchOptions::default()).map_err(|e| scim_client::Error::InvalidRequest(e.to_string()))?;
+//! let opts = RequestOptions::new().if_match(read.version.unwrap_or_default());
+//! client.patch::<User>("/Users", &id, &patch, &opts).await?;
+//! client.delete("/Users", &id, &RequestOptions::new()).await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod bulk;
+mod client;
+mod config;
+mod discovery;
+mod error;
+mod model;
+mod query;
+
+pub use auth::{AuthHook, Bearer, BoxFuture, ClientAuthMethod, ClientCredentials};
+pub use bulk::{BulkOperation, BulkOperationResult, BULK_REQUEST};
+pub use client::{
+    patch_to_json, Client, ClientBuilder, Report, RequestOptions, Versioned, SCIM_JSON,
+};
+pub use config::{ClientConfig, ResponseChecks, RetryPolicy};
+pub use discovery::{Discovery, ServiceProviderConfig};
+pub use error::{Error, ScimErrorBody};
+pub use model::{Group, Member, Meta, MultiValue, Name, Resource, User};
+pub use query::{ListQuery, ListResponse, Paging, SortOrder, LIST_RESPONSE, SEARCH_REQUEST};
+pub use reqwest::Method;

@@ -1,0 +1,1 @@
+//! The Python reference server `scim2-server` (PyPI), where `.ci/run` installed it.

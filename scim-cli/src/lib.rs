@@ -6,6 +6,7 @@
 //! in-process on an ephemeral port.
 
 pub mod auth;
+pub mod client_cmd;
 pub mod registry;
 pub mod serve;
 pub mod store;

@@ -22,31 +22,51 @@
 //!
 //! HTTP is reqwest over rustls with the `ring` provider and the webpki roots.
 //!
-//! ```no_run
+//! ```
+//! use futures_util::TryStreamExt;
 //! use scim_client::{Client, ListQuery, RequestOptions, User};
 //! use scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 //! use scim_patch::{PatchOptions, PatchRequest};
 //!
-//! # async fn run() -> Result<(), scim_client::Error> {
-//! let client = Client::builder("http://127.0.0.1:8080/scim/v2")?.bearer("s3cret").build()?;
-//! client.discover().await?;
+//! # // A `scim serve` on a free loopback port for the example to talk to.
+//! # let mut options = scim_cli::serve::ServeOptions::new();
+//! # options.tokens.insert("s3cret", scim_core::Scopes::All);
+//! # let rt = tokio::runtime::Runtime::new().unwrap();
+//! # let listener = rt.block_on(async { scim_cli::serve::bind(([127, 0, 0, 1], 0).into(), 16) }).unwrap();
+//! # let addr = listener.local_addr().unwrap();
+//! # rt.spawn(async move { scim_cli::serve::run(listener, options, std::future::pending()).await });
+//! # let url = format!("http://{addr}/scim/v2");
+//! # rt.block_on(async {
+//! let client = Client::builder(&url)?.bearer("s3cret").build()?;
+//! let found = client.discover().await?; // the server's schemas, as a scim_schema::Registry
+//! assert!(found.registry.resource_type("User").is_some());
 //!
 //! let bjensen: User = client.create("/Users", &User::new("bjensen")).await?;
 //! let id = bjensen.id.clone().unwrap_or_default();
 //!
+//! // Filters are scim_filter's AST: values are quoted and escaped for you.
 //! let filter = Filter::compare(AttrPath::new("userName"), CompareOp::Eq, CompValue::String("bjensen".into()));
 //! let page = client.list::<User>("/Users", &ListQuery::new().filter(filter)).await?;
 //! assert_eq!(page.total_results, 1);
 //!
+//! // PATCH with scim_patch's request, only if nobody changed the user since it was read.
 //! let read = client.get_with::<User>("/Users", &id, &RequestOptions::new()).await?;
 //! let patch = PatchRequest::from_json(&serde_json::json!({
 //!     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 //!     "Operations": [{"op": "replace", "path": "displayName", "value": "Babs"}]
 //! }), &PatchOptions::default()).map_err(|e| scim_client::Error::InvalidRequest(e.to_string()))?;
 //! let opts = RequestOptions::new().if_match(read.version.unwrap_or_default());
-//! client.patch::<User>("/Users", &id, &patch, &opts).await?;
+//! let patched = client.patch::<User>("/Users", &id, &patch, &opts).await?;
+//! assert_eq!(patched.and_then(|u| u.display_name).as_deref(), Some("Babs"));
+//!
+//! // Every page, as a stream.
+//! let everyone: Vec<User> = client.list_all("/Users", ListQuery::new().count(50)).try_collect().await?;
+//! assert_eq!(everyone.len(), 1);
+//!
 //! client.delete("/Users", &id, &RequestOptions::new()).await?;
-//! # Ok(()) }
+//! assert!(client.reports().is_empty()); // everything received matched the server's schemas
+//! # Ok::<(), scim_client::Error>(())
+//! # }).unwrap();
 //! ```
 
 mod auth;

@@ -750,6 +750,11 @@ impl Client {
                 ));
             }
         }
+        if self.inner.config.validate_requests {
+            if let Some(d) = self.discovery() {
+                d.validate_patch(endpoint, request)?;
+            }
+        }
         let body = patch_to_json(request);
         let url = Self::with_projection(self.url(endpoint, &[id])?, opts);
         let raw = self
@@ -958,6 +963,17 @@ impl Client {
             s.seen += n;
             if s.cursor {
                 match &page.next_cursor {
+                    Some(c) if s.query.cursor.as_deref() == Some(c.as_str()) => {
+                        // The same cursor again would list the same page forever.
+                        s.done = true;
+                        return Some((
+                            Err(Error::protocol(
+                                200,
+                                "nextCursor repeats the cursor just used",
+                            )),
+                            s,
+                        ));
+                    }
                     Some(c) if !c.is_empty() && n > 0 => s.query.cursor = Some(c.clone()),
                     _ => s.done = true,
                 }

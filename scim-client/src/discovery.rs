@@ -240,6 +240,67 @@ impl Discovery {
             .map(|_| ())
             .map_err(|e| Error::InvalidRequest(e.to_string()))
     }
+
+    /// Validates the values of a PATCH request against `endpoint`'s resource type: each
+    /// `add`/`replace` value against the attribute its path names (or, without a path,
+    /// each attribute of the value). Paths themselves are resolved by the server.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] naming the operation and the issues.
+    pub fn validate_patch(
+        &self,
+        endpoint: &str,
+        request: &scim_patch::PatchRequest,
+    ) -> Result<(), Error> {
+        let Some(rt) = self.resource_type(endpoint) else {
+            return Ok(());
+        };
+        let opts = ValidationOptions::default();
+        let check = |i: usize, path: &scim_filter::AttrPath, value: &Value| {
+            rt.validate_value(path, value.clone(), &opts)
+                .map(|_| ())
+                .map_err(|e| Error::InvalidRequest(format!("operation {i}: {e}")))
+        };
+        for (i, op) in request.operations.iter().enumerate() {
+            if op.op == scim_patch::OpKind::Remove {
+                continue;
+            }
+            let Some(value) = &op.value else { continue };
+            match &op.path {
+                Some(p) => {
+                    let path = match (&p.value_filter, &p.sub_attr) {
+                        (Some(_), Some(sub)) => p.attr.clone().with_sub_attr(sub.clone()),
+                        _ => p.attr.clone(),
+                    };
+                    check(i, &path, value)?;
+                }
+                None => {
+                    let Some(obj) = value.as_object() else {
+                        return Err(Error::InvalidRequest(format!(
+                            "operation {i}: a value without a path must be an object"
+                        )));
+                    };
+                    for (name, v) in obj {
+                        if let Some(ext) = rt.extension(name) {
+                            let Some(inner) = v.as_object() else {
+                                return Err(Error::InvalidRequest(format!(
+                                    "operation {i}: `{name}` must be an object"
+                                )));
+                            };
+                            for (sub, sv) in inner {
+                                let path = scim_filter::AttrPath::new(sub.clone())
+                                    .with_urn(ext.id.clone());
+                                check(i, &path, sv)?;
+                            }
+                        } else {
+                            check(i, &scim_filter::AttrPath::new(name.clone()), v)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The resources of a ListResponse, or the items of a bare array (some servers answer

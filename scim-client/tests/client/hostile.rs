@@ -164,3 +164,29 @@ fn bad_base_urls_and_ids_are_errors() {
         .header("bad header", "v")
         .is_err());
 }
+
+#[tokio::test]
+async fn a_repeated_cursor_ends_the_listing() {
+    use futures_util::TryStreamExt;
+    let mock = Mock::start(|_, _| {
+        Reply::raw(
+            200,
+            serde_json::json!({"totalResults": 100, "nextCursor": "same",
+                "Resources": [{"id": "1"}]})
+            .to_string(),
+        )
+    })
+    .await;
+    let c = Client::builder(&mock.url("/scim/v2"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let q = ListQuery::new().paging(scim_client::Paging::Cursor);
+    let e = c
+        .list_all::<Value>("/Users", q)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
+    assert_eq!(mock.seen().len(), 2);
+}

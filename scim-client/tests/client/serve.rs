@@ -290,6 +290,34 @@ async fn validation_before_sending_and_unknown_token() {
         .await
         .unwrap();
     assert_eq!(page.total_results, 0, "nothing was sent");
+    // PATCH values are checked against the attribute their path names.
+    let ok: User = client.create("/Users", &User::new("valid")).await.unwrap();
+    let id = ok.id.unwrap();
+    for ops in [
+        json!([{"op": "replace", "path": "active", "value": "yes"}]),
+        json!([{"op": "add", "path": "emails[type eq \"work\"].primary", "value": "no"}]),
+        json!([{"op": "replace", "value": {"displayName": 7}}]),
+        json!([{"op": "replace", "value": {ENTERPRISE: {"employeeNumber": []}}}]),
+    ] {
+        let e = client
+            .patch::<Value>("/Users", &id, &patch(ops.clone()), &RequestOptions::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest(_)), "{ops}: {e:?}");
+    }
+    let fine = client
+        .patch::<Value>(
+            "/Users",
+            &id,
+            &patch(json!([{"op": "replace", "value": {"displayName": "V", ENTERPRISE: {"employeeNumber": "1"}}},
+                          {"op": "add", "path": "emails", "value": [{"value": "v@example.com", "type": "work"}]}])),
+            &RequestOptions::new(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fine["displayName"], "V");
+    assert_eq!(fine[ENTERPRISE]["employeeNumber"], "1");
 
     let stranger = Client::builder(&server.base)
         .unwrap()

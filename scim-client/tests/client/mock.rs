@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 
@@ -17,6 +18,8 @@ pub struct Seen {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The client's address (its port tells connections apart).
+    pub peer: SocketAddr,
 }
 
 impl Seen {
@@ -84,7 +87,11 @@ impl Mock {
         let handler: Arc<Handler> = Arc::new(handler);
         let log = seen.clone();
         let app = axum::Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                  method: Method,
+                  uri: Uri,
+                  headers: HeaderMap,
+                  body: Bytes| {
                 let log = log.clone();
                 let handler = handler.clone();
                 async move {
@@ -94,6 +101,7 @@ impl Mock {
                         query: uri.query().unwrap_or("").to_owned(),
                         headers,
                         body: body.to_vec(),
+                        peer,
                     };
                     let n = {
                         let mut l = log.lock().unwrap();
@@ -112,7 +120,11 @@ impl Mock {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
         });
         Mock { addr, seen, task }
     }

@@ -284,3 +284,50 @@ async fn strict_response_checks_fail_the_call() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidResponse(_)), "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_reused() {
+    let mock = Mock::start(|_, _| Reply::json(200, list_body())).await;
+    let c = client(&mock, fast());
+    for _ in 0..5 {
+        c.list::<Value>("/Users", &ListQuery::new()).await.unwrap();
+        // Time for the connection to go back to the pool.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let peers: std::collections::HashSet<_> = mock.seen().iter().map(|s| s.peer).collect();
+    assert_eq!(mock.seen().len(), 5);
+    assert_eq!(peers.len(), 1, "one connection for five requests");
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out() {
+    // A server that accepts and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let mut config = fast();
+    config.timeout = Duration::from_millis(300);
+    config.retry = scim_client::RetryPolicy::none();
+    let c = Client::builder(&format!("http://{addr}/scim/v2"))
+        .unwrap()
+        .config(config)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = c
+        .list::<Value>("/Users", &ListQuery::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    held.abort();
+}

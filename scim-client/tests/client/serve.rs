@@ -330,3 +330,39 @@ async fn validation_before_sending_and_unknown_token() {
         .unwrap_err();
     assert_eq!(e.status(), Some(401));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_pages_where_asked() {
+    let server = Running::start();
+    let client = server.client();
+    let d = client.discover().await.unwrap();
+    // scim serve offers cursors but pages by index by default: Auto keeps index paging.
+    assert!(d.config.pagination_cursor && !d.config.prefers_cursor());
+    for i in 0..9 {
+        client
+            .create("/Users", &User::new(format!("c{i}")))
+            .await
+            .unwrap();
+    }
+    let by_index: Vec<_> = client
+        .pages::<User>("/Users", ListQuery::new().count(4))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(by_index.len(), 3);
+    assert!(by_index.iter().all(|p| p.next_cursor.is_none()));
+    let by_cursor: Vec<_> = client
+        .pages::<User>("/Users", ListQuery::new().count(4).paging(Paging::Cursor))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(by_cursor.len(), 3);
+    assert!(by_cursor[0].next_cursor.is_some() && by_cursor[2].next_cursor.is_none());
+    let mut names: Vec<String> = by_cursor
+        .into_iter()
+        .flat_map(|p| p.resources)
+        .map(|u| u.user_name)
+        .collect();
+    names.sort();
+    assert_eq!(names, (0..9).map(|i| format!("c{i}")).collect::<Vec<_>>());
+}

@@ -238,3 +238,89 @@ fn usage_and_auth_errors() {
     assert_eq!(code, 1);
     assert!(err.contains("transport"), "{err}");
 }
+
+/// A token endpoint on a loopback port handing out `token` for any client, recording each
+/// request (head and body) it gets.
+fn token_endpoint(token: &'static str) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            log.lock()
+                .unwrap()
+                .push(format!("{head}\n{}", String::from_utf8_lossy(&body)));
+            let reply = json!({"access_token": token, "token_type": "Bearer", "expires_in": 300})
+                .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn client_credentials_flags() {
+    let (_server, url) = server();
+    let (token_url, seen) = token_endpoint(TOKEN);
+    let out = Command::new(env!("CARGO_BIN_EXE_scim"))
+        .args([
+            "list",
+            "/Users",
+            "--url",
+            &url,
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "cli",
+            "--client-auth",
+            "post",
+            "--scope",
+            "https://gluu.org/scim/users.read",
+        ])
+        .env_remove("SCIM_TOKEN")
+        .env("SCIM_CLIENT_SECRET", "from-env")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json_of(&String::from_utf8_lossy(&out.stdout))["totalResults"],
+        0
+    );
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    let body = requests[0].rsplit('\n').next().unwrap();
+    assert!(body.contains("grant_type=client_credentials"), "{body}");
+    assert!(body.contains("client_id=cli"), "{body}");
+    assert!(body.contains("client_secret=from-env"), "{body}");
+    assert!(
+        body.contains("scope=https%3A%2F%2Fgluu.org%2Fscim%2Fusers.read"),
+        "{body}"
+    );
+}

@@ -501,8 +501,12 @@ impl Client {
             if raw.status == 401 && !refreshed {
                 if let Some(a) = &self.inner.auth {
                     refreshed = true;
-                    authorization = a.authorization(authorization.as_deref()).await?;
-                    continue;
+                    let renewed = a.authorization(authorization.as_deref()).await?;
+                    // A static token comes back the same: asking again would be refused again.
+                    if renewed != authorization {
+                        authorization = renewed;
+                        continue;
+                    }
                 }
             }
             if (raw.status == 429 || raw.status == 503)

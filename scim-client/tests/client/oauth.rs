@@ -187,3 +187,23 @@ async fn token_endpoint_refusal_is_an_auth_error() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn a_static_token_refused_is_not_sent_twice() {
+    let mock = Mock::start(|_, _| Reply::json(401, json!({"status": "401"}))).await;
+    let c = Client::builder(&mock.url("/scim/v2"))
+        .unwrap()
+        .bearer("static")
+        .build()
+        .unwrap();
+    let e = c
+        .list::<Value>("/Users", &ListQuery::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(401));
+    assert_eq!(mock.seen().len(), 1);
+    assert_eq!(
+        mock.seen()[0].header("authorization").as_deref(),
+        Some("Bearer static")
+    );
+}

@@ -13,6 +13,11 @@ use tokio::time::Instant;
 use crate::Error;
 
 /// A boxed future, as [`AuthHook`] returns.
+///
+/// ```
+/// let f: scim_client::BoxFuture<'static, u8> = Box::pin(async { 1 });
+/// # let _ = f;
+/// ```
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Gives the `Authorization` header of each request.
@@ -51,6 +56,13 @@ pub struct Bearer(Arc<str>);
 
 impl Bearer {
     /// The token (without `Bearer `).
+    ///
+    /// ```
+    /// let _client = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?
+    ///     .auth(scim_client::Bearer::new("s3cret"))
+    ///     .build()?;
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn new(token: impl Into<String>) -> Self {
         Bearer(Arc::from(token.into()))
     }
@@ -130,6 +142,11 @@ impl fmt::Debug for ClientCredentials {
 
 impl ClientCredentials {
     /// Credentials for `token_url`.
+    ///
+    /// ```
+    /// let creds = scim_client::ClientCredentials::new("https://idp.example.com/token", "id", "secret");
+    /// assert_eq!(creds.fetches(), 0);
+    /// ```
     pub fn new(
         token_url: impl Into<String>,
         client_id: impl Into<String>,
@@ -152,12 +169,24 @@ impl ClientCredentials {
     }
 
     /// `client_secret_basic` (default) or `client_secret_post`.
+    ///
+    /// ```
+    /// use scim_client::{ClientAuthMethod, ClientCredentials};
+    /// let c = ClientCredentials::new("http://x/token", "id", "secret").method(ClientAuthMethod::Post);
+    /// # let _ = c;
+    /// ```
     pub fn method(mut self, method: ClientAuthMethod) -> Self {
         self.method = method;
         self
     }
 
     /// The `scope` parameter (space-separated scopes).
+    ///
+    /// ```
+    /// let c = scim_client::ClientCredentials::new("http://x/token", "id", "secret")
+    ///     .scope("https://gluu.org/scim/users.read https://gluu.org/scim/users.write");
+    /// # let _ = c;
+    /// ```
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
@@ -177,6 +206,12 @@ impl ClientCredentials {
     }
 
     /// The HTTP client for the token endpoint (default: one of its own, 30 s timeout).
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    /// let c = scim_client::ClientCredentials::new("http://x/token", "id", "secret").http_client(http);
+    /// # let _ = c;
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = http;
         self

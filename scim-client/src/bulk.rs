@@ -8,6 +8,10 @@ use crate::client::{Client, RequestOptions};
 use crate::Error;
 
 /// The BulkRequest message URN.
+///
+/// ```
+/// assert!(scim_client::BULK_REQUEST.ends_with(":BulkRequest"));
+/// ```
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 /// One operation of a Bulk request.
@@ -38,6 +42,11 @@ pub struct BulkOperation {
 
 impl BulkOperation {
     /// A POST creating a resource under `endpoint`.
+    ///
+    /// ```
+    /// let op = scim_client::BulkOperation::post("/Groups", "g1", serde_json::json!({"displayName": "Admins"}));
+    /// assert_eq!(op.bulk_id.as_deref(), Some("g1"));
+    /// ```
     pub fn post(endpoint: &str, bulk_id: &str, data: Value) -> Self {
         BulkOperation {
             method: "POST".into(),
@@ -66,6 +75,14 @@ impl BulkOperation {
 }
 
 /// The result of one Bulk operation.
+///
+/// ```
+/// let r: scim_client::BulkOperationResult = serde_json::from_value(serde_json::json!({
+///     "method": "POST", "bulkId": "u1", "status": "201",
+///     "location": "https://x/scim/v2/Users/92b725cd"}))?;
+/// assert_eq!(r.id(), Some("92b725cd"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -106,6 +123,12 @@ impl BulkOperationResult {
     }
 
     /// The id at the end of `location`.
+    ///
+    /// ```
+    /// let r: scim_client::BulkOperationResult = serde_json::from_value(serde_json::json!({
+    ///     "method": "POST", "status": "201", "location": "https://x/scim/v2/Users/abc"})).unwrap();
+    /// assert_eq!(r.id(), Some("abc"));
+    /// ```
     pub fn id(&self) -> Option<&str> {
         self.location
             .as_deref()
@@ -161,6 +184,18 @@ impl Client {
     /// # Errors
     /// [`Error::Unsupported`] where `bulk.supported` is false; [`Error::InvalidRequest`] for
     /// an operation larger than `maxPayloadSize` on its own; any request's error.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// use scim_client::BulkOperation;
+    /// let user = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"});
+    /// let group = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    ///     "displayName": "G", "members": [{"value": "bulkId:u1"}]});
+    /// let results = client.bulk(vec![BulkOperation::post("/Users", "u1", user),
+    ///                                BulkOperation::post("/Groups", "g1", group)], Some(1)).await?;
+    /// assert!(results.iter().all(|r| r.status_code() == 201));
+    /// # Ok(()) }
+    /// ```
     pub async fn bulk(
         &self,
         operations: Vec<BulkOperation>,

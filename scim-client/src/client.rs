@@ -19,6 +19,10 @@ use crate::query::{ListQuery, ListResponse, Paging};
 use crate::{ClientConfig, Error, ResponseChecks, ScimErrorBody};
 
 /// The media type of SCIM messages (RFC 7644 §8.1).
+///
+/// ```
+/// assert_eq!(scim_client::SCIM_JSON, "application/scim+json");
+/// ```
 pub const SCIM_JSON: &str = "application/scim+json";
 
 /// Options of one request: extra headers, `If-Match`, projection, retry opt-in.
@@ -48,29 +52,53 @@ pub struct RequestOptions {
 
 impl RequestOptions {
     /// No options.
+    ///
+    /// ```
+    /// assert!(scim_client::RequestOptions::new().headers.is_empty());
+    /// ```
     pub fn new() -> Self {
         RequestOptions::default()
     }
 
     /// Adds a header.
+    ///
+    /// ```
+    /// let o = scim_client::RequestOptions::new().header("Group-Overhead-Bypass", "true");
+    /// assert_eq!(o.headers.len(), 1);
+    /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets `If-Match`.
+    ///
+    /// ```
+    /// let o = scim_client::RequestOptions::new().if_match("W/\"2\"");
+    /// assert!(o.if_match.is_some());
+    /// ```
     pub fn if_match(mut self, version: impl Into<String>) -> Self {
         self.if_match = Some(version.into());
         self
     }
 
     /// Sets `attributes`.
+    ///
+    /// ```
+    /// let o = scim_client::RequestOptions::new().attributes(["userName", "emails"]);
+    /// assert_eq!(o.attributes, vec!["userName", "emails"]);
+    /// ```
     pub fn attributes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
         self.attributes = names.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets `excludedAttributes`.
+    ///
+    /// ```
+    /// let o = scim_client::RequestOptions::new().excluded_attributes(["members"]);
+    /// assert_eq!(o.excluded_attributes, vec!["members"]);
+    /// ```
     pub fn excluded_attributes<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
         names: I,
@@ -80,6 +108,10 @@ impl RequestOptions {
     }
 
     /// Retries this request on 429/503 even if not idempotent.
+    ///
+    /// ```
+    /// assert!(scim_client::RequestOptions::new().retry_non_idempotent().retry_non_idempotent);
+    /// ```
     pub fn retry_non_idempotent(mut self) -> Self {
         self.retry_non_idempotent = true;
         self
@@ -145,18 +177,36 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// Sets the configuration.
+    ///
+    /// ```
+    /// let mut config = scim_client::ClientConfig::default();
+    /// config.max_concurrency = 4;
+    /// let _c = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?.config(config).build()?;
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn config(mut self, config: ClientConfig) -> Self {
         self.config = config;
         self
     }
 
     /// Authenticates with a static bearer token.
+    ///
+    /// ```
+    /// let _c = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?.bearer("s3cret").build()?;
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn bearer(self, token: impl Into<String>) -> Self {
         self.auth(Bearer::new(token))
     }
 
     /// Authenticates with a hook ([`ClientCredentials`](crate::ClientCredentials), or any
     /// [`AuthHook`]).
+    ///
+    /// ```
+    /// let creds = scim_client::ClientCredentials::new("http://127.0.0.1:1/token", "id", "secret");
+    /// let _c = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?.auth(creds).build()?;
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn auth(mut self, hook: impl AuthHook) -> Self {
         self.auth = Some(Arc::new(hook));
         self
@@ -166,6 +216,12 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] for a name or value HTTP does not allow.
+    ///
+    /// ```
+    /// let b = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?;
+    /// assert!(b.header("bad name", "x").is_err());
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, Error> {
         let (n, v) = header_pair(name, value)?;
         self.headers.append(n, v);
@@ -176,7 +232,18 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] if it is not a PEM certificate.
+    ///
+    /// ```
+    /// let b = scim_client::Client::builder("https://127.0.0.1:1/scim/v2")?;
+    /// assert!(b.root_certificate_pem(b"not a certificate").is_err());
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(Error::InvalidRequest(
+                "certificate: no PEM certificate block".into(),
+            ));
+        }
         let cert = reqwest::Certificate::from_pem(pem)
             .map_err(|e| Error::InvalidRequest(format!("certificate: {e}")))?;
         self.root_certificates.push(cert);
@@ -187,6 +254,12 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::Transport`] if the HTTP client cannot be set up.
+    ///
+    /// ```
+    /// let client = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?.build()?;
+    /// assert!(client.discovery().is_none());
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn build(self) -> Result<Client, Error> {
         let c = &self.config;
         let mut http = reqwest::Client::builder()
@@ -320,6 +393,11 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] if `base_url` is not an http(s) URL.
+    ///
+    /// ```
+    /// assert!(scim_client::Client::builder("https://scim.example.com/scim/v2").is_ok());
+    /// assert!(scim_client::Client::builder("ftp://example.com").is_err());
+    /// ```
     pub fn builder(base_url: &str) -> Result<ClientBuilder, Error> {
         let base = Url::parse(base_url)
             .map_err(|e| Error::InvalidRequest(format!("base URL `{base_url}`: {e}")))?;
@@ -338,16 +416,36 @@ impl Client {
     }
 
     /// The service's base URL.
+    ///
+    /// ```
+    /// let c = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?.build()?;
+    /// assert_eq!(c.base_url().path(), "/scim/v2");
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn base_url(&self) -> &Url {
         &self.inner.base
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// let c = scim_client::Client::builder("http://127.0.0.1:1/scim/v2")?.build()?;
+    /// assert_eq!(c.config().page_size, 100);
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }
 
     /// What [`discover`](Client::discover) found, if it ran.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// client.discover().await?;
+    /// let found = client.discovery().expect("discovered");
+    /// println!("bulk: at most {:?} operations", found.config.bulk_max_operations);
+    /// # Ok(()) }
+    /// ```
     pub fn discovery(&self) -> Option<Arc<Discovery>> {
         self.inner
             .discovery
@@ -364,6 +462,16 @@ impl Client {
 
     /// The reports kept so far (received resources that did not match the discovered
     /// schema), oldest first.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// client.discover().await?;
+    /// let _: scim_client::ListResponse<serde_json::Value> = client.list("/Users", &scim_client::ListQuery::new()).await?;
+    /// for r in client.reports() {
+    ///     eprintln!("{} {:?}: {}", r.endpoint, r.id, r.message);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn reports(&self) -> Vec<Report> {
         self.inner
             .reports
@@ -617,6 +725,13 @@ impl Client {
     /// # Errors
     /// [`Error::Scim`] with 409 `uniqueness` for a taken `userName`; [`Error::InvalidRequest`]
     /// if validation is on and the resource fails the discovered schema.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let created: scim_client::User = client.create("/Users", &scim_client::User::new("bjensen")).await?;
+    /// assert!(created.id.is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn create<T: Serialize + DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -630,6 +745,15 @@ impl Client {
     ///
     /// # Errors
     /// As [`create`](Client::create).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let opts = scim_client::RequestOptions::new().attributes(["id"]);
+    /// let created: serde_json::Value = client.create_with("/Users",
+    ///     &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a"}), &opts).await?;
+    /// # let _ = created;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_with<T: Serialize + DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -660,6 +784,13 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Scim`] with status 404 if there is none.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let user: scim_client::User = client.get("/Users", "2819c223").await?;
+    /// println!("{}", user.user_name);
+    /// # Ok(()) }
+    /// ```
     pub async fn get<T: DeserializeOwned>(&self, endpoint: &str, id: &str) -> Result<T, Error> {
         Ok(self
             .get_with(endpoint, id, &RequestOptions::new())
@@ -671,6 +802,15 @@ impl Client {
     ///
     /// # Errors
     /// As [`get`](Client::get).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// use scim_client::{RequestOptions, User};
+    /// let read = client.get_with::<User>("/Users", "2819c223", &RequestOptions::new()).await?;
+    /// let opts = RequestOptions::new().if_match(read.version.clone().unwrap_or_default());
+    /// client.replace("/Users", "2819c223", &read.resource, &opts).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn get_with<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -701,6 +841,13 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Scim`] (often 501 or 404 where `/Me` is not offered).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let me: scim_client::User = client.me().await?;
+    /// println!("signed in as {}", me.user_name);
+    /// # Ok(()) }
+    /// ```
     pub async fn me<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let raw = self
             .send(
@@ -717,6 +864,18 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::PreconditionFailed`] if `If-Match` names an older version.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// use scim_client::{Error, RequestOptions, User};
+    /// let mut user = User::new("bjensen");
+    /// user.display_name = Some("Babs".into());
+    /// match client.replace("/Users", "2819c223", &user, &RequestOptions::new().if_match("W/\"1\"")).await {
+    ///     Err(Error::PreconditionFailed(_)) => { /* read it again and retry */ }
+    ///     other => { other?; }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn replace<T: Serialize + DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -740,6 +899,17 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Unsupported`]; [`Error::Scim`] with `noTarget`, `mutability`…
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let request = scim_patch::PatchRequest::from_json(&serde_json::json!({
+    ///     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    ///     "Operations": [{"op": "add", "path": "members", "value": [{"value": "2819c223"}]}]
+    /// }), &scim_patch::PatchOptions::default()).map_err(|e| scim_client::Error::InvalidRequest(e.to_string()))?;
+    /// let opts = scim_client::RequestOptions::new().header("Group-Overhead-Bypass", "true");
+    /// client.patch::<scim_client::Group>("/Groups", "e9e30dba", &request, &opts).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn patch<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -774,6 +944,12 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Scim`] with 404 if there is none.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// client.delete("/Users", "2819c223", &scim_client::RequestOptions::new()).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(
         &self,
         endpoint: &str,
@@ -847,6 +1023,14 @@ impl Client {
     /// # Errors
     /// [`Error::Unsupported`] for a filter where `filter.supported` is false;
     /// [`Error::Scim`] with `invalidFilter`, `tooMany`…
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let q = scim_client::ListQuery::new().filter_str(r#"emails.value ew "@example.com""#)?.count(50);
+    /// let page = client.list::<scim_client::User>("/Users", &q).await?;
+    /// println!("{} of {}", page.resources.len(), page.total_results);
+    /// # Ok(()) }
+    /// ```
     pub async fn list<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -860,6 +1044,14 @@ impl Client {
     ///
     /// # Errors
     /// As [`list`](Client::list).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let opts = scim_client::RequestOptions::new().header("X-Tenant", "acme");
+    /// let page = client.list_with::<serde_json::Value>("/Groups", &scim_client::ListQuery::new(), &opts).await?;
+    /// # let _ = page;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_with<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -886,6 +1078,14 @@ impl Client {
     ///
     /// # Errors
     /// As [`list`](Client::list).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let q = scim_client::ListQuery::new().filter_str(r#"userName sw "b""#)?;
+    /// let page = client.search::<serde_json::Value>("", &q).await?; // from the root: every resource type
+    /// # let _ = page;
+    /// # Ok(()) }
+    /// ```
     pub async fn search<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -912,6 +1112,17 @@ impl Client {
     /// ([`ClientConfig::page_size`] unless the query sets a count), or by RFC 9865 cursors
     /// where the server advertises them ([`Paging`]). Ends after `totalResults` resources,
     /// an empty page, or a page without `nextCursor`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// use futures_util::StreamExt;
+    /// let mut pages = std::pin::pin!(client.pages::<serde_json::Value>("/Users", scim_client::ListQuery::new().count(200)));
+    /// while let Some(page) = pages.next().await {
+    ///     let page = page?;
+    ///     println!("{} resources of {}", page.resources.len(), page.total_results);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn pages<T: DeserializeOwned + Send + 'static>(
         &self,
         endpoint: &str,
@@ -1042,6 +1253,16 @@ impl Client {
     ///
     /// # Errors
     /// As any request.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let (status, body) = client
+    ///     .request(scim_client::Method::GET, "/ServiceProviderConfig", None, &scim_client::RequestOptions::new())
+    ///     .await?;
+    /// assert_eq!(status, 200);
+    /// # let _ = body;
+    /// # Ok(()) }
+    /// ```
     pub async fn request(
         &self,
         method: Method,

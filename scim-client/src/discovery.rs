@@ -71,6 +71,11 @@ fn number(v: &Value, feature: &str, key: &str) -> Option<u64> {
 
 impl ServiceProviderConfig {
     /// Reads the document.
+    ///
+    /// ```
+    /// let c = scim_client::ServiceProviderConfig::from_json(&serde_json::json!({}));
+    /// assert!(c.patch && c.filter && !c.etag);
+    /// ```
     pub fn from_json(v: &Value) -> Self {
         ServiceProviderConfig {
             patch: flag(v, "patch", "supported", true),
@@ -111,6 +116,15 @@ impl ServiceProviderConfig {
 
 /// What [`Client::discover`] found: the server's configuration, its schemas and resource
 /// types as a registry, and notes on what did not parse.
+///
+/// ```no_run
+/// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+/// let d = client.discover().await?;
+/// for note in &d.notes { eprintln!("{note}"); }
+/// let users = d.registry.resource_type("User");
+/// # let _ = users;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Discovery {
@@ -218,6 +232,14 @@ impl Discovery {
     ///
     /// # Errors
     /// The issues, one string.
+    ///
+    /// ```
+    /// let d = scim_client::Discovery::from_documents(serde_json::json!({}),
+    ///     &serde_json::json!([{"name": "Group", "endpoint": "/Groups", "schema": "urn:ietf:params:scim:schemas:core:2.0:Group"}]),
+    ///     &serde_json::json!([serde_json::to_value(scim_schema::builtin::group()).unwrap()]))?;
+    /// assert!(d.check_resource("/Groups", &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "1", "displayName": "G"})).is_ok());
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn check_resource(&self, endpoint: &str, resource: &Value) -> Result<(), String> {
         let Some(rt) = self.resource_type(endpoint) else {
             return Ok(());
@@ -232,6 +254,14 @@ impl Discovery {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] with the issues.
+    ///
+    /// ```
+    /// let d = scim_client::Discovery::from_documents(serde_json::json!({}),
+    ///     &serde_json::json!([{"name": "Group", "endpoint": "/Groups", "schema": "urn:ietf:params:scim:schemas:core:2.0:Group"}]),
+    ///     &serde_json::json!([serde_json::to_value(scim_schema::builtin::group()).unwrap()]))?;
+    /// assert!(d.validate_outgoing("/Groups", &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]})).is_err());
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn validate_outgoing(&self, endpoint: &str, resource: &Value) -> Result<(), Error> {
         let Some(rt) = self.resource_type(endpoint) else {
             return Ok(());
@@ -247,6 +277,16 @@ impl Discovery {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] naming the operation and the issues.
+    ///
+    /// ```
+    /// let d = scim_client::Discovery::from_documents(serde_json::json!({}),
+    ///     &serde_json::json!([{"name": "Group", "endpoint": "/Groups", "schema": "urn:ietf:params:scim:schemas:core:2.0:Group"}]),
+    ///     &serde_json::json!([serde_json::to_value(scim_schema::builtin::group()).unwrap()]))?;
+    /// let p = scim_patch::PatchRequest::from_json(&serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    ///     "Operations": [{"op": "replace", "path": "displayName", "value": 5}]}), &Default::default()).unwrap();
+    /// assert!(d.validate_patch("/Groups", &p).is_err());
+    /// # Ok::<(), scim_client::Error>(())
+    /// ```
     pub fn validate_patch(
         &self,
         endpoint: &str,
@@ -326,6 +366,15 @@ impl Client {
     /// # Errors
     /// Any request's error; [`Error::Protocol`] if the documents are not JSON objects or do
     /// not make a registry.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// let d = client.discover().await?;
+    /// if !d.config.filter {
+    ///     println!("this server cannot filter");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn discover(&self) -> Result<std::sync::Arc<Discovery>, Error> {
         let opts = RequestOptions::new();
         let (_, config) = self

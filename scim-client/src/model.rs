@@ -24,6 +24,11 @@ pub trait Resource: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// `meta` (RFC 7643 §3.1).
+///
+/// ```
+/// let m: scim_client::Meta = serde_json::from_value(serde_json::json!({"resourceType": "User", "version": "W/\"1\""})).unwrap();
+/// assert_eq!(m.version.as_deref(), Some("W/\"1\""));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -46,6 +51,11 @@ pub struct Meta {
 }
 
 /// `name` (RFC 7643 §4.1.1).
+///
+/// ```
+/// let n: scim_client::Name = serde_json::from_value(serde_json::json!({"givenName": "Barbara", "familyName": "Jensen"})).unwrap();
+/// assert_eq!(n.given_name.as_deref(), Some("Barbara"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -65,6 +75,11 @@ pub struct Name {
 }
 
 /// One value of a multi-valued attribute such as `emails` (RFC 7643 §2.4).
+///
+/// ```
+/// let e = scim_client::MultiValue::new("b@example.com").with_type("work");
+/// assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"value": "b@example.com", "type": "work"}));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -98,12 +113,20 @@ impl MultiValue {
     }
 
     /// Sets `type`.
+    ///
+    /// ```
+    /// assert_eq!(scim_client::MultiValue::new("x").with_type("home").kind.as_deref(), Some("home"));
+    /// ```
     pub fn with_type(mut self, kind: impl Into<String>) -> Self {
         self.kind = Some(kind.into());
         self
     }
 
     /// Sets `primary: true`.
+    ///
+    /// ```
+    /// assert_eq!(scim_client::MultiValue::new("x").primary().primary, Some(true));
+    /// ```
     pub fn primary(mut self) -> Self {
         self.primary = Some(true);
         self
@@ -111,6 +134,11 @@ impl MultiValue {
 }
 
 /// A group member (RFC 7643 §4.2).
+///
+/// ```
+/// let m: scim_client::Member = serde_json::from_value(serde_json::json!({"value": "1", "$ref": "https://x/Users/1", "type": "User"})).unwrap();
+/// assert_eq!(m.reference.as_deref(), Some("https://x/Users/1"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Member {
@@ -146,6 +174,14 @@ macro_rules! extensions {
         impl $t {
             /// The extension under `urn`, read as `E` (`None` if absent).
             ///
+            /// ```
+            /// let u: scim_client::User = serde_json::from_value(serde_json::json!({"userName": "a",
+            ///     "urn:example:ext:2.0:User": {"badge": 7}})).unwrap();
+            /// let ext: serde_json::Value = u.extension("urn:example:ext:2.0:User")?.unwrap();
+            /// assert_eq!(ext["badge"], 7);
+            /// # Ok::<(), scim_client::Error>(())
+            /// ```
+            ///
             /// # Errors
             /// [`Error::InvalidResponse`] if the value does not fit `E`.
             pub fn extension<E: DeserializeOwned>(&self, urn: &str) -> Result<Option<E>, Error> {
@@ -158,6 +194,13 @@ macro_rules! extensions {
             }
 
             /// Sets the extension under `urn` and lists `urn` in `schemas`.
+            ///
+            /// ```
+            /// let mut g = scim_client::Group::new("G");
+            /// g.set_extension("urn:example:ext:2.0:Group", &serde_json::json!({"costCenter": "4130"}))?;
+            /// assert_eq!(g.schemas.len(), 2);
+            /// # Ok::<(), scim_client::Error>(())
+            /// ```
             ///
             /// # Errors
             /// [`Error::InvalidRequest`] if `value` does not serialise to JSON.
@@ -236,6 +279,11 @@ pub struct User {
 
 impl User {
     /// A user with a `userName` and the core schema.
+    ///
+    /// ```
+    /// let u = scim_client::User::new("bjensen");
+    /// assert_eq!(u.schemas, vec!["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    /// ```
     pub fn new(user_name: impl Into<String>) -> Self {
         User {
             schemas: vec![<User as Resource>::SCHEMA.to_owned()],
@@ -295,6 +343,11 @@ pub struct Group {
 
 impl Group {
     /// A group with a `displayName` and the core schema.
+    ///
+    /// ```
+    /// let g = scim_client::Group::new("Admins");
+    /// assert_eq!(g.display_name, "Admins");
+    /// ```
     pub fn new(display_name: impl Into<String>) -> Self {
         Group {
             schemas: vec![<Group as Resource>::SCHEMA.to_owned()],

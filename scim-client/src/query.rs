@@ -20,6 +20,10 @@ pub enum SortOrder {
 
 impl SortOrder {
     /// The RFC's spelling.
+    ///
+    /// ```
+    /// assert_eq!(scim_client::SortOrder::Ascending.as_str(), "ascending");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             SortOrder::Ascending => "ascending",
@@ -84,11 +88,21 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// Everything, with the server's defaults.
+    ///
+    /// ```
+    /// assert!(scim_client::ListQuery::new().to_query_pairs().is_empty());
+    /// ```
     pub fn new() -> Self {
         ListQuery::default()
     }
 
     /// Sets the filter.
+    ///
+    /// ```
+    /// let f: scim_filter::Filter = r#"title pr and userType eq "Employee""#.parse().unwrap();
+    /// let q = scim_client::ListQuery::new().filter(f);
+    /// assert_eq!(q.to_query_pairs()[0].1, r#"title pr and userType eq "Employee""#);
+    /// ```
     pub fn filter(mut self, filter: Filter) -> Self {
         self.filter = Some(filter);
         self
@@ -109,18 +123,33 @@ impl ListQuery {
     }
 
     /// Sets `sortBy` and `sortOrder`.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().sort_by("meta.lastModified", scim_client::SortOrder::Descending);
+    /// assert!(q.to_query_pairs().contains(&("sortOrder".into(), "descending".into())));
+    /// ```
     pub fn sort_by(mut self, attribute: impl Into<String>, order: SortOrder) -> Self {
         self.sort = Some((attribute.into(), Some(order)));
         self
     }
 
     /// Sets `attributes`.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().attributes(["userName"]);
+    /// assert_eq!(q.to_query_pairs(), vec![("attributes".to_owned(), "userName".to_owned())]);
+    /// ```
     pub fn attributes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
         self.attributes = names.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets `excludedAttributes`.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().excluded_attributes(["groups"]);
+    /// assert_eq!(q.excluded_attributes, vec!["groups"]);
+    /// ```
     pub fn excluded_attributes<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
         names: I,
@@ -130,24 +159,44 @@ impl ListQuery {
     }
 
     /// Sets `startIndex`.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().start_index(11).count(10);
+    /// assert!(q.to_query_pairs().contains(&("startIndex".into(), "11".into())));
+    /// ```
     pub fn start_index(mut self, index: u64) -> Self {
         self.start_index = Some(index);
         self
     }
 
     /// Sets `count`.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().count(0); // totalResults only
+    /// assert_eq!(q.to_query_pairs(), vec![("count".to_owned(), "0".to_owned())]);
+    /// ```
     pub fn count(mut self, count: u64) -> Self {
         self.count = Some(count);
         self
     }
 
     /// Sets how [`Client::list_all`](crate::Client::list_all) pages.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().paging(scim_client::Paging::Cursor);
+    /// assert_eq!(q.paging, scim_client::Paging::Cursor);
+    /// ```
     pub fn paging(mut self, paging: Paging) -> Self {
         self.paging = paging;
         self
     }
 
     /// The query parameters of a GET list.
+    ///
+    /// ```
+    /// let q = scim_client::ListQuery::new().excluded_attributes(["members"]);
+    /// assert_eq!(q.to_query_pairs(), vec![("excludedAttributes".to_owned(), "members".to_owned())]);
+    /// ```
     pub fn to_query_pairs(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(f) = &self.filter {
@@ -221,8 +270,16 @@ impl ListQuery {
 }
 
 /// The SearchRequest message URN.
+///
+/// ```
+/// assert!(scim_client::SEARCH_REQUEST.ends_with(":SearchRequest"));
+/// ```
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// The ListResponse message URN.
+///
+/// ```
+/// assert!(scim_client::LIST_RESPONSE.ends_with(":ListResponse"));
+/// ```
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A ListResponse (RFC 7644 §3.4.2), with RFC 9865's `nextCursor`/`previousCursor`.

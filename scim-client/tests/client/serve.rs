@@ -366,3 +366,51 @@ async fn cursor_pages_where_asked() {
     names.sort();
     assert_eq!(names, (0..9).map(|i| format!("c{i}")).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_with_a_private_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let dir = std::env::temp_dir().join(format!("scim-client-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let mut options = scim_cli::serve::ServeOptions::new();
+    options.tokens.insert(TOKEN, scim_core::Scopes::All);
+    options.tls_cert = Some(cert_path);
+    options.tls_key = Some(key_path);
+    let server = Running::start_with(options);
+    let https = server.base.replace("http://127.0.0.1", "https://localhost");
+    // Trusting the private CA: works.
+    let client = Client::builder(&https)
+        .unwrap()
+        .bearer(TOKEN)
+        .root_certificate_pem(ca_cert.pem().as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let created: User = client.create("/Users", &User::new("tls")).await.unwrap();
+    assert_eq!(created.user_name, "tls");
+    // Without it (webpki roots only): a transport error, nothing sent.
+    let stranger = Client::builder(&https)
+        .unwrap()
+        .bearer(TOKEN)
+        .build()
+        .unwrap();
+    let e = stranger
+        .list::<Value>("/Users", &ListQuery::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -337,6 +337,9 @@ fn progress(done: u64, total: u64) {
 /// `scim list ENDPOINT`: one page as the ListResponse, or with `--all` every resource as
 /// JSON lines (written as the pages arrive).
 pub fn list(c: &Connection, endpoint: &str, args: &ListArgs) -> Outcome {
+    if args.all && args.search {
+        return usage("--all pages with GET; leave out --search");
+    }
     let q = match list_query(args) {
         Ok(q) => q,
         Err(o) => return o,

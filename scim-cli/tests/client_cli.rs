@@ -218,6 +218,8 @@ fn usage_and_auth_errors() {
     let (code, out, _) = scim(&url, &["list", "/Users", "--token", "wrong"]);
     assert_eq!(code, 1);
     assert_eq!(json_of(&out)["status"], "401");
+    let (code, _, err) = scim(&url, &["list", "/Users", "--all", "--search"]);
+    assert_eq!(code, 2, "{err}");
     // Half the client-credentials flags: usage.
     let (code, _, err) = scim(&url, &["list", "/Users", "--client-id", "x"]);
     assert_eq!(code, 2, "{err}");

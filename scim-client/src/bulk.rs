@@ -2,10 +2,10 @@
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::client::{Client, RequestOptions};
 use crate::Error;
+use crate::client::{Client, RequestOptions};
 
 /// The BulkRequest message URN.
 ///

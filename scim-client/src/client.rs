@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures_core::Stream;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use scim_patch::PatchRequest;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::auth::{AuthHook, Bearer};
@@ -1127,7 +1127,7 @@ impl Client {
         &self,
         endpoint: &str,
         query: ListQuery,
-    ) -> impl Stream<Item = Result<ListResponse<T>, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<ListResponse<T>, Error>> + Send + 'static + use<T> {
         let client = self.clone();
         let endpoint = endpoint.to_owned();
         let cursor = self.use_cursor(&query);
@@ -1237,7 +1237,7 @@ impl Client {
         &self,
         endpoint: &str,
         query: ListQuery,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static + use<T> {
         use futures_util::StreamExt;
         self.pages::<T>(endpoint, query).flat_map(|page| {
             let items: Vec<Result<T, Error>> = match page {

@@ -5,8 +5,8 @@ use reqwest::Method;
 use scim_schema::{Registry, ResourceType, Schema, ValidationOptions};
 use serde_json::Value;
 
-use crate::client::{Client, RequestOptions};
 use crate::Error;
+use crate::client::{Client, RequestOptions};
 
 /// What `/ServiceProviderConfig` says the server supports (RFC 7643 §5), read leniently:
 /// a feature the document does not mention counts as supported, since a missing or

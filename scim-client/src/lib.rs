@@ -79,13 +79,13 @@ mod model;
 mod query;
 
 pub use auth::{AuthHook, Bearer, BoxFuture, ClientAuthMethod, ClientCredentials};
-pub use bulk::{BulkOperation, BulkOperationResult, BULK_REQUEST};
+pub use bulk::{BULK_REQUEST, BulkOperation, BulkOperationResult};
 pub use client::{
-    patch_to_json, Client, ClientBuilder, Report, RequestOptions, Versioned, SCIM_JSON,
+    Client, ClientBuilder, Report, RequestOptions, SCIM_JSON, Versioned, patch_to_json,
 };
 pub use config::{ClientConfig, ResponseChecks, RetryPolicy};
 pub use discovery::{Discovery, ServiceProviderConfig};
 pub use error::{Error, ScimErrorBody};
 pub use model::{Group, Member, Meta, MultiValue, Name, Resource, User};
-pub use query::{ListQuery, ListResponse, Paging, SortOrder, LIST_RESPONSE, SEARCH_REQUEST};
+pub use query::{LIST_RESPONSE, ListQuery, ListResponse, Paging, SEARCH_REQUEST, SortOrder};
 pub use reqwest::Method;

@@ -2,7 +2,7 @@
 
 use scim_filter::Filter;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// `sortOrder` (RFC 7644 §3.4.2.3).
 ///

@@ -159,10 +159,12 @@ fn bad_base_urls_and_ids_are_errors() {
     assert!(matches!(e, Error::InvalidRequest(_)));
     let e = rt.block_on(c.get::<Value>("/Users", "")).unwrap_err();
     assert!(matches!(e, Error::InvalidRequest(_)));
-    assert!(Client::builder("http://x/")
-        .unwrap()
-        .header("bad header", "v")
-        .is_err());
+    assert!(
+        Client::builder("http://x/")
+            .unwrap()
+            .header("bad header", "v")
+            .is_err()
+    );
 }
 
 #[tokio::test]

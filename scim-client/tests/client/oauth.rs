@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use scim_client::{Client, ClientAuthMethod, ClientCredentials, Error, ListQuery, RetryPolicy};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::mock::{Mock, Reply};
 
@@ -80,10 +80,11 @@ async fn basic_request_format_and_caching() {
     assert_eq!(token_requests.len(), 1);
     let t = &token_requests[0];
     assert_eq!(t.method, "POST");
-    assert!(t
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/x-www-form-urlencoded"));
+    assert!(
+        t.header("content-type")
+            .unwrap()
+            .starts_with("application/x-www-form-urlencoded")
+    );
     let form = t.form();
     assert!(form.contains(&("grant_type".into(), "client_credentials".into())));
     assert!(form.contains(&("scope".into(), "users.read users.write".into())));

@@ -1,12 +1,12 @@
 //! Retries on 429/503 with Retry-After, only for idempotent requests unless opted in; the
 //! concurrency limit; what discovery makes the client refuse or split.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use scim_client::{BulkOperation, Client, ClientConfig, Error, ListQuery, RequestOptions, User};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::mock::{Mock, Reply};
 

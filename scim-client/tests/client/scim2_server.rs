@@ -14,7 +14,7 @@ use scim_client::{
     BulkOperation, Client, Error, ListQuery, Paging, RequestOptions, SortOrder, User,
 };
 use scim_patch::{PatchOptions, PatchRequest};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const TOKEN: &str = "scim2-server-token";

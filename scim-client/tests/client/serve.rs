@@ -7,7 +7,7 @@ use scim_client::{
 };
 use scim_filter::{AttrPath, CompValue, CompareOp, Filter};
 use scim_patch::{PatchOptions, PatchRequest};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::support::{Running, TOKEN};
 
@@ -195,9 +195,10 @@ async fn every_page_as_a_stream_sorted_and_projected() {
     let mut expected: Vec<String> = (0..23).map(|i| format!("user{i:02}")).collect();
     expected.reverse();
     assert_eq!(names, expected);
-    assert!(all
-        .iter()
-        .all(|u| u.emails.is_empty() && u.display_name.is_none()));
+    assert!(
+        all.iter()
+            .all(|u| u.emails.is_empty() && u.display_name.is_none())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -259,7 +259,9 @@ impl ClientCredentials {
             .await
             .map_err(|e| Error::Auth(format!("token endpoint: {e}")))?;
         let status = response.status().as_u16();
-        let body = crate::client::read_limited(response, 1 << 20, status).await?;
+        let body = crate::client::read_limited(response, 1 << 20, status)
+            .await
+            .map_err(|e| Error::Auth(format!("token endpoint: {e}")))?;
         let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
             Error::Auth(format!(
                 "token endpoint answered {status} without a JSON body"

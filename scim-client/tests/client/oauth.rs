@@ -208,3 +208,35 @@ async fn a_static_token_refused_is_not_sent_twice() {
         Some("Bearer static")
     );
 }
+
+#[tokio::test]
+async fn hostile_token_responses_are_auth_errors() {
+    for body in [
+        "not json".to_owned(),
+        json!({"token_type": "Bearer"}).to_string(),
+        json!({"access_token": "a\r\nX-Injected: 1"}).to_string(),
+        json!({"access_token": ""}).to_string(),
+        json!({"access_token": 5}).to_string(),
+        json!({"access_token": "ok", "expires_in": -5}).to_string(),
+        json!({"access_token": "ok", "expires_in": "1e99"}).to_string(),
+        "x".repeat(2 << 20),
+    ] {
+        let b = body.clone();
+        let mock = Mock::start(move |req, _| {
+            if req.path == "/token" {
+                Reply::raw(200, b.clone()).header("content-type", "application/json")
+            } else {
+                Reply::json(200, json!({"totalResults": 0, "Resources": []}))
+            }
+        })
+        .await;
+        let creds = Arc::new(ClientCredentials::new(mock.url("/token"), "id", "secret"));
+        let c = client(&mock, creds);
+        match c.list::<Value>("/Users", &ListQuery::new()).await {
+            Err(Error::Auth(_)) => {}
+            // A token without a usable lifetime is still a token.
+            Ok(_) if body.contains("\"ok\"") => {}
+            other => panic!("{}: {other:?}", &body[..body.len().min(60)]),
+        }
+    }
+}

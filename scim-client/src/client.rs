@@ -893,6 +893,36 @@ impl Client {
         self.resource_from(endpoint, &raw)
     }
 
+    /// Writes back a resource read with [`get_with`](Client::get_with) (PUT to its
+    /// endpoint and id), only if nobody changed it since: `If-Match` is the version read.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: scim_client::Client) -> Result<(), scim_client::Error> {
+    /// use scim_client::{Error, RequestOptions, User};
+    /// let mut read = client.get_with::<User>("/Users", "2819c223", &RequestOptions::new()).await?;
+    /// read.resource.display_name = Some("Babs".into());
+    /// match client.update(&read).await {
+    ///     Ok(_) => {}
+    ///     Err(Error::PreconditionFailed(_)) => { /* changed meanwhile: read again */ }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] if the resource has no id;
+    /// [`Error::PreconditionFailed`] if it changed since it was read.
+    pub async fn update<R: crate::Resource>(&self, read: &Versioned<R>) -> Result<R, Error> {
+        let Some(id) = read.resource.id() else {
+            return Err(Error::InvalidRequest("the resource has no id".into()));
+        };
+        let mut opts = RequestOptions::new();
+        if let Some(v) = read.version.as_deref().or_else(|| read.resource.version()) {
+            opts = opts.if_match(v);
+        }
+        self.replace(R::ENDPOINT, id, &read.resource, &opts).await
+    }
+
     /// Modifies a resource (PATCH, RFC 7644 §3.5.2) with `scim_patch`'s request. `None` when
     /// the server answers 204. Refused before sending where the discovered
     /// `/ServiceProviderConfig` says `patch.supported: false`.

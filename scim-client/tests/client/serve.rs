@@ -415,3 +415,23 @@ async fn over_https_with_a_private_ca() {
     assert!(matches!(e, Error::Transport(_)), "{e:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_writes_back_only_the_version_read() {
+    let server = Running::start();
+    let client = server.client();
+    let g: Group = client.create("/Groups", &Group::new("Ops")).await.unwrap();
+    let gid = g.id.unwrap();
+    let mut first = client
+        .get_with::<Group>("/Groups", &gid, &RequestOptions::new())
+        .await
+        .unwrap();
+    let mut second = first.clone();
+    first.resource.display_name = "Ops 1".into();
+    client.update(&first).await.unwrap();
+    second.resource.display_name = "Ops 2".into();
+    let e = client.update(&second).await.unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed(_)), "{e:?}");
+    let now: Group = client.get("/Groups", &gid).await.unwrap();
+    assert_eq!(now.display_name, "Ops 1");
+}

@@ -124,17 +124,17 @@ async fn post_request_format() {
 
 #[tokio::test]
 async fn refreshed_before_expiry() {
-    let s = setup(2, false).await;
+    let s = setup(4, false).await;
     let creds = Arc::new(
         ClientCredentials::new(s.mock.url("/token"), "id", "secret")
-            .refresh_margin(Duration::from_millis(500)),
+            .refresh_margin(Duration::from_secs(1)),
     );
     let c = client(&s.mock, creds.clone());
     c.list::<Value>("/Users", &ListQuery::new()).await.unwrap();
     c.list::<Value>("/Users", &ListQuery::new()).await.unwrap();
     assert_eq!(creds.fetches(), 1);
-    // 2 s life, refreshed 0.5 s before: at 1.6 s a new token is fetched before any 401.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // 4 s life, refreshed 1 s before: at 3.2 s a new token is fetched before any 401.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     c.list::<Value>("/Users", &ListQuery::new()).await.unwrap();
     assert_eq!(creds.fetches(), 2);
     let unauthorized = s.mock.seen().iter().filter(|r| r.path != "/token").count();

@@ -292,7 +292,7 @@ async fn connections_are_reused() {
     for _ in 0..5 {
         c.list::<Value>("/Users", &ListQuery::new()).await.unwrap();
         // Time for the connection to go back to the pool.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let peers: std::collections::HashSet<_> = mock.seen().iter().map(|s| s.peer).collect();
     assert_eq!(mock.seen().len(), 5);

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 /// cost far less per request than glibc's arenas under two busy workers.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use scim_cli::client_cmd::{self, Connection, ListArgs};
 use scim_cli::serve::{self, ServeOptions};
 use scim_cli::tools;
 
@@ -82,18 +83,26 @@ enum Command {
         #[arg(long, default_value = "User")]
         resource_type: String,
     },
-    /// Apply a PatchOp message to a resource; print the result and the delta.
+    /// Apply a PatchOp message to a resource; print the result and the delta. With three
+    /// arguments, `scim patch ENDPOINT ID PATCH.json`, send it to a SCIM server instead.
     Patch {
-        /// The PatchOp message.
+        /// The PatchOp message (remote: the endpoint, e.g. `/Users`).
         patch: PathBuf,
-        /// The resource.
+        /// The resource (remote: its id).
         resource: PathBuf,
+        /// Remote only: the PatchOp message (`-`: standard input).
+        remote_patch: Option<PathBuf>,
         /// Resource type.
         #[arg(long, default_value = "User")]
         resource_type: String,
         /// Accept Entra ID / Okta deviations.
         #[arg(long)]
         lenient: bool,
+        /// Remote only: only if the resource is still at this version (`If-Match`).
+        #[arg(long)]
+        if_match: Option<String>,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Validate a resource as a create request; print it normalised or the issues.
     Validate {
@@ -105,6 +114,75 @@ enum Command {
         /// Accept Entra ID / Okta deviations.
         #[arg(long)]
         lenient: bool,
+    },
+    /// Read a resource from a SCIM server: `scim get /Users ID --url URL` (SCIM_URL, SCIM_TOKEN).
+    Get {
+        /// The endpoint, e.g. `/Users`.
+        endpoint: String,
+        /// The resource id.
+        id: String,
+        /// `attributes` (comma-separated).
+        #[arg(long)]
+        attributes: Option<String>,
+        /// `excludedAttributes` (comma-separated).
+        #[arg(long)]
+        excluded_attributes: Option<String>,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// List or search resources on a SCIM server (`--all` follows every page).
+    List {
+        /// The endpoint, e.g. `/Users` (`/` for the service root).
+        endpoint: String,
+        #[command(flatten)]
+        args: ListArgs,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Create a resource on a SCIM server from a JSON file (`-`: standard input).
+    Create {
+        /// The endpoint, e.g. `/Users`.
+        endpoint: String,
+        /// The resource.
+        file: PathBuf,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Replace (PUT) a resource on a SCIM server.
+    Replace {
+        /// The endpoint, e.g. `/Users`.
+        endpoint: String,
+        /// The resource id.
+        id: String,
+        /// The resource.
+        file: PathBuf,
+        /// Only if the resource is still at this version (`If-Match`).
+        #[arg(long)]
+        if_match: Option<String>,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Delete a resource on a SCIM server.
+    Delete {
+        /// The endpoint, e.g. `/Users`.
+        endpoint: String,
+        /// The resource id.
+        id: String,
+        /// Only if the resource is still at this version (`If-Match`).
+        #[arg(long)]
+        if_match: Option<String>,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Send a Bulk request (split to the server's limits) from a JSON file.
+    Bulk {
+        /// A BulkRequest message, or an array of operations.
+        file: PathBuf,
+        /// Stop after this many errors.
+        #[arg(long)]
+        fail_on_errors: Option<u64>,
+        #[command(flatten)]
+        connection: Connection,
     },
 }
 
@@ -154,14 +232,71 @@ fn main() -> ExitCode {
         Command::Patch {
             patch,
             resource,
+            remote_patch: Some(file),
+            if_match,
+            connection,
+            ..
+        } => client_cmd::patch(
+            &connection,
+            &patch.to_string_lossy(),
+            &resource.to_string_lossy(),
+            &file,
+            if_match,
+        ),
+        Command::Patch {
+            patch,
+            resource,
+            remote_patch: None,
             resource_type,
             lenient,
+            ..
         } => tools::patch(&patch, &resource, &resource_type, lenient),
         Command::Validate {
             file,
             resource_type,
             lenient,
         } => tools::validate(&file, &resource_type, lenient),
+        Command::Get {
+            endpoint,
+            id,
+            attributes,
+            excluded_attributes,
+            connection,
+        } => client_cmd::get(
+            &connection,
+            &endpoint,
+            &id,
+            attributes.as_deref(),
+            excluded_attributes.as_deref(),
+        ),
+        Command::List {
+            endpoint,
+            args,
+            connection,
+        } => client_cmd::list(&connection, &endpoint, &args),
+        Command::Create {
+            endpoint,
+            file,
+            connection,
+        } => client_cmd::create(&connection, &endpoint, &file),
+        Command::Replace {
+            endpoint,
+            id,
+            file,
+            if_match,
+            connection,
+        } => client_cmd::replace(&connection, &endpoint, &id, &file, if_match),
+        Command::Delete {
+            endpoint,
+            id,
+            if_match,
+            connection,
+        } => client_cmd::delete(&connection, &endpoint, &id, if_match),
+        Command::Bulk {
+            file,
+            fail_on_errors,
+            connection,
+        } => client_cmd::bulk(&connection, &file, fail_on_errors),
     };
     print!("{}", outcome.stdout);
     eprint!("{}", outcome.stderr);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::layout::{held_out_of_line, hidden_of, remove_references, touch, Row};
 use crate::{
     attach_members, current_version, index_unique, member_state, unavailable, update_row,
-    version_param, write_index_keys, write_side_tables, Core,
+    version_param, write_keys, write_side_tables, Core,
 };
 
 /// [`StoreError::MissingReference`] unless every value of `check` is the id of a resource of
@@ -77,8 +77,7 @@ pub(crate) fn delete_row(
         params![tenant, rt, id],
     )
     .map_err(unavailable)?;
-    write_index_keys(tx, tenant, rt, id, &[], true)?;
-    crate::trigrams::write(tx, tenant, rt, id, &[], true)?;
+    write_keys(tx, (tenant, rt, id), &[], true, usize::MAX)?;
     tx.execute(
         "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
         params![tenant, rt, id],
@@ -176,8 +175,13 @@ impl Core {
                     irregular || row.irregular,
                 ),
             )?;
-            write_index_keys(tx, tenant, rt, owner, &row.keys, true)?;
-            crate::trigrams::write(tx, tenant, rt, owner, &row.keys, true)?;
+            write_keys(
+                tx,
+                (tenant, rt, owner),
+                &row.keys,
+                true,
+                self.max_indexed_values,
+            )?;
         }
         Ok(owners.len())
     }
@@ -233,7 +237,7 @@ impl Core {
                 row.irregular,
             );
             update_row(tx, (tenant, rt, &holder), version, &row, flags)?;
-            write_side_tables(tx, tenant, rt, &holder, &row, true)?;
+            write_side_tables(tx, tenant, rt, &holder, &row, true, self.max_indexed_values)?;
             changed += 1;
         }
         Ok(changed)

@@ -58,7 +58,7 @@ impl Core {
             ])
         })
         .map_err(unavailable)?;
-        write_side_tables(tx, tenant, rt, &id, &row, false)?;
+        write_side_tables(tx, tenant, rt, &id, &row, false, self.max_indexed_values)?;
         index_unique(tx, tenant, rt, &id, unique)?;
         Ok(StoredResource {
             id,
@@ -191,8 +191,13 @@ impl Core {
                 &row,
                 (ambiguous, members_key, irregular),
             )?;
-            write_index_keys(tx, tenant, rt, id, &row.keys, true)?;
-            trigrams::write(tx, tenant, rt, id, &row.keys, true)?;
+            write_keys(
+                tx,
+                (tenant, rt, id),
+                &row.keys,
+                true,
+                self.max_indexed_values,
+            )?;
             index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
@@ -229,7 +234,7 @@ impl Core {
             row.irregular,
         );
         update_row(tx, (tenant, rt, id), expected, &row, flags)?;
-        write_side_tables(tx, tenant, rt, id, &row, true)?;
+        write_side_tables(tx, tenant, rt, id, &row, true, self.max_indexed_values)?;
         index_unique(tx, tenant, rt, id, unique)?;
         Ok(StoredResource {
             id: id.to_owned(),
@@ -254,8 +259,8 @@ impl Core {
     }
 }
 
-/// Fills `attr_index` and `members` for a stored row (`existing`: first drop what the
-/// resource had).
+/// Fills `attr_index` (and the trigram and capped tables, see [`write_keys`]) and
+/// `members` for a stored row (`existing`: first drop what the resource had).
 pub(crate) fn write_side_tables(
     tx: &Connection,
     tenant: &str,
@@ -263,9 +268,9 @@ pub(crate) fn write_side_tables(
     id: &str,
     row: &Row,
     existing: bool,
+    cap: usize,
 ) -> Result<(), StoreError> {
-    write_index_keys(tx, tenant, rt, id, &row.keys, existing)?;
-    trigrams::write(tx, tenant, rt, id, &row.keys, existing)?;
+    write_keys(tx, (tenant, rt, id), &row.keys, existing, cap)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
@@ -291,6 +296,94 @@ pub(crate) fn write_side_tables(
                     e.element,
                     e.search
                 ])
+                .map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
+/// The table of the (resource, label) pairs over the cap ([`write_keys`]): such a resource
+/// has no `attr_index` or trigram rows for the label, and filters that read them leave it
+/// to the engine.
+pub(crate) const CAPPED: &str = "
+CREATE TABLE IF NOT EXISTS capped (
+    tenant        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    attr          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    PRIMARY KEY (tenant, resource_type, attr, id)
+) WITHOUT ROWID;
+";
+
+/// The labels of `keys` (grouped by label, as [`crate::layout::index_keys`] makes them)
+/// with more than `cap` keys, in order.
+pub(crate) fn labels_over(keys: &[(&'static str, String)], cap: usize) -> Vec<&'static str> {
+    let mut over: Vec<&'static str> = Vec::new();
+    let mut run: Option<(&'static str, usize)> = None;
+    let close = |run: Option<(&'static str, usize)>, over: &mut Vec<&'static str>| {
+        if let Some((label, n)) = run {
+            if n > cap && !over.contains(&label) {
+                over.push(label);
+            }
+        }
+    };
+    for (label, _) in keys {
+        run = match run {
+            Some((l, n)) if l == *label => Some((l, n + 1)),
+            other => {
+                close(other, &mut over);
+                Some((label, 1))
+            }
+        };
+    }
+    close(run, &mut over);
+    over
+}
+
+/// Brings every index row of `(tenant, rt, id)` to `keys`: `attr_index`, the trigram
+/// index, and `capped`. A label with more than `cap` keys in this one resource (a user
+/// with 25,000 emails) is not indexed value by value: the resource is recorded in `capped`
+/// for it instead, and a query whose translation reads that label's index checks such
+/// resources in memory (see [`crate::read`]). Each (resource, label) is either fully indexed
+/// or capped, whatever cap it was written with, so push-down stays exact for both.
+pub(crate) fn write_keys(
+    tx: &Connection,
+    (tenant, rt, id): (&str, &str, &str),
+    keys: &[(&'static str, String)],
+    existing: bool,
+    cap: usize,
+) -> Result<(), StoreError> {
+    let over = labels_over(keys, cap);
+    let kept: Vec<(&'static str, String)>;
+    let indexed = if over.is_empty() {
+        keys
+    } else {
+        kept = keys
+            .iter()
+            .filter(|(label, _)| !over.contains(label))
+            .cloned()
+            .collect();
+        &kept[..]
+    };
+    write_index_keys(tx, tenant, rt, id, indexed, existing)?;
+    trigrams::write(tx, tenant, rt, id, indexed, existing)?;
+    if existing {
+        tx.prepare_cached(
+            "DELETE FROM capped WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| s.execute(params![tenant, rt, id]))
+        .map_err(unavailable)?;
+    }
+    if !over.is_empty() {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO capped (tenant, resource_type, attr, id) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(unavailable)?;
+        for label in over {
+            insert
+                .execute(params![tenant, rt, label, id])
                 .map_err(unavailable)?;
         }
     }

@@ -22,6 +22,11 @@ impl Sqlite<'_> {
     /// index for `co`/`ew` on an indexed attribute.
     pub(super) fn rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
         let x = scope.alias("x");
+        if let Some(label) = l.source.label() {
+            if !self.labels.contains(&label) {
+                self.labels.push(label);
+            }
+        }
         let (ids, key_column) = match l.source {
             Source::Attr(_) | Source::Id => {
                 let label = l.source.label().unwrap_or_default();

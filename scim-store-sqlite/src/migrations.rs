@@ -266,11 +266,12 @@ fn backfill(
             .query_row(params![tenant, rt, id], |r| r.get(0))
             .map_err(unavailable)?;
         let resource: Value = serde_json::from_str(&text).map_err(unavailable)?;
-        let stored = Row::of(
+        let (stored, over) = Row::of_capped(
             &resource,
             &id,
             out_of_line_of(schema, &rt),
             &hidden_of(schema, &rt),
+            cap,
         )?;
         update
             .execute(params![
@@ -283,7 +284,7 @@ fn backfill(
                 stored.irregular
             ])
             .map_err(unavailable)?;
-        crate::write_side_tables(tx, &tenant, &rt, &id, &stored, false, cap)?;
+        crate::write_side_tables(tx, (&tenant, &rt, &id), &stored, &over, false)?;
     }
     Ok(())
 }

@@ -37,7 +37,13 @@ impl Core {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
-        let row = Row::of(&resource, &id, self.ool(rt), &hidden_of(&self.schema, rt))?;
+        let (row, over) = Row::of_capped(
+            &resource,
+            &id,
+            self.ool(rt),
+            &hidden_of(&self.schema, rt),
+            self.max_indexed_values,
+        )?;
         tx.prepare_cached(
             "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
              ambiguous, created, last_modified, members_key, irregular) \
@@ -58,7 +64,7 @@ impl Core {
             ])
         })
         .map_err(unavailable)?;
-        write_side_tables(tx, tenant, rt, &id, &row, false, self.max_indexed_values)?;
+        write_side_tables(tx, (tenant, rt, &id), &row, &over, false)?;
         index_unique(tx, tenant, rt, &id, unique)?;
         Ok(StoredResource {
             id,
@@ -177,7 +183,13 @@ impl Core {
             }
             check_unique(tx, tenant, rt, id, &unique)?;
             let head = without(head, attr);
-            let row = Row::of(&head, id, None, &hidden_of(&self.schema, rt))?;
+            let (row, over) = Row::of_capped(
+                &head,
+                id,
+                None,
+                &hidden_of(&self.schema, rt),
+                self.max_indexed_values,
+            )?;
             let (has_members, irregular) = member_state(tx, tenant, rt, id)?;
             let members_key = has_members.then(|| old_key.unwrap_or_else(|| attr.to_owned()));
             // Sticky until the next replace: which part of the old resource was ambiguous is
@@ -191,13 +203,7 @@ impl Core {
                 &row,
                 (ambiguous, members_key, irregular),
             )?;
-            write_keys(
-                tx,
-                (tenant, rt, id),
-                &row.keys,
-                true,
-                self.max_indexed_values,
-            )?;
+            write_keys(tx, (tenant, rt, id), &row.keys, &over, true)?;
             index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
@@ -227,14 +233,20 @@ impl Core {
         }
         references::check(tx, tenant, check)?;
         check_unique(tx, tenant, rt, id, unique)?;
-        let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.schema, rt))?;
+        let (row, over) = Row::of_capped(
+            &resource,
+            id,
+            self.ool(rt),
+            &hidden_of(&self.schema, rt),
+            self.max_indexed_values,
+        )?;
         let flags = (
             row.ambiguous,
             row.out_of_line.as_ref().map(|o| o.key.as_str()),
             row.irregular,
         );
         update_row(tx, (tenant, rt, id), expected, &row, flags)?;
-        write_side_tables(tx, tenant, rt, id, &row, true, self.max_indexed_values)?;
+        write_side_tables(tx, (tenant, rt, id), &row, &over, true)?;
         index_unique(tx, tenant, rt, id, unique)?;
         Ok(StoredResource {
             id: id.to_owned(),
@@ -263,14 +275,12 @@ impl Core {
 /// `members` for a stored row (`existing`: first drop what the resource had).
 pub(crate) fn write_side_tables(
     tx: &Connection,
-    tenant: &str,
-    rt: &str,
-    id: &str,
+    (tenant, rt, id): (&str, &str, &str),
     row: &Row,
+    over: &[&'static str],
     existing: bool,
-    cap: usize,
 ) -> Result<(), StoreError> {
-    write_keys(tx, (tenant, rt, id), &row.keys, existing, cap)?;
+    write_keys(tx, (tenant, rt, id), &row.keys, over, existing)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
@@ -315,58 +325,23 @@ CREATE TABLE IF NOT EXISTS capped (
 ) WITHOUT ROWID;
 ";
 
-/// The labels of `keys` (grouped by label, as [`crate::layout::index_keys`] makes them)
-/// with more than `cap` keys, in order.
-pub(crate) fn labels_over(keys: &[(&'static str, String)], cap: usize) -> Vec<&'static str> {
-    let mut over: Vec<&'static str> = Vec::new();
-    let mut run: Option<(&'static str, usize)> = None;
-    let close = |run: Option<(&'static str, usize)>, over: &mut Vec<&'static str>| {
-        if let Some((label, n)) = run {
-            if n > cap && !over.contains(&label) {
-                over.push(label);
-            }
-        }
-    };
-    for (label, _) in keys {
-        run = match run {
-            Some((l, n)) if l == *label => Some((l, n + 1)),
-            other => {
-                close(other, &mut over);
-                Some((label, 1))
-            }
-        };
-    }
-    close(run, &mut over);
-    over
-}
-
 /// Brings every index row of `(tenant, rt, id)` to `keys`: `attr_index`, the trigram
-/// index, and `capped`. A label with more than `cap` keys in this one resource (a user
-/// with 25,000 emails) is not indexed value by value: the resource is recorded in `capped`
-/// for it instead, and a query whose translation reads that label's index checks such
-/// resources in memory (see [`crate::read`]). Each (resource, label) is either fully indexed
-/// or capped, whatever cap it was written with, so push-down stays exact for both.
+/// index, and `capped`. A label with more keys in this one resource than
+/// [`crate::SqliteOptions::max_indexed_values`] (a user with 25,000 emails; `over`, which
+/// [`Row::of_capped`] leaves out of `keys`) is not indexed value by value: the resource is
+/// recorded in `capped` for it instead, and a query whose translation reads that label's
+/// index checks such resources in memory (see [`crate::read`]). Each (resource, label) is
+/// either fully indexed or capped, whatever cap it was written with, so push-down stays
+/// exact for both.
 pub(crate) fn write_keys(
     tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),
     keys: &[(&'static str, String)],
+    over: &[&'static str],
     existing: bool,
-    cap: usize,
 ) -> Result<(), StoreError> {
-    let over = labels_over(keys, cap);
-    let kept: Vec<(&'static str, String)>;
-    let indexed = if over.is_empty() {
-        keys
-    } else {
-        kept = keys
-            .iter()
-            .filter(|(label, _)| !over.contains(label))
-            .cloned()
-            .collect();
-        &kept[..]
-    };
-    write_index_keys(tx, tenant, rt, id, indexed, existing)?;
-    trigrams::write(tx, tenant, rt, id, indexed, existing)?;
+    write_index_keys(tx, tenant, rt, id, keys, existing)?;
+    trigrams::write(tx, tenant, rt, id, keys, existing)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM capped WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",

@@ -74,21 +74,28 @@ impl Core {
         params.push(tenant.to_owned());
         params.push(rt.to_owned());
         let wants_pushdown = query.filter.is_some() || query.sort.is_some();
-        let (ambiguous, irregular) = if wants_pushdown {
+        // With the same statement: whether any resource of the type is over the index cap
+        // for some label (which lookups then matter is asked below, only if so).
+        let (ambiguous, irregular, any_capped) = if wants_pushdown {
             conn.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = ?1 \
                  AND resource_type = ?2 AND ambiguous = 1), \
                  EXISTS (SELECT 1 FROM resources WHERE tenant = ?1 \
-                 AND resource_type = ?2 AND irregular = 1)",
+                 AND resource_type = ?2 AND irregular = 1), \
+                 EXISTS (SELECT 1 FROM capped WHERE tenant = ?1 AND resource_type = ?2)",
             )
             .and_then(|mut s| {
                 s.query_row(params![tenant, rt], |r| {
-                    Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?))
+                    Ok((
+                        r.get::<_, bool>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, bool>(2)?,
+                    ))
                 })
             })
             .map_err(unavailable)?
         } else {
-            (false, false)
+            (false, false, false)
         };
         let layout = Layout {
             out_of_line: self.ool(rt),
@@ -117,7 +124,7 @@ impl Core {
         };
         // Resources over the cap for a label the lookups read have no rows there
         // (`crate::write_keys`): they are read apart too, whole.
-        let capped = if labels.is_empty() || where_sql.is_empty() {
+        let capped = if !any_capped || labels.is_empty() || where_sql.is_empty() {
             None
         } else {
             let list = serde_json::Value::from(labels).to_string();

@@ -88,11 +88,11 @@
 //! A resource with more values of one of these attributes than
 //! [`SqliteOptions::max_indexed_values`] (default 100; a user with 25,000 emails) is not
 //! indexed value by value for it: it is recorded in the table `capped (tenant,
-//! resource_type, attr, id)` instead, so writing it takes time linear in its size and no
-//! index rows. A query whose lookups read that attribute's index reads such resources
-//! apart, whole, for the engine to check, as it does ambiguous ones (below); push-down
-//! stays exact for every other resource, and filters on other attributes are not
-//! affected.
+//! resource_type, attr, id)` instead, so writing it takes time linear in its size and
+//! writes no index rows. A lookup of that attribute then also reads the documents of the
+//! capped resources of the type (and only those, in SQL, with the same keys the index would
+//! hold): answers stay exact and pushed down, at the cost of reading those documents for
+//! such filters. Filters on other attributes are not affected.
 //!
 //! An `or` of such comparisons (`id eq "a" or id eq "b" …`, as the engine sends to check
 //! members or to find a page of users' groups) becomes one lookup of all the keys. Results
@@ -206,7 +206,7 @@ pub use pool::PoolOptions;
 ///   (rowid `n`): the same keys of those four attributes, by trigram, for `co` and `ew`.
 /// - `capped (tenant, resource_type, attr, id)`: the resources with more keys of one
 ///   `attr_index` label than [`SqliteOptions::max_indexed_values`], which have none of them
-///   in the two tables above.
+///   in the two tables above (lookups of the label read their documents instead).
 /// - `members (tenant, resource_type, owner_id, seq, value_key, element, search)`: the
 ///   `members` of groups, one row per member in order (`seq`), indexed by
 ///   (tenant, resource_type, value_key, owner_id) for "is X a member" and "which groups

@@ -293,8 +293,8 @@ pub struct SqliteOptions {
     /// Most values of one indexed attribute (`emails.value`, say) that one resource has
     /// indexed value by value. A resource with more (a user with 25,000 emails) is written
     /// without index rows for that attribute, in time linear in its size, and is recorded
-    /// instead: a filter that the index would answer reads such resources whole and the
-    /// engine checks them (still exact, not as fast as the index). Default 100.
+    /// instead: a lookup of that attribute also reads the documents of such resources (in
+    /// SQL, still exact, slower than the index in proportion to their size). Default 100.
     pub max_indexed_values: usize,
 }
 

@@ -60,9 +60,9 @@ impl Core {
     /// documents were canonical) are the evaluator's alone: the filter is pushed down for
     /// the other resources of the type, which keep their indexes, and the ambiguous ones
     /// are added unfiltered (through the partial index `resources_ambiguous`) for the
-    /// engine to filter, sort and page in memory with the rest. So are the resources over
-    /// the index cap for a label the translation's lookups read (`capped`, see
-    /// [`crate::write_keys`]): they have no rows in that index.
+    /// engine to filter, sort and page in memory with the rest. The resources over the index
+    /// cap for a label (`capped`, see [`crate::write_keys`]) have no rows in that index: the
+    /// lookups of such a label read their documents too, in SQL (exact as the index is).
     pub(crate) fn pushed_down_plan(
         &self,
         conn: &Connection,
@@ -102,17 +102,29 @@ impl Core {
             irregular,
         };
 
-        let mut labels = Vec::new();
+        // The labels some resource of the type is over the index cap for: their lookups also
+        // read those resources' documents (`crate::write_keys`).
+        let capped: Vec<String> = if any_capped && query.filter.is_some() {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT DISTINCT attr FROM capped WHERE tenant = ?1 AND resource_type = ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![tenant, rt], |r| r.get(0))
+                .map_err(unavailable)?;
+            rows.collect::<Result<_, _>>().map_err(unavailable)?
+        } else {
+            Vec::new()
+        };
         let frag = match query.filter {
             None => Frag::Exact(String::new()),
             Some(filter) => {
                 let mut dialect = Sqlite {
                     params: &mut params,
-                    labels: Vec::new(),
+                    capped: &capped,
                 };
-                let frag = Translator::new(&mut dialect, layout).translate(filter.resolved());
-                labels = dialect.labels;
-                frag
+                Translator::new(&mut dialect, layout).translate(filter.resolved())
             }
         };
         let (where_sql, filtered) = match &frag {
@@ -122,65 +134,34 @@ impl Core {
             // `translate` turns lookups into SQL.
             Frag::All | Frag::Ids(_) => (String::new(), false),
         };
-        // Resources over the cap for a label the lookups read have no rows there
-        // (`crate::write_keys`): they are read apart too, whole.
-        let capped = if !any_capped || labels.is_empty() || where_sql.is_empty() {
-            None
-        } else {
-            let list = serde_json::Value::from(labels).to_string();
-            let any: bool = conn
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM capped WHERE tenant = ?1 \
-                     AND resource_type = ?2 AND attr IN (SELECT value FROM json_each(?3)))",
-                )
-                .and_then(|mut s| s.query_row(params![tenant, rt, list], |r| r.get(0)))
-                .map_err(unavailable)?;
-            any.then(|| {
-                let p = params.push(list);
-                format!(
-                    "SELECT c.id FROM capped AS c WHERE c.tenant = ?1 \
-                     AND c.resource_type = ?2 AND c.attr IN (SELECT value FROM json_each({p}))"
-                )
-            })
-        };
         // The ambiguous resources are read apart, and the engine finishes the job.
-        let apart = (ambiguous || capped.is_some()) && !where_sql.is_empty();
+        let apart = ambiguous && !where_sql.is_empty();
         let filtered = filtered && !apart;
         // The COUNT binds only the filter's parameters.
         let count_params = params.values.len();
-        // An ambiguous resource's sort value is the engine's choice, as its filter is; the
-        // resources read apart are sorted with the others by the engine.
+        // An ambiguous resource's sort value is the engine's choice, as its filter is.
         let order = match query.sort {
             None => Some(String::new()),
-            Some(_) if ambiguous || apart => None,
+            Some(_) if ambiguous => None,
             Some(sort) => order_by(&sort, &mut params).map(|o| format!("{o}, ")),
         };
         let sorted = order.is_some();
         let paged = filtered && sorted;
         let columns = "r.id, r.version, r.resource, r.members_key";
         let scope = "FROM resources AS r WHERE r.tenant = ?1 AND r.resource_type = ?2";
-        let base = match (apart, &capped) {
-            (false, _) => format!("{scope}{where_sql}"),
-            (true, None) => format!("{scope} AND r.ambiguous = 0{where_sql}"),
-            (true, Some(capped)) => {
-                format!("{scope} AND r.ambiguous = 0 AND r.id NOT IN ({capped}){where_sql}")
-            }
+        let base = if apart {
+            format!("{scope} AND r.ambiguous = 0{where_sql}")
+        } else {
+            format!("{scope}{where_sql}")
         };
         let count_sql = paged.then(|| format!("SELECT COUNT(*) {base}"));
         let mut sql = if apart {
-            // The partial index, not a walk of the type in `id` order for the ORDER BY.
-            let ambiguous_rows = format!(
-                "SELECT {columns} FROM resources AS r INDEXED BY resources_ambiguous \
-                 WHERE r.tenant = ?1 AND r.resource_type = ?2 AND r.ambiguous = 1"
-            );
-            match &capped {
-                None => format!("SELECT {columns} {base} UNION ALL {ambiguous_rows} ORDER BY 1"),
-                Some(capped) => format!(
-                    "SELECT {columns} {base} UNION ALL {ambiguous_rows} UNION ALL \
-                     SELECT {columns} {scope} AND r.ambiguous = 0 AND r.id IN ({capped}) \
-                     ORDER BY 1"
-                ),
-            }
+            format!(
+                // The partial index, not a walk of the type in `id` order for the ORDER BY.
+                "SELECT {columns} {base} UNION ALL SELECT {columns} \
+                 FROM resources AS r INDEXED BY resources_ambiguous \
+                 WHERE r.tenant = ?1 AND r.resource_type = ?2 AND r.ambiguous = 1 ORDER BY 1"
+            )
         } else {
             format!(
                 "SELECT {columns} {base} ORDER BY {}r.id",

@@ -313,8 +313,8 @@ pub(crate) fn write_side_tables(
 }
 
 /// The table of the (resource, label) pairs over the cap ([`write_keys`]): such a resource
-/// has no `attr_index` or trigram rows for the label, and filters that read them leave it
-/// to the engine.
+/// has no `attr_index` or trigram rows for the label, and lookups of the label read its
+/// document instead.
 pub(crate) const CAPPED: &str = "
 CREATE TABLE IF NOT EXISTS capped (
     tenant        TEXT NOT NULL,
@@ -329,10 +329,9 @@ CREATE TABLE IF NOT EXISTS capped (
 /// index, and `capped`. A label with more keys in this one resource than
 /// [`crate::SqliteOptions::max_indexed_values`] (a user with 25,000 emails; `over`, which
 /// [`Row::of_capped`] leaves out of `keys`) is not indexed value by value: the resource is
-/// recorded in `capped` for it instead, and a query whose translation reads that label's
-/// index checks such resources in memory (see [`crate::read`]). Each (resource, label) is
-/// either fully indexed or capped, whatever cap it was written with, so push-down stays
-/// exact for both.
+/// recorded in `capped` for it instead, and the lookups of that label read the documents
+/// of such resources (see `translate::lookups`). Each (resource, label) is either fully
+/// indexed or capped, whatever cap it was written with, so push-down stays exact for both.
 pub(crate) fn write_keys(
     tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),

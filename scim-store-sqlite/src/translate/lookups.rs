@@ -21,12 +21,96 @@ impl Sqlite<'_> {
     /// [`scim_store_sql::Dialect::lookup_rows`]: `attr_index`, `members`, or the trigram
     /// index for `co`/`ew` on an indexed attribute.
     pub(super) fn rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
-        let x = scope.alias("x");
-        if let Some(label) = l.source.label() {
-            if !self.labels.contains(&label) {
-                self.labels.push(label);
+        // The keys of the resources over the cap for this label, read from their documents
+        // as `attr_index` would hold them, tested first; the index's rows come last, where
+        // the caller adds its key test.
+        let capped = match l.source.label() {
+            Some(label) if self.capped.iter().any(|c| c == label) => {
+                self.capped_rows(scope, label, &l.keys)
             }
+            _ => None,
+        };
+        let (rows, key_column) = self.index_rows(scope, l);
+        match capped {
+            Some(capped) => (format!("{capped} UNION ALL {rows}"), key_column),
+            None => (rows, key_column),
         }
+    }
+
+    /// `SELECT id … WHERE …` of the resources `capped` for `label` whose keys (each string a
+    /// filter on the label reads in the search document, lower-cased by `scim_lower` as
+    /// [`crate::layout::index_keys`] lower-cases) pass `keys`; `None` for a label that names
+    /// no attribute.
+    fn capped_rows(
+        &mut self,
+        scope: &mut Scope<'_>,
+        label: &'static str,
+        keys: &KeyTest,
+    ) -> Option<String> {
+        let (name, sub) = if label == crate::layout::ID_LABEL {
+            ("id", None)
+        } else {
+            crate::layout::INDEXED
+                .iter()
+                .find(|(_, _, l)| *l == label)
+                .map(|(name, sub, _)| (*name, *sub))?
+        };
+        let c = scope.alias("c");
+        let d = scope.alias("d");
+        let e = scope.alias("e");
+        let w = scope.alias("w");
+        let q = scope.alias("q");
+        let v = scope.alias("v");
+        let a = self.params.push(label.to_owned());
+        let path = self.params.push(format!("$.\"{name}\""));
+        let docs = format!(
+            "capped AS {c} JOIN resources AS {d} ON {d}.tenant = {c}.tenant \
+             AND {d}.resource_type = {c}.resource_type AND {d}.id = {c}.id \
+             WHERE {c}.tenant = {TENANT} AND {c}.resource_type = {RESOURCE_TYPE} AND {c}.attr = {a}"
+        );
+        // `docs` with each element of the attribute's value as `e`.
+        let docs_e = docs.replacen(
+            " WHERE ",
+            &format!(" JOIN json_each({d}.search, {path}) AS {e} WHERE "),
+            1,
+        );
+        // What `scim_store_layout::text_values` reads.
+        let strings = match sub {
+            None => {
+                let value = self.params.push("$.\"value\"".to_owned());
+                format!(
+                    "SELECT {d}.id AS id, json_extract({d}.search, {path}) AS s FROM {docs} \
+                     AND json_type({d}.search, {path}) = 'text' \
+                     UNION ALL SELECT {d}.id, {e}.value FROM {docs_e} \
+                     AND json_type({d}.search, {path}) = 'array' AND {e}.type = 'text' \
+                     UNION ALL SELECT {d}.id, json_extract({e}.value, {value}) FROM {docs_e} \
+                     AND json_type({d}.search, {path}) = 'array' AND {e}.type = 'object' \
+                     AND json_type({e}.value, {value}) = 'text'"
+                )
+            }
+            Some(sub) => {
+                let sub = self.params.push(format!("$.\"{sub}\""));
+                format!(
+                    "SELECT {q}.id AS id, {w}.value AS s FROM (\
+                     SELECT {d}.id AS id, {e}.value AS o FROM {docs_e} \
+                     AND json_type({d}.search, {path}) = 'array' AND {e}.type = 'object' \
+                     UNION ALL SELECT {d}.id, json_extract({d}.search, {path}) FROM {docs} \
+                     AND json_type({d}.search, {path}) = 'object') AS {q} \
+                     JOIN json_each({q}.o, {sub}) AS {w} \
+                     WHERE json_type({q}.o, {sub}) IN ('text', 'array') AND {w}.type = 'text'"
+                )
+            }
+        };
+        let key = format!("scim_lower({v}.s)");
+        let test = self.keys(&key, keys.clone());
+        Some(format!(
+            "SELECT {v}.id FROM ({strings}) AS {v} WHERE {test}"
+        ))
+    }
+
+    /// [`Sqlite::rows`] from the indexes alone.
+    fn index_rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
+        let x = scope.alias("x");
         let (ids, key_column) = match l.source {
             Source::Attr(_) | Source::Id => {
                 let label = l.source.label().unwrap_or_default();

@@ -1,7 +1,7 @@
 //! A resource with more values of an indexed attribute than the store indexes one by one
-//! (`SqliteOptions::max_indexed_values`): it has no index rows for that attribute, is
-//! found by every filter all the same (read apart, checked by the engine), and does not
-//! turn push-down off for the other resources.
+//! (`SqliteOptions::max_indexed_values`): it has no index rows for that attribute, and is
+//! found by every filter all the same: the lookups of that attribute also read the
+//! documents of such resources, in SQL, so push-down stays exact.
 
 use scim_core::test_kit::check_query;
 use scim_core::{block_on, Config, Engine, Method, Request, RequestContext, Store};
@@ -42,8 +42,8 @@ fn a_resource_over_the_cap_is_found_by_every_filter() {
         r#"emails.value sw "big.4""#,
         r#"emails.value co "xy""#,
     ] {
-        // Read apart whole: the engine finishes (`filtered: false`), nothing is lost.
-        assert!(!check_query(&s, "t", "User", text, &all), "{text}");
+        // Answered by SQL, exactly (`filtered`), the capped user included.
+        assert!(check_query(&s, "t", "User", text, &all), "{text}");
     }
     // Whatever the translation reads, the answer is the evaluator's.
     for text in [
@@ -56,7 +56,7 @@ fn a_resource_over_the_cap_is_found_by_every_filter() {
     ] {
         check_query(&s, "t", "User", text, &all);
     }
-    // Filters that read no capped index are still answered by SQL alone.
+    // Filters that read no capped index are answered as ever.
     for text in [r#"userName eq "big""#, r#"displayName co "BI""#] {
         assert!(check_query(&s, "t", "User", text, &all), "{text}");
     }

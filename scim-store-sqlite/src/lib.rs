@@ -153,6 +153,7 @@
 //! [`SqliteStore::create_batch`] stores many resources in one transaction (one durable
 //! commit), with the same code as [`Store::create`].
 
+mod keys_of;
 mod migrations;
 mod open;
 mod pool;

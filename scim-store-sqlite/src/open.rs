@@ -256,6 +256,34 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         },
     )
     .map_err(unavailable)?;
+    // The keys `attr_index` would hold for one attribute of a search document (a JSON
+    // array of strings): what the lookups of a label read of the resources `capped` for it
+    // (`crate::write_keys`), with the layout's own code, so the answers are the index's.
+    conn.create_scalar_function(
+        "scim_index_keys",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text = |i: usize| -> rusqlite::Result<Option<String>> {
+                Ok(match ctx.get_raw(i) {
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                    _ => None,
+                })
+            };
+            let (Some(search), Some(name)) = (text(0)?, text(1)?) else {
+                return Ok(None);
+            };
+            let sub = text(2)?;
+            let keys = crate::keys_of::keys_of(&search, &name, sub.as_deref())
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            serde_json::to_string(&keys)
+                .map(Some)
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+        },
+    )
+    .map_err(unavailable)?;
     // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares them:
     // a text key that sorts as the instant does, NULL for text that is no dateTime.
     conn.create_scalar_function(

@@ -37,10 +37,10 @@ impl Sqlite<'_> {
         }
     }
 
-    /// `SELECT id … WHERE …` of the resources `capped` for `label` whose keys (each string a
-    /// filter on the label reads in the search document, lower-cased by `scim_lower` as
-    /// [`crate::layout::index_keys`] lower-cases) pass `keys`; `None` for a label that names
-    /// no attribute.
+    /// `SELECT id … WHERE …` of the resources `capped` for `label` whose keys pass `keys`:
+    /// the keys `attr_index` would hold, from their search documents (the SQL function
+    /// `scim_index_keys`, the layout's own code); `None` for a label that names no
+    /// attribute.
     fn capped_rows(
         &mut self,
         scope: &mut Scope<'_>,
@@ -57,54 +57,20 @@ impl Sqlite<'_> {
         };
         let c = scope.alias("c");
         let d = scope.alias("d");
-        let e = scope.alias("e");
-        let w = scope.alias("w");
-        let q = scope.alias("q");
-        let v = scope.alias("v");
+        let k = scope.alias("k");
         let a = self.params.push(label.to_owned());
-        let path = self.params.push(format!("$.\"{name}\""));
-        let docs = format!(
-            "capped AS {c} JOIN resources AS {d} ON {d}.tenant = {c}.tenant \
-             AND {d}.resource_type = {c}.resource_type AND {d}.id = {c}.id \
-             WHERE {c}.tenant = {TENANT} AND {c}.resource_type = {RESOURCE_TYPE} AND {c}.attr = {a}"
-        );
-        // `docs` with each element of the attribute's value as `e`.
-        let docs_e = docs.replacen(
-            " WHERE ",
-            &format!(" JOIN json_each({d}.search, {path}) AS {e} WHERE "),
-            1,
-        );
-        // What `scim_store_layout::text_values` reads.
-        let strings = match sub {
-            None => {
-                let value = self.params.push("$.\"value\"".to_owned());
-                format!(
-                    "SELECT {d}.id AS id, json_extract({d}.search, {path}) AS s FROM {docs} \
-                     AND json_type({d}.search, {path}) = 'text' \
-                     UNION ALL SELECT {d}.id, {e}.value FROM {docs_e} \
-                     AND json_type({d}.search, {path}) = 'array' AND {e}.type = 'text' \
-                     UNION ALL SELECT {d}.id, json_extract({e}.value, {value}) FROM {docs_e} \
-                     AND json_type({d}.search, {path}) = 'array' AND {e}.type = 'object' \
-                     AND json_type({e}.value, {value}) = 'text'"
-                )
-            }
-            Some(sub) => {
-                let sub = self.params.push(format!("$.\"{sub}\""));
-                format!(
-                    "SELECT {q}.id AS id, {w}.value AS s FROM (\
-                     SELECT {d}.id AS id, {e}.value AS o FROM {docs_e} \
-                     AND json_type({d}.search, {path}) = 'array' AND {e}.type = 'object' \
-                     UNION ALL SELECT {d}.id, json_extract({d}.search, {path}) FROM {docs} \
-                     AND json_type({d}.search, {path}) = 'object') AS {q} \
-                     JOIN json_each({q}.o, {sub}) AS {w} \
-                     WHERE json_type({q}.o, {sub}) IN ('text', 'array') AND {w}.type = 'text'"
-                )
-            }
+        let n = self.params.push(name.to_owned());
+        let sub = match sub {
+            Some(sub) => self.params.push(sub.to_owned()),
+            None => "NULL".to_owned(),
         };
-        let key = format!("scim_lower({v}.s)");
-        let test = self.keys(&key, keys.clone());
+        let test = self.keys(&format!("{k}.value"), keys.clone());
         Some(format!(
-            "SELECT {v}.id FROM ({strings}) AS {v} WHERE {test}"
+            "SELECT {c}.id FROM capped AS {c} JOIN resources AS {d} ON {d}.tenant = {c}.tenant \
+             AND {d}.resource_type = {c}.resource_type AND {d}.id = {c}.id \
+             JOIN json_each(scim_index_keys({d}.search, {n}, {sub})) AS {k} \
+             WHERE {c}.tenant = {TENANT} AND {c}.resource_type = {RESOURCE_TYPE} \
+             AND {c}.attr = {a} AND {test}"
         ))
     }
 

@@ -4,6 +4,10 @@
 //!
 //! The strings are those [`crate::layout::text_values`] reads (a property test compares
 //! them), each Unicode-lower-cased as [`crate::layout::index_keys`] does.
+//!
+//! Each capped row also keeps a Bloom filter of those keys ([`bloom`]): an `eq` lookup
+//! reads only the documents whose filter may hold one of its keys (`scim_bloom_any`), so
+//! `emails.value eq "…"` stays cheap beside users with tens of thousands of emails.
 
 use std::fmt;
 
@@ -26,6 +30,68 @@ pub(crate) fn keys_of(
     .deserialize(&mut de)?;
     de.end()?;
     Ok(out)
+}
+
+/// The attribute (name, sub-attribute) of an `attr_index` label, lower-cased.
+pub(crate) fn label_attr(label: &str) -> Option<(&'static str, Option<&'static str>)> {
+    if label == crate::layout::ID_LABEL {
+        return Some(("id", None));
+    }
+    crate::layout::INDEXED
+        .iter()
+        .find(|(_, _, l)| *l == label)
+        .map(|(name, sub, _)| (*name, *sub))
+}
+
+/// Bits per key of a [`bloom`] filter (about 1% false positives with [`HASHES`]).
+const BITS_PER_KEY: usize = 10;
+/// Bit positions per key.
+const HASHES: u64 = 7;
+
+/// FNV-1a, 64 bits: stable across processes and releases (the filters are stored).
+fn fnv(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The bit positions of `key` in a filter of `bits` bits (double hashing).
+fn positions(key: &str, bits: u64) -> impl Iterator<Item = u64> {
+    let h = fnv(key);
+    let (h1, h2) = (h, (h >> 32) | 1);
+    (0..HASHES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % bits)
+}
+
+/// A Bloom filter of `keys`: whether a key may be among them is [`may_hold_any`].
+pub(crate) fn bloom(keys: &[String]) -> Vec<u8> {
+    let bytes = (keys.len() * BITS_PER_KEY).div_ceil(8).max(8);
+    let mut out = vec![0u8; bytes];
+    let bits = (bytes * 8) as u64;
+    for key in keys {
+        for p in positions(key, bits) {
+            // `p < bits`: the index is in range.
+            if let Some(b) = out.get_mut((p / 8) as usize) {
+                *b |= 1 << (p % 8);
+            }
+        }
+    }
+    out
+}
+
+/// Whether one of `keys` may be in the filter `bloom` (never false for a key that is;
+/// true for an empty filter, which holds nothing known).
+pub(crate) fn may_hold_any<'k>(bloom: &[u8], mut keys: impl Iterator<Item = &'k str>) -> bool {
+    if bloom.is_empty() {
+        return true;
+    }
+    let bits = (bloom.len() * 8) as u64;
+    keys.any(|key| {
+        positions(key, bits).all(|p| {
+            bloom
+                .get((p / 8) as usize)
+                .is_some_and(|b| b & (1 << (p % 8)) != 0)
+        })
+    })
 }
 
 /// Where a string goes when found.
@@ -246,6 +312,30 @@ mod tests {
         );
         assert!(keys_of("{\"a\": ", "a", None).is_err());
         assert!(keys_of("[1, 2]", "a", None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn blooms_hold_their_keys_and_few_others() {
+        let keys: Vec<String> = (0..25_000)
+            .map(|i| format!("user.{i}@example.com"))
+            .collect();
+        let b = bloom(&keys);
+        assert_eq!(b.len(), 25_000 * BITS_PER_KEY / 8);
+        assert!(keys
+            .iter()
+            .all(|k| may_hold_any(&b, std::iter::once(k.as_str()))));
+        let others = (0..10_000)
+            .filter(|i| {
+                may_hold_any(
+                    &b,
+                    std::iter::once(format!("other.{i}@example.com").as_str()),
+                )
+            })
+            .count();
+        assert!(others < 300, "{others} false positives of 10,000");
+        assert!(!may_hold_any(&bloom(&[]), std::iter::once("x")));
+        assert!(may_hold_any(&[], std::iter::once("x")));
+        assert!(may_hold_any(&b, ["nope", "user.7@example.com"].into_iter()));
     }
 
     proptest! {

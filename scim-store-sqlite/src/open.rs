@@ -284,6 +284,28 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         },
     )
     .map_err(unavailable)?;
+    // Whether a capped row's Bloom filter may hold one of the keys (a JSON list): 1 for a
+    // row without one.
+    conn.create_scalar_function(
+        "scim_bloom_any",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let rusqlite::types::ValueRef::Blob(bloom) = ctx.get_raw(0) else {
+                return Ok(true);
+            };
+            let keys: Vec<String> = match ctx.get_raw(1) {
+                rusqlite::types::ValueRef::Text(t) => serde_json::from_slice(t)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?,
+                _ => return Ok(true),
+            };
+            Ok(crate::keys_of::may_hold_any(
+                bloom,
+                keys.iter().map(String::as_str),
+            ))
+        },
+    )
+    .map_err(unavailable)?;
     // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares them:
     // a text key that sorts as the instant does, NULL for text that is no dateTime.
     conn.create_scalar_function(

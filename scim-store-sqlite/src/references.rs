@@ -77,7 +77,7 @@ pub(crate) fn delete_row(
         params![tenant, rt, id],
     )
     .map_err(unavailable)?;
-    write_keys(tx, (tenant, rt, id), &[], &[], true)?;
+    write_keys(tx, (tenant, rt, id), None, true)?;
     tx.execute(
         "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
         params![tenant, rt, id],
@@ -175,7 +175,7 @@ impl Core {
                     irregular || row.irregular,
                 ),
             )?;
-            write_keys(tx, (tenant, rt, owner), &row.keys, &over, true)?;
+            write_keys(tx, (tenant, rt, owner), Some((&row, &over)), true)?;
         }
         Ok(owners.len())
     }

@@ -9,7 +9,7 @@ use scim_core::{
 use serde_json::Value;
 
 use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
-use crate::{references, trigrams, unavailable, Core};
+use crate::{keys_of, references, trigrams, unavailable, Core};
 
 impl Core {
     /// A random version-4 UUID: nobody can guess one id from another.
@@ -203,7 +203,7 @@ impl Core {
                 &row,
                 (ambiguous, members_key, irregular),
             )?;
-            write_keys(tx, (tenant, rt, id), &row.keys, &over, true)?;
+            write_keys(tx, (tenant, rt, id), Some((&row, &over)), true)?;
             index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
@@ -280,7 +280,7 @@ pub(crate) fn write_side_tables(
     over: &[&'static str],
     existing: bool,
 ) -> Result<(), StoreError> {
-    write_keys(tx, (tenant, rt, id), &row.keys, over, existing)?;
+    write_keys(tx, (tenant, rt, id), Some((row, over)), existing)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
@@ -321,6 +321,7 @@ CREATE TABLE IF NOT EXISTS capped (
     resource_type TEXT NOT NULL,
     attr          TEXT NOT NULL,
     id            TEXT NOT NULL,
+    bloom         BLOB,
     PRIMARY KEY (tenant, resource_type, attr, id)
 ) WITHOUT ROWID;
 ";
@@ -335,10 +336,10 @@ CREATE TABLE IF NOT EXISTS capped (
 pub(crate) fn write_keys(
     tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),
-    keys: &[(&'static str, String)],
-    over: &[&'static str],
+    indexed: Option<(&Row, &[&'static str])>,
     existing: bool,
 ) -> Result<(), StoreError> {
+    let keys = indexed.map_or(&[][..], |(row, _)| &row.keys[..]);
     write_index_keys(tx, tenant, rt, id, keys, existing)?;
     trigrams::write(tx, tenant, rt, id, keys, existing)?;
     if existing {
@@ -348,18 +349,27 @@ pub(crate) fn write_keys(
         .and_then(|mut s| s.execute(params![tenant, rt, id]))
         .map_err(unavailable)?;
     }
-    if !over.is_empty() {
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO capped (tenant, resource_type, attr, id) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
+    let Some((row, over)) = indexed.filter(|(_, over)| !over.is_empty()) else {
+        return Ok(());
+    };
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO capped (tenant, resource_type, attr, id, bloom) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(unavailable)?;
+    for label in over {
+        // The keys the index would hold, read again from the search text, for the filter.
+        let bloom = match keys_of::label_attr(label) {
+            Some((name, sub)) => {
+                let keys = keys_of::keys_of(&row.search, name, sub).map_err(unavailable)?;
+                Some(keys_of::bloom(&keys))
+            }
+            None => None,
+        };
+        insert
+            .execute(params![tenant, rt, label, id, bloom])
             .map_err(unavailable)?;
-        for label in over {
-            insert
-                .execute(params![tenant, rt, label, id])
-                .map_err(unavailable)?;
-        }
     }
     Ok(())
 }

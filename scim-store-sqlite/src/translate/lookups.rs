@@ -47,14 +47,7 @@ impl Sqlite<'_> {
         label: &'static str,
         keys: &KeyTest,
     ) -> Option<String> {
-        let (name, sub) = if label == crate::layout::ID_LABEL {
-            ("id", None)
-        } else {
-            crate::layout::INDEXED
-                .iter()
-                .find(|(_, _, l)| *l == label)
-                .map(|(name, sub, _)| (*name, *sub))?
-        };
+        let (name, sub) = crate::keys_of::label_attr(label)?;
         let c = scope.alias("c");
         let d = scope.alias("d");
         let k = scope.alias("k");
@@ -64,13 +57,23 @@ impl Sqlite<'_> {
             Some(sub) => self.params.push(sub.to_owned()),
             None => "NULL".to_owned(),
         };
+        // An `eq` reads only the documents whose Bloom filter may hold one of its keys.
+        let bloom = match keys {
+            KeyTest::In(list) => {
+                let list = self
+                    .params
+                    .push(serde_json::Value::from(list.clone()).to_string());
+                format!(" AND scim_bloom_any({c}.bloom, {list})")
+            }
+            _ => String::new(),
+        };
         let test = self.keys(&format!("{k}.value"), keys.clone());
         Some(format!(
             "SELECT {c}.id FROM capped AS {c} JOIN resources AS {d} ON {d}.tenant = {c}.tenant \
              AND {d}.resource_type = {c}.resource_type AND {d}.id = {c}.id \
              JOIN json_each(scim_index_keys({d}.search, {n}, {sub})) AS {k} \
              WHERE {c}.tenant = {TENANT} AND {c}.resource_type = {RESOURCE_TYPE} \
-             AND {c}.attr = {a} AND {test}"
+             AND {c}.attr = {a}{bloom} AND {test}"
         ))
     }
 

@@ -211,9 +211,40 @@ pub fn text_values<'a>(search: &'a Value, name: &str, sub: Option<&str>) -> Vec<
 /// repeats, in the order of their first occurrence. Linear in the number of values (a user
 /// may have tens of thousands of emails).
 pub fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)> {
+    capped_keys(
+        |name, sub| text_values(search, name, sub),
+        search.get("id"),
+        id,
+        usize::MAX,
+    )
+    .0
+}
+
+/// [`index_keys`] read through `values` (the strings at `name[.sub]`, [`text_values`] or
+/// its case-insensitive twin), with `id_value` the document's `id`: a label with more than
+/// `cap` distinct keys has none (and is listed second), found without folding them all.
+fn capped_keys<'a>(
+    values: impl Fn(&str, Option<&str>) -> Vec<&'a str>,
+    id_value: Option<&Value>,
+    id: &str,
+    cap: usize,
+) -> (Vec<(&'static str, String)>, Vec<&'static str>) {
     let mut keys: Vec<(&'static str, String)> = Vec::new();
+    let mut over: Vec<&'static str> = Vec::new();
     // Each label is added by one call only, so repeats are looked for within a call.
     let mut add = |label: &'static str, values: Vec<&str>| {
+        if values.len() > cap {
+            // Over the cap as soon as `cap + 1` distinct keys are seen.
+            let mut distinct: HashSet<String> = HashSet::with_capacity(cap.saturating_add(1));
+            let many = values.iter().any(|v| {
+                distinct.insert(v.to_lowercase());
+                distinct.len() > cap
+            });
+            if many {
+                over.push(label);
+                return;
+            }
+        }
         let lowered: Vec<String> = values.into_iter().map(str::to_lowercase).collect();
         let mut seen: HashSet<&str> = HashSet::with_capacity(lowered.len());
         let first: Vec<bool> = lowered.iter().map(|k| seen.insert(k.as_str())).collect();
@@ -226,12 +257,172 @@ pub fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)> {
         );
     };
     for (name, sub, label) in INDEXED {
-        add(label, text_values(search, name, *sub));
+        add(label, values(name, *sub));
     }
-    if search.get("id").and_then(Value::as_str) != Some(id) {
-        add(ID_LABEL, text_values(search, "id", None));
+    if id_value.and_then(Value::as_str) != Some(id) {
+        add(ID_LABEL, values("id", None));
     }
-    keys
+    (keys, over)
+}
+
+/// The value of the key of `m` equal to `name` ASCII-case-insensitively (the first in key
+/// order): in a document without keys duplicated by case, what the search document holds
+/// under `name` lower-cased.
+fn get_ci<'v>(m: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    m.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// [`text_values`] read from the document as given (keys in any case) rather than from its
+/// search form: the same strings when no object of the document has two keys differing
+/// only in case. `name` and `sub` are lower-cased.
+fn text_values_ci<'a>(resource: &'a Value, name: &str, sub: Option<&str>) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let Some(v) = resource.as_object().and_then(|m| get_ci(m, name)) else {
+        return out;
+    };
+    match sub {
+        None => match v {
+            Value::String(s) => out.push(s.as_str()),
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push(s.as_str()),
+                        Value::Object(o) => {
+                            if let Some(Value::String(s)) = get_ci(o, "value") {
+                                out.push(s.as_str());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        },
+        Some(sub) => {
+            let mut read = |o: &'a Map<String, Value>| match get_ci(o, sub) {
+                Some(Value::String(s)) => out.push(s.as_str()),
+                Some(Value::Array(items)) => {
+                    out.extend(items.iter().filter_map(Value::as_str));
+                }
+                _ => {}
+            };
+            match v {
+                Value::Object(o) => read(o),
+                Value::Array(items) => items.iter().filter_map(Value::as_object).for_each(read),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Whether some object of `v` has two keys that differ only in ASCII case (its search
+/// form would be [ambiguous](search_doc)). Allocates only for objects with an upper-case key.
+fn has_case_collision(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            if m.keys().any(|k| k.bytes().any(|b| b.is_ascii_uppercase())) {
+                let mut lowered: Vec<String> = m.keys().map(|k| k.to_ascii_lowercase()).collect();
+                lowered.sort_unstable();
+                if lowered.windows(2).any(|w| w[0] == w[1]) {
+                    return true;
+                }
+            }
+            m.values().any(has_case_collision)
+        }
+        Value::Array(items) => items.iter().any(has_case_collision),
+        _ => false,
+    }
+}
+
+/// Serialises a document as its search form (object keys ASCII-lower-cased, objects in the
+/// order of their lower-cased keys, as a [`Map`] of them would be) without building it.
+/// For a document without keys duplicated by case.
+struct Lowered<'a>(&'a Value);
+
+impl serde::Serialize for Lowered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(m) => {
+                let mut out = serializer.serialize_map(Some(m.len()))?;
+                if m.keys().any(|k| k.bytes().any(|b| b.is_ascii_uppercase())) {
+                    let mut entries: Vec<(String, &Value)> =
+                        m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    for (k, v) in entries {
+                        out.serialize_entry(&k, &Lowered(v))?;
+                    }
+                } else {
+                    for (k, v) in m {
+                        out.serialize_entry(k, &Lowered(v))?;
+                    }
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Lowered(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// The search form of `resource` as text, for a document without keys duplicated by case:
+/// [`search_doc`] with the `hidden` attributes stripped, serialised, but built only for the
+/// top-level attributes a hidden one is in (a password, not 25,000 emails).
+fn search_text(resource: &Value, hidden: &[Hidden]) -> Result<String, StoreError> {
+    let Value::Object(m) = resource else {
+        let (mut search, _) = search_doc(resource);
+        strip_hidden(&mut search, hidden);
+        return serde_json::to_string(&search).map_err(unavailable);
+    };
+    let touched = |key: &str| {
+        hidden.iter().any(|h| match &h.urn {
+            Some(urn) => urn.as_str() == key,
+            None => h.name == key,
+        })
+    };
+    // In the order of the lower-cased keys, as the search document's map has them.
+    let mut entries: Vec<(String, &Value)> =
+        m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut parts: Vec<(String, Option<Value>, &Value)> = Vec::with_capacity(entries.len());
+    for (key, v) in entries {
+        if touched(&key) {
+            // That attribute alone, the old way.
+            let mut one = Map::new();
+            one.insert(key.clone(), lower_keys(v, &mut false));
+            let mut one = Value::Object(one);
+            strip_hidden(&mut one, hidden);
+            if let Some(kept) = one.as_object_mut().and_then(|o| o.remove(&key)) {
+                parts.push((key, Some(kept), v));
+            }
+        } else {
+            parts.push((key, None, v));
+        }
+    }
+    struct Top<'p, 'a>(&'p [(String, Option<Value>, &'a Value)]);
+    impl serde::Serialize for Top<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut out = serializer.serialize_map(Some(self.0.len()))?;
+            for (k, built, given) in self.0 {
+                match built {
+                    Some(v) => out.serialize_entry(k, v)?,
+                    None => out.serialize_entry(k, &Lowered(given))?,
+                }
+            }
+            out.end()
+        }
+    }
+    serde_json::to_string(&Top(&parts)).map_err(unavailable)
 }
 
 /// The search document: object keys ASCII-lower-cased, recursively; and whether two keys of
@@ -407,6 +598,66 @@ impl Row {
         ool: Option<&str>,
         hidden: &[Hidden],
     ) -> Result<Row, StoreError> {
+        Ok(Row::of_capped(resource, id, ool, hidden, usize::MAX)?.0)
+    }
+
+    /// [`Row::of`], with the [`keys`](Row::keys) of a label that has more than `cap`
+    /// distinct keys left out; those labels come second. Linear in the size of the
+    /// resource, and such a label's values are not all folded.
+    ///
+    /// ```
+    /// use scim_store_layout::Row;
+    /// let user = serde_json::json!({"userName": "u",
+    ///     "emails": [{"value": "a@x"}, {"value": "b@x"}, {"value": "c@x"}]});
+    /// let (row, over) = Row::of_capped(&user, "1", None, &[], 2)?;
+    /// assert_eq!(row.keys, vec![("username", "u".to_owned())]);
+    /// assert_eq!(over, vec!["emails.value"]);
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn of_capped(
+        resource: &Value,
+        id: &str,
+        ool: Option<&str>,
+        hidden: &[Hidden],
+        cap: usize,
+    ) -> Result<(Row, Vec<&'static str>), StoreError> {
+        // A hidden attribute that index keys or times are read from is stripped before
+        // they are: left to the general path.
+        let reads_hidden = hidden.iter().any(|h| {
+            h.urn.is_none()
+                && (h.name == "id"
+                    || h.name == "meta"
+                    || INDEXED.iter().any(|(name, _, _)| *name == h.name))
+        });
+        if ool.is_none() && !reads_hidden && !has_case_collision(resource) {
+            // The search form is never built: its text is written from the document, and
+            // what is read of it is read from the document, keys compared without case.
+            let (keys, over) = capped_keys(
+                |name, sub| text_values_ci(resource, name, sub),
+                resource.as_object().and_then(|m| get_ci(m, "id")),
+                id,
+                cap,
+            );
+            let time = |sub: &str| match text_values_ci(resource, "meta", Some(sub)).as_slice() {
+                [] => Some(None),
+                [one] => Instant::parse(one).map(|i| Some(instant_key(i))),
+                _ => None,
+            };
+            return Ok((
+                Row {
+                    resource: serde_json::to_string(resource).map_err(unavailable)?,
+                    search: search_text(resource, hidden)?,
+                    keys,
+                    ambiguous: false,
+                    irregular: false,
+                    created: meta_time(resource, "created"),
+                    last_modified: meta_time(resource, "lastModified"),
+                    time_keys: [time("created"), time("lastmodified")],
+                    out_of_line: None,
+                },
+                over,
+            ));
+        }
         let (mut search, ambiguous) = search_doc(resource);
         strip_hidden(&mut search, hidden);
         let mut doc = None;
@@ -441,22 +692,30 @@ impl Row {
                 _ => irregular = true,
             }
         }
-        let keys = index_keys(&search, id);
-        Ok(Row {
-            resource: serde_json::to_string(doc.as_ref().unwrap_or(resource))
-                .map_err(unavailable)?,
-            search: serde_json::to_string(&search).map_err(unavailable)?,
-            keys,
-            ambiguous,
-            irregular,
-            created: meta_time(resource, "created"),
-            last_modified: meta_time(resource, "lastModified"),
-            time_keys: [
-                time_key(&search, "created"),
-                time_key(&search, "lastmodified"),
-            ],
-            out_of_line,
-        })
+        let (keys, over) = capped_keys(
+            |name, sub| text_values(&search, name, sub),
+            search.get("id"),
+            id,
+            cap,
+        );
+        Ok((
+            Row {
+                resource: serde_json::to_string(doc.as_ref().unwrap_or(resource))
+                    .map_err(unavailable)?,
+                search: serde_json::to_string(&search).map_err(unavailable)?,
+                keys,
+                ambiguous,
+                irregular,
+                created: meta_time(resource, "created"),
+                last_modified: meta_time(resource, "lastModified"),
+                time_keys: [
+                    time_key(&search, "created"),
+                    time_key(&search, "lastmodified"),
+                ],
+                out_of_line,
+            },
+            over,
+        ))
     }
 }
 
@@ -623,6 +882,172 @@ mod tests {
 
         let user = Row::of(&json!({"members": []}), "u", None, &[]).expect("row");
         assert!(user.out_of_line.is_none() && !user.irregular);
+    }
+
+    /// [`Row::of`] as it was written before its fast path: the search document built, then
+    /// read.
+    fn reference_row(resource: &Value, id: &str, hidden: &[Hidden]) -> Row {
+        let (mut search, ambiguous) = search_doc(resource);
+        strip_hidden(&mut search, hidden);
+        Row {
+            resource: serde_json::to_string(resource).expect("text"),
+            search: serde_json::to_string(&search).expect("text"),
+            keys: index_keys(&search, id),
+            ambiguous,
+            irregular: false,
+            created: meta_time(resource, "created"),
+            last_modified: meta_time(resource, "lastModified"),
+            time_keys: [
+                time_key(&search, "created"),
+                time_key(&search, "lastmodified"),
+            ],
+            out_of_line: None,
+        }
+    }
+
+    fn same(a: &Row, b: &Row) {
+        assert_eq!(a.resource, b.resource);
+        assert_eq!(a.search, b.search);
+        assert_eq!(a.keys, b.keys);
+        assert_eq!(a.ambiguous, b.ambiguous);
+        assert_eq!(a.irregular, b.irregular);
+        assert_eq!(
+            (&a.created, &a.last_modified),
+            (&b.created, &b.last_modified)
+        );
+        assert_eq!(a.time_keys, b.time_keys);
+    }
+
+    fn hidden(urn: Option<&str>, name: &str, sub: Option<&str>) -> Hidden {
+        Hidden {
+            urn: urn.map(str::to_owned),
+            name: name.to_owned(),
+            sub: sub.map(str::to_owned),
+        }
+    }
+
+    mod fast_path {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn key() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "userName",
+                "USERNAME",
+                "username",
+                "emails",
+                "Emails",
+                "value",
+                "VALUE",
+                "type",
+                "Type",
+                "id",
+                "ID",
+                "meta",
+                "Meta",
+                "created",
+                "lastModified",
+                "LASTMODIFIED",
+                "displayName",
+                "externalId",
+                "password",
+                "Password",
+                "x",
+                "Zeta",
+                "alpha",
+                "_",
+                "urn:x:Ext",
+                "urn:X:ext",
+                "secret",
+                "Secret",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "a",
+                    "A",
+                    "ÉCOLE",
+                    "école",
+                    "b@X",
+                    "2024-01-15T12:00:00Z",
+                    "2024-01-15T06:00:00-06:00",
+                    "yesterday",
+                    "",
+                    "ΑΣ",
+                ])
+                .prop_map(Value::from),
+                any::<i32>().prop_map(Value::from),
+                any::<bool>().prop_map(Value::from),
+                Just(Value::Null),
+            ]
+        }
+
+        fn doc() -> impl Strategy<Value = Value> {
+            let tree = leaf().prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((key(), inner), 0..6)
+                        .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+                ]
+            });
+            prop::collection::vec((key(), tree), 0..8)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+        }
+
+        fn hiddens() -> impl Strategy<Value = Vec<Hidden>> {
+            prop::sample::subsequence(
+                vec![
+                    hidden(None, "password", None),
+                    hidden(Some("urn:x:ext"), "secret", None),
+                    hidden(None, "x", Some("secret")),
+                    hidden(Some("urn:x:ext"), "x", Some("value")),
+                    hidden(None, "emails", Some("type")),
+                    hidden(None, "emails", Some("value")),
+                    hidden(None, "username", None),
+                ],
+                0..4,
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// The fast path writes exactly what building the search document wrote.
+            #[test]
+            fn rows_equal_the_reference(
+                resource in doc(),
+                id in prop::sample::select(vec!["a", "A", "1"]),
+                hidden in hiddens(),
+            ) {
+                let fast = Row::of(&resource, id, None, &hidden).expect("row");
+                same(&fast, &reference_row(&resource, id, &hidden));
+            }
+        }
+    }
+
+    #[test]
+    fn capped_rows_leave_out_the_labels_over_the_cap() {
+        let user = json!({"userName": "U", "id": "1", "password": "secret",
+            "emails": [{"value": "A@x"}, {"value": "a@X"}, {"value": "b@x"}]});
+        let hide = [hidden(None, "password", None)];
+        // Two distinct keys (three values): at the cap, indexed.
+        let (row, over) = Row::of_capped(&user, "1", None, &hide, 2).expect("row");
+        assert!(over.is_empty());
+        same(&row, &reference_row(&user, "1", &hide));
+        let (row, over) = Row::of_capped(&user, "1", None, &hide, 1).expect("row");
+        assert_eq!(over, vec!["emails.value"]);
+        assert_eq!(row.keys, vec![("username", "u".to_owned())]);
+        assert!(!row.search.contains("secret"));
+        // The general path (a key duplicated by case) caps the same way.
+        let mut odd = user.clone();
+        odd["USERNAME"] = json!("v");
+        let (row, over) = Row::of_capped(&odd, "1", None, &hide, 1).expect("row");
+        assert!(row.ambiguous);
+        assert_eq!(over, vec!["emails.value"]);
+        assert_eq!(row.keys.len(), 1);
     }
 
     #[test]

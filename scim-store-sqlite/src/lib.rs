@@ -85,6 +85,15 @@
 //!   column of short strings rather than of the documents. `externalId` is caseExact: its
 //!   substring filters read the documents.
 //!
+//! A resource with more values of one of these attributes than
+//! [`SqliteOptions::max_indexed_values`] (default 100; a user with 25,000 emails) is not
+//! indexed value by value for it: it is recorded in the table `capped (tenant,
+//! resource_type, attr, id)` instead, so writing it takes time linear in its size and
+//! writes no index rows. A lookup of that attribute then also reads the documents of the
+//! capped resources of the type (and only those, in SQL, with the same keys the index would
+//! hold): answers stay exact and pushed down, at the cost of reading those documents for
+//! such filters. Filters on other attributes are not affected.
+//!
 //! An `or` of such comparisons (`id eq "a" or id eq "b" …`, as the engine sends to check
 //! members or to find a page of users' groups) becomes one lookup of all the keys. Results
 //! are the evaluator's: a property test compares them on random documents and filters.
@@ -125,12 +134,13 @@
 //!
 //! # Schema version
 //!
-//! The file's layout is versioned with `PRAGMA user_version` (now 3). A file written
+//! The file's layout is versioned with `PRAGMA user_version` (now 4). A file written
 //! before the side tables existed (version 0) is migrated when opened: columns and tables
 //! are added and every resource is rewritten once (index keys, members moved out of line),
 //! in one transaction. A file from before version 2 may hold passwords in clear: they are
 //! hashed on open ([`SqliteStore::open_with_passwords`] names the scheme). A file of version
 //! 1 or 2 gets its trigram index (version 3) on open, filled from `attr_index` in SQL.
+//! Any older file gets the empty `capped` table (version 4): what it indexed stays exact.
 //!
 //! # Secrets
 //!
@@ -143,6 +153,7 @@
 //! [`SqliteStore::create_batch`] stores many resources in one transaction (one durable
 //! commit), with the same code as [`Store::create`].
 
+mod keys_of;
 mod migrations;
 mod open;
 mod pool;
@@ -160,7 +171,7 @@ use scim_store_layout as layout;
 pub use open::SqliteOptions;
 pub(crate) use read::attach_members;
 pub(crate) use write::{
-    current_version, index_unique, member_state, update_row, version_param, write_index_keys,
+    current_version, index_unique, member_state, update_row, version_param, write_keys,
     write_side_tables,
 };
 
@@ -194,6 +205,9 @@ pub use pool::PoolOptions;
 ///   so `eq` and case-insensitive `sw` are index lookups.
 /// - `attr_text (n, tenant, resource_type, attr, key, id)` and the FTS5 table `attr_trigram`
 ///   (rowid `n`): the same keys of those four attributes, by trigram, for `co` and `ew`.
+/// - `capped (tenant, resource_type, attr, id)`: the resources with more keys of one
+///   `attr_index` label than [`SqliteOptions::max_indexed_values`], which have none of them
+///   in the two tables above (lookups of the label read their documents instead).
 /// - `members (tenant, resource_type, owner_id, seq, value_key, element, search)`: the
 ///   `members` of groups, one row per member in order (`seq`), indexed by
 ///   (tenant, resource_type, value_key, owner_id) for "is X a member" and "which groups
@@ -211,6 +225,8 @@ struct Core {
     entropy: Arc<dyn Entropy>,
     /// [`PoolOptions::max_scan`].
     max_scan: u64,
+    /// [`SqliteOptions::max_indexed_values`].
+    max_indexed_values: usize,
     /// The number of resources of each (tenant, type), as last counted, and when.
     counts: std::sync::Mutex<HashMap<(String, String), (u64, std::time::Instant)>>,
 }

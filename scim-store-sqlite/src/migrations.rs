@@ -19,7 +19,10 @@ use crate::{out_of_line_of, unavailable};
 /// - 2: no secret in clear: `returned: never` values (passwords) hashed, and left out of
 ///   `search`; unique keys compared as `UniqueKey::normalised` makes them (NFKC, case-folded).
 /// - 3: the trigram index (`attr_text`, `attr_trigram`, see [`crate::trigrams`]).
-pub(crate) const VERSION: i64 = 3;
+/// - 4: the `capped` table (resources with too many values of an indexed attribute to
+///   index them one by one, see [`crate::write_keys`]); empty at first: every resource
+///   written before is fully indexed, which stays exact.
+pub(crate) const VERSION: i64 = 4;
 
 /// Version 0, as it was (created when missing, so that one migration path serves new and
 /// old files alike).
@@ -85,6 +88,7 @@ pub(crate) fn migrate(
     conn: &mut Connection,
     schema: &StoreSchema,
     passwords: &dyn PasswordScheme,
+    cap: usize,
 ) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -102,6 +106,9 @@ pub(crate) fn migrate(
     if version >= VERSION {
         return Ok(());
     }
+    // First: the rewrite of version 0 writes to it.
+    tx.execute_batch(crate::write::CAPPED)
+        .map_err(unavailable)?;
     if version < 1 {
         tx.execute_batch(V0).map_err(unavailable)?;
         for (column, decl) in [
@@ -127,7 +134,7 @@ pub(crate) fn migrate(
         tx.execute_batch(V1).map_err(unavailable)?;
         // The rewrite below fills the trigram index with the other side tables.
         tx.execute_batch(trigrams::TABLES).map_err(unavailable)?;
-        backfill(&tx, schema)?;
+        backfill(&tx, schema, cap)?;
     } else if version < 3 {
         tx.execute_batch(trigrams::TABLES).map_err(unavailable)?;
         trigrams::backfill(&tx)?;
@@ -228,7 +235,11 @@ fn seal_secrets(
 }
 
 /// Rewrites every resource through [`Row::of`] and [`crate::write_side_tables`].
-fn backfill(tx: &rusqlite::Transaction<'_>, schema: &StoreSchema) -> Result<(), StoreError> {
+fn backfill(
+    tx: &rusqlite::Transaction<'_>,
+    schema: &StoreSchema,
+    cap: usize,
+) -> Result<(), StoreError> {
     // The keys first: the loop below rewrites the rows it would otherwise be scanning.
     let keys: Vec<(String, String, String)> = {
         let mut stmt = tx
@@ -255,11 +266,12 @@ fn backfill(tx: &rusqlite::Transaction<'_>, schema: &StoreSchema) -> Result<(), 
             .query_row(params![tenant, rt, id], |r| r.get(0))
             .map_err(unavailable)?;
         let resource: Value = serde_json::from_str(&text).map_err(unavailable)?;
-        let stored = Row::of(
+        let (stored, over) = Row::of_capped(
             &resource,
             &id,
             out_of_line_of(schema, &rt),
             &hidden_of(schema, &rt),
+            cap,
         )?;
         update
             .execute(params![
@@ -272,7 +284,7 @@ fn backfill(tx: &rusqlite::Transaction<'_>, schema: &StoreSchema) -> Result<(), 
                 stored.irregular
             ])
             .map_err(unavailable)?;
-        crate::write_side_tables(tx, &tenant, &rt, &id, &stored, false)?;
+        crate::write_side_tables(tx, (&tenant, &rt, &id), &stored, &over, false)?;
     }
     Ok(())
 }

@@ -85,7 +85,12 @@ impl SqliteStore {
             }
         }
         configure(&conn)?;
-        migrations::migrate(&mut conn, &schema, &*options.passwords)?;
+        migrations::migrate(
+            &mut conn,
+            &schema,
+            &*options.passwords,
+            options.max_indexed_values,
+        )?;
         let readers = (0..options.pool.readers)
             .map(|_| {
                 let reader = Connection::open(path).map_err(unavailable)?;
@@ -104,7 +109,7 @@ impl SqliteStore {
             checkpointer,
             wal: wal.into(),
         };
-        Self::assemble(conn, readers, Some(file), schema, options.pool)
+        Self::assemble(conn, readers, Some(file), schema, &options)
     }
 
     /// A private database in memory (for tests): one connection, which reads and writes.
@@ -116,10 +121,33 @@ impl SqliteStore {
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn open_in_memory(schema: StoreSchema) -> Result<Self, StoreError> {
+        Self::open_in_memory_with(schema, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open_in_memory`] with `options` (their pool's readers are ignored: the
+    /// one connection reads and writes).
+    ///
+    /// ```
+    /// use scim_store_sqlite::{SqliteOptions, SqliteStore};
+    /// let store = SqliteStore::open_in_memory_with(
+    ///     scim_core::StoreSchema::of(&scim_schema::Registry::standard()),
+    ///     SqliteOptions::default().max_indexed_values(3),
+    /// )?;
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn open_in_memory_with(
+        schema: StoreSchema,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
         let mut conn = Connection::open_in_memory().map_err(unavailable)?;
         configure(&conn)?;
-        migrations::migrate(&mut conn, &schema, &*default_passwords())?;
-        Self::assemble(conn, Vec::new(), None, schema, PoolOptions::default())
+        migrations::migrate(
+            &mut conn,
+            &schema,
+            &*options.passwords,
+            options.max_indexed_values,
+        )?;
+        Self::assemble(conn, Vec::new(), None, schema, &options)
     }
 
     fn assemble(
@@ -127,8 +155,9 @@ impl SqliteStore {
         readers: Vec<Connection>,
         file: Option<FileDb>,
         schema: StoreSchema,
-        pool: PoolOptions,
+        options: &SqliteOptions,
     ) -> Result<Self, StoreError> {
+        let pool = options.pool;
         // With readers, no query runs on the writer: the trigram index's changes can wait
         // for the end of each batch (see `trigrams::deferral`).
         let hooks = (!readers.is_empty()).then_some(BatchHooks {
@@ -143,6 +172,7 @@ impl SqliteStore {
                 schema,
                 entropy: default_entropy(),
                 max_scan: pool.max_scan,
+                max_indexed_values: options.max_indexed_values,
                 counts: std::sync::Mutex::new(HashMap::new()),
             }),
             pool: Pool::start(writer, readers, file, hooks, pool)?,
@@ -226,6 +256,56 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         },
     )
     .map_err(unavailable)?;
+    // The keys `attr_index` would hold for one attribute of a search document (a JSON
+    // array of strings): what the lookups of a label read of the resources `capped` for it
+    // (`crate::write_keys`), with the layout's own code, so the answers are the index's.
+    conn.create_scalar_function(
+        "scim_index_keys",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text = |i: usize| -> rusqlite::Result<Option<String>> {
+                Ok(match ctx.get_raw(i) {
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                    _ => None,
+                })
+            };
+            let (Some(search), Some(name)) = (text(0)?, text(1)?) else {
+                return Ok(None);
+            };
+            let sub = text(2)?;
+            let keys = crate::keys_of::keys_of(&search, &name, sub.as_deref())
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            serde_json::to_string(&keys)
+                .map(Some)
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+        },
+    )
+    .map_err(unavailable)?;
+    // Whether a capped row's Bloom filter may hold one of the keys (a JSON list): 1 for a
+    // row without one.
+    conn.create_scalar_function(
+        "scim_bloom_any",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let rusqlite::types::ValueRef::Blob(bloom) = ctx.get_raw(0) else {
+                return Ok(true);
+            };
+            let keys: Vec<String> = match ctx.get_raw(1) {
+                rusqlite::types::ValueRef::Text(t) => serde_json::from_slice(t)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?,
+                _ => return Ok(true),
+            };
+            Ok(crate::keys_of::may_hold_any(
+                bloom,
+                keys.iter().map(String::as_str),
+            ))
+        },
+    )
+    .map_err(unavailable)?;
     // dateTime values compare as instants (RFC 7643 §2.3.5), as the evaluator compares them:
     // a text key that sorts as the instant does, NULL for text that is no dateTime.
     conn.create_scalar_function(
@@ -260,6 +340,12 @@ pub struct SqliteOptions {
     pub passwords: Arc<dyn PasswordScheme>,
     /// The store's threads.
     pub pool: PoolOptions,
+    /// Most values of one indexed attribute (`emails.value`, say) that one resource has
+    /// indexed value by value. A resource with more (a user with 25,000 emails) is written
+    /// without index rows for that attribute, in time linear in its size, and is recorded
+    /// instead: a lookup of that attribute also reads the documents of such resources (in
+    /// SQL, still exact, slower than the index in proportion to their size). Default 100.
+    pub max_indexed_values: usize,
 }
 
 impl Default for SqliteOptions {
@@ -267,6 +353,7 @@ impl Default for SqliteOptions {
         SqliteOptions {
             passwords: default_passwords(),
             pool: PoolOptions::default(),
+            max_indexed_values: 100,
         }
     }
 }
@@ -275,6 +362,7 @@ impl std::fmt::Debug for SqliteOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteOptions")
             .field("pool", &self.pool)
+            .field("max_indexed_values", &self.max_indexed_values)
             .finish_non_exhaustive()
     }
 }
@@ -289,6 +377,17 @@ impl SqliteOptions {
     /// Sets the thread options.
     pub fn pool(mut self, pool: PoolOptions) -> Self {
         self.pool = pool;
+        self
+    }
+
+    /// Sets [`SqliteOptions::max_indexed_values`].
+    ///
+    /// ```
+    /// let o = scim_store_sqlite::SqliteOptions::default().max_indexed_values(10);
+    /// assert_eq!(o.max_indexed_values, 10);
+    /// ```
+    pub fn max_indexed_values(mut self, cap: usize) -> Self {
+        self.max_indexed_values = cap;
         self
     }
 }

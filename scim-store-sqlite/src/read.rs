@@ -60,7 +60,9 @@ impl Core {
     /// documents were canonical) are the evaluator's alone: the filter is pushed down for
     /// the other resources of the type, which keep their indexes, and the ambiguous ones
     /// are added unfiltered (through the partial index `resources_ambiguous`) for the
-    /// engine to filter, sort and page in memory with the rest.
+    /// engine to filter, sort and page in memory with the rest. The resources over the index
+    /// cap for a label (`capped`, see [`crate::write_keys`]) have no rows in that index: the
+    /// lookups of such a label read their documents too, in SQL (exact as the index is).
     pub(crate) fn pushed_down_plan(
         &self,
         conn: &Connection,
@@ -72,32 +74,55 @@ impl Core {
         params.push(tenant.to_owned());
         params.push(rt.to_owned());
         let wants_pushdown = query.filter.is_some() || query.sort.is_some();
-        let (ambiguous, irregular) = if wants_pushdown {
+        // With the same statement: whether any resource of the type is over the index cap
+        // for some label (which lookups then matter is asked below, only if so).
+        let (ambiguous, irregular, any_capped) = if wants_pushdown {
             conn.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = ?1 \
                  AND resource_type = ?2 AND ambiguous = 1), \
                  EXISTS (SELECT 1 FROM resources WHERE tenant = ?1 \
-                 AND resource_type = ?2 AND irregular = 1)",
+                 AND resource_type = ?2 AND irregular = 1), \
+                 EXISTS (SELECT 1 FROM capped WHERE tenant = ?1 AND resource_type = ?2)",
             )
             .and_then(|mut s| {
                 s.query_row(params![tenant, rt], |r| {
-                    Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?))
+                    Ok((
+                        r.get::<_, bool>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, bool>(2)?,
+                    ))
                 })
             })
             .map_err(unavailable)?
         } else {
-            (false, false)
+            (false, false, false)
         };
         let layout = Layout {
             out_of_line: self.ool(rt),
             irregular,
         };
 
+        // The labels some resource of the type is over the index cap for: their lookups also
+        // read those resources' documents (`crate::write_keys`).
+        let capped: Vec<String> = if any_capped && query.filter.is_some() {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT DISTINCT attr FROM capped WHERE tenant = ?1 AND resource_type = ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![tenant, rt], |r| r.get(0))
+                .map_err(unavailable)?;
+            rows.collect::<Result<_, _>>().map_err(unavailable)?
+        } else {
+            Vec::new()
+        };
         let frag = match query.filter {
             None => Frag::Exact(String::new()),
             Some(filter) => {
                 let mut dialect = Sqlite {
                     params: &mut params,
+                    capped: &capped,
                 };
                 Translator::new(&mut dialect, layout).translate(filter.resolved())
             }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::layout::{held_out_of_line, hidden_of, remove_references, touch, Row};
 use crate::{
     attach_members, current_version, index_unique, member_state, unavailable, update_row,
-    version_param, write_index_keys, write_side_tables, Core,
+    version_param, write_keys, write_side_tables, Core,
 };
 
 /// [`StoreError::MissingReference`] unless every value of `check` is the id of a resource of
@@ -77,8 +77,7 @@ pub(crate) fn delete_row(
         params![tenant, rt, id],
     )
     .map_err(unavailable)?;
-    write_index_keys(tx, tenant, rt, id, &[], true)?;
-    crate::trigrams::write(tx, tenant, rt, id, &[], true)?;
+    write_keys(tx, (tenant, rt, id), None, true)?;
     tx.execute(
         "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
         params![tenant, rt, id],
@@ -162,7 +161,7 @@ impl Core {
             };
             let mut head: Value = serde_json::from_str(&text).map_err(unavailable)?;
             touch(&mut head, at);
-            let row = Row::of(&head, owner, None, &hidden)?;
+            let (row, over) = Row::of_capped(&head, owner, None, &hidden, self.max_indexed_values)?;
             let (has_members, irregular) = member_state(tx, tenant, rt, owner)?;
             let members_key = has_members.then(|| old_key.unwrap_or_else(|| attr.to_owned()));
             update_row(
@@ -176,8 +175,7 @@ impl Core {
                     irregular || row.irregular,
                 ),
             )?;
-            write_index_keys(tx, tenant, rt, owner, &row.keys, true)?;
-            crate::trigrams::write(tx, tenant, rt, owner, &row.keys, true)?;
+            write_keys(tx, (tenant, rt, owner), Some((&row, &over)), true)?;
         }
         Ok(owners.len())
     }
@@ -226,14 +224,20 @@ impl Core {
                 continue;
             }
             touch(&mut resource, at);
-            let row = Row::of(&resource, &holder, self.ool(rt), &hidden)?;
+            let (row, over) = Row::of_capped(
+                &resource,
+                &holder,
+                self.ool(rt),
+                &hidden,
+                self.max_indexed_values,
+            )?;
             let flags = (
                 row.ambiguous,
                 row.out_of_line.as_ref().map(|o| o.key.as_str()),
                 row.irregular,
             );
             update_row(tx, (tenant, rt, &holder), version, &row, flags)?;
-            write_side_tables(tx, tenant, rt, &holder, &row, true)?;
+            write_side_tables(tx, (tenant, rt, &holder), &row, &over, true)?;
             changed += 1;
         }
         Ok(changed)

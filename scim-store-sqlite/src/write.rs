@@ -9,7 +9,7 @@ use scim_core::{
 use serde_json::Value;
 
 use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
-use crate::{references, trigrams, unavailable, Core};
+use crate::{keys_of, references, trigrams, unavailable, Core};
 
 impl Core {
     /// A random version-4 UUID: nobody can guess one id from another.
@@ -37,7 +37,13 @@ impl Core {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
-        let row = Row::of(&resource, &id, self.ool(rt), &hidden_of(&self.schema, rt))?;
+        let (row, over) = Row::of_capped(
+            &resource,
+            &id,
+            self.ool(rt),
+            &hidden_of(&self.schema, rt),
+            self.max_indexed_values,
+        )?;
         tx.prepare_cached(
             "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
              ambiguous, created, last_modified, members_key, irregular) \
@@ -58,7 +64,7 @@ impl Core {
             ])
         })
         .map_err(unavailable)?;
-        write_side_tables(tx, tenant, rt, &id, &row, false)?;
+        write_side_tables(tx, (tenant, rt, &id), &row, &over, false)?;
         index_unique(tx, tenant, rt, &id, unique)?;
         Ok(StoredResource {
             id,
@@ -177,7 +183,13 @@ impl Core {
             }
             check_unique(tx, tenant, rt, id, &unique)?;
             let head = without(head, attr);
-            let row = Row::of(&head, id, None, &hidden_of(&self.schema, rt))?;
+            let (row, over) = Row::of_capped(
+                &head,
+                id,
+                None,
+                &hidden_of(&self.schema, rt),
+                self.max_indexed_values,
+            )?;
             let (has_members, irregular) = member_state(tx, tenant, rt, id)?;
             let members_key = has_members.then(|| old_key.unwrap_or_else(|| attr.to_owned()));
             // Sticky until the next replace: which part of the old resource was ambiguous is
@@ -191,8 +203,7 @@ impl Core {
                 &row,
                 (ambiguous, members_key, irregular),
             )?;
-            write_index_keys(tx, tenant, rt, id, &row.keys, true)?;
-            trigrams::write(tx, tenant, rt, id, &row.keys, true)?;
+            write_keys(tx, (tenant, rt, id), Some((&row, &over)), true)?;
             index_unique(tx, tenant, rt, id, &unique)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
@@ -222,14 +233,20 @@ impl Core {
         }
         references::check(tx, tenant, check)?;
         check_unique(tx, tenant, rt, id, unique)?;
-        let row = Row::of(&resource, id, self.ool(rt), &hidden_of(&self.schema, rt))?;
+        let (row, over) = Row::of_capped(
+            &resource,
+            id,
+            self.ool(rt),
+            &hidden_of(&self.schema, rt),
+            self.max_indexed_values,
+        )?;
         let flags = (
             row.ambiguous,
             row.out_of_line.as_ref().map(|o| o.key.as_str()),
             row.irregular,
         );
         update_row(tx, (tenant, rt, id), expected, &row, flags)?;
-        write_side_tables(tx, tenant, rt, id, &row, true)?;
+        write_side_tables(tx, (tenant, rt, id), &row, &over, true)?;
         index_unique(tx, tenant, rt, id, unique)?;
         Ok(StoredResource {
             id: id.to_owned(),
@@ -254,18 +271,16 @@ impl Core {
     }
 }
 
-/// Fills `attr_index` and `members` for a stored row (`existing`: first drop what the
-/// resource had).
+/// Fills `attr_index` (and the trigram and capped tables, see [`write_keys`]) and
+/// `members` for a stored row (`existing`: first drop what the resource had).
 pub(crate) fn write_side_tables(
     tx: &Connection,
-    tenant: &str,
-    rt: &str,
-    id: &str,
+    (tenant, rt, id): (&str, &str, &str),
     row: &Row,
+    over: &[&'static str],
     existing: bool,
 ) -> Result<(), StoreError> {
-    write_index_keys(tx, tenant, rt, id, &row.keys, existing)?;
-    trigrams::write(tx, tenant, rt, id, &row.keys, existing)?;
+    write_keys(tx, (tenant, rt, id), Some((row, over)), existing)?;
     if existing {
         tx.prepare_cached(
             "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
@@ -293,6 +308,68 @@ pub(crate) fn write_side_tables(
                 ])
                 .map_err(unavailable)?;
         }
+    }
+    Ok(())
+}
+
+/// The table of the (resource, label) pairs over the cap ([`write_keys`]): such a resource
+/// has no `attr_index` or trigram rows for the label, and lookups of the label read its
+/// document instead.
+pub(crate) const CAPPED: &str = "
+CREATE TABLE IF NOT EXISTS capped (
+    tenant        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    attr          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    bloom         BLOB,
+    PRIMARY KEY (tenant, resource_type, attr, id)
+) WITHOUT ROWID;
+";
+
+/// Brings every index row of `(tenant, rt, id)` to `keys`: `attr_index`, the trigram
+/// index, and `capped`. A label with more keys in this one resource than
+/// [`crate::SqliteOptions::max_indexed_values`] (a user with 25,000 emails; `over`, which
+/// [`Row::of_capped`] leaves out of `keys`) is not indexed value by value: the resource is
+/// recorded in `capped` for it instead, and the lookups of that label read the documents
+/// of such resources (see `translate::lookups`). Each (resource, label) is either fully
+/// indexed or capped, whatever cap it was written with, so push-down stays exact for both.
+pub(crate) fn write_keys(
+    tx: &Connection,
+    (tenant, rt, id): (&str, &str, &str),
+    indexed: Option<(&Row, &[&'static str])>,
+    existing: bool,
+) -> Result<(), StoreError> {
+    let keys = indexed.map_or(&[][..], |(row, _)| &row.keys[..]);
+    write_index_keys(tx, tenant, rt, id, keys, existing)?;
+    trigrams::write(tx, tenant, rt, id, keys, existing)?;
+    if existing {
+        tx.prepare_cached(
+            "DELETE FROM capped WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| s.execute(params![tenant, rt, id]))
+        .map_err(unavailable)?;
+    }
+    let Some((row, over)) = indexed.filter(|(_, over)| !over.is_empty()) else {
+        return Ok(());
+    };
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO capped (tenant, resource_type, attr, id, bloom) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(unavailable)?;
+    for label in over {
+        // The keys the index would hold, read again from the search text, for the filter.
+        let bloom = match keys_of::label_attr(label) {
+            Some((name, sub)) => {
+                let keys = keys_of::keys_of(&row.search, name, sub).map_err(unavailable)?;
+                Some(keys_of::bloom(&keys))
+            }
+            None => None,
+        };
+        insert
+            .execute(params![tenant, rt, label, id, bloom])
+            .map_err(unavailable)?;
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ pub(crate) fn bypass(req: &Request) -> bool {
     req.header(OVERHEAD_BYPASS).is_some() || req.query_param(OVERHEAD_BYPASS).is_some()
 }
 
-fn is_group(rt: &ResourceTypeRef<'_>) -> bool {
+pub(crate) fn is_group(rt: &ResourceTypeRef<'_>) -> bool {
     rt.definition()
         .schema
         .eq_ignore_ascii_case(scim_schema::urn::GROUP)

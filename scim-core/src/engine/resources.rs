@@ -8,7 +8,8 @@ use scim_patch::{PatchRequest, Patcher};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
-use super::groups::{bypass, is_user};
+use super::groups::{bypass, is_group, is_user};
+use super::sealing::sealed_view;
 use super::user_groups::{group_members, UserGroups};
 use super::{json_body, never_read, read_time, Engine, Result};
 use crate::store::{Cascade, StoredResource};
@@ -314,7 +315,22 @@ impl<S: Store> Engine<S> {
         loop {
             let current = self.current(ctx, rt, id).await?;
             Self::check_if_match(req, &current)?;
-            let mut resource = current.resource.clone();
+            let StoredResource {
+                id: current_id,
+                version: current_version,
+                resource: stored,
+            } = current;
+            // The patcher undoes its own changes on error: the stored resource is patched in
+            // place. What the write needs of it before the patch is `previous`: all of it for
+            // a group (its members are compared below), else only what `stamp` and `seal`
+            // read, not a copy of megabytes of unchanged emails.
+            let group = is_group(rt);
+            let (mut resource, previous) = if group {
+                (stored.clone(), stored)
+            } else {
+                let view = sealed_view(rt, &stored);
+                (stored, view)
+            };
             let outcome = patcher.apply(&mut resource, &request)?;
             let mut check = None;
             if let Some(change) = outcome.delta.get("members") {
@@ -323,24 +339,25 @@ impl<S: Store> Engine<S> {
                     .iter()
                     .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
                     .collect();
-                self.check_members(ctx, rt, req, &mut resource, Some(&current.resource))
+                self.check_members(ctx, rt, req, &mut resource, Some(&previous))
                     .await?;
                 check = self.member_check(rt, req, &resource, Some(&added));
             }
             // A member added again (under another `display` or `type`) is dropped by
-            // `check_members`: then nothing changed after all, and the version stays.
+            // `check_members` (of a group only): then nothing changed after all, and the
+            // version stays.
             let changed = outcome.changed
-                && (outcome.delta.get("members").is_none() || resource != current.resource);
+                && (!group || outcome.delta.get("members").is_none() || resource != previous);
             let stored = if changed {
-                self.stamp(ctx, rt, &mut resource, Some(&current.resource));
-                let unique = self.seal(rt, &mut resource, Some(&current.resource))?;
+                self.stamp(ctx, rt, &mut resource, Some(&previous));
+                let unique = self.seal(rt, &mut resource, Some(&previous))?;
                 match self
                     .store
                     .replace_checked(
                         &ctx.tenant,
                         &rt.definition().name,
                         id,
-                        current.version,
+                        current_version,
                         resource,
                         unique,
                         check,
@@ -360,7 +377,12 @@ impl<S: Store> Engine<S> {
                     Err(e) => return Err(e.into()),
                 }
             } else {
-                current
+                StoredResource {
+                    id: current_id,
+                    version: current_version,
+                    // Unchanged: as stored (a group's members as stored, not as checked).
+                    resource: if group { previous } else { resource },
+                }
             };
             if self.config.patch_no_content {
                 return Ok(Response::empty(204).with_header("ETag", etag(stored.version)));

@@ -29,9 +29,9 @@ mod password;
 ))]
 pub use entropy::OsEntropy;
 pub use entropy::{default_entropy, random_uuid, Entropy, NoEntropy};
-pub(crate) use locate::is_secret;
 pub(crate) use locate::{get_ci, get_ci_mut};
 pub use locate::{hash_secrets, hash_secrets_at, may_carry_secret, secret_strings};
+pub(crate) use locate::{holds_secret, is_secret};
 pub use password::{Argon2Params, Argon2id, Cleartext, PasswordScheme};
 
 /// Why a secret could not be made or checked.

@@ -21,6 +21,64 @@ impl Sqlite<'_> {
     /// [`scim_store_sql::Dialect::lookup_rows`]: `attr_index`, `members`, or the trigram
     /// index for `co`/`ew` on an indexed attribute.
     pub(super) fn rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
+        // The keys of the resources over the cap for this label, read from their documents
+        // as `attr_index` would hold them, tested first; the index's rows come last, where
+        // the caller adds its key test.
+        let capped = match l.source.label() {
+            Some(label) if self.capped.iter().any(|c| c == label) => {
+                self.capped_rows(scope, label, &l.keys)
+            }
+            _ => None,
+        };
+        let (rows, key_column) = self.index_rows(scope, l);
+        match capped {
+            Some(capped) => (format!("{capped} UNION ALL {rows}"), key_column),
+            None => (rows, key_column),
+        }
+    }
+
+    /// `SELECT id … WHERE …` of the resources `capped` for `label` whose keys pass `keys`:
+    /// the keys `attr_index` would hold, from their search documents (the SQL function
+    /// `scim_index_keys`, the layout's own code); `None` for a label that names no
+    /// attribute.
+    fn capped_rows(
+        &mut self,
+        scope: &mut Scope<'_>,
+        label: &'static str,
+        keys: &KeyTest,
+    ) -> Option<String> {
+        let (name, sub) = crate::keys_of::label_attr(label)?;
+        let c = scope.alias("c");
+        let d = scope.alias("d");
+        let k = scope.alias("k");
+        let a = self.params.push(label.to_owned());
+        let n = self.params.push(name.to_owned());
+        let sub = match sub {
+            Some(sub) => self.params.push(sub.to_owned()),
+            None => "NULL".to_owned(),
+        };
+        // An `eq` reads only the documents whose Bloom filter may hold one of its keys.
+        let bloom = match keys {
+            KeyTest::In(list) => {
+                let list = self
+                    .params
+                    .push(serde_json::Value::from(list.clone()).to_string());
+                format!(" AND scim_bloom_any({c}.bloom, {list})")
+            }
+            _ => String::new(),
+        };
+        let test = self.keys(&format!("{k}.value"), keys.clone());
+        Some(format!(
+            "SELECT {c}.id FROM capped AS {c} JOIN resources AS {d} ON {d}.tenant = {c}.tenant \
+             AND {d}.resource_type = {c}.resource_type AND {d}.id = {c}.id \
+             JOIN json_each(scim_index_keys({d}.search, {n}, {sub})) AS {k} \
+             WHERE {c}.tenant = {TENANT} AND {c}.resource_type = {RESOURCE_TYPE} \
+             AND {c}.attr = {a}{bloom} AND {test}"
+        ))
+    }
+
+    /// [`Sqlite::rows`] from the indexes alone.
+    fn index_rows(&mut self, scope: &mut Scope<'_>, l: &Lookup<'_>) -> (String, String) {
         let x = scope.alias("x");
         let (ids, key_column) = match l.source {
             Source::Attr(_) | Source::Id => {

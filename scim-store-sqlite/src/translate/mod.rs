@@ -56,6 +56,10 @@ impl Params {
 /// The SQLite dialect of the translation, writing its parameters to a [`Params`].
 pub(crate) struct Sqlite<'a> {
     pub(crate) params: &'a mut Params,
+    /// The `attr_index` labels some resource of the type is `capped` for
+    /// ([`crate::write_keys`]): such a resource has no rows there, and the lookups of these
+    /// labels also read its document.
+    pub(crate) capped: &'a [String],
 }
 
 impl Dialect for Sqlite<'_> {

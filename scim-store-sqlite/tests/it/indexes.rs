@@ -189,7 +189,7 @@ fn version_0_files_are_migrated() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let members: i64 = c
         .query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0))
         .expect("members");
@@ -217,7 +217,12 @@ fn version_0_files_are_migrated() {
 /// sharing keys, and a delete.
 #[test]
 fn replaces_keep_the_index_exact() {
-    let s = memory_store();
+    // Thousands of emails indexed one by one: a cap above them.
+    let s = SqliteStore::open_in_memory_with(
+        scim_core::StoreSchema::of(&Registry::standard()),
+        scim_store_sqlite::SqliteOptions::default().max_indexed_values(10_000),
+    )
+    .expect("open");
     let emails = |values: &[String]| {
         values
             .iter()
@@ -311,10 +316,14 @@ fn version_2_files_get_the_trigram_index() {
         }
     }
     {
-        // What a version-2 file is: the same, without the trigram tables.
+        // What a version-2 file is: the same, without the trigram and capped tables (the
+        // lookups below read `capped`: it must be there after the migration).
         let c = rusqlite::Connection::open(&path).expect("open");
-        c.execute_batch("DROP TABLE attr_trigram; DROP TABLE attr_text; PRAGMA user_version = 2;")
-            .expect("back to version 2");
+        c.execute_batch(
+            "DROP TABLE attr_trigram; DROP TABLE attr_text; DROP TABLE capped; \
+             PRAGMA user_version = 2;",
+        )
+        .expect("back to version 2");
     }
     let s = SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard()))
         .expect("migrate");
@@ -345,7 +354,7 @@ fn version_2_files_get_the_trigram_index() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // userName, displayName and one email for each user.
     let rows: i64 = c
         .query_row("SELECT COUNT(*) FROM attr_text", [], |r| r.get(0))

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod capped;
 mod cascade;
 mod checkpoints;
 mod group_commit;
@@ -21,4 +22,14 @@ use scim_store_sqlite::SqliteStore;
 
 fn memory_store() -> SqliteStore {
     SqliteStore::open_in_memory(scim_core::StoreSchema::of(&Registry::standard())).expect("open")
+}
+
+/// A store that indexes at most one value of an attribute per resource: any user with two
+/// emails (or an odd `userName` array) is over the cap.
+fn capped_store() -> SqliteStore {
+    SqliteStore::open_in_memory_with(
+        scim_core::StoreSchema::of(&Registry::standard()),
+        scim_store_sqlite::SqliteOptions::default().max_indexed_values(1),
+    )
+    .expect("open")
 }

@@ -10,7 +10,7 @@ use scim_test_support::filters::{
     substrings_agree, text_user, users_agree,
 };
 
-use super::memory_store;
+use super::{capped_store, memory_store};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -39,6 +39,24 @@ proptest! {
         filters in prop::collection::vec(substring_filter(), 1..6),
     ) {
         substrings_agree(&memory_store(), "t", users, filters);
+    }
+
+    /// The same, with resources over the index cap (one value per attribute) beside
+    /// resources under it: the capped ones are read apart and the answer is the same.
+    #[test]
+    fn capped_resources_agree_with_the_evaluator(
+        resources in prop::collection::vec((resource(), id_change()), 0..8),
+        filters in prop::collection::vec(filter(), 1..6),
+    ) {
+        users_agree(&capped_store(), "t", resources, filters);
+    }
+
+    #[test]
+    fn capped_substring_filters_agree_with_the_evaluator(
+        users in prop::collection::vec((text_user(), change()), 0..8),
+        filters in prop::collection::vec(substring_filter(), 1..6),
+    ) {
+        substrings_agree(&capped_store(), "t", users, filters);
     }
 }
 

@@ -100,7 +100,7 @@ fn version_1_cleartext_passwords_are_hashed_on_open() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("v");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let search: String = c
         .query_row("SELECT search FROM resources WHERE id = 'u1'", [], |r| {
             r.get(0)

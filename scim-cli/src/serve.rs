@@ -89,7 +89,8 @@ fn engine_with<S: scim_core::Store>(
                 scim_core::StoreSchema::of(&registry),
                 scim_store_sqlite::SqliteOptions::default()
                     .passwords(Arc::clone(&config.passwords))
-                    .pool(options.sqlite),
+                    .pool(options.sqlite)
+                    .max_indexed_values(options.sqlite_max_indexed_values),
             )
             .map_err(|e| format!("{}: {e}", path.display()))?,
         ),

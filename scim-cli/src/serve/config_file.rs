@@ -42,6 +42,7 @@ pub(crate) struct ConfigFile {
     sqlite_readers: Option<u64>,
     query_budget_ms: Option<u64>,
     max_scan: Option<u64>,
+    max_indexed_values: Option<u64>,
     max_write_batch: Option<u64>,
     tokens: Option<Vec<TokenEntry>>,
     jwt: Option<JwtKeys>,
@@ -319,6 +320,9 @@ impl ConfigFile {
         if let Some(n) = self.max_scan {
             o.sqlite.max_scan = n;
         }
+        if let Some(n) = self.max_indexed_values {
+            o.sqlite_max_indexed_values = size(n);
+        }
         if let Some(n) = self.max_write_batch {
             if n == 0 {
                 return Err("\"max_write_batch\" must be at least 1".into());
@@ -396,6 +400,7 @@ mod tests {
                 "max_uri_length": 5, "max_header_bytes": 6, "max_discard": 7, "listen_backlog": 8,
                 "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
                 "sqlite_readers": 9, "query_budget_ms": 10, "max_write_batch": 11, "max_scan": 12,
+                "max_indexed_values": 14,
                 "tokens": [{"token": "t1", "scopes": ["https://gluu.org/scim/users.read"]},
                            {"token": "t2", "scopes": "all"}, {"token": "t3"}],
                 "tls_cert": "c.pem", "tls_key": "k.pem", "metrics_token": "m", "log_json": true}"#,
@@ -435,6 +440,8 @@ mod tests {
             (9, 11, 12)
         );
         assert_eq!(o.sqlite.query_budget, Duration::from_millis(10));
+        assert_eq!(o.sqlite_max_indexed_values, 14);
+        assert_eq!(ServeOptions::new().sqlite_max_indexed_values, 100);
         let scopes = |t: &str| o.tokens.authorize(Some(t)).map(|g| g.scopes.clone());
         assert_eq!(
             scopes("Bearer t1"),

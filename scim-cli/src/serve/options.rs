@@ -83,6 +83,11 @@ pub struct ServeOptions {
     /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
     /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
     pub sqlite: PoolOptions,
+    /// The SQLite store's per-resource index cap (key `max_indexed_values`, default 100): an
+    /// attribute with more values than this in one resource is not indexed value by value,
+    /// and lookups on it read such resources' documents instead
+    /// (`scim_store_sqlite::SqliteOptions::max_indexed_values`).
+    pub sqlite_max_indexed_values: usize,
     /// The PostgreSQL store's settings, for a `db` that is a `postgres://` URL (its `url`
     /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
     /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
@@ -155,6 +160,7 @@ impl ServeOptions {
             listen_backlog: 1024,
             argon2: Argon2Params::default(),
             sqlite: PoolOptions::default(),
+            sqlite_max_indexed_values: 100,
             postgres: PostgresOptions::new(""),
             jwt: None,
             tls_cert: None,
@@ -173,7 +179,7 @@ impl ServeOptions {
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
-    ///   "max_scan": 2000000,
+    ///   "max_scan": 2000000, "max_indexed_values": 100,
     ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
     ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5},
     ///   "tls_cert": "cert.pem", "tls_key": "key.pem", "metrics_token": "...", "log_json": false,

@@ -133,26 +133,47 @@ pub(crate) async fn migrate(client: &mut Object, schema: &str) -> Result<(), Fai
 /// A trigram index on `attr_index.key` (for `co`, `sw`, `ew` on the indexed attributes),
 /// if the `pg_trgm` extension is installed or may be: without it, the table is still
 /// complete and filters are answered without the index.
+///
+/// The extension goes to `public` when it may (else to the first schema of the search path,
+/// the store's own), never by default into the store's schema: dropping one deployment's
+/// schema would otherwise take the extension, and every other schema's trigram index, with
+/// it. The operator class is named by the schema the extension is in, wherever that is.
 async fn trigram_index(tx: &deadpool_postgres::Transaction<'_>, schema: &str) -> Result<(), Fail> {
-    let installed = tx
-        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'", &[])
-        .await?
-        .is_some();
-    if !installed {
+    let mut found = trgm_schema(tx).await?;
+    if found.is_none() {
         // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it.
-        tx.batch_execute("SAVEPOINT trgm").await?;
-        if tx
-            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            .await
-            .is_err()
-        {
+        for create in [
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public",
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        ] {
+            tx.batch_execute("SAVEPOINT trgm").await?;
+            if tx.batch_execute(create).await.is_ok() {
+                break;
+            }
             tx.batch_execute("ROLLBACK TO SAVEPOINT trgm").await?;
-            return Ok(());
         }
+        found = trgm_schema(tx).await?;
     }
+    let Some(extension_schema) = found else {
+        return Ok(());
+    };
+    // `regnamespace::text` quotes the name where it needs quoting.
     tx.batch_execute(&format!(
-        "CREATE INDEX attr_index_trgm ON {schema}.attr_index USING gin (key gin_trgm_ops)"
+        "CREATE INDEX attr_index_trgm ON {schema}.attr_index \
+         USING gin (key {extension_schema}.gin_trgm_ops)"
     ))
     .await?;
     Ok(())
+}
+
+/// The schema `pg_trgm` is installed in (quoted where it needs quoting), if it is.
+async fn trgm_schema(tx: &deadpool_postgres::Transaction<'_>) -> Result<Option<String>, Fail> {
+    let row = tx
+        .query_opt(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension \
+             WHERE extname = 'pg_trgm'",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }

@@ -51,6 +51,11 @@ fn the_layout_version_is_recorded_and_connecting_again_changes_nothing() {
             schema.name()
         );
         assert!(schema.scalar(&index).is_some());
+        // Never in the store's own schema: dropping it would drop every schema's index.
+        let home = schema.scalar(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'",
+        );
+        assert_ne!(home.as_deref(), Some(schema.name()));
     }
 }
 

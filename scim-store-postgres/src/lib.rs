@@ -55,7 +55,8 @@
 //! - `attr_index (tenant, resource_type, attr, key, id)`: the lower-cased values of
 //!   `userName`, `externalId`, `displayName` and `emails.value`, as in the SQLite store
 //!   (`scim_store_layout`), with a trigram index on `key` when the `pg_trgm` extension can
-//!   be had (`co`, `ew` read it through `LIKE`).
+//!   be had (`co`, `ew` read it through `LIKE`; no pending list, so a search reads only
+//!   the index).
 //! - `unique_keys (tenant, resource_type, attribute, value, id)`: primary key on the first
 //!   four, so the database refuses a taken value whichever replica writes it
 //!   ([`StoreError::Conflict`], 409 `uniqueness`).

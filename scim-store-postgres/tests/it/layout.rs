@@ -51,6 +51,13 @@ fn the_layout_version_is_recorded_and_connecting_again_changes_nothing() {
             schema.name()
         );
         assert!(schema.scalar(&index).is_some());
+        // Layout 3: no pending list for searches to scan.
+        let options = format!(
+            "SELECT array_to_string(c.reloptions, ',') FROM pg_class c JOIN pg_namespace n \
+             ON n.oid = c.relnamespace WHERE n.nspname = '{}' AND c.relname = 'attr_index_trgm'",
+            schema.name()
+        );
+        assert_eq!(schema.scalar(&options).as_deref(), Some("fastupdate=off"));
         // Never in the store's own schema: dropping it would drop every schema's index.
         let home = schema.scalar(
             "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'",

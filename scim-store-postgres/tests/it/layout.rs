@@ -45,19 +45,22 @@ fn the_layout_version_is_recorded_and_connecting_again_changes_nothing() {
         .scalar("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
         .is_some()
     {
-        let index = format!(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = '{}' \
-             AND indexname = 'attr_index_trgm'",
+        // Layout 3: one per indexed attribute, none keeping a pending list.
+        let indexes = format!(
+            "SELECT string_agg(c.relname || ' ' || array_to_string(c.reloptions, ','), ';' \
+             ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = '{}' AND c.relname LIKE 'attr\\_index\\_trgm%'",
             schema.name()
         );
-        assert!(schema.scalar(&index).is_some());
-        // Layout 3: no pending list for searches to scan.
-        let options = format!(
-            "SELECT array_to_string(c.reloptions, ',') FROM pg_class c JOIN pg_namespace n \
-             ON n.oid = c.relnamespace WHERE n.nspname = '{}' AND c.relname = 'attr_index_trgm'",
-            schema.name()
+        assert_eq!(
+            schema.scalar(&indexes).as_deref(),
+            Some(
+                "attr_index_trgm_displayname fastupdate=off;\
+                 attr_index_trgm_emails_value fastupdate=off;\
+                 attr_index_trgm_externalid fastupdate=off;\
+                 attr_index_trgm_username fastupdate=off"
+            )
         );
-        assert_eq!(schema.scalar(&options).as_deref(), Some("fastupdate=off"));
         // Never in the store's own schema: dropping it would drop every schema's index.
         let home = schema.scalar(
             "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'",

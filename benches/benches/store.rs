@@ -10,7 +10,7 @@
 //! the memory store (`memory-create`, `memory-patch-one-email`); the sizes show whether the
 //! cost is linear in `n`.
 //!
-//! `store-postgres/*` (in `store_postgres.rs`): the same rows on the PostgreSQL store.
+//! `store-postgres/*` (in `store/postgres.rs`): the same rows on the PostgreSQL store.
 //!
 //! Every write is durable (WAL, `synchronous=FULL`). Each bench's answer is checked once
 //! before it is timed. `displayname-co` is `displayName co` answered through the trigram
@@ -33,7 +33,7 @@ use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
 
-#[path = "store_postgres.rs"]
+#[path = "store/postgres.rs"]
 mod postgres;
 
 const T: &str = "bench";

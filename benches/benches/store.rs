@@ -750,10 +750,10 @@ fn engine_emails(c: &mut Criterion) {
 
 criterion_group!(
     benches,
-    users,
     postgres::users,
-    group,
     postgres::group,
+    users,
+    group,
     engine_group,
     engine_emails
 );

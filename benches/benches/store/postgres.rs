@@ -283,8 +283,15 @@ pub(crate) fn users(c: &mut Criterion) {
         });
 
         // `co` through the trigram index (a literal across the given and the family name,
-        // one name in 2,500), and a two-character literal (no trigram); a page of 20.
+        // one name in 2,500), and a two-character literal (no trigram; up to 100,000 users); a
+        // page of 20.
         for ((id, co), expected) in co.iter().zip(&expected[1..]) {
+            if *id == "displayname-co-short" && n > 100_000 {
+                // A scan of every displayName key: about 1 s at 1M, near the default
+                // statement timeout (2 s) on a loaded machine; its cost shows at 100k.
+                eprintln!("store-postgres/{n}/{id}: skipped above 100,000 users (a scan)");
+                continue;
+            }
             let (page, total, exact) = list(&store, co, 20);
             assert!(exact, "pushed down");
             assert!(*expected > 0);

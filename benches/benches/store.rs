@@ -10,6 +10,8 @@
 //! the memory store (`memory-create`, `memory-patch-one-email`); the sizes show whether the
 //! cost is linear in `n`.
 //!
+//! `store-postgres/*` (in `store/postgres.rs`): the same rows on the PostgreSQL store.
+//!
 //! Every write is durable (WAL, `synchronous=FULL`). Each bench's answer is checked once
 //! before it is timed. `displayname-co` is `displayName co` answered through the trigram
 //! index (a page of 20); `displayname-co-short` a two-character literal, which scans the
@@ -30,6 +32,9 @@ use scim_filter::{CompiledFilter, Filter};
 use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
+
+#[path = "store/postgres.rs"]
+mod postgres;
 
 const T: &str = "bench";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -265,7 +270,7 @@ fn query(f: &CompiledFilter, count: usize) -> Query<'_> {
 
 /// A list request as the engine runs it: the store's answer, finished in memory where the
 /// store could not filter; the page and the total.
-fn list(store: &SqliteStore, f: &CompiledFilter, count: usize) -> (Vec<Value>, usize, bool) {
+fn list<S: Store>(store: &S, f: &CompiledFilter, count: usize) -> (Vec<Value>, usize, bool) {
     let result = block_on(store.query(T, "User", query(f, count))).unwrap();
     if result.filtered && result.paged {
         let total = result.total_results;
@@ -747,5 +752,13 @@ fn engine_emails(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, users, group, engine_group, engine_emails);
+criterion_group!(
+    benches,
+    postgres::users,
+    postgres::group,
+    users,
+    group,
+    engine_group,
+    engine_emails
+);
 criterion_main!(benches);

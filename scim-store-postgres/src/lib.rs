@@ -54,8 +54,9 @@
 //!   hold X". A membership PATCH of a group of 100,000 writes one row and the group's head.
 //! - `attr_index (tenant, resource_type, attr, key, id)`: the lower-cased values of
 //!   `userName`, `externalId`, `displayName` and `emails.value`, as in the SQLite store
-//!   (`scim_store_layout`), with a trigram index on `key` when the `pg_trgm` extension can
-//!   be had (`co`, `ew` read it through `LIKE`).
+//!   (`scim_store_layout`), with a trigram index on `key` per attribute when the `pg_trgm`
+//!   extension can be had (`co`, `ew` read it through `LIKE`; no pending list, so a search
+//!   reads only the index).
 //! - `unique_keys (tenant, resource_type, attribute, value, id)`: primary key on the first
 //!   four, so the database refuses a taken value whichever replica writes it
 //!   ([`StoreError::Conflict`], 409 `uniqueness`).

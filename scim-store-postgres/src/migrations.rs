@@ -3,23 +3,30 @@
 
 use deadpool_postgres::Object;
 
+use scim_store_layout::INDEXED;
+
 use crate::Fail;
 
 /// The layout this crate writes (the highest `version` in the schema's `layout` table).
 ///
 /// - 1: `resources`, `members`, `attr_index` (with a trigram index on `key` where
-///   `pg_trgm` is available), `unique_keys`.
+///   `pg_trgm` was available), `unique_keys`.
 /// - 2: `resources.created_key` and `last_modified_key`: `meta.created` and
 ///   `meta.lastModified` as instant keys, which filters compare; `odd_times` marks a
 ///   resource whose `meta` times are not one dateTime each (the engine filters it);
 ///   `resources.folded` and `members.folded`: the search documents with their strings
 ///   lower-cased by Rust, which case-insensitive comparisons read. Rows written before have
 ///   no `folded` document: the engine filters them until they are written again.
+/// - 3: one trigram index per indexed attribute (`attr_index_trgm_<attribute>`, partial on
+///   `attr`) instead of one over every key: a `displayName co` search reads the posting
+///   lists of display names only, not those of every userName and email too (a fifth of
+///   the entries); and none keeps a pending list (`fastupdate = off`): each write puts its
+///   keys in the index at once, so a search never scans megabytes of recent, unmerged keys.
 ///
 /// ```
-/// assert_eq!(scim_store_postgres::LAYOUT_VERSION, 2);
+/// assert_eq!(scim_store_postgres::LAYOUT_VERSION, 3);
 /// ```
-pub const LAYOUT_VERSION: i32 = 2;
+pub const LAYOUT_VERSION: i32 = 3;
 
 /// One key for every store's migrations in a database: schemas migrate one at a time (a
 /// `CREATE EXTENSION` or `CREATE SCHEMA` racing another fails rather than waits).
@@ -115,10 +122,12 @@ pub(crate) async fn migrate(client: &mut Object, schema: &str) -> Result<(), Fai
     }
     if current < 1 {
         tx.batch_execute(&V1.replace("{s}", schema)).await?;
-        trigram_index(&tx, schema).await?;
     }
     if current < 2 {
         tx.batch_execute(&V2.replace("{s}", schema)).await?;
+    }
+    if current < 3 {
+        trigram_indexes(&tx, schema).await?;
     }
     for version in current + 1..=LAYOUT_VERSION {
         tx.execute(
@@ -130,39 +139,86 @@ pub(crate) async fn migrate(client: &mut Object, schema: &str) -> Result<(), Fai
     Ok(tx.commit().await?)
 }
 
-/// A trigram index on `attr_index.key` (for `co`, `sw`, `ew` on the indexed attributes),
-/// if the `pg_trgm` extension is installed or may be: without it, the table is still
-/// complete and filters are answered without the index.
+/// The trigram indexes on `attr_index.key` (for `co`, `ew` on the indexed attributes), one
+/// per attribute of [`INDEXED`], if the `pg_trgm` extension is installed or may be: without
+/// it, the table is still complete and filters are answered without the index. Layout 1's
+/// index over every key, if there is one, is dropped.
 ///
-/// The operator class is named with the extension's schema: the extension may live in a
-/// schema not on this connection's `search_path` (an `extensions` schema, or another
-/// deployment's). One created here goes to `public`, never into the deployment's schema,
-/// whose `DROP SCHEMA … CASCADE` would take the extension and every other deployment's
-/// trigram index with it.
-async fn trigram_index(tx: &deadpool_postgres::Transaction<'_>, schema: &str) -> Result<(), Fail> {
-    const WHERE: &str =
-        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'";
-    let mut installed: Option<String> = tx.query_opt(WHERE, &[]).await?.map(|r| r.get(0));
-    if installed.is_none() {
+/// The extension goes to `public` when it may (else to the first schema of the search path,
+/// the store's own), never by default into the store's schema: dropping one deployment's
+/// schema would otherwise take the extension, and every other schema's trigram indexes,
+/// with it. The operator class is named by the schema the extension is in, wherever that is.
+async fn trigram_indexes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<(), Fail> {
+    let mut found = trgm_schema(tx).await?;
+    if found.is_none() {
         // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it.
-        tx.batch_execute("SAVEPOINT trgm").await?;
-        if tx
-            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
-            .await
-            .is_err()
-        {
+        for create in [
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public",
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        ] {
+            tx.batch_execute("SAVEPOINT trgm").await?;
+            if tx.batch_execute(create).await.is_ok() {
+                break;
+            }
             tx.batch_execute("ROLLBACK TO SAVEPOINT trgm").await?;
-            return Ok(());
         }
-        installed = tx.query_opt(WHERE, &[]).await?.map(|r| r.get(0));
+        found = trgm_schema(tx).await?;
     }
-    // `regnamespace::text` quotes the name where it needs quoting.
-    let Some(ext_schema) = installed else {
+    let Some(extension_schema) = found else {
         return Ok(());
     };
-    tx.batch_execute(&format!(
-        "CREATE INDEX attr_index_trgm ON {schema}.attr_index USING gin (key {ext_schema}.gin_trgm_ops)"
-    ))
-    .await?;
+    let mut sql = format!("DROP INDEX IF EXISTS {schema}.attr_index_trgm;");
+    for (_, _, label) in INDEXED {
+        // Labels are lower-case ASCII names with dots (checked by a test): a literal and,
+        // dots as `_`, an index name.
+        sql.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {schema}.attr_index \
+             USING gin (key {extension_schema}.gin_trgm_ops) WITH (fastupdate = off) \
+             WHERE attr = '{label}';",
+            trigram_index_name(label)
+        ));
+    }
+    tx.batch_execute(&sql).await?;
     Ok(())
+}
+
+/// The name of the trigram index of the attribute labelled `label` in `attr_index`.
+fn trigram_index_name(label: &str) -> String {
+    format!("attr_index_trgm_{}", label.replace('.', "_"))
+}
+
+/// The schema `pg_trgm` is installed in (quoted where it needs quoting), if it is.
+async fn trgm_schema(tx: &deadpool_postgres::Transaction<'_>) -> Result<Option<String>, Fail> {
+    let row = tx
+        .query_opt(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension \
+             WHERE extname = 'pg_trgm'",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_need_no_quoting_and_name_their_index() {
+        for (_, _, label) in INDEXED {
+            assert!(
+                label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{label}"
+            );
+        }
+        assert_eq!(
+            trigram_index_name("emails.value"),
+            "attr_index_trgm_emails_value"
+        );
+    }
 }

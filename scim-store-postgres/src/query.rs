@@ -14,6 +14,10 @@
 //! rest. Otherwise an exact filter is `filtered`, a sort the SQL matches is `sorted`, and
 //! both together are paged in SQL with a `count(*)` for `totalResults`.
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+
 use deadpool_postgres::GenericClient;
 use scim_core::{Query, QueryResult};
 use scim_store_layout::names_attribute;
@@ -126,57 +130,68 @@ fn wants(query: &Query<'_>, attr: &str) -> bool {
         .is_none_or(|list| list.iter().any(|a| names_attribute(a, attr)))
 }
 
-impl Core {
-    /// Runs `plan` (of [`Store::query`](scim_core::Store::query)) on `client`.
-    pub(crate) async fn query(
-        &self,
-        client: &impl GenericClient,
-        (tenant, rt): (&str, &str),
-        plan: Plan,
-    ) -> Result<QueryResult, Fail> {
-        let (ambiguous, irregular, odd_times) = if plan.has_filter || plan.has_sort {
-            let row = client
-                .query_one(
-                    &client
-                        .prepare_cached(
-                            "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
-                             AND resource_type = $2 AND ambiguous) \
-                             OR EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
-                             AND resource_type = $2 AND folded IS NULL), \
-                             EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
-                             AND resource_type = $2 AND irregular), \
-                             EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
-                             AND resource_type = $2 AND odd_times)",
-                        )
-                        .await?,
-                    &[&tenant, &rt],
-                )
-                .await?;
-            (
-                row.get::<_, bool>(0),
-                row.get::<_, bool>(1),
-                row.get::<_, bool>(2),
-            )
-        } else {
-            (false, false, false)
-        };
-        let v = match (&plan.irregular, irregular) {
+/// What the flags query answers: whether some resource of the type is `ambiguous` (or
+/// unfolded), has irregular out-of-line elements, has odd `meta` times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Flags {
+    ambiguous: bool,
+    irregular: bool,
+    odd_times: bool,
+}
+
+/// The flags of a type, one statement (each test reads a partial index).
+const FLAGS: &str = "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
+     AND resource_type = $2 AND ambiguous) \
+     OR EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
+     AND resource_type = $2 AND folded IS NULL), \
+     EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
+     AND resource_type = $2 AND irregular), \
+     EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
+     AND resource_type = $2 AND odd_times)";
+
+/// The statements a plan runs under given flags, with what the answer will say.
+struct Shape {
+    sql: String,
+    /// `SELECT count(*)` with the filter, when the page is cut in SQL.
+    count_sql: Option<String>,
+    /// The parameters of `sql`; `count_sql` binds the first `count_params`.
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+    count_params: usize,
+    filtered: bool,
+    sorted: bool,
+    paged: bool,
+}
+
+impl Shape {
+    fn bind(&self, n: usize) -> Vec<&(dyn ToSql + Sync)> {
+        self.params
+            .iter()
+            .take(n)
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+impl Plan {
+    /// The SQL under `flags` (see the module docs).
+    fn shape(&self, flags: Flags) -> Shape {
+        let v = match (&self.irregular, flags.irregular) {
             (Some(v), true) => v,
-            _ => &plan.regular,
+            _ => &self.regular,
         };
         // The ambiguous resources (and those with odd times, when the filter reads the time
         // keys) are read apart, and the engine finishes the job.
-        let odd = odd_times && v.time_keys;
-        let apart = (ambiguous || odd) && v.filter.is_some();
+        let odd = flags.odd_times && v.time_keys;
+        let apart = (flags.ambiguous || odd) && v.filter.is_some();
         // Rows written before layout 2 have no folded document (and no time keys).
         let apart_rows = if odd {
             "(r.ambiguous OR r.folded IS NULL OR r.odd_times)"
         } else {
             "(r.ambiguous OR r.folded IS NULL)"
         };
-        let filtered = !plan.has_filter || (v.exact && !apart);
+        let filtered = !self.has_filter || (v.exact && !apart);
         // An ambiguous resource's sort value is the engine's choice, as its filter is.
-        let order = match (plan.has_sort, ambiguous) {
+        let order = match (self.has_sort, flags.ambiguous) {
             (false, _) => Some(""),
             (true, true) => None,
             (true, false) => v.order.as_deref(),
@@ -205,39 +220,119 @@ impl Core {
             let mut sql = format!("SELECT {columns} {scope}{filter} ORDER BY {order}r.id");
             if paged {
                 count_sql = Some(format!("SELECT count(*) {scope}{filter}"));
-                params.push(Box::new(plan.limit));
-                params.push(Box::new(plan.offset));
+                params.push(Box::new(self.limit));
+                params.push(Box::new(self.offset));
                 let n = params.len();
                 sql.push_str(&format!(" LIMIT ${}::int8 OFFSET ${n}::int8", n - 1));
             }
             sql
         };
-        let bind = |n: usize| -> Vec<&(dyn ToSql + Sync)> {
-            params
-                .iter()
-                .take(n)
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect()
+        Shape {
+            sql,
+            count_sql,
+            params,
+            count_params: v.filter_params,
+            filtered,
+            sorted,
+            paged,
+        }
+    }
+}
+
+/// Both futures polled together, so that tokio-postgres sends both statements before the
+/// first answer comes back (one round trip instead of two).
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    poll_fn(|cx| {
+        if ra.is_none() {
+            if let Poll::Ready(x) = a.as_mut().poll(cx) {
+                ra = Some(x);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(x) = b.as_mut().poll(cx) {
+                rb = Some(x);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (ra, rb) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+impl Core {
+    /// Runs `plan` (of [`Store::query`](scim_core::Store::query)) on `client`.
+    ///
+    /// The flags decide the SQL, but they are nearly always all false: the statement for
+    /// that case is sent with the flags query, in the same round trip, and sent again only
+    /// when the flags say otherwise. The `count(*)` for `totalResults` runs only when the
+    /// page cannot tell it (a page shorter than asked, not past the end, holds the rest).
+    pub(crate) async fn query(
+        &self,
+        client: &impl GenericClient,
+        (tenant, rt): (&str, &str),
+        plan: Plan,
+    ) -> Result<QueryResult, Fail> {
+        let guess = Flags::default();
+        let mut shape = plan.shape(guess);
+        let statement = client.prepare_cached(&shape.sql).await?;
+        let mut rows = if plan.has_filter || plan.has_sort {
+            let flags_statement = client.prepare_cached(FLAGS).await?;
+            let (flags, rows) = both(
+                client.query_one(&flags_statement, &[&tenant, &rt]),
+                client.query(&statement, &shape.bind(shape.params.len())),
+            )
+            .await;
+            let flags = flags?;
+            let flags = Flags {
+                ambiguous: flags.get(0),
+                irregular: flags.get(1),
+                odd_times: flags.get(2),
+            };
+            if flags == guess {
+                rows?
+            } else {
+                shape = plan.shape(flags);
+                client
+                    .query(
+                        &client.prepare_cached(&shape.sql).await?,
+                        &shape.bind(shape.params.len()),
+                    )
+                    .await?
+            }
+        } else {
+            client
+                .query(&statement, &shape.bind(shape.params.len()))
+                .await?
         };
-        let total = match &count_sql {
+        let total = match &shape.count_sql {
+            Some(_) if short_page(rows.len(), plan.limit, plan.offset) => {
+                Some(usize::try_from(plan.offset).unwrap_or(0) + rows.len())
+            }
             Some(sql) => {
                 let n: i64 = client
-                    .query_one(&client.prepare_cached(sql).await?, &bind(v.filter_params))
+                    .query_one(
+                        &client.prepare_cached(sql).await?,
+                        &shape.bind(shape.count_params),
+                    )
                     .await?
                     .get(0);
                 Some(usize::try_from(n).unwrap_or(0))
             }
             None => None,
         };
-        let rows = client
-            .query(&client.prepare_cached(&sql).await?, &bind(params.len()))
-            .await?;
         // Out-of-line elements are read when the engine asked for them or finishes the
         // filter or the sort in memory.
-        let load_members = plan.ool && (plan.wants_members || !filtered || !sorted);
+        let load_members = plan.ool && (plan.wants_members || !shape.filtered || !shape.sorted);
         let mut resources = Vec::with_capacity(rows.len());
         let mut holders: Vec<(usize, String)> = Vec::new();
-        for row in &rows {
+        for row in rows.drain(..) {
             let members_key: Option<String> = row.get(3);
             if let (true, Some(key)) = (load_members, members_key) {
                 holders.push((resources.len(), key));
@@ -248,9 +343,32 @@ impl Core {
         Ok(QueryResult {
             total_results: total.unwrap_or(resources.len()),
             resources,
-            filtered,
-            sorted,
-            paged,
+            filtered: shape.filtered,
+            sorted: shape.sorted,
+            paged: shape.paged,
         })
+    }
+}
+
+/// Whether a page of `rows` rows, asked for `limit` from `offset`, holds every matching row
+/// from `offset` on: it is shorter than asked, and not empty past the end (where the total
+/// could be anything up to `offset`).
+fn short_page(rows: usize, limit: i64, offset: i64) -> bool {
+    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+    rows < limit && (rows > 0 || offset == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_page;
+
+    #[test]
+    fn a_short_page_tells_the_total_only_when_it_is_not_past_the_end() {
+        assert!(short_page(1, 100, 0));
+        assert!(short_page(0, 100, 0));
+        assert!(short_page(3, 20, 40));
+        assert!(!short_page(20, 20, 0), "a full page: more may follow");
+        assert!(!short_page(0, 20, 40), "past the end: the total is unknown");
+        assert!(!short_page(0, 0, 0), "count=0 asks for the total alone");
     }
 }

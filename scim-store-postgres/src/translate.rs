@@ -251,7 +251,17 @@ impl Dialect for Postgres<'_> {
         let x = scope.alias("x");
         match l.source.label() {
             Some(label) => {
-                let a = self.params.text(label);
+                // The label as a literal, not a parameter: the planner then picks the
+                // attribute's own (partial) trigram index even in a generic plan. Labels
+                // are the layout's constants; anything else would be a parameter.
+                let a = if label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                {
+                    format!("'{label}'")
+                } else {
+                    self.params.text(label)
+                };
                 (
                     format!(
                         "SELECT {x}.id FROM attr_index AS {x} WHERE {x}.tenant = $1 \
@@ -272,7 +282,7 @@ impl Dialect for Postgres<'_> {
 
     /// The keys are Rust's lower-casing of the values (so are the literals), in the "C"
     /// collation: byte order is code point order; `LIKE` on them reads the trigram index
-    /// (`attr_index_trgm`).
+    /// (`attr_index_trgm_<attribute>`, partial on `attr`).
     fn key_test(&mut self, key: &str, keys: KeyTest) -> String {
         match keys {
             KeyTest::In(keys) => self.params.any(key, keys),

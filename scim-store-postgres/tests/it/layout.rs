@@ -45,12 +45,27 @@ fn the_layout_version_is_recorded_and_connecting_again_changes_nothing() {
         .scalar("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
         .is_some()
     {
-        let index = format!(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = '{}' \
-             AND indexname = 'attr_index_trgm'",
+        // Layout 3: one per indexed attribute, none keeping a pending list.
+        let indexes = format!(
+            "SELECT string_agg(c.relname || ' ' || array_to_string(c.reloptions, ','), ';' \
+             ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = '{}' AND c.relname LIKE 'attr\\_index\\_trgm%'",
             schema.name()
         );
-        assert!(schema.scalar(&index).is_some());
+        assert_eq!(
+            schema.scalar(&indexes).as_deref(),
+            Some(
+                "attr_index_trgm_displayname fastupdate=off;\
+                 attr_index_trgm_emails_value fastupdate=off;\
+                 attr_index_trgm_externalid fastupdate=off;\
+                 attr_index_trgm_username fastupdate=off"
+            )
+        );
+        // Never in the store's own schema: dropping it would drop every schema's index.
+        let home = schema.scalar(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'",
+        );
+        assert_ne!(home.as_deref(), Some(schema.name()));
     }
 }
 
@@ -199,12 +214,12 @@ fn the_trigram_index_is_built_wherever_pg_trgm_lives() {
            IF (SELECT extnamespace::regnamespace::text FROM pg_extension \
                WHERE extname = 'pg_trgm') IS DISTINCT FROM 'public' THEN \
              RAISE EXCEPTION 'pg_trgm is not in public'; END IF; \
-           IF (SELECT count(*) FROM pg_indexes WHERE indexname = 'attr_index_trgm') <> 2 THEN \
+           IF (SELECT count(*) FROM pg_indexes WHERE indexname = 'attr_index_trgm_username') <> 2 THEN \
              RAISE EXCEPTION 'a trigram index is missing'; END IF; \
          END $$; \
          DROP SCHEMA first CASCADE; \
          DO $$ BEGIN \
-           IF (SELECT count(*) FROM pg_indexes WHERE indexname = 'attr_index_trgm' \
+           IF (SELECT count(*) FROM pg_indexes WHERE indexname = 'attr_index_trgm_username' \
                AND schemaname = 'second') <> 1 THEN \
              RAISE EXCEPTION 'dropping one deployment took the other index'; END IF; \
          END $$;",

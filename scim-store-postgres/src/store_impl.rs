@@ -207,13 +207,14 @@ impl Store for PostgresStore {
         let (tenant, rt, id) = owned(tenant, rt, id);
         let referrer = referrer.clone();
         read_job!(self, |core, client| async move {
-            let Some(found) = core.get(&client, (&tenant, &rt, &id)).await? else {
-                return Ok(None);
-            };
-            let references = core
-                .references_to(&client, &tenant, &referrer, &[id])
-                .await?;
-            Ok::<_, Fail>(Some((found, references)))
+            // Both statements go out together on the one connection (tokio-postgres
+            // pipelines them): one round trip, not two. Neither reads the other's answer.
+            let ids = [id.clone()];
+            let (found, references) = tokio::try_join!(
+                core.get(&client, (&tenant, &rt, &id)),
+                core.references_to(&client, &tenant, &referrer, &ids),
+            )?;
+            Ok::<_, Fail>(found.map(|found| (found, references)))
         })
     }
 

@@ -436,76 +436,104 @@ fn big_group(members: std::ops::Range<usize>) -> Value {
         "members": members.map(member).collect::<Vec<_>>()})
 }
 
-fn group(c: &mut Criterion) {
-    let store = cached(&format!("group-{MEMBERS}"), |store| {
-        block_on(store.create(T, "Group", big_group(0..MEMBERS), vec![])).unwrap();
-    });
-    let everyone = compile(r#"displayName eq "Everyone""#, "Group");
-    let found = block_on(store.query(
-        T,
-        "Group",
-        Query {
-            attributes: Some(&["displayName"]),
-            ..query(&everyone, 10)
-        },
-    ))
-    .unwrap();
-    assert_eq!(found.resources.len(), 1);
-    let id = found.resources[0].id.clone();
-    let head = block_on(store.get_head(T, "Group", &id)).unwrap().unwrap();
-    assert!(head.resource.get("members").is_none());
-    let version = Cell::new(head.version);
+/// The big group of a store built by [`big_group`], and one member at a time added to it with
+/// `patch_elements` (committed), as `store/…-member-group/add-one-member` and
+/// `store-postgres/…-member-group/add-one-member` time it.
+struct MemberAdds<'s, S> {
+    store: &'s S,
+    id: String,
+    head: Value,
+    version: Cell<u64>,
+    nonce: u128,
+}
 
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let k = Cell::new(0u64);
-    let add = |k: u64| {
+impl<'s, S: Store> MemberAdds<'s, S> {
+    /// Finds the group and checks the answer once: its head holds no members; an add is a
+    /// real change, visible to the membership lookup; the same add again is none.
+    fn open(store: &'s S) -> Self {
+        let everyone = compile(r#"displayName eq "Everyone""#, "Group");
+        let found = block_on(store.query(
+            T,
+            "Group",
+            Query {
+                attributes: Some(&["displayName"]),
+                ..query(&everyone, 10)
+            },
+        ))
+        .unwrap();
+        assert_eq!(found.resources.len(), 1);
+        let id = found.resources[0].id.clone();
+        let head = block_on(store.get_head(T, "Group", &id)).unwrap().unwrap();
+        assert!(head.resource.get("members").is_none());
+        let adds = MemberAdds {
+            store,
+            id,
+            head: head.resource,
+            version: Cell::new(head.version),
+            nonce: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        };
+        assert!(adds.add(0).changed);
+        let member_of = compile(
+            &format!(r#"members.value eq "ADDED-{}-0""#, adds.nonce),
+            "Group",
+        );
+        let r = block_on(store.query(
+            T,
+            "Group",
+            Query {
+                attributes: Some(&[]),
+                ..query(&member_of, 10)
+            },
+        ))
+        .unwrap();
+        assert!(r.filtered);
+        assert_eq!(r.resources.len(), 1);
+        assert!(!adds.add(0).changed);
+        adds
+    }
+
+    /// Adds member `added-{nonce}-{k}`.
+    fn add(&self, k: u64) -> scim_core::ElementPatch {
         let mut change = ElementChange::new("members");
         change
             .added
-            .push(json!({"value": format!("added-{nonce}-{k}"), "type": "User"}));
-        let p = block_on(store.patch_elements(
+            .push(json!({"value": format!("added-{}-{k}", self.nonce), "type": "User"}));
+        let p = block_on(self.store.patch_elements(
             T,
             "Group",
-            &id,
-            version.get(),
-            head.resource.clone(),
+            &self.id,
+            self.version.get(),
+            self.head.clone(),
             false,
             change,
             vec![],
         ))
         .unwrap();
-        version.set(p.version);
+        self.version.set(p.version);
         p
-    };
-    // Checked: a real change, visible to the membership lookup; the same again is none.
-    let p = add(0);
-    assert!(p.changed);
-    let member_of = compile(&format!(r#"members.value eq "ADDED-{nonce}-0""#), "Group");
-    let r = block_on(store.query(
-        T,
-        "Group",
-        Query {
-            attributes: Some(&[]),
-            ..query(&member_of, 10)
-        },
-    ))
-    .unwrap();
-    assert!(r.filtered);
-    assert_eq!(r.resources.len(), 1);
-    assert!(!add(0).changed);
+    }
+}
+
+fn group(c: &mut Criterion) {
+    let store = cached(&format!("group-{MEMBERS}"), |store| {
+        block_on(store.create(T, "Group", big_group(0..MEMBERS), vec![])).unwrap();
+    });
+    let adds = MemberAdds::open(&store);
+    let (id, version) = (&adds.id, &adds.version);
+    let k = Cell::new(0u64);
 
     let mut g = c.benchmark_group(format!("store/{MEMBERS}-member-group"));
     g.bench_function("add-one-member", |b| {
         b.iter(|| {
             k.set(k.get() + 1);
-            add(k.get())
+            adds.add(k.get())
         })
     });
     g.sample_size(10);
-    let full = block_on(store.get(T, "Group", &id)).unwrap().unwrap();
+    let full = block_on(store.get(T, "Group", id)).unwrap().unwrap();
     let members = full.resource["members"].as_array().unwrap().len();
     assert!(members > MEMBERS);
     g.bench_function("replace", |b| {
@@ -513,7 +541,7 @@ fn group(c: &mut Criterion) {
             let r = block_on(store.replace(
                 T,
                 "Group",
-                &id,
+                id,
                 version.get(),
                 full.resource.clone(),
                 vec![],

@@ -9,8 +9,10 @@
 #   PG_TLS=disable benches/http/floor-vs-stores.sh     # the store's TLS mode (default: prefer)
 #
 # PostgreSQL: SCIM_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test), in a
-# schema of this run's own (scim_bench_http_<pid>), dropped at exit; without a server the
-# Postgres column says "skipped". Loopback only; every server started is stopped at exit.
+# schema of this run's own (scim_bench_http_<pid>_<read_cache>), dropped at exit; without a
+# server the Postgres column says "skipped". Postgres is measured twice: with the read cache
+# on (the default, `read_cache` 10000) and off (`read_cache` 0, every read a round trip).
+# Loopback only; every server started is stopped at exit.
 set -euo pipefail
 P="$(cd "$(dirname "$0")/../.." && pwd)"
 FLOOR_SRC="${FLOOR_SRC:-$P/../shared/bench-http/floor}"
@@ -29,7 +31,9 @@ TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+  for cache in 10000 0; do
+    psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS ${PG_SCHEMA}_$cache CASCADE" >/dev/null 2>&1 || true
+  done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -93,10 +97,15 @@ measure "$TMP/bench.db" >"$TMP/sqlite"
 read -r sql_get sql_eq <"$TMP/sqlite"
 echo "scim serve (sqlite):   GET /Users/{id} $sql_get req/s ($(ratio "$sql_get" "$floor")x floor), userName eq $sql_eq"
 if psql -q "$PG_URL" -c 'SELECT 1' >/dev/null 2>&1; then
-  printf '{"postgres": {"schema": "%s", "tls": "%s"}}\n' "$PG_SCHEMA" "${PG_TLS:-prefer}" >"$TMP/pg.json"
-  measure "$PG_URL" --config "$TMP/pg.json" >"$TMP/pg"
-  read -r pg_get pg_eq <"$TMP/pg"
-  echo "scim serve (postgres, tls ${PG_TLS:-prefer}): GET /Users/{id} $pg_get req/s ($(ratio "$pg_get" "$floor")x floor), userName eq $pg_eq"
+  # The default (the read cache on), then every read from the database (read_cache 0),
+  # each in a schema of its own.
+  for cache in 10000 0; do
+    printf '{"postgres": {"schema": "%s_%s", "tls": "%s", "read_cache": %s}}\n' \
+      "$PG_SCHEMA" "$cache" "${PG_TLS:-prefer}" "$cache" >"$TMP/pg.json"
+    measure "$PG_URL" --config "$TMP/pg.json" >"$TMP/pg"
+    read -r pg_get pg_eq <"$TMP/pg"
+    echo "scim serve (postgres, tls ${PG_TLS:-prefer}, read_cache $cache): GET /Users/{id} $pg_get req/s ($(ratio "$pg_get" "$floor")x floor), userName eq $pg_eq"
+  done
 else
   echo "scim serve (postgres): skipped, no PostgreSQL at $(sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#' <<<"$PG_URL")"
 fi

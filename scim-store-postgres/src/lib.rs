@@ -110,6 +110,8 @@
 //! The engine hands the store only hashes of `returned: never` values (passwords); the
 //! `search` column and the index tables leave them out.
 
+mod cache;
+mod listen;
 mod options;
 mod query;
 mod read;
@@ -121,6 +123,7 @@ mod write;
 
 mod migrations;
 
+pub use cache::CacheStats;
 pub use migrations::LAYOUT_VERSION;
 pub use options::{is_postgres_url, redacted_url, PostgresOptions, TlsMode};
 
@@ -170,6 +173,8 @@ pub(crate) struct Core {
     /// [`PostgresOptions::serialization_retries`].
     pub(crate) retries: u32,
     pub(crate) schema: String,
+    /// The read cache ([`PostgresOptions::read_cache`]), if on.
+    pub(crate) cache: Option<Arc<cache::ReadCache>>,
 }
 
 impl Core {
@@ -334,6 +339,7 @@ impl PostgresStore {
             .enable_all()
             .build()
             .map_err(|e| unavailable(format!("cannot start the store's runtime: {e}")))?;
+        let listener = (config.clone(), tls.clone());
         let manager = Manager::from_config(
             config,
             tls,
@@ -356,6 +362,8 @@ impl PostgresStore {
                 entropy: default_entropy(),
                 retries: options.serialization_retries,
                 schema: options.schema.clone(),
+                cache: std::num::NonZeroUsize::new(options.read_cache)
+                    .map(|n| Arc::new(cache::ReadCache::new(n, options.read_cache_ttl))),
             }),
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
@@ -365,7 +373,13 @@ impl PostgresStore {
             let mut client = core.client().await.map_err(Fail::into_store)?;
             migrations::migrate(&mut client, &core.schema)
                 .await
-                .map_err(Fail::into_store)
+                .map_err(Fail::into_store)?;
+            if core.cache.is_some() {
+                listen::install_triggers(&mut client, &core.schema, migrations::MIGRATION_LOCK)
+                    .await
+                    .map_err(Fail::into_store)?;
+            }
+            Ok(())
         }))
         .map_err(|e| {
             let why = match e {
@@ -374,6 +388,15 @@ impl PostgresStore {
             };
             unavailable(format!("PostgreSQL at {shown}: {why}"))
         })?;
+        if let Some(cache) = &store.core.cache {
+            let (config, tls) = listener;
+            store.handle.spawn(listen::listen(
+                Arc::clone(cache),
+                config,
+                tls,
+                store.core.schema.clone(),
+            ));
+        }
         Ok(store)
     }
 
@@ -388,6 +411,36 @@ impl PostgresStore {
     /// ```
     pub fn schema(&self) -> &str {
         &self.core.schema
+    }
+
+    /// Whether the read cache ([`PostgresOptions::read_cache`]) is answering: it is on and
+    /// its connection is listening for changes (the cache is off while it is not, e.g.
+    /// for a moment after connecting or after the database restarted).
+    ///
+    /// ```no_run
+    /// # let store = scim_store_postgres::PostgresStore::connect(
+    /// #     scim_store_postgres::PostgresOptions::new("postgres://localhost/scim").read_cache(0),
+    /// #     scim_core::StoreSchema::of(&scim_schema::Registry::standard()))?;
+    /// assert!(!store.caching()); // read_cache(0)
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn caching(&self) -> bool {
+        self.core.cache.as_ref().is_some_and(|c| c.is_live())
+    }
+
+    /// What the read cache did since the store connected (`None` when it is off).
+    ///
+    /// ```no_run
+    /// # let store = scim_store_postgres::PostgresStore::connect(
+    /// #     scim_store_postgres::PostgresOptions::new("postgres://localhost/scim"),
+    /// #     scim_core::StoreSchema::of(&scim_schema::Registry::standard()))?;
+    /// if let Some(stats) = store.cache_stats() {
+    ///     println!("{} of {} reads from memory", stats.hits, stats.hits + stats.misses);
+    /// }
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.core.cache.as_ref().map(|c| c.stats())
     }
 
     /// Runs `job` on the store's runtime; the returned future (any executor may poll it)

@@ -30,7 +30,7 @@ pub const LAYOUT_VERSION: i32 = 3;
 
 /// One key for every store's migrations in a database: schemas migrate one at a time (a
 /// `CREATE EXTENSION` or `CREATE SCHEMA` racing another fails rather than waits).
-const MIGRATION_LOCK: i64 = 0x5c1d_5709_e000_0001;
+pub(crate) const MIGRATION_LOCK: i64 = 0x5c1d_5709_e000_0001;
 
 /// Version 1. `{s}` is the schema (checked: it needs no quoting).
 const V1: &str = r#"

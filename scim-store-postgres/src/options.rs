@@ -108,6 +108,21 @@ pub struct PostgresOptions {
     pub serialization_retries: u32,
     /// Threads of the store's own runtime, which drives the connections (default 2).
     pub worker_threads: usize,
+    /// Most answers of `GET /Users/{id}` ([`Store::get_with_references`]) kept in memory
+    /// (default 10,000; 0 turns the cache off). Each is invalidated when the resource, or
+    /// a group it is in, is written — by this store before the write returns, and by any
+    /// other process through a notification the database sends at commit (triggers the
+    /// store installs on its tables; `LISTEN` on one extra connection). While that
+    /// connection is down nothing is cached. So one replica always reads its own writes;
+    /// another replica may answer the previous version until the notification arrives
+    /// (typically well under a millisecond), and a write with that version's ETag then
+    /// gets 412. With 0, every read goes to the database.
+    ///
+    /// [`Store::get_with_references`]: scim_core::Store::get_with_references
+    pub read_cache: usize,
+    /// The longest an answer stays in the read cache, however quiet its resource (default
+    /// 5 minutes): a bound on anything missed.
+    pub read_cache_ttl: Duration,
 }
 
 impl PostgresOptions {
@@ -122,6 +137,8 @@ impl PostgresOptions {
             tls: TlsMode::default(),
             serialization_retries: 5,
             worker_threads: 2,
+            read_cache: 10_000,
+            read_cache_ttl: Duration::from_secs(300),
         }
     }
 
@@ -166,6 +183,31 @@ impl PostgresOptions {
         self.worker_threads = n.max(1);
         self
     }
+
+    /// Sets [`PostgresOptions::read_cache`] (0: off).
+    ///
+    /// ```
+    /// let o = scim_store_postgres::PostgresOptions::new("postgres://localhost/scim");
+    /// assert_eq!(o.read_cache, 10_000);
+    /// assert_eq!(o.read_cache(0).read_cache, 0);
+    /// ```
+    pub fn read_cache(mut self, entries: usize) -> Self {
+        self.read_cache = entries;
+        self
+    }
+
+    /// Sets [`PostgresOptions::read_cache_ttl`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = scim_store_postgres::PostgresOptions::new("postgres://localhost/scim")
+    ///     .read_cache_ttl(Duration::from_secs(30));
+    /// assert_eq!(o.read_cache_ttl, Duration::from_secs(30));
+    /// ```
+    pub fn read_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.read_cache_ttl = ttl;
+        self
+    }
 }
 
 impl fmt::Debug for PostgresOptions {
@@ -179,6 +221,8 @@ impl fmt::Debug for PostgresOptions {
             .field("tls", &self.tls)
             .field("serialization_retries", &self.serialization_retries)
             .field("worker_threads", &self.worker_threads)
+            .field("read_cache", &self.read_cache)
+            .field("read_cache_ttl", &self.read_cache_ttl)
             .finish()
     }
 }

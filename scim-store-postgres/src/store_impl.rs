@@ -26,16 +26,55 @@ macro_rules! read_job {
 }
 
 /// A write: `$attempt` (one transaction) is tried until it commits, fails for good, or
-/// has been retried as often as the options allow.
+/// has been retried as often as the options allow. Then, whatever the outcome (a commit
+/// whose answer was lost may have happened), the read cache forgets `$evict` (a tenant and
+/// the ids written) in the same task, before the caller hears of the write.
 macro_rules! write_job {
-    ($store:expr, |$core:ident, $client:ident| $attempt:expr) => {{
+    ($store:expr, evict $evict:expr, |$core:ident, $client:ident| $attempt:expr) => {{
         let $core = Arc::clone(&$store.core);
+        let (tenant, ids): (String, Vec<String>) = $evict;
         $store.spawn(async move {
-            #[allow(unused_mut)]
-            let mut $client = $core.client().await.map_err(Fail::into_store)?;
-            retrying!($core, $attempt)
+            let done = async {
+                #[allow(unused_mut)]
+                let mut $client = $core.client().await.map_err(Fail::into_store)?;
+                retrying!($core, $attempt)
+            }
+            .await;
+            if let Some(cache) = &$core.cache {
+                cache.invalidate(&tenant, ids.iter().map(String::as_str));
+            }
+            done
         })
     }};
+}
+
+/// The ids a write to `rt`'s `resource` (or its elements `added`) makes stale in the read
+/// cache besides its own: the members it names (their `groups` change).
+fn members_named<'v>(
+    store: &PostgresStore,
+    rt: &str,
+    elements: impl IntoIterator<Item = &'v Value>,
+) -> Vec<String> {
+    if store.core.cache.is_none() || store.core.ool(rt).is_none() {
+        return Vec::new();
+    }
+    elements
+        .into_iter()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The elements of `resource`'s out-of-line attribute (`members`), matched without regard
+/// to case as the store matches it.
+fn elements_of<'v>(store: &PostgresStore, rt: &str, resource: &'v Value) -> &'v [Value] {
+    let (Some(attr), Value::Object(m)) = (store.core.ool(rt), resource) else {
+        return &[];
+    };
+    m.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .and_then(|(_, v)| v.as_array())
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The owned copies a task needs of a call's borrowed arguments, as `text` holds them.
@@ -88,11 +127,11 @@ impl Store for PostgresStore {
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let (tenant, rt, id) = owned(tenant, rt, id);
-        write_job!(self, |core, client| core.delete(
-            &mut client,
-            (&tenant, &rt, &id),
-            expected_version
-        ))
+        write_job!(
+            self,
+            evict(tenant.clone(), vec![id.clone()]),
+            |core, client| core.delete(&mut client, (&tenant, &rt, &id), expected_version)
+        )
     }
 
     /// The filter, the sort and the page in SQL where they are exact (see the crate docs
@@ -175,12 +214,16 @@ impl Store for PostgresStore {
         cascade: Cascade,
     ) -> impl Future<Output = Result<Cascaded, StoreError>> + Send {
         let (tenant, rt, id) = owned(tenant, rt, id);
-        write_job!(self, |core, client| core.delete_cascade(
-            &mut client,
-            (&tenant, &rt, &id),
-            expected_version,
-            &cascade
-        ))
+        write_job!(
+            self,
+            evict(tenant.clone(), vec![id.clone()]),
+            |core, client| core.delete_cascade(
+                &mut client,
+                (&tenant, &rt, &id),
+                expected_version,
+                &cascade
+            )
+        )
     }
 
     fn references_to(
@@ -196,7 +239,9 @@ impl Store for PostgresStore {
             .references_to(&client, &tenant, &referrer, &targets))
     }
 
-    /// The resource and the references to it in one task on one connection.
+    /// The resource and the references to it in one task on one connection, or from the
+    /// read cache ([`PostgresOptions::read_cache`](crate::PostgresOptions::read_cache)),
+    /// on the caller's thread, when nothing it depends on changed since it was read.
     fn get_with_references(
         &self,
         tenant: &str,
@@ -204,18 +249,39 @@ impl Store for PostgresStore {
         id: &str,
         referrer: &Referrer,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
-        let (tenant, rt, id) = owned(tenant, rt, id);
-        let referrer = referrer.clone();
-        read_job!(self, |core, client| async move {
-            // Both statements go out together on the one connection (tokio-postgres
-            // pipelines them): one round trip, not two. Neither reads the other's answer.
-            let ids = [id.clone()];
-            let (found, references) = tokio::try_join!(
-                core.get(&client, (&tenant, &rt, &id)),
-                core.references_to(&client, &tenant, &referrer, &ids),
-            )?;
-            Ok::<_, Fail>(found.map(|found| (found, references)))
-        })
+        let cache = self.core.cache.as_deref();
+        let hit = cache.and_then(|c| c.get(tenant, rt, id, referrer));
+        let ticket = match hit {
+            Some(_) => None,
+            None => cache.and_then(|c| c.ticket(tenant, id)),
+        };
+        let job = hit.is_none().then(|| {
+            let asked = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+            let (tenant, rt, id) = owned(tenant, rt, id);
+            let referrer = referrer.clone();
+            read_job!(self, |core, client| async move {
+                // Both statements go out together on the one connection (tokio-postgres
+                // pipelines them): one round trip, not two. Neither reads the other's
+                // answer.
+                let ids = [id.clone()];
+                let (found, references) = tokio::try_join!(
+                    core.get(&client, (&tenant, &rt, &id)),
+                    core.references_to(&client, &tenant, &referrer, &ids),
+                )?;
+                let found = found.map(|found| (found, references));
+                if let (Some(ticket), Some(cache), Some(answer)) = (ticket, &core.cache, &found) {
+                    let (tenant, rt, id) = &asked;
+                    cache.fill(ticket, (tenant, rt, id), &referrer, answer);
+                }
+                Ok::<_, Fail>(found)
+            })
+        });
+        async move {
+            match job {
+                Some(job) => job.await,
+                None => Ok(hit),
+            }
+        }
     }
 
     /// [`Store::create`] with the members locked in its transaction.
@@ -227,14 +293,16 @@ impl Store for PostgresStore {
         unique: Vec<UniqueKey>,
         check: Option<ReferenceCheck>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let evict = members_named(self, rt, elements_of(self, rt, &resource));
         let (tenant, rt, _) = owned(tenant, rt, "");
-        write_job!(self, |core, client| core.create(
-            &mut client,
-            (&tenant, &rt),
-            &resource,
-            &unique,
-            check.as_ref()
-        ))
+        write_job!(self, evict(tenant.clone(), evict), |core, client| core
+            .create(
+                &mut client,
+                (&tenant, &rt),
+                &resource,
+                &unique,
+                check.as_ref()
+            ))
     }
 
     /// [`Store::replace`] with the members locked in its transaction, after the version
@@ -249,15 +317,18 @@ impl Store for PostgresStore {
         unique: Vec<UniqueKey>,
         check: Option<ReferenceCheck>,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let mut evict = members_named(self, rt, elements_of(self, rt, &resource));
+        evict.push(id.to_owned());
         let (tenant, rt, id) = owned(tenant, rt, id);
-        write_job!(self, |core, client| core.replace(
-            &mut client,
-            (&tenant, &rt, &id),
-            expected_version,
-            &resource,
-            &unique,
-            check.as_ref()
-        ))
+        write_job!(self, evict(tenant.clone(), evict), |core, client| core
+            .replace(
+                &mut client,
+                (&tenant, &rt, &id),
+                expected_version,
+                &resource,
+                &unique,
+                check.as_ref()
+            ))
     }
 
     /// [`Store::patch_elements`] with the members locked in its transaction, after the
@@ -274,16 +345,19 @@ impl Store for PostgresStore {
         unique: Vec<UniqueKey>,
         check: Option<ReferenceCheck>,
     ) -> impl Future<Output = Result<ElementPatch, StoreError>> + Send {
+        let mut evict = members_named(self, rt, &change.added);
+        evict.push(id.to_owned());
         let (tenant, rt, id) = owned(tenant, rt, id);
-        write_job!(self, |core, client| core.patch_elements(
-            &mut client,
-            (&tenant, &rt, &id),
-            expected_version,
-            &head,
-            head_changed,
-            &change,
-            &unique,
-            check.as_ref()
-        ))
+        write_job!(self, evict(tenant.clone(), evict), |core, client| core
+            .patch_elements(
+                &mut client,
+                (&tenant, &rt, &id),
+                expected_version,
+                &head,
+                head_changed,
+                &change,
+                &unique,
+                check.as_ref()
+            ))
     }
 }

@@ -152,8 +152,8 @@ struct Argon2Keys {
 }
 
 /// `"postgres": {"schema": …, "pool_size": …, "statement_timeout_ms": …,
-/// "connect_timeout_ms": …, "tls": …, "serialization_retries": …}`; a key left out keeps
-/// its default.
+/// "connect_timeout_ms": …, "tls": …, "serialization_retries": …, "read_cache": …,
+/// "read_cache_ttl_ms": …}`; a key left out keeps its default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostgresKeys {
@@ -163,6 +163,8 @@ struct PostgresKeys {
     connect_timeout_ms: Option<u64>,
     tls: Option<String>,
     serialization_retries: Option<u32>,
+    read_cache: Option<u64>,
+    read_cache_ttl_ms: Option<u64>,
 }
 
 impl PostgresKeys {
@@ -188,6 +190,12 @@ impl PostgresKeys {
         }
         if let Some(n) = self.serialization_retries {
             o.serialization_retries = n;
+        }
+        if let Some(n) = self.read_cache {
+            o.read_cache = size(n);
+        }
+        if let Some(d) = millis("postgres.read_cache_ttl_ms", self.read_cache_ttl_ms)? {
+            o.read_cache_ttl = d;
         }
         Ok(())
     }
@@ -466,7 +474,8 @@ mod tests {
         let o = load(
             r#"{"db": "postgres://scim@db/directory", "postgres": {"schema": "tenant_a",
                 "pool_size": 3, "statement_timeout_ms": 250, "connect_timeout_ms": 900,
-                "tls": "verify-full", "serialization_retries": 9}}"#,
+                "tls": "verify-full", "serialization_retries": 9, "read_cache": 0,
+                "read_cache_ttl_ms": 1500}}"#,
         )
         .unwrap();
         assert_eq!(
@@ -481,6 +490,10 @@ mod tests {
         );
         assert_eq!(p.tls, scim_store_postgres::TlsMode::VerifyFull);
         assert_eq!(p.serialization_retries, 9);
+        assert_eq!(
+            (p.read_cache, p.read_cache_ttl),
+            (0, Duration::from_millis(1500))
+        );
         let e = load(r#"{"postgres": {"tls": "maybe"}}"#).unwrap_err();
         assert!(e.contains("postgres.tls") && e.contains("maybe"), "{e}");
         let e = load(r#"{"postgres": {"pool_size": 0}}"#).unwrap_err();

@@ -91,8 +91,9 @@ pub struct ServeOptions {
     /// The PostgreSQL store's settings, for a `db` that is a `postgres://` URL (its `url`
     /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
     /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
-    /// "serialization_retries": 5}` (`tls`: `disable`, `prefer`, `require` or
-    /// `verify-full`).
+    /// "serialization_retries": 5, "read_cache": 10000, "read_cache_ttl_ms": 300000}`
+    /// (`tls`: `disable`, `prefer`, `require` or `verify-full`; `read_cache` 0 turns the
+    /// read cache off).
     pub postgres: PostgresOptions,
     /// The TLS certificate chain, a PEM file with the server's certificate first (key
     /// `tls_cert`, flag `--tls-cert`; default none: plain HTTP). Set with
@@ -181,7 +182,8 @@ impl ServeOptions {
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000, "max_indexed_values": 100,
     ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
-    ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5},
+    ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5,
+    ///                "read_cache": 10000, "read_cache_ttl_ms": 300000},
     ///   "tls_cert": "cert.pem", "tls_key": "key.pem", "metrics_token": "...", "log_json": false,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...],
     ///               "tenant": "acme"}],

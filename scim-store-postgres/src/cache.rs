@@ -1,0 +1,495 @@
+//! The read cache: [`Store::get_with_references`](scim_core::Store::get_with_references)
+//! (`GET /Users/{id}`) answered from memory while nothing that read depends on has changed.
+//!
+//! What invalidates an entry:
+//!
+//! - a notification from the database ([`crate::listen`]): triggers on `resources` and
+//!   `members` name, at commit, the tenant and id of every row written by any process
+//!   (another replica, this one, a hand-written `UPDATE`);
+//! - this store's own writes, evicted in the write's task after its transaction ends and
+//!   before the caller hears of it (read-your-writes on one replica needs no notification);
+//! - an entry's references: a user's entry also lists the groups that hold it, and a change
+//!   to one of those groups (renamed, deleted) evicts it;
+//! - age ([`PostgresOptions::read_cache_ttl`](crate::PostgresOptions::read_cache_ttl)), as
+//!   a bound on anything missed.
+//!
+//! A read that missed may fill the entry only if neither its key nor any group its answer
+//! names was invalidated between its start and its end (the [`Ticket`]'s epoch against
+//! the epoch of each key's slot), so an answer read before a change can never be cached
+//! after the change's notification was handled. Without a listening connection the cache
+//! is off (every read goes to the database) and empty.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
+use scim_core::{Referrer, WithReferences};
+
+/// The field separator of a notification's payload (`tenant \x1f id`).
+pub(crate) const SEPARATOR: char = '\u{1f}';
+
+/// A payload asking every entry to go (what a trigger sends when a key is too long for a
+/// notification).
+#[cfg(test)]
+pub(crate) const EVERYTHING: &str = "*";
+
+/// A cache key: the tenant and the id folded to ASCII lower case, as the triggers send
+/// them (a member's `value` names a resource case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    tenant: String,
+    id: String,
+}
+
+impl Key {
+    fn new(tenant: &str, id: &str) -> Self {
+        Key {
+            tenant: tenant.to_owned(),
+            id: id.to_ascii_lowercase(),
+        }
+    }
+}
+
+/// One cached answer.
+struct Entry {
+    resource_type: String,
+    /// The id as asked (the key holds it folded).
+    id: String,
+    referrer: Referrer,
+    answer: WithReferences,
+    /// The referring resources (groups) the answer names: a change to any evicts it.
+    referrers: Vec<Key>,
+    at: Instant,
+}
+
+/// What a read that missed may fill the cache with, if nothing was invalidated meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket(u64);
+
+/// How many invalidation slots a cache has (keys share them by hash: a collision only
+/// keeps a read from filling).
+const SLOTS: usize = 4096;
+
+struct State {
+    entries: LruCache<Key, Entry>,
+    /// For each referring resource, the cached entries whose answers name it.
+    named_by: HashMap<Key, HashSet<Key>>,
+    /// Bumped by every invalidation.
+    epoch: u64,
+    /// The epoch of the last invalidation of any key hashed to each slot.
+    slots: Box<[u64]>,
+    /// The epoch of the last time everything was dropped.
+    cleared: u64,
+    /// Whether the listening connection is up (else nothing is cached).
+    live: bool,
+    stats: CacheStats,
+}
+
+/// What a store's read cache did since it started
+/// ([`PostgresStore::cache_stats`](crate::PostgresStore::cache_stats)).
+///
+/// ```
+/// let s = scim_store_postgres::CacheStats::default();
+/// assert_eq!((s.hits, s.misses, s.fills, s.entries), (0, 0, 0, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Reads answered from memory.
+    pub hits: u64,
+    /// Reads that went to the database (the cache on, or off for want of a listener).
+    pub misses: u64,
+    /// Answers kept after a miss.
+    pub fills: u64,
+    /// Answers kept now.
+    pub entries: usize,
+}
+
+fn slot(key: &Key) -> usize {
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+    usize::try_from(hash % SLOTS as u64).unwrap_or(0)
+}
+
+impl State {
+    fn remove(&mut self, key: &Key) {
+        if let Some(entry) = self.entries.pop(key) {
+            self.forget(key, &entry);
+        }
+    }
+
+    /// Drops `key` from the reverse lists of `entry`'s referrers.
+    fn forget(&mut self, key: &Key, entry: &Entry) {
+        for r in &entry.referrers {
+            if let Some(set) = self.named_by.get_mut(r) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.named_by.remove(r);
+                }
+            }
+        }
+    }
+
+    /// `key` changed: its entry and every entry naming it go.
+    fn invalidate(&mut self, key: &Key) {
+        self.epoch += 1;
+        self.slots[slot(key)] = self.epoch;
+        self.remove(key);
+        if let Some(naming) = self.named_by.remove(key) {
+            for k in naming {
+                self.remove(&k);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.epoch += 1;
+        self.cleared = self.epoch;
+        self.entries.clear();
+        self.named_by.clear();
+    }
+}
+
+/// The cache of one store (see the module docs).
+pub(crate) struct ReadCache {
+    state: Mutex<State>,
+    ttl: Duration,
+}
+
+/// Whether answers for `id` in `tenant` may be cached: the triggers fold ids to ASCII
+/// lower case and a `text` column holds no NUL, so an id outside printable ASCII (never
+/// one the store assigns) or a tenant with a NUL or the separator is always read anew.
+fn cacheable(tenant: &str, id: &str) -> bool {
+    id.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && !tenant.contains(['\0', SEPARATOR])
+        && !id.is_empty()
+}
+
+impl ReadCache {
+    /// Room for `capacity` answers, each kept at most `ttl`; off until [`ReadCache::go_live`].
+    pub(crate) fn new(capacity: NonZeroUsize, ttl: Duration) -> Self {
+        ReadCache {
+            state: Mutex::new(State {
+                entries: LruCache::new(capacity),
+                named_by: HashMap::new(),
+                epoch: 0,
+                slots: vec![0; SLOTS].into_boxed_slice(),
+                cleared: 0,
+                live: false,
+                stats: CacheStats::default(),
+            }),
+            ttl,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached answer for `id`, if there is a fresh one for the same question.
+    pub(crate) fn get(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> Option<WithReferences> {
+        if !cacheable(tenant, id) {
+            return None;
+        }
+        let key = Key::new(tenant, id);
+        let mut state = self.state();
+        let expired = state.entries.peek(&key).map(|e| e.at.elapsed() > self.ttl);
+        if expired == Some(true) {
+            state.remove(&key);
+        }
+        let live = state.live;
+        let found = match state.entries.get(&key) {
+            Some(entry) if live => (entry.resource_type == resource_type
+                && entry.id == id
+                && entry.referrer == *referrer)
+                .then(|| entry.answer.clone()),
+            _ => None,
+        };
+        match found {
+            Some(_) => state.stats.hits += 1,
+            None => state.stats.misses += 1,
+        }
+        found
+    }
+
+    /// Taken before a read that missed: what [`ReadCache::fill`] checks. `None` while the
+    /// cache is off.
+    pub(crate) fn ticket(&self, tenant: &str, id: &str) -> Option<Ticket> {
+        if !cacheable(tenant, id) {
+            return None;
+        }
+        let state = self.state();
+        state.live.then_some(Ticket(state.epoch))
+    }
+
+    /// Keeps `answer`, read after `ticket` was taken, unless its key or a key it names was
+    /// invalidated since (or everything was dropped).
+    pub(crate) fn fill(
+        &self,
+        ticket: Ticket,
+        (tenant, resource_type, id): (&str, &str, &str),
+        referrer: &Referrer,
+        answer: &WithReferences,
+    ) {
+        let key = Key::new(tenant, id);
+        let referrers: Vec<Key> = answer
+            .1
+            .iter()
+            .flatten()
+            .map(|r| Key::new(tenant, &r.referrer))
+            .collect();
+        let mut state = self.state();
+        let stale = |k: &Key| state.slots[slot(k)] > ticket.0;
+        if !state.live || state.cleared > ticket.0 || stale(&key) || referrers.iter().any(stale) {
+            return;
+        }
+        state.stats.fills += 1;
+        state.remove(&key);
+        for r in &referrers {
+            state
+                .named_by
+                .entry(r.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        let entry = Entry {
+            resource_type: resource_type.to_owned(),
+            id: id.to_owned(),
+            referrer: referrer.clone(),
+            answer: answer.clone(),
+            referrers,
+            at: Instant::now(),
+        };
+        if let Some((old_key, old)) = state.entries.push(key.clone(), entry) {
+            if old_key != key {
+                state.forget(&old_key, &old);
+            }
+        }
+    }
+
+    /// `ids` in `tenant` were written (by this store, or as a notification says).
+    pub(crate) fn invalidate<'a>(&self, tenant: &str, ids: impl IntoIterator<Item = &'a str>) {
+        let mut state = self.state();
+        for id in ids {
+            state.invalidate(&Key::new(tenant, id));
+        }
+    }
+
+    /// A notification's payload: `tenant \x1f id`, or anything else (`*`, a payload this
+    /// store did not send) for everything.
+    pub(crate) fn notified(&self, payload: &str) {
+        match payload.rsplit_once(SEPARATOR) {
+            Some((tenant, id)) => self.invalidate(tenant, [id]),
+            None => self.state().clear(),
+        }
+    }
+
+    /// The listening connection is up: from now on every change is heard of. What was
+    /// kept before is dropped (changes may have been missed), and reads in flight may not
+    /// fill.
+    pub(crate) fn go_live(&self) {
+        let mut state = self.state();
+        state.clear();
+        state.live = true;
+    }
+
+    /// The listening connection is gone: changes may go unheard, so nothing is kept or
+    /// answered until it is back.
+    pub(crate) fn go_dead(&self) {
+        let mut state = self.state();
+        state.clear();
+        state.live = false;
+    }
+
+    /// Whether answers are being cached (the listening connection is up).
+    pub(crate) fn is_live(&self) -> bool {
+        self.state().live
+    }
+
+    /// What the cache did so far.
+    pub(crate) fn stats(&self) -> CacheStats {
+        let state = self.state();
+        CacheStats {
+            entries: state.entries.len(),
+            ..state.stats
+        }
+    }
+
+    /// How many answers are kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.state().entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_core::{Reference, StoredResource};
+    use serde_json::json;
+
+    const T: &str = "t";
+
+    fn groups() -> Referrer {
+        Referrer::new("Group", "members")
+    }
+
+    fn answer(id: &str, version: u64, in_groups: &[&str]) -> WithReferences {
+        (
+            StoredResource {
+                id: id.to_owned(),
+                version,
+                resource: json!({"id": id, "userName": format!("{id}-v{version}")}),
+            },
+            Some(
+                in_groups
+                    .iter()
+                    .map(|g| Reference::new(*g, id, Some(json!("G"))))
+                    .collect(),
+            ),
+        )
+    }
+
+    fn live(capacity: usize) -> ReadCache {
+        let c = ReadCache::new(
+            NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
+            Duration::from_secs(60),
+        );
+        c.go_live();
+        c
+    }
+
+    fn cached(c: &ReadCache, id: &str) -> Option<u64> {
+        c.get(T, "User", id, &groups()).map(|(r, _)| r.version)
+    }
+
+    fn read(c: &ReadCache, id: &str, version: u64, in_groups: &[&str]) {
+        let ticket = c.ticket(T, id).expect("live");
+        c.fill(
+            ticket,
+            (T, "User", id),
+            &groups(),
+            &answer(id, version, in_groups),
+        );
+    }
+
+    #[test]
+    fn an_answer_is_kept_and_a_change_to_it_or_its_group_evicts_it() {
+        let c = live(10);
+        read(&c, "u1", 1, &["g1"]);
+        read(&c, "u2", 1, &[]);
+        assert_eq!(cached(&c, "u1"), Some(1));
+        // Another question about the same id is not answered from the entry.
+        assert!(c.get(T, "Group", "u1", &groups()).is_none());
+        assert!(c.get("other", "User", "u1", &groups()).is_none());
+        // The group renamed (a notification naming it): its members' entries go.
+        c.notified(&format!("{T}\u{1f}g1"));
+        assert_eq!(cached(&c, "u1"), None);
+        assert_eq!(cached(&c, "u2"), Some(1));
+        // The user itself, named in upper case (a member's value): its entry goes.
+        c.invalidate(T, ["U2"]);
+        assert_eq!(cached(&c, "u2"), None);
+        assert_eq!(c.len(), 0);
+        // Nothing is left pointing at evicted entries.
+        assert!(c.state().named_by.is_empty());
+    }
+
+    #[test]
+    fn a_read_that_overlapped_an_invalidation_of_its_keys_does_not_fill() {
+        let c = live(10);
+        let ticket = c.ticket(T, "u1").expect("live");
+        // A write to the user committed and was heard of while the read was in flight.
+        c.notified(&format!("{T}\u{1f}U1"));
+        c.fill(ticket, (T, "User", "u1"), &groups(), &answer("u1", 1, &[]));
+        assert_eq!(cached(&c, "u1"), None);
+        // Or to a group the answer names.
+        let ticket = c.ticket(T, "u1").expect("live");
+        c.invalidate(T, ["g1"]);
+        c.fill(
+            ticket,
+            (T, "User", "u1"),
+            &groups(),
+            &answer("u1", 1, &["g1"]),
+        );
+        assert_eq!(cached(&c, "u1"), None);
+        // A write to anything else does not keep it from filling.
+        let ticket = c.ticket(T, "u1").expect("live");
+        c.invalidate(T, ["u9"]);
+        c.fill(
+            ticket,
+            (T, "User", "u1"),
+            &groups(),
+            &answer("u1", 2, &["g1"]),
+        );
+        assert_eq!(cached(&c, "u1"), Some(2));
+        let s = c.stats();
+        assert_eq!((s.fills, s.entries, s.hits), (1, 1, 1));
+    }
+
+    #[test]
+    fn without_the_listener_nothing_is_kept_or_answered() {
+        let c = live(10);
+        read(&c, "u1", 1, &[]);
+        let ticket = c.ticket(T, "u2").expect("live");
+        c.go_dead();
+        assert_eq!(cached(&c, "u1"), None);
+        assert!(c.ticket(T, "u1").is_none());
+        c.fill(ticket, (T, "User", "u2"), &groups(), &answer("u2", 1, &[]));
+        c.go_live();
+        assert_eq!(cached(&c, "u2"), None, "filled across a gap in listening");
+        assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn ids_the_triggers_cannot_name_are_never_cached() {
+        let c = live(10);
+        for (tenant, id) in [
+            (T, "é"),
+            (T, "a\0b"),
+            (T, ""),
+            ("t\u{1f}x", "u1"),
+            (T, "a\nb"),
+        ] {
+            assert!(c.ticket(tenant, id).is_none(), "{tenant:?} {id:?}");
+            assert!(c.get(tenant, "User", id, &groups()).is_none());
+        }
+    }
+
+    #[test]
+    fn anything_but_a_key_clears_everything() {
+        let c = live(10);
+        read(&c, "u1", 1, &[]);
+        c.notified(EVERYTHING);
+        assert_eq!(cached(&c, "u1"), None);
+        read(&c, "u1", 1, &[]);
+        c.notified("not a payload of ours");
+        assert_eq!(cached(&c, "u1"), None);
+    }
+
+    #[test]
+    fn the_capacity_and_the_age_bound_what_is_kept() {
+        let c = live(2);
+        read(&c, "u1", 1, &["g1"]);
+        read(&c, "u2", 1, &["g1"]);
+        read(&c, "u3", 1, &["g1"]);
+        assert_eq!(c.len(), 2);
+        assert_eq!(cached(&c, "u1"), None, "the least recently used went");
+        assert_eq!(
+            c.state().named_by.get(&Key::new(T, "g1")).map(HashSet::len),
+            Some(2)
+        );
+        let aged = ReadCache::new(NonZeroUsize::MIN, Duration::ZERO);
+        aged.go_live();
+        read(&aged, "u1", 1, &[]);
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(cached(&aged, "u1"), None);
+    }
+}

@@ -6,7 +6,9 @@
 //! - an `If-Match` PUT race over both gives exactly one 200, the rest 412;
 //! - deletes racing member adds over both leave no dangling member;
 //! - `kill -9` of one replica while clients stream writes to both loses no acknowledged
-//!   write, leaves nothing half-written, and the other replica never fails a request.
+//!   write, leaves nothing half-written, and the other replica never fails a request;
+//! - with the read cache (on by default), a replica reads its own writes at once and the
+//!   other's as soon as the database notifies it, and a stale ETag still gets 412.
 //!
 //! Each test runs in a PostgreSQL schema of its own (skipped with one line when no server
 //! answers, unless `SCIM_REQUIRE_POSTGRES=1`). The verdicts count answers, never time them;
@@ -847,4 +849,107 @@ fn assert_whole(stored: &Value, name: &str) {
     );
     assert!(stored["meta"]["version"].is_string(), "{stored}");
     assert!(stored["meta"]["created"].is_string(), "{stored}");
+}
+
+/// The version (`meta.version`) and the group ids (`groups[].value`) of `GET /Users/{id}`.
+fn version_and_groups(agent: &ureq::Agent, base: &str, id: &str) -> (String, Vec<String>) {
+    let body = call(agent, "GET", &format!("{base}/Users/{id}"), None, &[]).expect(200, "GET");
+    let groups = body["groups"]
+        .as_array()
+        .map(|g| {
+            g.iter()
+                .map(|e| e["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (body["meta"]["version"].as_str().unwrap().to_owned(), groups)
+}
+
+/// Polls `check` for up to 5 s.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < Duration::from_secs(5), "never: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `GET /Users/{id}` is answered from each replica's read cache (on by default): through
+/// the replica that wrote, a client reads its own write at once; the other replica shows it
+/// as soon as the database's notification arrives; a PUT carrying the ETag of the version
+/// it showed before gets 412, never overwriting the newer one.
+#[test]
+fn reads_from_the_read_cache_follow_writes_made_on_either_replica() {
+    let _serial = serial();
+    let Some(schema) = TestSchema::new("replicas_read_cache") else {
+        return;
+    };
+    let replicas = Replicas::start(&schema);
+    let agent = agent();
+    let (a, b) = (replicas.a.base.clone(), replicas.b.base.clone());
+    let id = id_of(
+        &call(
+            &agent,
+            "POST",
+            &format!("{a}/Users"),
+            Some(&user("cached")),
+            &[],
+        )
+        .expect(201, "create the user"),
+    );
+    // Both replicas read (and cache) the first version.
+    let (v1, _) = version_and_groups(&agent, &b, &id);
+    assert_eq!(version_and_groups(&agent, &b, &id).0, v1);
+    assert_eq!(version_and_groups(&agent, &a, &id).0, v1);
+    for (writer, reader, title) in [(&a, &b, "Lead"), (&b, &a, "Chief")] {
+        let patch = json!({"schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "title", "value": title}]});
+        let before = version_and_groups(&agent, reader, &id).0;
+        let body = call(
+            &agent,
+            "PATCH",
+            &format!("{writer}/Users/{id}"),
+            Some(&patch),
+            &[],
+        )
+        .expect(200, "PATCH");
+        let written = body["meta"]["version"].as_str().unwrap().to_owned();
+        assert_ne!(written, before);
+        // Read-your-writes through the replica that wrote: at once.
+        assert_eq!(version_and_groups(&agent, writer, &id).0, written);
+        // The other replica: as soon as it hears of it.
+        eventually("the other replica shows the write", || {
+            version_and_groups(&agent, reader, &id).0 == written
+        });
+        // The older ETag cannot overwrite it.
+        let stale = call(
+            &agent,
+            "PUT",
+            &format!("{reader}/Users/{id}"),
+            Some(&user("cached")),
+            &[("If-Match", before.as_str())],
+        );
+        assert_eq!(stale.status(), Some(412), "{stale:?}");
+    }
+    // A group created on B with the user: B shows it at once, A soon.
+    let group = id_of(
+        &call(
+            &agent,
+            "POST",
+            &format!("{b}/Groups"),
+            Some(&json!({"schemas": [GROUP], "displayName": "Cached", "members": [{"value": id}]})),
+            &[],
+        )
+        .expect(201, "create the group"),
+    );
+    assert_eq!(version_and_groups(&agent, &b, &id).1, [group.clone()]);
+    eventually("A shows the new group", || {
+        version_and_groups(&agent, &a, &id).1 == [group.clone()]
+    });
+    // Deleted on A: gone on A at once, on B soon.
+    call(&agent, "DELETE", &format!("{a}/Groups/{group}"), None, &[]).expect(204, "DELETE");
+    assert!(version_and_groups(&agent, &a, &id).1.is_empty());
+    eventually("B drops the deleted group", || {
+        version_and_groups(&agent, &b, &id).1.is_empty()
+    });
 }

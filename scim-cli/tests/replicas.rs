@@ -942,7 +942,10 @@ fn reads_from_the_read_cache_follow_writes_made_on_either_replica() {
         )
         .expect(201, "create the group"),
     );
-    assert_eq!(version_and_groups(&agent, &b, &id).1, [group.clone()]);
+    assert_eq!(
+        version_and_groups(&agent, &b, &id).1,
+        std::slice::from_ref(&group)
+    );
     eventually("A shows the new group", || {
         version_and_groups(&agent, &a, &id).1 == [group.clone()]
     });

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use scim_core::{Referrer, WithReferences};
+use serde_json::Value;
 
 /// The field separator of a notification's payload (`tenant \x1f id`).
 pub(crate) const SEPARATOR: char = '\u{1f}';
@@ -63,6 +64,44 @@ struct Entry {
     /// The referring resources (groups) the answer names: a change to any evicts it.
     referrers: Vec<Key>,
     at: Instant,
+    /// About what it takes in memory ([`weigh`]).
+    bytes: usize,
+}
+
+/// Adds to `total` about what `v` takes in memory (32 bytes a node, plus its strings);
+/// false, and stops early, once `total` is past `limit`.
+fn weigh(v: &Value, limit: usize, total: &mut usize) -> bool {
+    *total += 32;
+    let within = match v {
+        Value::String(s) => {
+            *total += s.len();
+            true
+        }
+        Value::Array(a) => a.iter().all(|x| weigh(x, limit, total)),
+        Value::Object(m) => m.iter().all(|(k, x)| {
+            *total += k.len() + 32;
+            weigh(x, limit, total)
+        }),
+        _ => true,
+    };
+    within && *total <= limit
+}
+
+/// About what `answer` takes in memory, or `None` when it is over `limit`.
+fn weight_of(answer: &WithReferences, limit: usize) -> Option<usize> {
+    let mut total = 0;
+    if !weigh(&answer.0.resource, limit, &mut total) {
+        return None;
+    }
+    for r in answer.1.iter().flatten() {
+        total += 96 + r.referrer.len() + r.target.len();
+        if let Some(d) = &r.display {
+            if !weigh(d, limit, &mut total) {
+                return None;
+            }
+        }
+    }
+    (total <= limit).then_some(total)
 }
 
 /// What a read that missed may fill the cache with, if nothing was invalidated meanwhile.
@@ -85,6 +124,8 @@ struct State {
     cleared: u64,
     /// Whether the listening connection is up (else nothing is cached).
     live: bool,
+    /// What the entries take, about ([`weigh`]).
+    bytes: usize,
     stats: CacheStats,
 }
 
@@ -120,8 +161,9 @@ impl State {
         }
     }
 
-    /// Drops `key` from the reverse lists of `entry`'s referrers.
+    /// Drops `key` from the reverse lists of `entry`'s referrers, and its weight.
     fn forget(&mut self, key: &Key, entry: &Entry) {
+        self.bytes = self.bytes.saturating_sub(entry.bytes);
         for r in &entry.referrers {
             if let Some(set) = self.named_by.get_mut(r) {
                 set.remove(key);
@@ -149,6 +191,7 @@ impl State {
         self.cleared = self.epoch;
         self.entries.clear();
         self.named_by.clear();
+        self.bytes = 0;
     }
 }
 
@@ -156,7 +199,13 @@ impl State {
 pub(crate) struct ReadCache {
     state: Mutex<State>,
     ttl: Duration,
+    /// What all entries may take together, about.
+    budget: usize,
 }
+
+/// The largest share of the cache's bytes one answer may take (a user with thousands of
+/// emails is read anew each time rather than pushing out hundreds of others).
+const MAX_SHARE: usize = 16;
 
 /// Whether answers for `id` in `tenant` may be cached: the triggers fold ids to ASCII
 /// lower case and a `text` column holds no NUL, so an id outside printable ASCII (never
@@ -168,8 +217,9 @@ fn cacheable(tenant: &str, id: &str) -> bool {
 }
 
 impl ReadCache {
-    /// Room for `capacity` answers, each kept at most `ttl`; off until [`ReadCache::go_live`].
-    pub(crate) fn new(capacity: NonZeroUsize, ttl: Duration) -> Self {
+    /// Room for `capacity` answers taking about `budget` bytes together (one at most a
+    /// sixteenth of it), each kept at most `ttl`; off until [`ReadCache::go_live`].
+    pub(crate) fn new(capacity: NonZeroUsize, budget: usize, ttl: Duration) -> Self {
         ReadCache {
             state: Mutex::new(State {
                 entries: LruCache::new(capacity),
@@ -178,9 +228,11 @@ impl ReadCache {
                 slots: vec![0; SLOTS].into_boxed_slice(),
                 cleared: 0,
                 live: false,
+                bytes: 0,
                 stats: CacheStats::default(),
             }),
             ttl,
+            budget,
         }
     }
 
@@ -239,6 +291,9 @@ impl ReadCache {
         referrer: &Referrer,
         answer: &WithReferences,
     ) {
+        let Some(bytes) = weight_of(answer, self.budget / MAX_SHARE) else {
+            return;
+        };
         let key = Key::new(tenant, id);
         let referrers: Vec<Key> = answer
             .1
@@ -267,10 +322,16 @@ impl ReadCache {
             answer: answer.clone(),
             referrers,
             at: Instant::now(),
+            bytes,
         };
-        if let Some((old_key, old)) = state.entries.push(key.clone(), entry) {
-            if old_key != key {
-                state.forget(&old_key, &old);
+        state.bytes += bytes;
+        if let Some((old_key, old)) = state.entries.push(key, entry) {
+            state.forget(&old_key, &old);
+        }
+        while state.bytes > self.budget {
+            match state.entries.pop_lru() {
+                Some((k, old)) => state.forget(&k, &old),
+                None => break,
             }
         }
     }
@@ -361,6 +422,7 @@ mod tests {
     fn live(capacity: usize) -> ReadCache {
         let c = ReadCache::new(
             NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
+            1 << 20,
             Duration::from_secs(60),
         );
         c.go_live();
@@ -464,6 +526,40 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_budget_bounds_what_is_kept_and_skips_what_is_too_big() {
+        // 16 KiB in all, 1 KiB at most each.
+        let c = ReadCache::new(
+            NonZeroUsize::new(1000).unwrap(),
+            16 << 10,
+            Duration::from_secs(60),
+        );
+        c.go_live();
+        let big = |id: &str, n: usize| -> WithReferences {
+            (
+                StoredResource {
+                    id: id.to_owned(),
+                    version: 1,
+                    resource: json!({"id": id, "title": "x".repeat(n)}),
+                },
+                None,
+            )
+        };
+        let ticket = c.ticket(T, "huge").unwrap();
+        c.fill(ticket, (T, "User", "huge"), &groups(), &big("huge", 2000));
+        assert_eq!(c.len(), 0, "over a sixteenth of the budget");
+        for i in 0..40 {
+            let id = format!("u{i}");
+            let ticket = c.ticket(T, &id).unwrap();
+            c.fill(ticket, (T, "User", &id), &groups(), &big(&id, 600));
+        }
+        let state = c.state();
+        assert!(state.bytes <= 16 << 10, "{}", state.bytes);
+        assert!(state.entries.len() < 40 && state.entries.len() > 10);
+        let counted: usize = state.entries.iter().map(|(_, e)| e.bytes).sum();
+        assert_eq!(counted, state.bytes);
+    }
+
+    #[test]
     fn anything_but_a_key_clears_everything() {
         let c = live(10);
         read(&c, "u1", 1, &[]);
@@ -486,7 +582,7 @@ mod tests {
             c.state().named_by.get(&Key::new(T, "g1")).map(HashSet::len),
             Some(2)
         );
-        let aged = ReadCache::new(NonZeroUsize::MIN, Duration::ZERO);
+        let aged = ReadCache::new(NonZeroUsize::MIN, 1 << 20, Duration::ZERO);
         aged.go_live();
         read(&aged, "u1", 1, &[]);
         std::thread::sleep(Duration::from_millis(2));

@@ -362,8 +362,13 @@ impl PostgresStore {
                 entropy: default_entropy(),
                 retries: options.serialization_retries,
                 schema: options.schema.clone(),
-                cache: std::num::NonZeroUsize::new(options.read_cache)
-                    .map(|n| Arc::new(cache::ReadCache::new(n, options.read_cache_ttl))),
+                cache: std::num::NonZeroUsize::new(options.read_cache).map(|n| {
+                    Arc::new(cache::ReadCache::new(
+                        n,
+                        options.read_cache_bytes,
+                        options.read_cache_ttl,
+                    ))
+                }),
             }),
             handle: runtime.handle().clone(),
             runtime: Some(runtime),

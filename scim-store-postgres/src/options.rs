@@ -120,6 +120,9 @@ pub struct PostgresOptions {
     ///
     /// [`Store::get_with_references`]: scim_core::Store::get_with_references
     pub read_cache: usize,
+    /// About how many bytes of memory the read cache may take in all (default 64 MiB);
+    /// an answer over a sixteenth of it (a user with thousands of emails) is never kept.
+    pub read_cache_bytes: usize,
     /// The longest an answer stays in the read cache, however quiet its resource (default
     /// 5 minutes): a bound on anything missed.
     pub read_cache_ttl: Duration,
@@ -138,6 +141,7 @@ impl PostgresOptions {
             serialization_retries: 5,
             worker_threads: 2,
             read_cache: 10_000,
+            read_cache_bytes: 64 << 20,
             read_cache_ttl: Duration::from_secs(300),
         }
     }
@@ -196,6 +200,18 @@ impl PostgresOptions {
         self
     }
 
+    /// Sets [`PostgresOptions::read_cache_bytes`].
+    ///
+    /// ```
+    /// let o = scim_store_postgres::PostgresOptions::new("postgres://localhost/scim");
+    /// assert_eq!(o.read_cache_bytes, 64 << 20);
+    /// assert_eq!(o.read_cache_bytes(1 << 20).read_cache_bytes, 1 << 20);
+    /// ```
+    pub fn read_cache_bytes(mut self, bytes: usize) -> Self {
+        self.read_cache_bytes = bytes;
+        self
+    }
+
     /// Sets [`PostgresOptions::read_cache_ttl`].
     ///
     /// ```
@@ -222,6 +238,7 @@ impl fmt::Debug for PostgresOptions {
             .field("serialization_retries", &self.serialization_retries)
             .field("worker_threads", &self.worker_threads)
             .field("read_cache", &self.read_cache)
+            .field("read_cache_bytes", &self.read_cache_bytes)
             .field("read_cache_ttl", &self.read_cache_ttl)
             .finish()
     }

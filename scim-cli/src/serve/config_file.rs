@@ -153,7 +153,7 @@ struct Argon2Keys {
 
 /// `"postgres": {"schema": …, "pool_size": …, "statement_timeout_ms": …,
 /// "connect_timeout_ms": …, "tls": …, "serialization_retries": …, "read_cache": …,
-/// "read_cache_ttl_ms": …}`; a key left out keeps its default.
+/// "read_cache_bytes": …, "read_cache_ttl_ms": …}`; a key left out keeps its default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostgresKeys {
@@ -164,6 +164,7 @@ struct PostgresKeys {
     tls: Option<String>,
     serialization_retries: Option<u32>,
     read_cache: Option<u64>,
+    read_cache_bytes: Option<u64>,
     read_cache_ttl_ms: Option<u64>,
 }
 
@@ -193,6 +194,9 @@ impl PostgresKeys {
         }
         if let Some(n) = self.read_cache {
             o.read_cache = size(n);
+        }
+        if let Some(n) = self.read_cache_bytes {
+            o.read_cache_bytes = size(n);
         }
         if let Some(d) = millis("postgres.read_cache_ttl_ms", self.read_cache_ttl_ms)? {
             o.read_cache_ttl = d;
@@ -475,7 +479,7 @@ mod tests {
             r#"{"db": "postgres://scim@db/directory", "postgres": {"schema": "tenant_a",
                 "pool_size": 3, "statement_timeout_ms": 250, "connect_timeout_ms": 900,
                 "tls": "verify-full", "serialization_retries": 9, "read_cache": 0,
-                "read_cache_ttl_ms": 1500}}"#,
+                "read_cache_bytes": 4096, "read_cache_ttl_ms": 1500}}"#,
         )
         .unwrap();
         assert_eq!(
@@ -491,8 +495,8 @@ mod tests {
         assert_eq!(p.tls, scim_store_postgres::TlsMode::VerifyFull);
         assert_eq!(p.serialization_retries, 9);
         assert_eq!(
-            (p.read_cache, p.read_cache_ttl),
-            (0, Duration::from_millis(1500))
+            (p.read_cache, p.read_cache_bytes, p.read_cache_ttl),
+            (0, 4096, Duration::from_millis(1500))
         );
         let e = load(r#"{"postgres": {"tls": "maybe"}}"#).unwrap_err();
         assert!(e.contains("postgres.tls") && e.contains("maybe"), "{e}");

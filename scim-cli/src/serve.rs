@@ -114,7 +114,9 @@ fn routes(
     auth: HostAuth,
 ) -> Result<(Router, Arc<metrics::Metrics>), String> {
     let calls = metrics::StoreCalls::default();
+    let mut read_cache = None;
     let engine = engine_with(base_url, options, |store| {
+        read_cache = store.read_cache();
         metered_store::MeteredStore::new(store, calls.clone())
     })?;
     let endpoints = engine.registry().resource_types();
@@ -122,6 +124,7 @@ fn routes(
         &options.base_path,
         endpoints.map(|rt| rt.definition().endpoint.as_str()),
         calls,
+        read_cache,
     );
     let metrics = Arc::new(metrics);
     let ops = ops::Ops {

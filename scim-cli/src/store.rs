@@ -33,6 +33,22 @@ macro_rules! each {
     };
 }
 
+impl HostStore {
+    /// The PostgreSQL store's read cache, for `/metrics` (`None` for the other stores, or
+    /// with `read_cache` 0).
+    ///
+    /// ```
+    /// let store = scim_cli::store::HostStore::Memory(scim_core::MemoryStore::new());
+    /// assert!(store.read_cache().is_none());
+    /// ```
+    pub fn read_cache(&self) -> Option<scim_store_postgres::ReadCacheHandle> {
+        match self {
+            HostStore::Postgres(s) => s.read_cache(),
+            _ => None,
+        }
+    }
+}
+
 // The trait's futures must be `Send`; spelling them out keeps that visible.
 #[allow(clippy::manual_async_fn)]
 impl Store for HostStore {

@@ -955,4 +955,22 @@ fn reads_from_the_read_cache_follow_writes_made_on_either_replica() {
     eventually("B drops the deleted group", || {
         version_and_groups(&agent, &b, &id).1.is_empty()
     });
+    // What each replica's cache did is in its /metrics.
+    for base in [&a, &b] {
+        let root = base.trim_end_matches("/scim/v2");
+        let text = agent
+            .get(&format!("{root}/metrics"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        let value = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        };
+        assert_eq!(value("scim_read_cache_listening "), 1);
+        assert!(value("scim_read_cache_hits_total ") > 0);
+        assert!(value("scim_read_cache_misses_total ") > 0);
+    }
 }

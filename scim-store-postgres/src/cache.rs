@@ -130,7 +130,7 @@ struct State {
 }
 
 /// What a store's read cache did since it started
-/// ([`PostgresStore::cache_stats`](crate::PostgresStore::cache_stats)).
+/// ([`ReadCacheHandle::stats`](crate::ReadCacheHandle::stats)).
 ///
 /// ```
 /// let s = scim_store_postgres::CacheStats::default();

@@ -164,6 +164,31 @@ impl Drop for PostgresStore {
     }
 }
 
+/// A store's read cache as a host's metrics see it ([`PostgresStore::read_cache`]).
+#[derive(Clone)]
+pub struct ReadCacheHandle(Arc<cache::ReadCache>);
+
+impl ReadCacheHandle {
+    /// What the cache did since the store connected, and what it holds now.
+    pub fn stats(&self) -> CacheStats {
+        self.0.stats()
+    }
+
+    /// Whether its connection is listening (else it answers nothing and keeps nothing).
+    pub fn is_listening(&self) -> bool {
+        self.0.is_live()
+    }
+}
+
+impl std::fmt::Debug for ReadCacheHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCacheHandle")
+            .field("stats", &self.stats())
+            .field("listening", &self.is_listening())
+            .finish()
+    }
+}
+
 /// What every call needs, shared with the store's tasks.
 pub(crate) struct Core {
     /// What the store knows of the resource types (what goes out of line, what is hidden).
@@ -433,19 +458,21 @@ impl PostgresStore {
         self.core.cache.as_ref().is_some_and(|c| c.is_live())
     }
 
-    /// What the read cache did since the store connected (`None` when it is off).
+    /// A handle on the read cache ([`PostgresOptions::read_cache`]; `None` when it is off),
+    /// for a host's metrics: it stays valid, and current, for as long as the store lives.
     ///
     /// ```no_run
     /// # let store = scim_store_postgres::PostgresStore::connect(
     /// #     scim_store_postgres::PostgresOptions::new("postgres://localhost/scim"),
     /// #     scim_core::StoreSchema::of(&scim_schema::Registry::standard()))?;
-    /// if let Some(stats) = store.cache_stats() {
+    /// if let Some(cache) = store.read_cache() {
+    ///     let stats = cache.stats();
     ///     println!("{} of {} reads from memory", stats.hits, stats.hits + stats.misses);
     /// }
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
-    pub fn cache_stats(&self) -> Option<CacheStats> {
-        self.core.cache.as_ref().map(|c| c.stats())
+    pub fn read_cache(&self) -> Option<ReadCacheHandle> {
+        self.core.cache.clone().map(ReadCacheHandle)
     }
 
     /// Runs `job` on the store's runtime; the returned future (any executor may poll it)

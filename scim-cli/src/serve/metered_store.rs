@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn every_call_is_timed_and_forwarded() {
         let calls = StoreCalls::default();
-        let metrics = Metrics::new("/scim/v2", ["/Users"], calls.clone());
+        let metrics = Metrics::new("/scim/v2", ["/Users"], calls.clone(), None);
         let store = MeteredStore::new(MemoryStore::new(), calls);
         let created = block_on(store.create(
             "default",

@@ -1,16 +1,17 @@
 //! What `/metrics` shows, in the Prometheus text format (`prometheus-client`): requests by
-//! endpoint, method and status, request and store-call latencies, open connections, and
-//! what the connection layer refused. Every label value comes from a small fixed set: an
+//! endpoint, method and status, request and store-call latencies, open connections, what
+//! the connection layer refused, and the PostgreSQL store's read cache. Every label value comes from a small fixed set: an
 //! endpoint is a name (`Users`, `Users/{id}`, `.search`, `Bulk`), never a raw path, so
 //! neither an id nor a query value can reach a label.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -70,6 +71,57 @@ impl StoreCalls {
     }
 }
 
+/// The PostgreSQL store's read cache, read at each scrape.
+#[derive(Debug)]
+struct ReadCacheMetrics(scim_store_postgres::ReadCacheHandle);
+
+impl Collector for ReadCacheMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        for (name, help, value) in [
+            (
+                "read_cache_hits",
+                "GET /Users/{id} answered from the PostgreSQL store's read cache",
+                stats.hits,
+            ),
+            (
+                "read_cache_misses",
+                "GET /Users/{id} read from the database (not cached, or the cache not listening)",
+                stats.misses,
+            ),
+            (
+                "read_cache_fills",
+                "Answers kept in the read cache after a miss",
+                stats.fills,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        for (name, help, value) in [
+            (
+                "read_cache_entries",
+                "Answers the read cache holds",
+                i64::try_from(stats.entries).unwrap_or(i64::MAX),
+            ),
+            (
+                "read_cache_listening",
+                "1 while the read cache's connection listens for changes (else it is off)",
+                i64::from(self.0.is_listening()),
+            ),
+        ] {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
 /// Every metric `scim serve` keeps, and the registry `/metrics` encodes.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -86,11 +138,12 @@ pub(crate) struct Metrics {
 impl Metrics {
     /// Empty metrics for a service mounted at `base_path` whose resource types are served at
     /// `resource_endpoints` (`/Users`, `/Groups`, …), with the store's calls timed into
-    /// `store_calls`.
+    /// `store_calls` and, if it has one, the store's read cache.
     pub(crate) fn new<'a>(
         base_path: &str,
         resource_endpoints: impl IntoIterator<Item = &'a str>,
         store_calls: StoreCalls,
+        read_cache: Option<scim_store_postgres::ReadCacheHandle>,
     ) -> Metrics {
         let mut registry = Registry::with_prefix("scim");
         let requests = Family::<RequestLabels, Counter>::default();
@@ -134,6 +187,9 @@ impl Metrics {
             "TLS handshakes that failed, timed out, or met plain HTTP",
             tls_failures.clone(),
         );
+        if let Some(cache) = read_cache {
+            registry.register_collector(Box::new(ReadCacheMetrics(cache)));
+        }
         Metrics {
             registry,
             requests,
@@ -346,7 +402,7 @@ mod tests {
     #[test]
     fn the_text_format_carries_the_labels() {
         let calls = StoreCalls::default();
-        let m = Metrics::new("/scim/v2", ["/Users"], calls.clone());
+        let m = Metrics::new("/scim/v2", ["/Users"], calls.clone(), None);
         let endpoint = m.endpoint("/scim/v2/Users/2819c223-7f76-453a");
         m.observe_request(endpoint, &http::Method::GET, 404, Duration::from_micros(50));
         calls.observe("get", true, Duration::from_micros(20));

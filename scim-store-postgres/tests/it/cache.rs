@@ -63,9 +63,9 @@ fn read(store: &PostgresStore, id: &str) -> Option<(u64, String, Vec<String>)> {
 fn warm(store: &PostgresStore, id: &str) {
     let start = Instant::now();
     loop {
-        let hits = store.cache_stats().unwrap().hits;
+        let hits = store.read_cache().unwrap().stats().hits;
         read(store, id).unwrap();
-        if store.cache_stats().unwrap().hits > hits {
+        if store.read_cache().unwrap().stats().hits > hits {
             return;
         }
         assert!(
@@ -314,7 +314,7 @@ fn no_read_after_an_acknowledged_write_shows_an_older_version() {
     done.store(true, Ordering::SeqCst);
     let reads: u32 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     assert!(reads > 150, "the readers ran ({reads} reads)");
-    let stats = store.cache_stats().unwrap();
+    let stats = store.read_cache().unwrap().stats();
     assert!(
         stats.hits > 0 && stats.fills > 0,
         "the cache was used: {stats:?}"

@@ -12,7 +12,7 @@
 //! are the evaluator's alone: the filter is pushed down for the other resources of the type, and
 //! the ambiguous ones are added unfiltered for the engine to filter, sort and page with the
 //! rest. Otherwise an exact filter is `filtered`, a sort the SQL matches is `sorted`, and
-//! both together are paged in SQL with a `count(*)` for `totalResults`.
+//! both together are paged in SQL, the page carrying `totalResults` (`count(*) OVER ()`).
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -152,7 +152,9 @@ const FLAGS: &str = "SELECT EXISTS (SELECT 1 FROM resources WHERE tenant = $1 \
 /// The statements a plan runs under given flags, with what the answer will say.
 struct Shape {
     sql: String,
-    /// `SELECT count(*)` with the filter, when the page is cut in SQL.
+    /// `SELECT count(*)` with the filter, when the page is cut in SQL: the page itself
+    /// carries the count (`count(*) OVER ()`, its fifth column, from the same scan), so this
+    /// runs only for a page past the end, which has no row to carry it.
     count_sql: Option<String>,
     /// The parameters of `sql`; `count_sql` binds the first `count_params`.
     params: Vec<Box<dyn ToSql + Sync + Send>>,
@@ -217,7 +219,8 @@ impl Plan {
             if !order.is_empty() {
                 params = v.params.boxed(v.params.len());
             }
-            let mut sql = format!("SELECT {columns} {scope}{filter} ORDER BY {order}r.id");
+            let counted = if paged { ", count(*) OVER ()" } else { "" };
+            let mut sql = format!("SELECT {columns}{counted} {scope}{filter} ORDER BY {order}r.id");
             if paged {
                 count_sql = Some(format!("SELECT count(*) {scope}{filter}"));
                 params.push(Box::new(self.limit));
@@ -271,8 +274,9 @@ impl Core {
     ///
     /// The flags decide the SQL, but they are nearly always all false: the statement for
     /// that case is sent with the flags query, in the same round trip, and sent again only
-    /// when the flags say otherwise. The `count(*)` for `totalResults` runs only when the
-    /// page cannot tell it (a page shorter than asked, not past the end, holds the rest).
+    /// when the flags say otherwise. A page cut in SQL carries `totalResults` in each row
+    /// (`count(*) OVER ()`: one scan for the page and the count); a separate `count(*)` runs
+    /// only for a page past the end.
     pub(crate) async fn query(
         &self,
         client: &impl GenericClient,
@@ -314,6 +318,10 @@ impl Core {
         let total = match &shape.count_sql {
             Some(_) if short_page(rows.len(), plan.limit, plan.offset) => {
                 Some(usize::try_from(plan.offset).unwrap_or(0) + rows.len())
+            }
+            Some(_) if !rows.is_empty() => {
+                let n: i64 = rows[0].get(4);
+                Some(usize::try_from(n).unwrap_or(0))
             }
             Some(sql) => {
                 let n: i64 = client

@@ -238,21 +238,6 @@ impl Core {
     ) -> Result<QueryResult, StoreError> {
         self.refuse_sure_scans(conn, tenant, rt, query)?;
         let plan = self.plan(conn, tenant, rt, query)?;
-        let total = match &plan.count_sql {
-            Some(count_sql) => {
-                let n: i64 = conn
-                    .prepare_cached(count_sql)
-                    .and_then(|mut s| {
-                        s.query_row(
-                            params_from_iter(plan.params.values[..plan.count_params].iter()),
-                            |r| r.get(0),
-                        )
-                    })
-                    .map_err(unavailable)?;
-                Some(usize::try_from(n).unwrap_or(0))
-            }
-            None => None,
-        };
         // Out-of-line elements are read only when the engine may look at them: it asked
         // for them, or it finishes the filter or the sort in memory.
         let load_members = self.ool(rt).is_some_and(|attr| match query.attributes {
@@ -290,6 +275,26 @@ impl Core {
             });
         }
         attach_members_of_page(conn, tenant, rt, &mut resources, &holders)?;
+        // A page shorter than asked, not past the end, holds every match from its offset
+        // on: its total needs no COUNT.
+        let total = match &plan.count_sql {
+            Some(_) if short_page(resources.len(), query) => {
+                Some(query.start_index.max(1) - 1 + resources.len())
+            }
+            Some(count_sql) => {
+                let n: i64 = conn
+                    .prepare_cached(count_sql)
+                    .and_then(|mut s| {
+                        s.query_row(
+                            params_from_iter(plan.params.values[..plan.count_params].iter()),
+                            |r| r.get(0),
+                        )
+                    })
+                    .map_err(unavailable)?;
+                Some(usize::try_from(n).unwrap_or(0))
+            }
+            None => None,
+        };
         Ok(QueryResult {
             total_results: total.unwrap_or(resources.len()),
             resources,
@@ -523,4 +528,11 @@ impl OwnedQuery {
             attributes: attributes.as_deref(),
         })
     }
+}
+
+/// Whether a page of `rows` rows holds every match from the query's offset on: it is
+/// shorter than asked, and not empty past the end (where the total could be anything up to
+/// the offset).
+fn short_page(rows: usize, query: &Query<'_>) -> bool {
+    rows < query.count && (rows > 0 || query.start_index <= 1)
 }

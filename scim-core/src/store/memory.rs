@@ -320,9 +320,15 @@ fn references_in(
         .filter_map(|e| e.get("value"))
         .filter_map(Value::as_str)
     {
-        let folded = value.to_lowercase();
+        // Keys are lower-cased already: an ASCII value compares without a lower-cased copy
+        // (the copy was one allocation per member of every group, per user read).
+        let folded = (!value.is_ascii()).then(|| value.to_lowercase());
         for (key, target) in targets {
-            if *key == folded && !found.iter().any(|f| f.target == *target) {
+            let same = match &folded {
+                None => key.eq_ignore_ascii_case(value),
+                Some(folded) => key == folded,
+            };
+            if same && !found.iter().any(|f| f.target == *target) {
                 found.push(Reference::new(
                     row.id.clone(),
                     *target,

@@ -13,6 +13,7 @@ mod conn_io;
 mod connections;
 mod handler;
 mod listener;
+mod log_fields;
 mod log_writer;
 mod logging;
 mod metered_store;

@@ -14,6 +14,7 @@ mod connections;
 mod handler;
 mod listener;
 mod log_fields;
+mod log_time;
 mod log_writer;
 mod logging;
 mod metered_store;

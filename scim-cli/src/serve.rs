@@ -13,6 +13,8 @@ mod conn_io;
 mod connections;
 mod handler;
 mod listener;
+mod log_fields;
+mod log_time;
 mod log_writer;
 mod logging;
 mod metered_store;
@@ -103,16 +105,17 @@ fn engine_with<S: scim_core::Store>(
 /// host's checks (target and header size, route, token, media type, body size and time)
 /// to the engine.
 pub fn router(options: &ServeOptions, base_url: &str, auth: HostAuth) -> Result<Router, String> {
-    routes(options, base_url, auth).map(|(router, _)| router)
+    routes(options, base_url, auth).map(|(app, _)| app.router)
 }
 
-/// [`router`], and the metrics it counts into (`/healthz`, `/readyz` and `/metrics`
-/// beside the SCIM endpoints; the store's calls timed).
+/// [`router`] (with the state the server calls the SCIM handler with directly), and the
+/// metrics it counts into (`/healthz`, `/readyz` and `/metrics` beside the SCIM
+/// endpoints; the store's calls timed).
 fn routes(
     options: &ServeOptions,
     base_url: &str,
     auth: HostAuth,
-) -> Result<(Router, Arc<metrics::Metrics>), String> {
+) -> Result<(handler::App, Arc<metrics::Metrics>), String> {
     let calls = metrics::StoreCalls::default();
     let mut read_cache = None;
     let engine = engine_with(base_url, options, |store| {
@@ -149,7 +152,8 @@ fn routes(
         .build();
     let state = Arc::new(handler::AppState { scim, ops });
     let router = ops::mount(Router::new()).fallback(handler::handle);
-    Ok((router.with_state(state), metrics))
+    let router = router.with_state(Arc::clone(&state));
+    Ok((handler::App { router, state }, metrics))
 }
 
 /// Binds a listener with room for `backlog` connections waiting to be accepted (the

@@ -35,19 +35,46 @@ impl Request {
     /// ```
     pub fn from_http(req: http::Request<Vec<u8>>) -> Request {
         let (parts, body) = req.into_parts();
+        Request::from_head(&parts, parts.uri.path(), body)
+    }
+
+    /// [`Request::from_http`] of a request head and its body, with the path given apart: a
+    /// host mounted under a base path passes the path below it (percent-decoded here), and
+    /// the query is the head's. Nothing of the head is copied but what the request keeps.
+    ///
+    /// ```
+    /// let (head, ()) = http::Request::get("/scim/v2/Users?count=5")
+    ///     .header("Authorization", "Bearer x")
+    ///     .body(())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// let path = head.uri.path().strip_prefix("/scim/v2").unwrap();
+    /// let r = scim_core::Request::from_head(&head, path, Vec::new());
+    /// assert_eq!(r.method, scim_core::Method::Get);
+    /// assert_eq!(r.path, "/Users");
+    /// assert_eq!(r.query_param("count"), Some("5"));
+    /// assert_eq!(r.header("authorization"), Some("Bearer x"));
+    /// ```
+    pub fn from_head(head: &http::request::Parts, path: &str, body: Vec<u8>) -> Request {
+        let method = match &head.method {
+            m if m == http::Method::GET => Method::Get,
+            m if m == http::Method::POST => Method::Post,
+            m if m == http::Method::PUT => Method::Put,
+            m if m == http::Method::PATCH => Method::Patch,
+            m if m == http::Method::DELETE => Method::Delete,
+            other => Method::parse(other.as_str()),
+        };
+        let mut headers = Vec::with_capacity(head.headers.len());
+        for (k, v) in &head.headers {
+            if let Ok(v) = v.to_str() {
+                headers.push((k.as_str().to_owned(), v.to_owned()));
+            }
+        }
         Request {
-            method: Method::parse(parts.method.as_str()),
-            path: decode_path(parts.uri.path()),
-            query: parts.uri.query().map(parse_query).unwrap_or_default(),
-            headers: parts
-                .headers
-                .iter()
-                .filter_map(|(k, v)| {
-                    v.to_str()
-                        .ok()
-                        .map(|v| (k.as_str().to_owned(), v.to_owned()))
-                })
-                .collect(),
+            method,
+            path: decode_path(path),
+            query: head.uri.query().map(parse_query).unwrap_or_default(),
+            headers,
             body,
         }
     }
@@ -64,18 +91,22 @@ impl Response {
     /// assert_eq!(h.headers()["content-type"], "application/scim+json");
     /// ```
     pub fn into_http(self) -> http::Response<Vec<u8>> {
-        let mut builder = http::Response::builder().status(self.status);
-        for (k, v) in &self.headers {
+        let Ok(status) = http::StatusCode::from_u16(self.status) else {
+            return http::Response::new(Vec::new());
+        };
+        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
+        for (k, v) in self.headers {
             if let (Ok(name), Ok(value)) = (
                 http::header::HeaderName::from_bytes(k.as_bytes()),
-                http::header::HeaderValue::from_str(v),
+                http::header::HeaderValue::try_from(v),
             ) {
-                builder = builder.header(name, value);
+                headers.append(name, value);
             }
         }
-        builder
-            .body(self.body)
-            .unwrap_or_else(|_| http::Response::new(Vec::new()))
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
     }
 }
 

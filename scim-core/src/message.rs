@@ -170,6 +170,15 @@ pub struct Response {
     cause: Option<String>,
 }
 
+/// `value` as compact JSON text, written straight into bytes (its `Display` goes through a
+/// `fmt::Write` per token; the text is the same).
+fn json_bytes(value: &Value) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(512);
+    // Cannot fail: a `Value`'s keys are strings and a `Vec` takes every write.
+    let _ = serde_json::to_writer(&mut bytes, value);
+    bytes
+}
+
 /// The SCIM media type (RFC 7644 §8.1).
 pub const SCIM_JSON: &str = "application/scim+json";
 
@@ -178,8 +187,13 @@ impl Response {
     pub fn json(status: u16, body: &Value) -> Self {
         Response {
             status,
-            headers: vec![("Content-Type".to_owned(), SCIM_JSON.to_owned())],
-            body: body.to_string().into_bytes(),
+            // Room for the `ETag` and `Location` a resource's response adds.
+            headers: {
+                let mut headers = Vec::with_capacity(3);
+                headers.push(("Content-Type".to_owned(), SCIM_JSON.to_owned()));
+                headers
+            },
+            body: json_bytes(body),
             cause: None,
         }
     }

@@ -312,24 +312,26 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<(StoredResource, Option<String>)>, StoreError> {
-        let row: Option<(i64, String, Option<String>)> = conn
+        // The JSON is parsed where SQLite holds it, not copied into a `String` first.
+        let row: Option<(i64, serde_json::Result<Value>, Option<String>)> = conn
             .prepare_cached(
                 "SELECT version, resource, members_key FROM resources \
                  WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
             )
             .and_then(|mut s| {
                 s.query_row(params![tenant, rt, id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    let resource = serde_json::from_str(r.get_ref(1)?.as_str()?);
+                    Ok((r.get(0)?, resource, r.get(2)?))
                 })
                 .optional()
             })
             .map_err(unavailable)?;
-        row.map(|(version, text, key)| {
+        row.map(|(version, resource, key)| {
             Ok((
                 StoredResource {
                     id: id.to_owned(),
                     version: u64::try_from(version).unwrap_or(0),
-                    resource: serde_json::from_str(&text).map_err(unavailable)?,
+                    resource: resource.map_err(unavailable)?,
                 },
                 key,
             ))

@@ -189,7 +189,11 @@ impl StaticTokens {
     /// the time taken says nothing about how much of a guess was right (only its length
     /// matters, and token lengths are no secret).
     pub fn authorize(&self, header: Option<&str>) -> Option<&Grant> {
-        let token = bearer(header?)?;
+        self.grant_of(bearer(header?)?)
+    }
+
+    /// The grant of `token` (what [`bearer`] gives), comparing every known token.
+    fn grant_of(&self, token: &str) -> Option<&Grant> {
         let mut found = None;
         for (known, grant) in &self.tokens {
             if same_bytes(known.as_bytes(), token.as_bytes()) {
@@ -234,8 +238,12 @@ pub fn bearer_of(head: &Parts) -> Result<&str, Unauthorized> {
 impl StaticTokens {
     /// The context of a known `token`.
     pub fn context_of(&self, token: &str) -> Option<RequestContext> {
-        let header = format!("Bearer {token}");
-        self.authorize(Some(&header)).map(|grant| {
+        // As `authorize(Some("Bearer {token}"))`: the token trimmed, and none when empty.
+        let token = token.trim();
+        if token.is_empty() {
+            return None;
+        }
+        self.grant_of(token).map(|grant| {
             RequestContext::new(chrono::Utc::now())
                 .tenant(grant.tenant.clone())
                 .scopes(grant.scopes.clone())

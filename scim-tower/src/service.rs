@@ -172,7 +172,7 @@ impl<S: Store + 'static, A: Authenticate> ScimService<S, A> {
         let (parts, body) = request.into_parts();
         let body = Box::pin(body);
         let rest = match head::check_target(&parts, &inner.mount, limits) {
-            Ok(rest) => rest.to_owned(),
+            Ok(rest) => rest,
             Err(refusal) => return refuse_before_body(&refusal, &parts, body, limits).await,
         };
         let mut ctx = match inner.auth.authenticate(&parts).await {
@@ -191,15 +191,7 @@ impl<S: Store + 'static, A: Authenticate> ScimService<S, A> {
             Some(Err((refusal, close))) => return with_close(refused(&refusal), close),
             None => return with_close(refused(&Refusal::BodyTimeout(limits.body_timeout)), true),
         };
-        let target = match parts.uri.query() {
-            Some(q) => format!("{rest}?{q}"),
-            None => rest,
-        };
-        let mut req = http::Request::from_parts(parts, bytes.to_vec());
-        if let Ok(uri) = target.parse() {
-            *req.uri_mut() = uri;
-        }
-        let request = scim_core::Request::from_http(req);
+        let request = scim_core::Request::from_head(&parts, rest, Vec::from(bytes));
         let engine = &inner.engine;
         let hashes = request.method != scim_core::Method::Get
             && scim_core::secret::may_carry_secret(engine.registry(), &request.body);

@@ -22,6 +22,31 @@ pub(crate) struct AppState {
 
 type AxumResponse = axum::response::Response;
 
+/// What answers each request: the router for the operator's endpoints, and [`handle`] — the
+/// router's fallback — called directly for every other path (the SCIM requests), without
+/// matching them against the router's routes first.
+#[derive(Clone)]
+pub(crate) struct App {
+    /// The operator's endpoints, with [`handle`] as the fallback.
+    pub(crate) router: axum::Router,
+    pub(crate) state: Arc<AppState>,
+}
+
+impl App {
+    /// Answers `request` as the router would.
+    pub(crate) async fn call(self, request: http::Request<Body>) -> AxumResponse {
+        if super::ops::is_ops_path(request.uri().path()) {
+            use tower::ServiceExt;
+            match self.router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        } else {
+            handle(State(self.state), request).await
+        }
+    }
+}
+
 /// Handles one request, logs it (method, path, query parameter names, status, time) and
 /// counts it (endpoint name, method, status, time).
 pub(crate) async fn handle(

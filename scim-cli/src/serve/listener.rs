@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -18,11 +17,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 use tracing::instrument::WithSubscriber;
 
 use super::conn_io::{ConnIo, HeadLimits};
 use super::connections::{Admission, InFlight, Registry, Slot};
+use super::handler::App;
 use super::metrics::Metrics;
 use super::tracked_body::TrackedBody;
 use scim_tower::Refusal;
@@ -61,7 +60,7 @@ pub(crate) struct ConnShared {
 /// log through the subscriber that was current when this was called.
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: App,
     limits: ConnLimits,
     shared: ConnShared,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -98,7 +97,7 @@ pub(crate) async fn serve(
                                 stream,
                                 slot,
                                 Arc::clone(&registry),
-                                router.clone(),
+                                app.clone(),
                                 Arc::clone(&builder),
                                 limits,
                                 stop_rx.clone(),
@@ -176,7 +175,7 @@ async fn connection(
     stream: TcpStream,
     slot: Arc<Slot>,
     registry: Arc<Registry>,
-    router: Router,
+    app: App,
     builder: Arc<http1::Builder>,
     limits: ConnLimits,
     mut stop: watch::Receiver<bool>,
@@ -184,9 +183,9 @@ async fn connection(
 ) {
     let _open = shared.metrics.connection_opened();
     match &shared.tls {
-        None => serve_http(stream, &slot, router, &builder, limits, stop).await,
+        None => serve_http(stream, &slot, app, &builder, limits, stop).await,
         Some(tls) => match handshake(stream, tls, &slot, limits, &mut stop).await {
-            Ok(stream) => serve_http(stream, &slot, router, &builder, limits, stop).await,
+            Ok(stream) => serve_http(stream, &slot, app, &builder, limits, stop).await,
             Err(why) => {
                 tracing::debug!(%why, "connection closed before TLS was set up");
                 shared.metrics.tls_failed();
@@ -244,7 +243,7 @@ async fn handshake(
 async fn serve_http<S>(
     stream: S,
     slot: &Arc<Slot>,
-    router: Router,
+    app: App,
     builder: &http1::Builder,
     limits: ConnLimits,
     mut stop: watch::Receiver<bool>,
@@ -257,12 +256,9 @@ async fn serve_http<S>(
     let service =
         hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let in_flight: InFlight = service_slot.begin_request();
-            let router = router.clone();
+            let app = app.clone();
             async move {
-                let response = match router.oneshot(request).await {
-                    Ok(r) => r,
-                    Err(never) => match never {},
-                };
+                let response = app.call(request.map(axum::body::Body::new)).await;
                 Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
             }
         });

@@ -24,6 +24,8 @@ where
         .with_env_filter(filter)
         .with_writer(make_writer)
         .with_ansi(ansi)
+        .with_timer(super::log_time::HostTime)
+        .fmt_fields(super::log_fields::HostFields)
         .finish()
 }
 

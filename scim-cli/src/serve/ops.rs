@@ -67,13 +67,22 @@ pub(crate) struct Ops {
     pub(crate) probe_type: String,
 }
 
+/// The paths of the operator's endpoints (matched exactly, as the router matches them).
+const PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Whether `path` is one of the operator's endpoints (else it is the SCIM handler's).
+pub(crate) fn is_ops_path(path: &str) -> bool {
+    PATHS.contains(&path)
+}
+
 /// The routes, added to the host's router ahead of the SCIM fallback.
 pub(crate) fn mount(router: axum::Router<Arc<AppState>>) -> axum::Router<Arc<AppState>> {
     use axum::routing::any;
+    let [healthz_path, readyz_path, metrics_path] = PATHS;
     router
-        .route("/healthz", any(healthz))
-        .route("/readyz", any(readyz))
-        .route("/metrics", any(metrics))
+        .route(healthz_path, any(healthz))
+        .route(readyz_path, any(readyz))
+        .route(metrics_path, any(metrics))
 }
 
 /// `GET /healthz`: 200 `{"status":"ok"}` while the process serves requests.

@@ -312,7 +312,13 @@ impl<S: Store> Engine<S> {
         if bypass(req) {
             return Ok(());
         }
-        if is_user(rt) && projection.includes(&"groups".parse().map_err(ScimError::from)?) {
+        let shown = match &groups {
+            UserGroups::Skip => false,
+            // Read with the user because the projection shows them (`get` asked it).
+            UserGroups::Known(_) => true,
+            UserGroups::Lookup => projection.includes(&super::user_groups::groups_path()),
+        };
+        if is_user(rt) && shown {
             let references = match groups {
                 UserGroups::Skip => return Ok(()),
                 UserGroups::Known(known) => known,

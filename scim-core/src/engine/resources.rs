@@ -10,21 +10,52 @@ use serde_json::{json, Value};
 
 use super::groups::{bypass, is_group, is_user};
 use super::sealing::sealed_view;
-use super::user_groups::{group_members, UserGroups};
+use super::user_groups::{group_members, groups_path, UserGroups};
 use super::{json_body, never_read, read_time, Engine, Result};
 use crate::store::{Cascade, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
 
 /// The weak ETag of a version (RFC 7644 §3.14).
 pub(crate) fn etag(version: u64) -> String {
-    format!("W/\"{version}\"")
+    // Written by hand: `format!` costs more than the rest of it, on every response.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = version;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut tag = String::with_capacity(4 + digits.len() - at);
+    tag.push_str("W/\"");
+    tag.extend(digits[at..].iter().map(|&d| char::from(d)));
+    tag.push('"');
+    tag
+}
+
+/// Sets `key` of `map` to `value`, reusing the key when it is there already.
+fn set(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+    match map.get_mut(key) {
+        Some(old) => *old = value,
+        None => {
+            map.insert(key.to_owned(), value);
+        }
+    }
 }
 
 impl<S: Store> Engine<S> {
     /// `meta.location` of a resource.
     pub(crate) fn location(&self, rt: &ResourceTypeRef<'_>, id: &str) -> String {
         let endpoint = rt.definition().endpoint.trim_start_matches('/');
-        format!("{}/{endpoint}/{id}", self.config.base_url)
+        let base = self.config.base_url.as_str();
+        let mut location = String::with_capacity(base.len() + endpoint.len() + id.len() + 2);
+        for part in [base, "/", endpoint, "/", id] {
+            location.push_str(part);
+        }
+        location
     }
 
     /// The resource as responses show it: `meta.location` and `meta.version` filled in,
@@ -52,16 +83,33 @@ impl<S: Store> Engine<S> {
         ctx: &RequestContext,
         rt: &ResourceTypeRef<'_>,
         (id, version): (&str, u64),
+        resource: Value,
+        projection: &Projection<'_>,
+    ) -> Value {
+        let meta = (self.location(rt, id), etag(version));
+        self.render_meta(ctx, rt, meta, resource, projection)
+    }
+
+    /// [`Engine::render_owned`] with `meta.location` and `meta.version` given.
+    fn render_meta(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        (location, version): (String, String),
         mut resource: Value,
         projection: &Projection<'_>,
     ) -> Value {
         if let Value::Object(m) = &mut resource {
-            let meta = m.entry("meta").or_insert_with(|| json!({}));
-            if let Value::Object(meta) = meta {
-                meta.insert("location".into(), json!(self.location(rt, id)));
-                meta.insert("version".into(), json!(etag(version)));
-                meta.entry("resourceType")
-                    .or_insert_with(|| json!(rt.definition().name));
+            if !m.contains_key("meta") {
+                m.insert("meta".into(), Value::Object(serde_json::Map::new()));
+            }
+            if let Some(Value::Object(meta)) = m.get_mut("meta") {
+                set(meta, "location", Value::String(location));
+                set(meta, "version", Value::String(version));
+                if !meta.contains_key("resourceType") {
+                    let name = Value::String(rt.definition().name.clone());
+                    meta.insert("resourceType".into(), name);
+                }
             }
         }
         // The host's hook first, the projection last: `returned: never` stays out whatever
@@ -111,18 +159,42 @@ impl<S: Store> Engine<S> {
         groups: UserGroups,
     ) -> Result<Response> {
         let projection = self.projection(rt, req)?;
+        self.respond_projected(ctx, status, rt, stored, req, &projection, groups)
+            .await
+    }
+
+    /// [`Engine::respond_with`] under a projection the caller has parsed already.
+    #[allow(clippy::too_many_arguments)]
+    async fn respond_projected(
+        &self,
+        ctx: &RequestContext,
+        status: u16,
+        rt: &ResourceTypeRef<'_>,
+        stored: StoredResource,
+        req: &Request,
+        projection: &Projection<'_>,
+        groups: UserGroups,
+    ) -> Result<Response> {
         let mut one = [stored];
-        self.decorate_with(ctx, rt, req, &projection, &mut one, groups)
+        self.decorate_with(ctx, rt, req, projection, &mut one, groups)
             .await?;
         let [StoredResource {
             id,
             version,
             resource,
         }] = one;
-        let body = self.render_owned(ctx, rt, (&id, version), resource, &projection);
+        let tag = etag(version);
+        let location = self.location(rt, &id);
+        let body = self.render_meta(
+            ctx,
+            rt,
+            (location.clone(), tag.clone()),
+            resource,
+            projection,
+        );
         Ok(Response::json(status, &body)
-            .with_header("ETag", etag(version))
-            .with_header("Location", self.location(rt, &id)))
+            .with_header("ETag", tag)
+            .with_header("Location", location))
     }
 
     /// Sets `meta` for a write: `lastModified` now, `created` kept from `previous` (the
@@ -207,12 +279,17 @@ impl<S: Store> Engine<S> {
         req: &Request,
     ) -> Result<Response> {
         self.require_type(ctx, rt, false)?;
+        // A user's projection is read first (it says whether the groups are shown), any
+        // other resource's after the lookup (a 404 or a 304 comes before its errors).
+        let projection = if is_user(rt) && !bypass(req) {
+            Some(self.projection(rt, req)?)
+        } else {
+            None
+        };
         // A user and its groups are read in one store call.
-        let wants_groups = is_user(rt)
-            && !bypass(req)
-            && self
-                .projection(rt, req)?
-                .includes(&"groups".parse().map_err(ScimError::from)?);
+        let wants_groups = projection
+            .as_ref()
+            .is_some_and(|p| p.includes(&groups_path()));
         let (current, groups) = if wants_groups {
             let (found, references) = self
                 .store
@@ -232,7 +309,12 @@ impl<S: Store> Engine<S> {
         {
             return Ok(Response::empty(304).with_header("ETag", etag(current.version)));
         }
-        self.respond_with(ctx, 200, rt, current, req, groups).await
+        let projection = match projection {
+            Some(projection) => projection,
+            None => self.projection(rt, req)?,
+        };
+        self.respond_projected(ctx, 200, rt, current, req, &projection, groups)
+            .await
     }
 
     pub(super) async fn replace(
@@ -467,4 +549,16 @@ fn matches_any(tags: &str, version: u64) -> bool {
     tags.split(',')
         .map(str::trim)
         .any(|t| t == "*" || t == ours || t == strong)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag;
+
+    #[test]
+    fn etags_are_weak_and_decimal() {
+        for version in [0, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
+            assert_eq!(etag(version), format!("W/\"{version}\""));
+        }
+    }
 }

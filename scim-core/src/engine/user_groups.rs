@@ -3,6 +3,7 @@
 //! [`Store::references_to`] (and a `GET /Users/{id}` with [`Store::get_with_references`], in
 //! one call); for any other store the engine queries `members.value eq "…"`.
 
+use scim_filter::AttrPath;
 use serde_json::{json, Value};
 
 use super::{Engine, Result};
@@ -23,6 +24,11 @@ pub(crate) enum UserGroups {
 /// Where users are referenced from: the `members` of groups.
 pub(crate) fn group_members() -> Referrer {
     Referrer::new("Group", "members")
+}
+
+/// The path `groups` (what a projection is asked about before groups are looked up).
+pub(crate) fn groups_path() -> AttrPath {
+    AttrPath::new("groups")
 }
 
 impl<S: Store> Engine<S> {

@@ -15,6 +15,44 @@ use crate::secret::{default_entropy, random_uuid, Entropy};
 
 type Key = (String, String);
 
+/// A [`Key`] looked up from borrowed strings, with no copies on every read: `(String,
+/// String)` hashes and compares as the two `str`s it holds.
+trait TableKey {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl TableKey for Key {
+    fn parts(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl TableKey for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn TableKey + 'a> for Key {
+    fn borrow(&self) -> &(dyn TableKey + 'a) {
+        self
+    }
+}
+
+impl std::hash::Hash for dyn TableKey + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn TableKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn TableKey + '_ {}
+
 #[derive(Default)]
 struct Table {
     rows: BTreeMap<String, StoredResource>,
@@ -86,7 +124,7 @@ impl MemoryStore {
         self.tables
             .read()
             .map(|t| {
-                t.get(&(tenant.to_owned(), resource_type.to_owned()))
+                t.get(&(tenant, resource_type) as &dyn TableKey)
                     .map_or(0, |t| t.rows.len())
             })
             .unwrap_or(0)
@@ -135,7 +173,7 @@ impl MemoryStore {
             .tables
             .read()
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))?;
-        Ok(f(tables.get(&(tenant.to_owned(), rt.to_owned()))))
+        Ok(f(tables.get(&(tenant, rt) as &dyn TableKey)))
     }
 }
 
@@ -320,9 +358,15 @@ fn references_in(
         .filter_map(|e| e.get("value"))
         .filter_map(Value::as_str)
     {
-        let folded = value.to_lowercase();
+        // Keys are lower-cased already: an ASCII value compares without a lower-cased copy
+        // (the copy was one allocation per member of every group, per user read).
+        let folded = (!value.is_ascii()).then(|| value.to_lowercase());
         for (key, target) in targets {
-            if *key == folded && !found.iter().any(|f| f.target == *target) {
+            let same = match &folded {
+                None => key.eq_ignore_ascii_case(value),
+                Some(folded) => key == folded,
+            };
+            if same && !found.iter().any(|f| f.target == *target) {
                 found.push(Reference::new(
                     row.id.clone(),
                     *target,

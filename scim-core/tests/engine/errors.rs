@@ -30,7 +30,12 @@ fn error_statuses_and_types() {
         (req(Method::Patch, &format!("/Users/{id}")).with_json(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove"}]})), 400, Some("noTarget")),
         (req(Method::Patch, &format!("/Users/{id}")).with_json(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "id", "value": "x"}]})), 400, Some("mutability")),
         (req(Method::Get, "/Users/unknown-id"), 404, None),
+        (req(Method::Get, "/Users/unknown-id").with_query("attributes", "name."), 400, Some("invalidPath")),
+        (req(Method::Get, "/Groups/unknown-id").with_query("attributes", "name."), 404, None),
         (req(Method::Get, "/Me"), 501, None),
+        (req(Method::Get, "/Me/a/b/c"), 501, None),
+        (req(Method::Get, &format!("/Users/{id}/x")), 404, None),
+        (req(Method::Get, &format!("/Users/{id}/x/y/z")), 404, None),
         (req(Method::Post, "/Users").with_header("x", "y").with_json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x".repeat(2 << 20)})), 413, None),
     ];
     for (r, status, scim_type) in cases {

@@ -1,11 +1,13 @@
--- wrk: POST /Users with a userName no other request (of any wrk thread) uses.
+-- wrk: POST /Users with a userName no other request (of any wrk thread, or of an earlier run
+-- against the same database: the prefix carries the time) uses; any status but 201 is
+-- printed to stderr.
 local counter = 0
 local prefix = ""
 local threads = 0
 
 function setup(thread)
   threads = threads + 1
-  thread:set("prefix", "t" .. threads .. "-" .. math.random(1, 1e9) .. "-")
+  thread:set("prefix", "t" .. threads .. "-" .. os.time() .. "-" .. math.random(1, 1e9) .. "-")
 end
 
 function init(args)

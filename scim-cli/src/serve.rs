@@ -92,7 +92,8 @@ fn engine_with<S: scim_core::Store>(
                 scim_store_sqlite::SqliteOptions::default()
                     .passwords(Arc::clone(&config.passwords))
                     .pool(options.sqlite)
-                    .max_indexed_values(options.sqlite_max_indexed_values),
+                    .max_indexed_values(options.sqlite_max_indexed_values)
+                    .time_ordered_ids(options.sqlite_time_ordered_ids),
             )
             .map_err(|e| format!("{}: {e}", path.display()))?,
         ),

@@ -223,6 +223,8 @@ struct Core {
     /// What the store knows of the resource types (what goes out of line, what is hidden).
     schema: StoreSchema,
     entropy: Arc<dyn Entropy>,
+    /// [`SqliteOptions::time_ordered_ids`].
+    time_ordered_ids: bool,
     /// [`PoolOptions::max_scan`].
     max_scan: u64,
     /// [`SqliteOptions::max_indexed_values`].

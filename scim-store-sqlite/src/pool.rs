@@ -21,7 +21,7 @@ use crate::unavailable;
 ///
 /// ```
 /// let o = scim_store_sqlite::PoolOptions::default();
-/// assert_eq!((o.readers, o.max_batch), (4, 256));
+/// assert_eq!((o.readers, o.max_batch, o.max_wal_frames), (4, 256, 16_384));
 /// assert_eq!(o.query_budget, std::time::Duration::from_secs(2));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,14 @@ pub struct PoolOptions {
     /// fastest (a test costs 1–3 µs), so only a filter sure to exceed the default 2 s
     /// budget is refused up front; the budget catches the rest.
     pub max_scan: u64,
+    /// How long the write-ahead log of a database in a file may grow, in pages (4 KiB
+    /// each), before the writer stops between two batches to finish copying it into the
+    /// database so that it starts over. Default 16,384 (64 MiB). The copying itself runs on
+    /// a thread of its own while the writer goes on; only its last step stops the writer,
+    /// for a few milliseconds: the larger the log may grow, the rarer that stop, and the more
+    /// disk the log takes. SQLite's own threshold is 1,000, under which a steady stream of
+    /// writes stops every few dozen milliseconds.
+    pub max_wal_frames: u64,
 }
 
 impl Default for PoolOptions {
@@ -50,6 +58,7 @@ impl Default for PoolOptions {
             query_budget: Duration::from_secs(2),
             max_batch: 256,
             max_scan: 2_000_000,
+            max_wal_frames: 16_384,
         }
     }
 }
@@ -168,8 +177,9 @@ impl Pool {
                 let (tx, rx) = sync_channel::<()>(1);
                 let catch_up = Arc::new(AtomicBool::new(false));
                 let flag = Arc::clone(&catch_up);
+                let limit = options.max_wal_frames;
                 threads.push(spawn("scim-sqlite-checkpoint", move || {
-                    checkpoint_loop(&checkpointer, &rx, &flag)
+                    checkpoint_loop(&checkpointer, &rx, &flag, limit)
                 })?);
                 let (sync_tx, sync_rx) = channel::<Vec<Finished>>();
                 threads.push(spawn("scim-sqlite-sync", move || {
@@ -405,23 +415,20 @@ fn sync_wal(file: &mut Option<std::fs::File>, wal: &Path) -> Result<(), StoreErr
 /// How often, at most, the writer asks for a checkpoint while it commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
-/// WAL frames past which the writer finishes a checkpoint itself (SQLite's own threshold).
-const WAL_FRAMES_LIMIT: i64 = 1000;
-
 /// Copies the WAL into the database whenever the writer asks (a passive checkpoint: it
 /// waits for nobody, and the writer's commits go on meanwhile); ends with the writer.
 ///
 /// Under a steady stream of commits such a checkpoint never catches up with the end of the
 /// WAL, and SQLite starts the WAL over only once every frame is copied: when the WAL holds
-/// more than [`WAL_FRAMES_LIMIT`] frames, `catch_up` asks the writer to finish the copy
-/// between two batches (cheap: this thread copied the bulk of it).
-fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, catch_up: &AtomicBool) {
+/// more than `limit` frames ([`PoolOptions::max_wal_frames`]), `catch_up` asks the writer
+/// to finish the copy between two batches (cheap: this thread copied the bulk of it).
+fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, catch_up: &AtomicBool, limit: u64) {
     while asked.recv().is_ok() {
         // A failed or partial checkpoint is retried at the next request.
         let frames = conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
             .unwrap_or(0);
-        if frames > WAL_FRAMES_LIMIT {
+        if u64::try_from(frames).unwrap_or(0) > limit {
             catch_up.store(true, Ordering::Relaxed);
         }
     }

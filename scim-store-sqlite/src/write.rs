@@ -2,7 +2,7 @@
 //! (index keys, unique keys, out-of-line elements, trigrams), and element-level PATCH.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use scim_core::secret::random_uuid;
+use scim_core::secret::{random_uuid, time_ordered_uuid};
 use scim_core::{
     ElementChange, ElementPatch, ReferenceCheck, StoreError, StoredResource, UniqueKey,
 };
@@ -12,9 +12,19 @@ use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Element
 use crate::{keys_of, references, trigrams, unavailable, Core};
 
 impl Core {
-    /// A random version-4 UUID: nobody can guess one id from another.
+    /// A new id nobody can guess from another: a version-7 UUID (time first, see
+    /// [`crate::SqliteOptions::time_ordered_ids`]) or a random version-4 one.
     pub(crate) fn next_id(&self) -> Result<String, StoreError> {
-        random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
+        let id = if self.time_ordered_ids {
+            // A clock before 1970 gives 0: the id is still unique, only not in order.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            time_ordered_uuid(&*self.entropy, now)
+        } else {
+            random_uuid(&*self.entropy)
+        };
+        id.map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
     /// [`Store::create`] inside `tx`.

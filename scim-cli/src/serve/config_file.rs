@@ -44,6 +44,8 @@ pub(crate) struct ConfigFile {
     max_scan: Option<u64>,
     max_indexed_values: Option<u64>,
     max_write_batch: Option<u64>,
+    max_wal_frames: Option<u64>,
+    time_ordered_ids: Option<bool>,
     tokens: Option<Vec<TokenEntry>>,
     jwt: Option<JwtKeys>,
     tls_cert: Option<String>,
@@ -341,6 +343,15 @@ impl ConfigFile {
             }
             o.sqlite.max_batch = size(n);
         }
+        if let Some(n) = self.max_wal_frames {
+            if n == 0 {
+                return Err("\"max_wal_frames\" must be at least 1".into());
+            }
+            o.sqlite.max_wal_frames = n;
+        }
+        if let Some(on) = self.time_ordered_ids {
+            o.sqlite_time_ordered_ids = on;
+        }
         if let Some(path) = self.tls_cert {
             o.tls_cert = Some(path.into());
         }
@@ -412,7 +423,7 @@ mod tests {
                 "max_uri_length": 5, "max_header_bytes": 6, "max_discard": 7, "listen_backlog": 8,
                 "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
                 "sqlite_readers": 9, "query_budget_ms": 10, "max_write_batch": 11, "max_scan": 12,
-                "max_indexed_values": 14,
+                "max_indexed_values": 14, "max_wal_frames": 15, "time_ordered_ids": false,
                 "tokens": [{"token": "t1", "scopes": ["https://gluu.org/scim/users.read"]},
                            {"token": "t2", "scopes": "all"}, {"token": "t3"}],
                 "tls_cert": "c.pem", "tls_key": "k.pem", "metrics_token": "m", "log_json": true}"#,
@@ -454,6 +465,9 @@ mod tests {
         assert_eq!(o.sqlite.query_budget, Duration::from_millis(10));
         assert_eq!(o.sqlite_max_indexed_values, 14);
         assert_eq!(ServeOptions::new().sqlite_max_indexed_values, 100);
+        assert_eq!(o.sqlite.max_wal_frames, 15);
+        assert!(!o.sqlite_time_ordered_ids);
+        assert!(ServeOptions::new().sqlite_time_ordered_ids);
         let scopes = |t: &str| o.tokens.authorize(Some(t)).map(|g| g.scopes.clone());
         assert_eq!(
             scopes("Bearer t1"),
@@ -539,6 +553,7 @@ mod tests {
         for key in [
             "max_connections",
             "max_write_batch",
+            "max_wal_frames",
             "header_timeout_ms",
             "idle_timeout_ms",
             "body_timeout_ms",

@@ -81,13 +81,17 @@ pub struct ServeOptions {
     pub argon2: Argon2Params,
     /// The SQLite store's threads: `readers` (key `sqlite_readers`, default 4), the longest
     /// one read may run before it is answered 400 `tooMany` (`query_budget_ms`, default
-    /// 2,000) and the most writes committed together (`max_write_batch`, default 256).
+    /// 2,000), the most writes committed together (`max_write_batch`, default 256) and the
+    /// WAL's length before the writer starts it over (`max_wal_frames`, default 16,384).
     pub sqlite: PoolOptions,
     /// The SQLite store's per-resource index cap (key `max_indexed_values`, default 100): an
     /// attribute with more values than this in one resource is not indexed value by value,
     /// and lookups on it read such resources' documents instead
     /// (`scim_store_sqlite::SqliteOptions::max_indexed_values`).
     pub sqlite_max_indexed_values: usize,
+    /// Whether the SQLite store makes time-ordered (version-7) ids (key `time_ordered_ids`,
+    /// default `true`; `scim_store_sqlite::SqliteOptions::time_ordered_ids`).
+    pub sqlite_time_ordered_ids: bool,
     /// The PostgreSQL store's settings, for a `db` that is a `postgres://` URL (its `url`
     /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
     /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
@@ -163,6 +167,7 @@ impl ServeOptions {
             argon2: Argon2Params::default(),
             sqlite: PoolOptions::default(),
             sqlite_max_indexed_values: 100,
+            sqlite_time_ordered_ids: true,
             postgres: PostgresOptions::new(""),
             jwt: None,
             tls_cert: None,
@@ -181,7 +186,8 @@ impl ServeOptions {
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
-    ///   "max_scan": 2000000, "max_indexed_values": 100,
+    ///   "max_scan": 2000000, "max_indexed_values": 100, "max_wal_frames": 16384,
+    ///   "time_ordered_ids": true,
     ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
     ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5,
     ///                "read_cache": 10000, "read_cache_bytes": 67108864,

@@ -94,6 +94,41 @@ pub fn random_uuid(entropy: &dyn Entropy) -> Result<String, SecretError> {
         .to_string())
 }
 
+/// A version-7 UUID (RFC 9562 §5.7) for the instant `unix_millis` (milliseconds since the
+/// Unix epoch), hyphenated: the time first, then 74 random bits from `entropy`.
+///
+/// Ids made one after another sort one after another, so a store's indexes keyed by id grow
+/// at their end instead of at a random page (far fewer pages written per insert). The 74
+/// random bits keep one id from being guessed from another; what the id tells beyond a
+/// random one is the millisecond it was made, which `meta.created` says anyway. The caller
+/// passes the time: this crate reads no clock.
+///
+/// ```
+/// use scim_core::secret::{time_ordered_uuid, Entropy, SecretError};
+/// struct Counter;
+/// impl Entropy for Counter {
+///     fn fill(&self, b: &mut [u8]) -> Result<(), SecretError> {
+///         b.iter_mut().enumerate().for_each(|(i, x)| *x = i as u8);
+///         Ok(())
+///     }
+/// }
+/// let early = time_ordered_uuid(&Counter, 1_700_000_000_000)?;
+/// let late = time_ordered_uuid(&Counter, 1_700_000_000_001)?;
+/// assert_eq!((early.len(), &early[14..15]), (36, "7"));
+/// assert!(early < late);
+/// # Ok::<(), SecretError>(())
+/// ```
+pub fn time_ordered_uuid(entropy: &dyn Entropy, unix_millis: u64) -> Result<String, SecretError> {
+    let mut random = [0u8; 10];
+    entropy.fill(&mut random)?;
+    Ok(
+        uuid::Builder::from_unix_timestamp_millis(unix_millis, &random)
+            .into_uuid()
+            .hyphenated()
+            .to_string(),
+    )
+}
+
 /// [`OsEntropy`] where the platform and features provide it, else [`NoEntropy`].
 ///
 /// ```

@@ -28,7 +28,7 @@ mod password;
     not(all(target_arch = "wasm32", target_os = "unknown"))
 ))]
 pub use entropy::OsEntropy;
-pub use entropy::{default_entropy, random_uuid, Entropy, NoEntropy};
+pub use entropy::{default_entropy, random_uuid, time_ordered_uuid, Entropy, NoEntropy};
 pub(crate) use locate::{get_ci, get_ci_mut};
 pub use locate::{hash_secrets, hash_secrets_at, may_carry_secret, secret_strings};
 pub(crate) use locate::{holds_secret, is_secret};

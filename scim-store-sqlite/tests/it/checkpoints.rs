@@ -45,13 +45,22 @@ fn the_wal_is_checkpointed_in_the_background() {
 }
 
 /// Under a steady stream of writes from many callers, the WAL starts over now and then
-/// rather than growing with every write (a passive checkpoint alone never catches up).
+/// rather than growing with every write (a passive checkpoint alone never catches up): here
+/// with `max_wal_frames` at 1,000 and random ids (the most pages per write).
 #[test]
 fn the_wal_stays_bounded_under_steady_writes() {
     let dir = temp_dir("wal-bounded");
     let path = dir.join("w.db");
-    let store =
-        SqliteStore::open(&path, scim_core::StoreSchema::of(&Registry::standard())).expect("open");
+    let mut pool = scim_store_sqlite::PoolOptions::default();
+    pool.max_wal_frames = 1000;
+    let store = SqliteStore::open_with(
+        &path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+        scim_store_sqlite::SqliteOptions::default()
+            .pool(pool)
+            .time_ordered_ids(false),
+    )
+    .expect("open");
     std::thread::scope(|s| {
         for t in 0..8 {
             let store = &store;
@@ -67,7 +76,7 @@ fn the_wal_stays_bounded_under_steady_writes() {
     });
     let wal = std::fs::metadata(dir.join("w.db-wal")).map_or(0, |m| m.len());
     // 3,200 writes leave well over 100 MB of frames; a WAL started over stays near the
-    // 1,000-frame threshold (4 MB of pages) plus what came in while the copy ran.
+    // 1,000-frame limit (4 MB of pages) plus what came in while the copy ran.
     assert!(wal < 40 << 20, "the WAL grew to {wal} bytes");
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);

@@ -188,28 +188,58 @@ fn database_files_are_private() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Ids are random version-4 UUIDs, unrelated to each other.
-#[test]
-fn ids_are_random() {
-    let s = SqliteStore::open_in_memory(scim_core::StoreSchema::of(&Registry::standard()))
-        .expect("open");
-    let ids: Vec<String> = (0..4)
+/// Four ids made in a row by a store opened with `options`.
+fn four_ids(options: scim_store_sqlite::SqliteOptions) -> Vec<String> {
+    let s = SqliteStore::open_in_memory_with(
+        scim_core::StoreSchema::of(&Registry::standard()),
+        options,
+    )
+    .expect("open");
+    (0..4)
         .map(|n| {
             block_on(s.create("t", "User", json!({"userName": format!("u{n}")}), vec![]))
                 .expect("create")
                 .id
         })
-        .collect();
+        .collect()
+}
+
+/// No two of `ids` share 8 hex digits from `from` on (their random part).
+fn unrelated(ids: &[String], from: usize) {
     for (i, a) in ids.iter().enumerate() {
-        assert_eq!(&a[14..15], "4", "{a}");
         for b in &ids[i + 1..] {
             let (a, b) = (a.replace('-', ""), b.replace('-', ""));
             assert!(
-                !(0..=a.len() - 8).any(|k| b.contains(&a[k..k + 8])),
+                !(from..=a.len() - 8).any(|k| b[from..].contains(&a[k..k + 8])),
                 "{a} {b}"
             );
         }
     }
+}
+
+/// By default ids are version-7 UUIDs: in the order they were made, their 74 random bits
+/// unrelated to each other.
+#[test]
+fn ids_are_time_ordered_and_unguessable() {
+    let ids = four_ids(scim_store_sqlite::SqliteOptions::default());
+    for id in &ids {
+        assert_eq!(&id[14..15], "7", "{id}");
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "made in order, sorted in order");
+    // After the 48 bits of time and the version digit.
+    unrelated(&ids, 13);
+}
+
+/// With `time_ordered_ids(false)`, ids are random version-4 UUIDs, unrelated to each other.
+#[test]
+fn ids_are_random_when_asked() {
+    let ids = four_ids(scim_store_sqlite::SqliteOptions::default().time_ordered_ids(false));
+    for id in &ids {
+        assert_eq!(&id[14..15], "4", "{id}");
+    }
+    unrelated(&ids, 0);
 }
 
 /// Unique keys an older version wrote (lower-cased only) are made again on open, so a legacy

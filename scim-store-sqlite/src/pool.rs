@@ -115,6 +115,14 @@ struct Done {
 
 type Job = Box<dyn FnOnce(&Connection, &Budget) -> Done + Send>;
 
+/// A job queued for the writer, and whether it runs in a savepoint of its own.
+struct WriteJob {
+    job: Job,
+    /// Without one ([`Pool::write_unjournaled`]) the job must fail only before it changes
+    /// anything: if it fails after, the whole batch is rolled back.
+    savepoint: bool,
+}
+
 /// One reader thread's queue, how many calls it has queued or running, and when the call it
 /// is running started (milliseconds since the pool's epoch, plus one; 0 when idle).
 struct Reader {
@@ -138,7 +146,7 @@ pub(crate) struct BatchHooks {
 
 /// The writer thread, the reader threads and their queues.
 pub(crate) struct Pool {
-    writer: Option<Sender<Job>>,
+    writer: Option<Sender<WriteJob>>,
     readers: Vec<Reader>,
     epoch: Instant,
     threads: Vec<JoinHandle<()>>,
@@ -161,7 +169,7 @@ impl Pool {
         options: PoolOptions,
     ) -> Result<Pool, StoreError> {
         let mut threads = Vec::new();
-        let (write_tx, write_rx) = channel::<Job>();
+        let (write_tx, write_rx) = channel::<WriteJob>();
         let budget = Budget::new();
         let w = watch(&writer, &budget);
         let (checkpoints, syncs) = match file {
@@ -246,7 +254,11 @@ impl Pool {
             r.load.fetch_add(1, Ordering::Relaxed);
             (Arc::clone(&r.load), Arc::clone(&r.busy_since))
         });
-        let queue = reader.map(|r| &r.queue).or(self.writer.as_ref());
+        let queue = match reader {
+            Some(r) => Queue::Reader(&r.queue),
+            // A read changes nothing: no savepoint.
+            None => Queue::Writer(self.writer.as_ref(), false),
+        };
         let epoch = self.epoch;
         submit(queue, move |conn, b| {
             if let Some((_, since)) = &tracking {
@@ -276,7 +288,27 @@ impl Pool {
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> impl Future<Output = Result<R, StoreError>> + Send {
-        submit(self.writer.as_ref(), move |conn, _| f(conn))
+        submit(Queue::Writer(self.writer.as_ref(), true), move |conn, _| {
+            f(conn)
+        })
+    }
+
+    /// [`Pool::write`] without a savepoint, for a write that checks everything that can
+    /// refuse it before it changes anything (a create: the id, the unique values, the
+    /// references), so that a failure past that point is the database's own (a full disk,
+    /// an I/O error). A savepoint copies every page the write touches once more; a create
+    /// touches a dozen. The writer counts the rows changed around the job: if it fails with
+    /// none changed, it alone is answered with its error, as with a savepoint; if it fails
+    /// after changing some, the whole batch is rolled back and every write of it is
+    /// answered with an error, as when a commit fails. Nothing is ever half-written.
+    pub(crate) fn write_unjournaled<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send {
+        submit(
+            Queue::Writer(self.writer.as_ref(), false),
+            move |conn, _| f(conn),
+        )
     }
 }
 
@@ -310,9 +342,16 @@ fn watch(conn: &Connection, budget: &Arc<Budget>) -> Arc<Budget> {
     Arc::clone(budget)
 }
 
+/// Where [`submit`] queues a job: a reader, or the writer (`None` once closed), with or
+/// without a savepoint.
+enum Queue<'a> {
+    Reader(&'a Sender<Job>),
+    Writer(Option<&'a Sender<WriteJob>>, bool),
+}
+
 /// Queues `f` and returns the future of its result.
 fn submit<R: Send + 'static>(
-    queue: Option<&Sender<Job>>,
+    queue: Queue<'_>,
     f: impl FnOnce(&Connection, &Budget) -> Result<R, StoreError> + Send + 'static,
 ) -> impl Future<Output = Result<R, StoreError>> + Send {
     let (tx, rx) = futures_channel::oneshot::channel::<Result<R, StoreError>>();
@@ -328,7 +367,12 @@ fn submit<R: Send + 'static>(
             }),
         }
     });
-    let queued = queue.is_some_and(|q| q.send(job).is_ok());
+    let queued = match queue {
+        Queue::Reader(q) => q.send(job).is_ok(),
+        Queue::Writer(q, savepoint) => {
+            q.is_some_and(|q| q.send(WriteJob { job, savepoint }).is_ok())
+        }
+    };
     async move {
         if !queued {
             return Err(StoreError::Unavailable("the store is closed".into()));
@@ -353,7 +397,7 @@ fn read_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>) {
 const LINGER_AWAKE: Duration = Duration::from_micros(60);
 
 /// The next job, after looking for one a little while awake; `None` once the queue is closed.
-fn next_job(rx: &Receiver<Job>) -> Option<Job> {
+fn next_job<J>(rx: &Receiver<J>) -> Option<J> {
     let started = Instant::now();
     loop {
         match rx.try_recv() {
@@ -412,6 +456,14 @@ fn sync_wal(file: &mut Option<std::fs::File>, wal: &Path) -> Result<(), StoreErr
     }
 }
 
+/// Runs one statement of the writer's transaction control, prepared once.
+fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(drop)
+        .map_err(unavailable)
+}
+
 /// How often, at most, the writer asks for a checkpoint while it commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
@@ -440,7 +492,7 @@ fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, catch_up: &AtomicBoo
 fn write_loop(
     conn: &Connection,
     budget: &Budget,
-    rx: &Receiver<Job>,
+    rx: &Receiver<WriteJob>,
     max_batch: usize,
     checkpoints: Option<(SyncSender<()>, Arc<AtomicBool>)>,
     syncs: Option<Sender<Vec<Finished>>>,
@@ -457,35 +509,52 @@ fn write_loop(
         }
         // A job that cannot run inside the batch's transaction is dropped unrun: its caller
         // gets an error, never a write outside a transaction.
-        if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+        if run(conn, "BEGIN IMMEDIATE").is_err() {
             continue;
         }
         if let Some(h) = hooks {
             (h.begin)();
         }
         let mut finished = Vec::with_capacity(batch.len());
-        for job in batch {
-            if conn.execute_batch("SAVEPOINT write").is_err() {
+        // A write without a savepoint that failed after changing rows: the batch must go.
+        let mut torn = false;
+        for WriteJob { job, savepoint } in batch {
+            if savepoint && run(conn, "SAVEPOINT write").is_err() {
                 continue;
             }
+            let changes = conn.total_changes();
             let mark = hooks.map(|h| (h.mark)());
             let done = job(conn, budget);
-            let end = if done.ok {
-                "RELEASE write"
-            } else {
+            if !done.ok {
                 if let (Some(h), Some(mark)) = (hooks, mark) {
                     (h.roll_back)(mark);
                 }
-                "ROLLBACK TO write; RELEASE write"
+            }
+            let own_error = if savepoint {
+                let end = if done.ok {
+                    run(conn, "RELEASE write")
+                } else {
+                    run(conn, "ROLLBACK TO write").and_then(|()| run(conn, "RELEASE write"))
+                };
+                end.err()
+            } else {
+                torn |= !done.ok && conn.total_changes() != changes;
+                None
             };
-            let own_error = conn.execute_batch(end).err().map(unavailable);
             finished.push((done, own_error));
         }
         let deferred = match hooks {
-            Some(h) => (h.finish)(conn),
-            None => Ok(()),
+            Some(h) if !torn => (h.finish)(conn),
+            _ => Ok(()),
         };
-        let commit = deferred.and_then(|()| conn.execute_batch("COMMIT").map_err(unavailable));
+        let commit = if torn {
+            Err(StoreError::Unavailable(
+                "a write failed part-way: its batch was rolled back, nothing of it is stored"
+                    .into(),
+            ))
+        } else {
+            deferred.and_then(|()| run(conn, "COMMIT"))
+        };
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
             if let Some(h) = hooks {
@@ -653,6 +722,78 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(keys, ["a", "c", "dup"]);
+    }
+
+    /// The keys of `t`, in order.
+    fn keys(p: &Pool) -> Vec<String> {
+        block_on(p.read(|c| {
+            let mut s = c
+                .prepare("SELECT k FROM t ORDER BY k")
+                .map_err(unavailable)?;
+            let rows = s.query_map([], |r| r.get(0)).map_err(unavailable)?;
+            rows.collect::<Result<_, _>>().map_err(unavailable)
+        }))
+        .unwrap()
+    }
+
+    /// A write without a savepoint that fails before changing anything fails alone; one
+    /// that fails after changing rows takes its whole batch with it: every write of the
+    /// batch is answered with an error and none of it is stored (never half of one).
+    #[test]
+    fn an_unjournaled_write_that_fails_part_way_rolls_its_batch_back() {
+        let path = temp_db("unjournaled");
+        let p = pool(&path, 1, Duration::from_secs(2));
+        // Holds the writer, once it runs, so that the next writes queue up into one batch.
+        let hold = |p: &Pool| {
+            let (started_tx, started_rx) = std::sync::mpsc::channel();
+            let gate = p.write(move |_| {
+                let _ = started_tx.send(());
+                std::thread::sleep(Duration::from_millis(200));
+                Ok(())
+            });
+            let gate = std::thread::spawn(move || block_on(gate));
+            started_rx.recv().unwrap();
+            gate
+        };
+        let refuse = |p: &Pool, k: &'static str, after_insert: bool| {
+            p.write_unjournaled(move |c| {
+                if after_insert {
+                    c.execute("INSERT INTO t (k, v) VALUES (?1, 1)", [k])
+                        .map_err(unavailable)?;
+                }
+                Err::<(), _>(StoreError::Conflict {
+                    attribute: k.into(),
+                })
+            })
+        };
+        // Refused before any change: its neighbours, journaled or not, commit.
+        let gate = hold(&p);
+        let a = insert(&p, "a");
+        let early = refuse(&p, "early", false);
+        let b = p.write_unjournaled(|c| {
+            c.execute("INSERT INTO t (k, v) VALUES ('b', 1)", [])
+                .map(drop)
+                .map_err(unavailable)
+        });
+        block_on(a).unwrap();
+        assert!(matches!(block_on(early), Err(StoreError::Conflict { .. })));
+        gate.join().unwrap().unwrap();
+        block_on(b).unwrap();
+        assert_eq!(keys(&p), ["a", "b"]);
+        // Refused after an insert: the batch goes, each of its writes hears of it.
+        let gate = hold(&p);
+        let c = insert(&p, "c");
+        let late = refuse(&p, "late", true);
+        let d = insert(&p, "d");
+        gate.join().unwrap().unwrap();
+        for f in [c, d] {
+            assert!(matches!(block_on(f), Err(StoreError::Unavailable(_))));
+        }
+        assert!(block_on(late).is_err());
+        assert_eq!(keys(&p), ["a", "b"], "nothing of the torn batch is stored");
+        // The writer carries on.
+        block_on(insert(&p, "e")).unwrap();
+        assert_eq!(keys(&p), ["a", "b", "e"]);
     }
 
     /// A reader is not held up by a writer in the middle of a long transaction (WAL), and

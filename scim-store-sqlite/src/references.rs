@@ -83,7 +83,7 @@ pub(crate) fn delete_row(
         params![tenant, rt, id],
     )
     .map_err(unavailable)?;
-    index_unique(tx, tenant, rt, id, &[])?;
+    index_unique(tx, tenant, rt, id, &[], true)?;
     Ok(true)
 }
 

@@ -194,7 +194,9 @@ impl Store for SqliteStore {
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         let core = Arc::clone(&self.core);
         let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
-        self.pool.write(move |tx| {
+        // Every refusal (a reference gone, a unique value taken) comes before the first
+        // row is written: no savepoint is needed (see `Pool::write_unjournaled`).
+        self.pool.write_unjournaled(move |tx| {
             references::check(tx, &tenant, check.as_ref())?;
             core.create_in(tx, &tenant, &rt, resource, &unique)
         })

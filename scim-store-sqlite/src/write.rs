@@ -27,7 +27,9 @@ impl Core {
         id.map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
-    /// [`Store::create`] inside `tx`.
+    /// [`Store::create`] inside `tx`. Everything that can refuse the create (the id, the
+    /// unique values, the document) is checked before the first row is written: the writer
+    /// runs it without a savepoint (`Pool::write_unjournaled`).
     pub(crate) fn create_in(
         &self,
         tx: &Connection,
@@ -75,7 +77,7 @@ impl Core {
         })
         .map_err(unavailable)?;
         write_side_tables(tx, (tenant, rt, &id), &row, &over, false)?;
-        index_unique(tx, tenant, rt, &id, unique)?;
+        index_unique(tx, tenant, rt, &id, unique, false)?;
         Ok(StoredResource {
             id,
             version: 1,
@@ -214,7 +216,7 @@ impl Core {
                 (ambiguous, members_key, irregular),
             )?;
             write_keys(tx, (tenant, rt, id), Some((&row, &over)), true)?;
-            index_unique(tx, tenant, rt, id, &unique)?;
+            index_unique(tx, tenant, rt, id, &unique, true)?;
             Ok(ElementPatch {
                 version: expected_version + 1,
                 changed: true,
@@ -257,7 +259,7 @@ impl Core {
         );
         update_row(tx, (tenant, rt, id), expected, &row, flags)?;
         write_side_tables(tx, (tenant, rt, id), &row, &over, true)?;
-        index_unique(tx, tenant, rt, id, unique)?;
+        index_unique(tx, tenant, rt, id, unique, true)?;
         Ok(StoredResource {
             id: id.to_owned(),
             version: expected_version + 1,
@@ -530,12 +532,15 @@ pub(crate) fn index_unique(
     rt: &str,
     id: &str,
     unique: &[UniqueKey],
+    existing: bool,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "DELETE FROM unique_keys WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-    )
-    .and_then(|mut s| s.execute(params![tenant, rt, id]))
-    .map_err(unavailable)?;
+    if existing {
+        tx.prepare_cached(
+            "DELETE FROM unique_keys WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| s.execute(params![tenant, rt, id]))
+        .map_err(unavailable)?;
+    }
     let mut stmt = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO unique_keys (tenant, resource_type, attribute, value, id) \

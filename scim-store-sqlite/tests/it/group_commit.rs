@@ -69,8 +69,8 @@ fn batched_writes_keep_the_trigram_index_exact() {
                     ))
                     .expect("create");
                     kept.push(display);
-                    // The same userName again: refused, and rolled back to its savepoint
-                    // inside whatever batch it landed in.
+                    // The same userName again: refused before it writes anything, inside
+                    // whatever batch it landed in, which commits without it.
                     let again = block_on(store.create(
                         "t",
                         "User",

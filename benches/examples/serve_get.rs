@@ -8,6 +8,12 @@
 //!
 //! Instructions per request: the difference between two runs with different `N`, divided
 //! by the difference in `N` (set-up and shutdown cancel out).
+//!
+//! With a third argument `post:C`, the `N` requests are instead `POST /Users` (each a new
+//! user, as `benches/http/create-user.lua` sends them) from `C` clients at once, each on a
+//! connection and thread of its own, so that the SQLite store commits them in batches:
+//!
+//!     valgrind --tool=callgrind target/profiling/examples/serve_get /tmp/p.db 2000 post:16
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -125,6 +131,17 @@ fn main() {
     let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let id = list["Resources"][0]["id"].as_str().unwrap().to_owned();
 
+    if let Some(clients) = args
+        .next()
+        .and_then(|m| m.strip_prefix("post:")?.parse().ok())
+    {
+        post_users(addr, n, clients);
+        drop(client);
+        let _ = stop.send(());
+        runtime.block_on(server).unwrap().unwrap();
+        return;
+    }
+
     let request = get(&format!("/scim/v2/Users/{id}"));
     let (status, head, first) = client.exchange(&request);
     assert_eq!(status, 200);
@@ -139,4 +156,22 @@ fn main() {
     drop(client);
     let _ = stop.send(());
     runtime.block_on(server).unwrap().unwrap();
+}
+
+/// `n` new users created by `clients` clients at once, each with its own connection.
+fn post_users(addr: std::net::SocketAddr, n: usize, clients: usize) {
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            s.spawn(move || {
+                let mut client = Client::connect(addr);
+                for i in (c..n).step_by(clients) {
+                    let body = format!(
+                        r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"load-{c}-{i}","displayName":"Load {i}"}}"#
+                    );
+                    let (status, _) = client.send(&post("/scim/v2/Users", &body));
+                    assert_eq!(status, 201);
+                }
+            });
+        }
+    });
 }

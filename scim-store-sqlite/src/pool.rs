@@ -183,8 +183,8 @@ impl Pool {
                     .pragma_update(None, "synchronous", "OFF")
                     .map_err(unavailable)?;
                 let (tx, rx) = sync_channel::<()>(1);
-                let catch_up = Arc::new(AtomicBool::new(false));
-                let flag = Arc::clone(&catch_up);
+                let wal_state = Arc::new(WalState::default());
+                let flag = Arc::clone(&wal_state);
                 let limit = options.max_wal_frames;
                 threads.push(spawn("scim-sqlite-checkpoint", move || {
                     checkpoint_loop(&checkpointer, &rx, &flag, limit)
@@ -193,7 +193,7 @@ impl Pool {
                 threads.push(spawn("scim-sqlite-sync", move || {
                     sync_loop(&wal, &sync_rx)
                 })?);
-                (Some((tx, catch_up)), Some(sync_tx))
+                (Some((tx, wal_state)), Some(sync_tx))
             }
             None => (None, None),
         };
@@ -397,17 +397,44 @@ fn read_loop(conn: &Connection, budget: &Budget, rx: &Receiver<Job>) {
 const LINGER_AWAKE: Duration = Duration::from_micros(60);
 
 /// The next job, after looking for one a little while awake; `None` once the queue is closed.
-fn next_job<J>(rx: &Receiver<J>) -> Option<J> {
+fn next_job(rx: &Receiver<Job>) -> Option<Job> {
+    match next_write(rx, None) {
+        Next::Job(job) => Some(job),
+        Next::Closed | Next::Idle => None,
+    }
+}
+
+/// What a thread waiting for work gets.
+enum Next<J> {
+    Job(J),
+    /// Nothing came within the time asked for.
+    Idle,
+    /// The queue is closed.
+    Closed,
+}
+
+/// The next job, after looking for one a little while awake; with `idle`, [`Next::Idle`]
+/// when none comes within that time.
+fn next_write<J>(rx: &Receiver<J>, idle: Option<Duration>) -> Next<J> {
+    use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
     let started = Instant::now();
     loop {
         match rx.try_recv() {
-            Ok(job) => return Some(job),
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
-            Err(std::sync::mpsc::TryRecvError::Empty) if started.elapsed() < LINGER_AWAKE => {
+            Ok(job) => return Next::Job(job),
+            Err(TryRecvError::Disconnected) => return Next::Closed,
+            Err(TryRecvError::Empty) if started.elapsed() < LINGER_AWAKE => {
                 std::thread::yield_now();
             }
-            Err(std::sync::mpsc::TryRecvError::Empty) => return rx.recv().ok(),
+            Err(TryRecvError::Empty) => break,
         }
+    }
+    match idle {
+        None => rx.recv().map_or(Next::Closed, Next::Job),
+        Some(idle) => match rx.recv_timeout(idle) {
+            Ok(job) => Next::Job(job),
+            Err(RecvTimeoutError::Timeout) => Next::Idle,
+            Err(RecvTimeoutError::Disconnected) => Next::Closed,
+        },
     }
 }
 
@@ -464,42 +491,82 @@ fn run(conn: &Connection, sql: &str) -> Result<(), StoreError> {
         .map_err(unavailable)
 }
 
-/// How often, at most, the writer asks for a checkpoint while it commits.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+/// How often, at most, the writer asks for a checkpoint while it commits. Each passive
+/// checkpoint sorts the whole WAL index and copies every page written since the last one:
+/// asked every 50 ms under steady writes, it cost about a sixth of each create.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// How often, at most, the writer asks for a checkpoint while the WAL holds more than half
+/// of [`PoolOptions::max_wal_frames`]: it is to start over soon.
+const CHECKPOINT_EVERY_PRESSED: Duration = Duration::from_millis(50);
+
+/// What the checkpoint thread tells the writer about the WAL.
+#[derive(Default)]
+struct WalState {
+    /// Over the limit: finish the copy between two batches.
+    catch_up: AtomicBool,
+    /// Over half the limit: ask for checkpoints every [`CHECKPOINT_EVERY_PRESSED`].
+    pressing: AtomicBool,
+}
+
+/// How long the writer waits for work after a commit before it asks for a checkpoint of
+/// what it committed (a quiet store's commits reach the database file within moments).
+const CHECKPOINT_WHEN_IDLE: Duration = Duration::from_millis(20);
 
 /// Copies the WAL into the database whenever the writer asks (a passive checkpoint: it
 /// waits for nobody, and the writer's commits go on meanwhile); ends with the writer.
 ///
 /// Under a steady stream of commits such a checkpoint never catches up with the end of the
 /// WAL, and SQLite starts the WAL over only once every frame is copied: when the WAL holds
-/// more than `limit` frames ([`PoolOptions::max_wal_frames`]), `catch_up` asks the writer
-/// to finish the copy between two batches (cheap: this thread copied the bulk of it).
-fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, catch_up: &AtomicBool, limit: u64) {
+/// more than `limit` frames ([`PoolOptions::max_wal_frames`]), `state.catch_up` asks the
+/// writer to finish the copy between two batches (cheap: this thread copied the bulk of it);
+/// past half of it, `state.pressing` asks for checkpoints more often.
+fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, state: &WalState, limit: u64) {
     while asked.recv().is_ok() {
         // A failed or partial checkpoint is retried at the next request.
         let frames = conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-            .unwrap_or(0);
-        if u64::try_from(frames).unwrap_or(0) > limit {
-            catch_up.store(true, Ordering::Relaxed);
+            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
+        if frames > limit {
+            state.catch_up.store(true, Ordering::Relaxed);
         }
+        state.pressing.store(frames > limit / 2, Ordering::Relaxed);
     }
 }
 
 /// Takes what is queued (up to `max_batch`), runs it in one transaction with a savepoint per
 /// job, commits once, then answers every job; after a commit, asks `checkpoints` (if any)
-/// for a checkpoint, at most every [`CHECKPOINT_EVERY`].
+/// for a checkpoint, at most every [`CHECKPOINT_EVERY`], or once the writer has been idle
+/// for [`CHECKPOINT_WHEN_IDLE`] with commits not yet asked for.
 fn write_loop(
     conn: &Connection,
     budget: &Budget,
     rx: &Receiver<WriteJob>,
     max_batch: usize,
-    checkpoints: Option<(SyncSender<()>, Arc<AtomicBool>)>,
+    checkpoints: Option<(SyncSender<()>, Arc<WalState>)>,
     syncs: Option<Sender<Vec<Finished>>>,
     hooks: Option<BatchHooks>,
 ) {
     let mut last_asked = Instant::now();
-    while let Some(first) = next_job(rx) {
+    // Commits since the last request for a checkpoint.
+    let mut unasked = false;
+    loop {
+        let idle = (checkpoints.is_some() && unasked).then_some(CHECKPOINT_WHEN_IDLE);
+        let first = match next_write(rx, idle) {
+            Next::Job(job) => job,
+            Next::Closed => break,
+            Next::Idle => {
+                if let Some((checkpoints, _)) = &checkpoints {
+                    let _ = checkpoints.try_send(());
+                }
+                last_asked = Instant::now();
+                unasked = false;
+                match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < max_batch.max(1) {
             match rx.try_recv() {
@@ -570,8 +637,8 @@ fn write_loop(
             }
             (_, commit) => deliver(finished, commit.err()),
         }
-        if let Some((checkpoints, catch_up)) = &checkpoints {
-            if catch_up.swap(false, Ordering::Relaxed) {
+        if let Some((checkpoints, state)) = &checkpoints {
+            if state.catch_up.swap(false, Ordering::Relaxed) {
                 // No transaction of this connection is open: the copy completes unless a
                 // reader holds an old snapshot, and the next batch starts the WAL over. It
                 // syncs the WAL before copying and the database before the WAL may be
@@ -580,10 +647,17 @@ fn write_loop(
                 let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 let _ = conn.pragma_update(None, "synchronous", "OFF");
             }
-            if last_asked.elapsed() >= CHECKPOINT_EVERY {
+            unasked = true;
+            let every = if state.pressing.load(Ordering::Relaxed) {
+                CHECKPOINT_EVERY_PRESSED
+            } else {
+                CHECKPOINT_EVERY
+            };
+            if last_asked.elapsed() >= every {
                 // Full: a request is pending already.
                 let _ = checkpoints.try_send(());
                 last_asked = Instant::now();
+                unasked = false;
             }
         }
     }

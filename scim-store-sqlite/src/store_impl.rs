@@ -194,11 +194,14 @@ impl Store for SqliteStore {
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         let core = Arc::clone(&self.core);
         let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        // The id and the rows are made here, on the caller's thread; the writer runs SQL.
+        let prepared = core.prepare_create(&rt, resource);
         // Every refusal (a reference gone, a unique value taken) comes before the first
         // row is written: no savepoint is needed (see `Pool::write_unjournaled`).
         self.pool.write_unjournaled(move |tx| {
+            let prepared = prepared?;
             references::check(tx, &tenant, check.as_ref())?;
-            core.create_in(tx, &tenant, &rt, resource, &unique)
+            core.create_prepared_in(tx, &tenant, &rt, prepared, &unique)
         })
     }
 

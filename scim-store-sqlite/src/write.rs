@@ -11,6 +11,15 @@ use serde_json::Value;
 use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
 use crate::{keys_of, references, trigrams, unavailable, Core};
 
+/// A resource about to be created: its id, the document with it, and its rows
+/// ([`Core::prepare_create`]).
+pub(crate) struct PreparedCreate {
+    id: String,
+    resource: Value,
+    row: Row,
+    over: Vec<&'static str>,
+}
+
 impl Core {
     /// A new id nobody can guess from another: a version-7 UUID (time first, see
     /// [`crate::SqliteOptions::time_ordered_ids`]) or a random version-4 one.
@@ -27,25 +36,14 @@ impl Core {
         id.map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
     }
 
-    /// [`Store::create`] inside `tx`. Everything that can refuse the create (the id, the
-    /// unique values, the document) is checked before the first row is written: the writer
-    /// runs it without a savepoint (`Pool::write_unjournaled`).
-    pub(crate) fn create_in(
+    /// A new resource's id and rows, made before the write: on the caller's thread, so that
+    /// the writer, which all writes queue for, only runs SQL.
+    pub(crate) fn prepare_create(
         &self,
-        tx: &Connection,
-        tenant: &str,
         rt: &str,
         mut resource: Value,
-        unique: &[UniqueKey],
-    ) -> Result<StoredResource, StoreError> {
-        // Another store on the same file may have taken an id: draw again.
-        let id = loop {
-            let id = self.next_id()?;
-            if current_version(tx, tenant, rt, &id)?.is_none() {
-                break id;
-            }
-        };
-        check_unique(tx, tenant, rt, &id, unique)?;
+    ) -> Result<PreparedCreate, StoreError> {
+        let id = self.next_id()?;
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
@@ -56,6 +54,53 @@ impl Core {
             &hidden_of(&self.schema, rt),
             self.max_indexed_values,
         )?;
+        Ok(PreparedCreate {
+            id,
+            resource,
+            row,
+            over,
+        })
+    }
+
+    /// [`Store::create`] inside `tx`.
+    pub(crate) fn create_in(
+        &self,
+        tx: &Connection,
+        tenant: &str,
+        rt: &str,
+        resource: Value,
+        unique: &[UniqueKey],
+    ) -> Result<StoredResource, StoreError> {
+        let prepared = self.prepare_create(rt, resource)?;
+        self.create_prepared_in(tx, tenant, rt, prepared, unique)
+    }
+
+    /// [`Store::create`] of a resource [`Core::prepare_create`] made, inside `tx`.
+    /// Everything that can refuse the create (the id, the unique values) is checked before
+    /// the first row is written: the writer runs it without a savepoint
+    /// (`Pool::write_unjournaled`).
+    pub(crate) fn create_prepared_in(
+        &self,
+        tx: &Connection,
+        tenant: &str,
+        rt: &str,
+        prepared: PreparedCreate,
+        unique: &[UniqueKey],
+    ) -> Result<StoredResource, StoreError> {
+        let mut prepared = prepared;
+        // Another store on the same file may have taken the id (122 or 74 random bits: in
+        // practice never): draw again.
+        while current_version(tx, tenant, rt, &prepared.id)?.is_some() {
+            let resource = std::mem::take(&mut prepared.resource);
+            prepared = self.prepare_create(rt, resource)?;
+        }
+        let PreparedCreate {
+            id,
+            resource,
+            row,
+            over,
+        } = prepared;
+        check_unique(tx, tenant, rt, &id, unique)?;
         tx.prepare_cached(
             "INSERT INTO resources (tenant, resource_type, id, version, resource, search, \
              ambiguous, created, last_modified, members_key, irregular) \

@@ -21,8 +21,21 @@ trap 'kill $SPID 2>/dev/null; kill $LOOP 2>/dev/null || true' EXIT
 B=http://127.0.0.1:$SP/scim/v2
 for i in $(seq 50); do curl -sf -o /dev/null -H 'Authorization: Bearer bench' $B/ServiceProviderConfig && break; sleep 0.1; done
 
+# The share of the machine's CPU time its host took (steal) while a command ran: on a shared
+# virtual machine a run that lost much to it says little.
+stolen() {
+  local a b
+  a=$(grep '^cpu ' /proc/stat 2>/dev/null || true)
+  "$@"
+  b=$(grep '^cpu ' /proc/stat 2>/dev/null || true)
+  [ -n "$a" ] && python3 -c "
+a=list(map(int,'$a'.split()[1:])); b=list(map(int,'$b'.split()[1:])); d=[y-x for x,y in zip(a,b)]
+print('   (steal: %.0f%% of the CPU time during the run)' % (100 * d[7] / max(1, sum(d))))"
+}
+
 echo "== durable POST /Users, 16 clients, ${S}s (SQLite, synchronous=FULL)"
-wrk -t2 -c16 -d${S}s -s "$HERE/create-user.lua" $B/Users 2>&1 | grep -E 'Requests/sec|Latency|unexpected' | sort | uniq -c
+post() { wrk -t2 -c16 -d${S}s -s "$HERE/create-user.lua" $B/Users 2>&1 | grep -E 'Requests/sec|Latency|unexpected' | sort | uniq -c; }
+stolen post
 
 echo "== loading $USERS users through /Bulk"
 python3 - "$B" "$USERS" <<'PY'

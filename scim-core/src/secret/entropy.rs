@@ -105,6 +105,7 @@ pub fn random_uuid(entropy: &dyn Entropy) -> Result<String, SecretError> {
 ///
 /// ```
 /// use scim_core::secret::{time_ordered_uuid, Entropy, SecretError};
+/// #[derive(Debug)]
 /// struct Counter;
 /// impl Entropy for Counter {
 ///     fn fill(&self, b: &mut [u8]) -> Result<(), SecretError> {

@@ -145,7 +145,8 @@
 //! # Secrets
 //!
 //! The engine hands the store only hashes of `returned: never` values (passwords); the
-//! `search` column and the index tables leave them out, ids are random version-4 UUIDs, and
+//! `search` column and the index tables leave them out, ids are version-7 UUIDs with 74
+//! random bits (or random version-4 ones, [`SqliteOptions::time_ordered_ids`]), and
 //! the database files are readable by their owner only (0600).
 //!
 //! # Loading

@@ -93,7 +93,8 @@ fn engine_with<S: scim_core::Store>(
                     .passwords(Arc::clone(&config.passwords))
                     .pool(options.sqlite)
                     .max_indexed_values(options.sqlite_max_indexed_values)
-                    .time_ordered_ids(options.sqlite_time_ordered_ids),
+                    .time_ordered_ids(options.sqlite_time_ordered_ids)
+                    .read_cache(options.sqlite_read_cache),
             )
             .map_err(|e| format!("{}: {e}", path.display()))?,
         ),

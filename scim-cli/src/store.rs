@@ -34,7 +34,7 @@ macro_rules! each {
 }
 
 impl HostStore {
-    /// The PostgreSQL store's read cache, for `/metrics` (`None` for the other stores, or
+    /// The SQLite or PostgreSQL store's read cache, for `/metrics` (`None` in memory, or
     /// with `read_cache` 0).
     ///
     /// ```
@@ -44,7 +44,8 @@ impl HostStore {
     pub fn read_cache(&self) -> Option<scim_store_postgres::ReadCacheHandle> {
         match self {
             HostStore::Postgres(s) => s.read_cache(),
-            _ => None,
+            HostStore::Sqlite(s) => s.read_cache(),
+            HostStore::Memory(_) => None,
         }
     }
 }

@@ -110,7 +110,6 @@
 //! The engine hands the store only hashes of `returned: never` values (passwords); the
 //! `search` column and the index tables leave them out.
 
-mod cache;
 mod listen;
 mod options;
 mod query;
@@ -123,9 +122,9 @@ mod write;
 
 mod migrations;
 
-pub use cache::CacheStats;
 pub use migrations::LAYOUT_VERSION;
 pub use options::{is_postgres_url, redacted_url, PostgresOptions, TlsMode};
+pub use scim_store_cache::{CacheStats, ReadCacheHandle};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -164,31 +163,6 @@ impl Drop for PostgresStore {
     }
 }
 
-/// A store's read cache as a host's metrics see it ([`PostgresStore::read_cache`]).
-#[derive(Clone)]
-pub struct ReadCacheHandle(Arc<cache::ReadCache>);
-
-impl ReadCacheHandle {
-    /// What the cache did since the store connected, and what it holds now.
-    pub fn stats(&self) -> CacheStats {
-        self.0.stats()
-    }
-
-    /// Whether its connection is listening (else it answers nothing and keeps nothing).
-    pub fn is_listening(&self) -> bool {
-        self.0.is_live()
-    }
-}
-
-impl std::fmt::Debug for ReadCacheHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadCacheHandle")
-            .field("stats", &self.stats())
-            .field("listening", &self.is_listening())
-            .finish()
-    }
-}
-
 /// What every call needs, shared with the store's tasks.
 pub(crate) struct Core {
     /// What the store knows of the resource types (what goes out of line, what is hidden).
@@ -199,7 +173,7 @@ pub(crate) struct Core {
     pub(crate) retries: u32,
     pub(crate) schema: String,
     /// The read cache ([`PostgresOptions::read_cache`]), if on.
-    pub(crate) cache: Option<Arc<cache::ReadCache>>,
+    pub(crate) cache: Option<Arc<scim_store_cache::ReadCache>>,
 }
 
 impl Core {
@@ -388,7 +362,7 @@ impl PostgresStore {
                 retries: options.serialization_retries,
                 schema: options.schema.clone(),
                 cache: std::num::NonZeroUsize::new(options.read_cache).map(|n| {
-                    Arc::new(cache::ReadCache::new(
+                    Arc::new(scim_store_cache::ReadCache::new(
                         n,
                         options.read_cache_bytes,
                         options.read_cache_ttl,
@@ -472,7 +446,7 @@ impl PostgresStore {
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn read_cache(&self) -> Option<ReadCacheHandle> {
-        self.core.cache.clone().map(ReadCacheHandle)
+        self.core.cache.clone().map(ReadCacheHandle::new)
     }
 
     /// Runs `job` on the store's runtime; the returned future (any executor may poll it)

@@ -11,8 +11,8 @@ use deadpool_postgres::Object;
 use tokio_postgres::AsyncMessage;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::cache::ReadCache;
 use crate::Fail;
+use scim_store_cache::{ReadCache, SEPARATOR};
 
 /// The triggers. `{s}` is the schema (checked: it needs no quoting), which is also the
 /// channel. A payload is `tenant \x1f id` with the id folded to ASCII lower case (a
@@ -125,6 +125,15 @@ pub(crate) async fn install_triggers(
     Ok(tx.commit().await?)
 }
 
+/// A notification's payload: `tenant \x1f id` invalidates that key; anything else (`*`, a
+/// payload this store did not send) clears everything.
+fn notified(cache: &ReadCache, payload: &str) {
+    match payload.rsplit_once(SEPARATOR) {
+        Some((tenant, id)) => cache.invalidate(tenant, [id]),
+        None => cache.clear(),
+    }
+}
+
 /// How often the listening connection is checked (a peer that vanished without closing
 /// the socket is found within this, plus the check's own timeout).
 const PING_EVERY: Duration = Duration::from_secs(10);
@@ -167,7 +176,7 @@ async fn session(
     let mut driver = tokio::spawn(async move {
         while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             match message {
-                Ok(AsyncMessage::Notification(n)) => feed.notified(n.payload()),
+                Ok(AsyncMessage::Notification(n)) => notified(&feed, n.payload()),
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -194,5 +203,58 @@ async fn session(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::num::NonZeroUsize;
+
+    use scim_core::{Referrer, StoredResource, WithReferences};
+    use serde_json::json;
+
+    use super::*;
+
+    fn fill(c: &ReadCache, id: &str) {
+        let answer: WithReferences = (
+            StoredResource {
+                id: id.to_owned(),
+                version: 1,
+                resource: json!({"id": id}),
+            },
+            Some(Vec::new()),
+        );
+        let ticket = c.ticket("t", id).unwrap();
+        c.fill(ticket, ("t", "User", id), &groups(), &answer);
+    }
+
+    fn groups() -> Referrer {
+        Referrer::new("Group", "members")
+    }
+
+    fn kept(c: &ReadCache, id: &str) -> bool {
+        c.get("t", "User", id, &groups()).is_some()
+    }
+
+    #[test]
+    fn a_key_evicts_its_entry_and_anything_else_clears_everything() {
+        let c = ReadCache::new(
+            NonZeroUsize::new(10).unwrap(),
+            1 << 20,
+            Duration::from_secs(60),
+        );
+        c.go_live();
+        fill(&c, "u1");
+        fill(&c, "u2");
+        notified(&c, "t\u{1f}U1");
+        assert!(!kept(&c, "u1"));
+        assert!(kept(&c, "u2"));
+        notified(&c, "*");
+        assert!(!kept(&c, "u2"));
+        fill(&c, "u2");
+        notified(&c, "not a payload of ours");
+        assert!(!kept(&c, "u2"));
     }
 }

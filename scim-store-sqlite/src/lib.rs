@@ -154,6 +154,7 @@
 //! [`SqliteStore::create_batch`] stores many resources in one transaction (one durable
 //! commit), with the same code as [`Store::create`].
 
+mod cache;
 mod keys_of;
 mod migrations;
 mod open;
@@ -169,8 +170,10 @@ mod write;
 /// The row layout, shared with the other SQL stores.
 use scim_store_layout as layout;
 
+pub use cache::CacheOptions;
 pub use open::SqliteOptions;
 pub(crate) use read::attach_members;
+pub use scim_store_cache::{CacheStats, ReadCacheHandle};
 pub(crate) use write::{
     current_version, index_unique, member_state, update_row, version_param, write_keys,
     write_side_tables,
@@ -232,6 +235,8 @@ struct Core {
     max_indexed_values: usize,
     /// The number of resources of each (tenant, type), as last counted, and when.
     counts: std::sync::Mutex<HashMap<(String, String), (u64, std::time::Instant)>>,
+    /// The read cache ([`SqliteOptions::read_cache`]), unless it is off.
+    cache: Option<Arc<scim_store_cache::ReadCache>>,
 }
 
 /// How long a count of a type's resources is trusted by [`Core::refuse_sure_scans`].

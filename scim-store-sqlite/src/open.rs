@@ -15,6 +15,7 @@ use scim_core::Store;
 use scim_core::{StoreError, StoreSchema, StoredResource, UniqueKey};
 use serde_json::Value;
 
+use crate::cache::{CacheOptions, Invalidation};
 use crate::pool::{BatchHooks, FileDb, Pool, PoolOptions};
 use crate::{migrations, trigrams, unavailable, Core, SqliteStore};
 
@@ -167,6 +168,15 @@ impl SqliteStore {
             finish: trigrams::deferral::finish,
             abandon: trigrams::deferral::abandon,
         });
+        let cache = options.read_cache.build();
+        let invalidation = match &cache {
+            Some(cache) => Some(Invalidation::install(
+                &writer,
+                Arc::clone(cache),
+                options.read_cache.poll,
+            )?),
+            None => None,
+        };
         Ok(SqliteStore {
             core: Arc::new(Core {
                 schema,
@@ -175,8 +185,9 @@ impl SqliteStore {
                 max_scan: pool.max_scan,
                 max_indexed_values: options.max_indexed_values,
                 counts: std::sync::Mutex::new(HashMap::new()),
+                cache,
             }),
-            pool: Pool::start(writer, readers, file, hooks, pool)?,
+            pool: Pool::start(writer, readers, file, hooks, invalidation, pool)?,
         })
     }
 
@@ -355,6 +366,13 @@ pub struct SqliteOptions {
     /// unguessable; a version-7 id also tells the millisecond of its creation, as
     /// `meta.created` does. Ids already stored keep their kind.
     pub time_ordered_ids: bool,
+    /// The read cache: `GET /Users/{id}` ([`Store::get_with_references`]) answered from
+    /// memory, on the caller's thread, while nothing it depends on changed (default: on,
+    /// 10,000 answers, 64 MiB; [`CacheOptions::off`] turns it off). This store's own
+    /// writes invalidate what they touch before they are answered, so a client always
+    /// reads its writes; another process's writes to the same file are noticed within
+    /// [`CacheOptions::poll`] (see [`CacheOptions`]).
+    pub read_cache: CacheOptions,
 }
 
 impl Default for SqliteOptions {
@@ -364,6 +382,7 @@ impl Default for SqliteOptions {
             pool: PoolOptions::default(),
             max_indexed_values: 100,
             time_ordered_ids: true,
+            read_cache: CacheOptions::default(),
         }
     }
 }
@@ -374,6 +393,7 @@ impl std::fmt::Debug for SqliteOptions {
             .field("pool", &self.pool)
             .field("max_indexed_values", &self.max_indexed_values)
             .field("time_ordered_ids", &self.time_ordered_ids)
+            .field("read_cache", &self.read_cache)
             .finish_non_exhaustive()
     }
 }
@@ -410,6 +430,18 @@ impl SqliteOptions {
     /// ```
     pub fn time_ordered_ids(mut self, on: bool) -> Self {
         self.time_ordered_ids = on;
+        self
+    }
+
+    /// Sets [`SqliteOptions::read_cache`].
+    ///
+    /// ```
+    /// use scim_store_sqlite::{CacheOptions, SqliteOptions};
+    /// let o = SqliteOptions::default().read_cache(CacheOptions::off());
+    /// assert_eq!(o.read_cache.entries, 0);
+    /// ```
+    pub fn read_cache(mut self, cache: CacheOptions) -> Self {
+        self.read_cache = cache;
         self
     }
 }

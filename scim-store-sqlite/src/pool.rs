@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use scim_core::StoreError;
 
+use crate::cache::Invalidation;
 use crate::unavailable;
 
 /// The limits of the store's threads.
@@ -166,6 +167,7 @@ impl Pool {
         readers: Vec<Connection>,
         file: Option<FileDb>,
         hooks: Option<BatchHooks>,
+        invalidation: Option<Invalidation>,
         options: PoolOptions,
     ) -> Result<Pool, StoreError> {
         let mut threads = Vec::new();
@@ -206,6 +208,7 @@ impl Pool {
                 checkpoints,
                 syncs,
                 hooks,
+                invalidation,
             )
         })?);
         let mut queues = Vec::with_capacity(readers.len());
@@ -537,7 +540,11 @@ fn checkpoint_loop(conn: &Connection, asked: &Receiver<()>, state: &WalState, li
 /// Takes what is queued (up to `max_batch`), runs it in one transaction with a savepoint per
 /// job, commits once, then answers every job; after a commit, asks `checkpoints` (if any)
 /// for a checkpoint, at most every [`CHECKPOINT_EVERY`], or once the writer has been idle
-/// for [`CHECKPOINT_WHEN_IDLE`] with commits not yet asked for.
+/// for [`CHECKPOINT_WHEN_IDLE`] with commits not yet asked for. With a read cache
+/// (`invalidation`), what each batch wrote is invalidated after its transaction ends and
+/// before any of its writes is answered, and other processes' commits are looked for before
+/// each batch and, while idle, every [`Invalidation::poll_every`].
+#[allow(clippy::too_many_arguments)]
 fn write_loop(
     conn: &Connection,
     budget: &Budget,
@@ -546,27 +553,37 @@ fn write_loop(
     checkpoints: Option<(SyncSender<()>, Arc<WalState>)>,
     syncs: Option<Sender<Vec<Finished>>>,
     hooks: Option<BatchHooks>,
+    mut invalidation: Option<Invalidation>,
 ) {
     let mut last_asked = Instant::now();
     // Commits since the last request for a checkpoint.
     let mut unasked = false;
     loop {
-        let idle = (checkpoints.is_some() && unasked).then_some(CHECKPOINT_WHEN_IDLE);
+        let idle = if checkpoints.is_some() && unasked {
+            Some(CHECKPOINT_WHEN_IDLE)
+        } else {
+            invalidation.as_ref().map(Invalidation::poll_every)
+        };
         let first = match next_write(rx, idle) {
             Next::Job(job) => job,
             Next::Closed => break,
             Next::Idle => {
-                if let Some((checkpoints, _)) = &checkpoints {
-                    let _ = checkpoints.try_send(());
+                if unasked {
+                    if let Some((checkpoints, _)) = &checkpoints {
+                        let _ = checkpoints.try_send(());
+                    }
+                    last_asked = Instant::now();
+                    unasked = false;
                 }
-                last_asked = Instant::now();
-                unasked = false;
-                match rx.recv() {
-                    Ok(job) => job,
-                    Err(_) => break,
+                if let Some(inv) = &mut invalidation {
+                    inv.poll_if_due(conn);
                 }
+                continue;
             }
         };
+        if let Some(inv) = &mut invalidation {
+            inv.poll_if_due(conn);
+        }
         let mut batch = vec![first];
         while batch.len() < max_batch.max(1) {
             match rx.try_recv() {
@@ -627,6 +644,9 @@ fn write_loop(
             if let Some(h) = hooks {
                 (h.abandon)();
             }
+        }
+        if let Some(inv) = &invalidation {
+            inv.after_batch();
         }
         match (&syncs, commit) {
             // Committed, not yet durable: answered once the WAL is synced.
@@ -693,7 +713,7 @@ mod tests {
             query_budget: budget,
             ..PoolOptions::default()
         };
-        Pool::start(w, readers, None, None, options).unwrap()
+        Pool::start(w, readers, None, None, None, options).unwrap()
     }
 
     fn insert(p: &Pool, k: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
@@ -723,6 +743,7 @@ mod tests {
                 open(&path),
                 vec![open(&path)],
                 Some(file),
+                None,
                 None,
                 PoolOptions::default(),
             )

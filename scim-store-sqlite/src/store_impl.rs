@@ -171,16 +171,38 @@ impl Store for SqliteStore {
         id: &str,
         referrer: &Referrer,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
-        let core = Arc::clone(&self.core);
-        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
-        let referrer = referrer.clone();
-        self.pool.read(move |conn| {
-            let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
-                return Ok(None);
-            };
-            let references = core.references_in(conn, &tenant, &referrer, &[id])?;
-            Ok(Some((found, references)))
-        })
+        // From the read cache, on the caller's thread, when nothing it depends on changed
+        // since it was read (see `crate::cache`); else read, and kept unless a write to it
+        // (or to a group it names) ended meanwhile.
+        let cache = self.core.cache.as_deref();
+        let hit = cache.and_then(|c| c.get(tenant, rt, id, referrer));
+        let ticket = match hit {
+            Some(_) => None,
+            None => cache.and_then(|c| c.ticket(tenant, id)),
+        };
+        let job = hit.is_none().then(|| {
+            let core = Arc::clone(&self.core);
+            let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+            let referrer = referrer.clone();
+            self.pool.read(move |conn| {
+                let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                    return Ok(None);
+                };
+                let references =
+                    core.references_in(conn, &tenant, &referrer, std::slice::from_ref(&id))?;
+                let answer = (found, references);
+                if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
+                    cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
+                }
+                Ok(Some(answer))
+            })
+        });
+        async move {
+            match job {
+                Some(job) => job.await,
+                None => Ok(hit),
+            }
+        }
     }
 
     /// [`Store::create`] with the check in its transaction.

@@ -46,6 +46,10 @@ pub(crate) struct ConfigFile {
     max_write_batch: Option<u64>,
     max_wal_frames: Option<u64>,
     time_ordered_ids: Option<bool>,
+    read_cache: Option<u64>,
+    read_cache_bytes: Option<u64>,
+    read_cache_ttl_ms: Option<u64>,
+    read_cache_poll_ms: Option<u64>,
     tokens: Option<Vec<TokenEntry>>,
     jwt: Option<JwtKeys>,
     tls_cert: Option<String>,
@@ -352,6 +356,18 @@ impl ConfigFile {
         if let Some(on) = self.time_ordered_ids {
             o.sqlite_time_ordered_ids = on;
         }
+        if let Some(n) = self.read_cache {
+            o.sqlite_read_cache.entries = size(n);
+        }
+        if let Some(n) = self.read_cache_bytes {
+            o.sqlite_read_cache.bytes = size(n);
+        }
+        if let Some(d) = millis("read_cache_ttl_ms", self.read_cache_ttl_ms)? {
+            o.sqlite_read_cache.ttl = d;
+        }
+        if let Some(d) = millis("read_cache_poll_ms", self.read_cache_poll_ms)? {
+            o.sqlite_read_cache.poll = d;
+        }
         if let Some(path) = self.tls_cert {
             o.tls_cert = Some(path.into());
         }
@@ -424,6 +440,8 @@ mod tests {
                 "argon2": {"memory_kib": 64, "iterations": 3, "lanes": 2},
                 "sqlite_readers": 9, "query_budget_ms": 10, "max_write_batch": 11, "max_scan": 12,
                 "max_indexed_values": 14, "max_wal_frames": 15, "time_ordered_ids": false,
+                "read_cache": 16, "read_cache_bytes": 17, "read_cache_ttl_ms": 18,
+                "read_cache_poll_ms": 19,
                 "tokens": [{"token": "t1", "scopes": ["https://gluu.org/scim/users.read"]},
                            {"token": "t2", "scopes": "all"}, {"token": "t3"}],
                 "tls_cert": "c.pem", "tls_key": "k.pem", "metrics_token": "m", "log_json": true}"#,
@@ -468,6 +486,13 @@ mod tests {
         assert_eq!(o.sqlite.max_wal_frames, 15);
         assert!(!o.sqlite_time_ordered_ids);
         assert!(ServeOptions::new().sqlite_time_ordered_ids);
+        let c = o.sqlite_read_cache;
+        assert_eq!((c.entries, c.bytes), (16, 17));
+        assert_eq!(
+            (c.ttl, c.poll),
+            (Duration::from_millis(18), Duration::from_millis(19))
+        );
+        assert_eq!(ServeOptions::new().sqlite_read_cache.entries, 10_000);
         let scopes = |t: &str| o.tokens.authorize(Some(t)).map(|g| g.scopes.clone());
         assert_eq!(
             scopes("Bearer t1"),
@@ -558,6 +583,8 @@ mod tests {
             "idle_timeout_ms",
             "body_timeout_ms",
             "query_budget_ms",
+            "read_cache_ttl_ms",
+            "read_cache_poll_ms",
         ] {
             let e = load(&format!(r#"{{"{key}": 0}}"#)).unwrap_err();
             assert!(e.contains(key), "{e}");

@@ -71,7 +71,7 @@ impl StoreCalls {
     }
 }
 
-/// The PostgreSQL store's read cache, read at each scrape.
+/// The store's read cache (SQLite or PostgreSQL), read at each scrape.
 #[derive(Debug)]
 struct ReadCacheMetrics(scim_store_postgres::ReadCacheHandle);
 
@@ -81,12 +81,12 @@ impl Collector for ReadCacheMetrics {
         for (name, help, value) in [
             (
                 "read_cache_hits",
-                "GET /Users/{id} answered from the PostgreSQL store's read cache",
+                "GET /Users/{id} answered from the store's read cache",
                 stats.hits,
             ),
             (
                 "read_cache_misses",
-                "GET /Users/{id} read from the database (not cached, or the cache not listening)",
+                "GET /Users/{id} read from the database (not cached, or the cache off)",
                 stats.misses,
             ),
             (
@@ -111,8 +111,8 @@ impl Collector for ReadCacheMetrics {
             ),
             (
                 "read_cache_listening",
-                "1 while the read cache's connection listens for changes (else it is off)",
-                i64::from(self.0.is_listening()),
+                "1 while the read cache hears of every change (PostgreSQL: its connection listens; else it is off)",
+                i64::from(self.0.is_live()),
             ),
         ] {
             let gauge = ConstGauge::new(value);

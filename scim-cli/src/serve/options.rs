@@ -92,6 +92,11 @@ pub struct ServeOptions {
     /// Whether the SQLite store makes time-ordered (version-7) ids (key `time_ordered_ids`,
     /// default `true`; `scim_store_sqlite::SqliteOptions::time_ordered_ids`).
     pub sqlite_time_ordered_ids: bool,
+    /// The SQLite store's read cache (`scim_store_sqlite::SqliteOptions::read_cache`):
+    /// keys `read_cache` (answers kept, default 10,000; 0 turns it off), `read_cache_bytes`
+    /// (default 64 MiB), `read_cache_ttl_ms` (default 300,000) and `read_cache_poll_ms` (how
+    /// soon another process's write to the file is noticed, default 50).
+    pub sqlite_read_cache: scim_store_sqlite::CacheOptions,
     /// The PostgreSQL store's settings, for a `db` that is a `postgres://` URL (its `url`
     /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
     /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
@@ -168,6 +173,7 @@ impl ServeOptions {
             sqlite: PoolOptions::default(),
             sqlite_max_indexed_values: 100,
             sqlite_time_ordered_ids: true,
+            sqlite_read_cache: scim_store_sqlite::CacheOptions::default(),
             postgres: PostgresOptions::new(""),
             jwt: None,
             tls_cert: None,
@@ -187,7 +193,8 @@ impl ServeOptions {
     ///   "argon2": {"memory_kib": 19456, "iterations": 2, "lanes": 1},
     ///   "sqlite_readers": 4, "query_budget_ms": 2000, "max_write_batch": 256,
     ///   "max_scan": 2000000, "max_indexed_values": 100, "max_wal_frames": 16384,
-    ///   "time_ordered_ids": true,
+    ///   "time_ordered_ids": true, "read_cache": 10000, "read_cache_bytes": 67108864,
+    ///   "read_cache_ttl_ms": 300000, "read_cache_poll_ms": 50,
     ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
     ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5,
     ///                "read_cache": 10000, "read_cache_bytes": 67108864,

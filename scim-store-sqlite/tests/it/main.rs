@@ -12,6 +12,7 @@ mod members;
 mod no_errors;
 mod props;
 mod pushdown;
+mod read_cache;
 mod scan_limit;
 mod secrets;
 mod sort;
@@ -19,6 +20,14 @@ mod suite;
 
 use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
+
+/// A fresh directory for this test process's files of test `name`.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scim-sqlite-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
 
 fn memory_store() -> SqliteStore {
     SqliteStore::open_in_memory(scim_core::StoreSchema::of(&Registry::standard())).expect("open")

@@ -1,41 +1,65 @@
-//! The read cache: [`Store::get_with_references`](scim_core::Store::get_with_references)
-//! (`GET /Users/{id}`) answered from memory while nothing that read depends on has changed.
+//! The read cache SCIM stores share: answers to
+//! [`Store::get_with_references`](scim_core::Store::get_with_references) (`GET /Users/{id}`)
+//! kept in memory while nothing they depend on has changed, so that a repeated read is
+//! answered on the caller's thread without a trip to the database.
 //!
-//! What invalidates an entry:
+//! The store tells the cache what changed; the cache never looks at the database itself:
 //!
-//! - a notification from the database ([`crate::listen`]): triggers on `resources` and
-//!   `members` name, at commit, the tenant and id of every row written by any process
-//!   (another replica, this one, a hand-written `UPDATE`);
-//! - this store's own writes, evicted in the write's task after its transaction ends and
-//!   before the caller hears of it (read-your-writes on one replica needs no notification);
-//! - an entry's references: a user's entry also lists the groups that hold it, and a change
-//!   to one of those groups (renamed, deleted) evicts it;
-//! - age ([`PostgresOptions::read_cache_ttl`](crate::PostgresOptions::read_cache_ttl)), as
-//!   a bound on anything missed.
+//! - [`ReadCache::invalidate`]: these ids (of a tenant) were written — by the store itself,
+//!   after its transaction ended and before its caller hears of the write (read-your-writes),
+//!   or by someone else, as the store heard of it (PostgreSQL: a notification from triggers;
+//!   SQLite: triggers on the writer's connection);
+//! - [`ReadCache::clear`]: something changed that the store cannot name (another process
+//!   wrote to a SQLite file; a PostgreSQL notification for too many rows);
+//! - [`ReadCache::go_live`] / [`ReadCache::go_dead`]: whether the store hears of every change
+//!   (a PostgreSQL store's listening connection is up). While dead, nothing is kept or
+//!   answered.
+//!
+//! An entry is also dropped when one of its references changes (a user's entry lists the
+//! groups that hold it; a change to one of those groups evicts it) and when it is older
+//! than the cache's time to live, as a bound on anything missed.
 //!
 //! A read that missed may fill the entry only if neither its key nor any group its answer
-//! names was invalidated between its start and its end (the [`Ticket`]'s epoch against
-//! the epoch of each key's slot), so an answer read before a change can never be cached
-//! after the change's notification was handled. Without a listening connection the cache
-//! is off (every read goes to the database) and empty.
+//! names was invalidated between its start and its end (the [`Ticket`]'s epoch against the
+//! epoch of each key's slot), so an answer read before a change can never be cached after
+//! the change was heard of.
+//!
+//! ```
+//! use std::{num::NonZeroUsize, time::Duration};
+//! use scim_core::{Referrer, StoredResource};
+//! use scim_store_cache::ReadCache;
+//! use serde_json::json;
+//!
+//! let cache = ReadCache::new(NonZeroUsize::new(100).unwrap(), 1 << 20, Duration::from_secs(60));
+//! cache.go_live();
+//! let groups = Referrer::new("Group", "members");
+//! // A read that missed: a ticket first, then the database, then the fill.
+//! assert!(cache.get("t", "User", "u1", &groups).is_none());
+//! let ticket = cache.ticket("t", "u1").unwrap();
+//! let answer = (
+//!     StoredResource { id: "u1".into(), version: 1, resource: json!({"userName": "bjensen"}) },
+//!     Some(vec![]),
+//! );
+//! cache.fill(ticket, ("t", "User", "u1"), &groups, &answer);
+//! assert_eq!(cache.get("t", "User", "u1", &groups), Some(answer));
+//! // Written (the id is matched without regard to ASCII case): gone.
+//! cache.invalidate("t", ["U1"]);
+//! assert!(cache.get("t", "User", "u1", &groups).is_none());
+//! ```
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use scim_core::{Referrer, WithReferences};
 use serde_json::Value;
 
-/// The field separator of a notification's payload (`tenant \x1f id`).
-pub(crate) const SEPARATOR: char = '\u{1f}';
-
-/// A payload asking every entry to go (what a trigger sends when a key is too long for a
-/// notification).
-#[cfg(test)]
-pub(crate) const EVERYTHING: &str = "*";
+/// The field separator of a PostgreSQL store's notification (`tenant \x1f id`): a tenant
+/// holding it could not be named by one, and is never cached.
+pub const SEPARATOR: char = '\u{1f}';
 
 /// A cache key: the tenant and the id folded to ASCII lower case, as the triggers send
 /// them (a member's `value` names a resource case-insensitively).
@@ -106,7 +130,7 @@ fn weight_of(answer: &WithReferences, limit: usize) -> Option<usize> {
 
 /// What a read that missed may fill the cache with, if nothing was invalidated meanwhile.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ticket(u64);
+pub struct Ticket(u64);
 
 /// How many invalidation slots a cache has (keys share them by hash: a collision only
 /// keeps a read from filling).
@@ -129,11 +153,10 @@ struct State {
     stats: CacheStats,
 }
 
-/// What a store's read cache did since it started
-/// ([`ReadCacheHandle::stats`](crate::ReadCacheHandle::stats)).
+/// What a store's read cache did since it started ([`ReadCacheHandle::stats`]).
 ///
 /// ```
-/// let s = scim_store_postgres::CacheStats::default();
+/// let s = scim_store_cache::CacheStats::default();
 /// assert_eq!((s.hits, s.misses, s.fills, s.entries), (0, 0, 0, 0));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -195,8 +218,8 @@ impl State {
     }
 }
 
-/// The cache of one store (see the module docs).
-pub(crate) struct ReadCache {
+/// The cache of one store (see the crate docs).
+pub struct ReadCache {
     state: Mutex<State>,
     ttl: Duration,
     /// What all entries may take together, about.
@@ -207,9 +230,10 @@ pub(crate) struct ReadCache {
 /// emails is read anew each time rather than pushing out hundreds of others).
 const MAX_SHARE: usize = 16;
 
-/// Whether answers for `id` in `tenant` may be cached: the triggers fold ids to ASCII
-/// lower case and a `text` column holds no NUL, so an id outside printable ASCII (never
-/// one the store assigns) or a tenant with a NUL or the separator is always read anew.
+/// Whether answers for `id` in `tenant` may be cached: stores fold ids to ASCII lower case
+/// when they name what changed and a PostgreSQL `text` column holds no NUL, so an id
+/// outside printable ASCII (never one a store assigns) or a tenant with a NUL or the
+/// [`SEPARATOR`] is always read anew.
 fn cacheable(tenant: &str, id: &str) -> bool {
     id.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
         && !tenant.contains(['\0', SEPARATOR])
@@ -219,7 +243,14 @@ fn cacheable(tenant: &str, id: &str) -> bool {
 impl ReadCache {
     /// Room for `capacity` answers taking about `budget` bytes together (one at most a
     /// sixteenth of it), each kept at most `ttl`; off until [`ReadCache::go_live`].
-    pub(crate) fn new(capacity: NonZeroUsize, budget: usize, ttl: Duration) -> Self {
+    ///
+    /// ```
+    /// # use std::{num::NonZeroUsize, time::Duration};
+    /// let cache = scim_store_cache::ReadCache::new(NonZeroUsize::MIN, 1 << 20, Duration::ZERO);
+    /// assert!(!cache.is_live());
+    /// assert!(cache.ticket("t", "u1").is_none(), "off: reads do not fill");
+    /// ```
+    pub fn new(capacity: NonZeroUsize, budget: usize, ttl: Duration) -> Self {
         ReadCache {
             state: Mutex::new(State {
                 entries: LruCache::new(capacity),
@@ -241,7 +272,7 @@ impl ReadCache {
     }
 
     /// The cached answer for `id`, if there is a fresh one for the same question.
-    pub(crate) fn get(
+    pub fn get(
         &self,
         tenant: &str,
         resource_type: &str,
@@ -274,7 +305,7 @@ impl ReadCache {
 
     /// Taken before a read that missed: what [`ReadCache::fill`] checks. `None` while the
     /// cache is off.
-    pub(crate) fn ticket(&self, tenant: &str, id: &str) -> Option<Ticket> {
+    pub fn ticket(&self, tenant: &str, id: &str) -> Option<Ticket> {
         if !cacheable(tenant, id) {
             return None;
         }
@@ -284,7 +315,7 @@ impl ReadCache {
 
     /// Keeps `answer`, read after `ticket` was taken, unless its key or a key it names was
     /// invalidated since (or everything was dropped).
-    pub(crate) fn fill(
+    pub fn fill(
         &self,
         ticket: Ticket,
         (tenant, resource_type, id): (&str, &str, &str),
@@ -337,46 +368,42 @@ impl ReadCache {
     }
 
     /// `ids` in `tenant` were written (by this store, or as a notification says).
-    pub(crate) fn invalidate<'a>(&self, tenant: &str, ids: impl IntoIterator<Item = &'a str>) {
+    pub fn invalidate<'a>(&self, tenant: &str, ids: impl IntoIterator<Item = &'a str>) {
         let mut state = self.state();
         for id in ids {
             state.invalidate(&Key::new(tenant, id));
         }
     }
 
-    /// A notification's payload: `tenant \x1f id`, or anything else (`*`, a payload this
-    /// store did not send) for everything.
-    pub(crate) fn notified(&self, payload: &str) {
-        match payload.rsplit_once(SEPARATOR) {
-            Some((tenant, id)) => self.invalidate(tenant, [id]),
-            None => self.state().clear(),
-        }
+    /// Everything may have changed: every entry goes, and reads in flight may not fill.
+    pub fn clear(&self) {
+        self.state().clear();
     }
 
-    /// The listening connection is up: from now on every change is heard of. What was
-    /// kept before is dropped (changes may have been missed), and reads in flight may not
-    /// fill.
-    pub(crate) fn go_live(&self) {
+    /// The store hears of every change from now on (a PostgreSQL store's listening
+    /// connection is up): answers are kept and given. What was kept before is dropped
+    /// (changes may have been missed), and reads in flight may not fill.
+    pub fn go_live(&self) {
         let mut state = self.state();
         state.clear();
         state.live = true;
     }
 
-    /// The listening connection is gone: changes may go unheard, so nothing is kept or
-    /// answered until it is back.
-    pub(crate) fn go_dead(&self) {
+    /// Changes may go unheard (the listening connection is gone): nothing is kept or
+    /// answered until [`ReadCache::go_live`].
+    pub fn go_dead(&self) {
         let mut state = self.state();
         state.clear();
         state.live = false;
     }
 
-    /// Whether answers are being cached (the listening connection is up).
-    pub(crate) fn is_live(&self) -> bool {
+    /// Whether answers are being kept and given ([`ReadCache::go_live`]).
+    pub fn is_live(&self) -> bool {
         self.state().live
     }
 
     /// What the cache did so far.
-    pub(crate) fn stats(&self) -> CacheStats {
+    pub fn stats(&self) -> CacheStats {
         let state = self.state();
         CacheStats {
             entries: state.entries.len(),
@@ -388,6 +415,49 @@ impl ReadCache {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.state().entries.len()
+    }
+}
+
+/// A store's read cache as a host's metrics see it (what a store hands out, for instance
+/// `PostgresStore::read_cache`).
+///
+/// ```
+/// # use std::{num::NonZeroUsize, sync::Arc, time::Duration};
+/// use scim_store_cache::{ReadCache, ReadCacheHandle};
+/// let cache = Arc::new(ReadCache::new(NonZeroUsize::MIN, 1 << 20, Duration::from_secs(1)));
+/// let handle = ReadCacheHandle::new(Arc::clone(&cache));
+/// assert!(!handle.is_live());
+/// cache.go_live();
+/// assert!(handle.is_live());
+/// assert_eq!(handle.stats().entries, 0);
+/// ```
+#[derive(Clone)]
+pub struct ReadCacheHandle(Arc<ReadCache>);
+
+impl ReadCacheHandle {
+    /// A handle on `cache`.
+    pub fn new(cache: Arc<ReadCache>) -> Self {
+        ReadCacheHandle(cache)
+    }
+
+    /// What the cache did since the store started, and what it holds now.
+    pub fn stats(&self) -> CacheStats {
+        self.0.stats()
+    }
+
+    /// Whether it hears of every change (else it answers nothing and keeps nothing): for
+    /// PostgreSQL, whether its connection is listening.
+    pub fn is_live(&self) -> bool {
+        self.0.is_live()
+    }
+}
+
+impl std::fmt::Debug for ReadCacheHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCacheHandle")
+            .field("stats", &self.stats())
+            .field("live", &self.is_live())
+            .finish()
     }
 }
 
@@ -453,7 +523,7 @@ mod tests {
         assert!(c.get(T, "Group", "u1", &groups()).is_none());
         assert!(c.get("other", "User", "u1", &groups()).is_none());
         // The group renamed (a notification naming it): its members' entries go.
-        c.notified(&format!("{T}\u{1f}g1"));
+        c.invalidate(T, ["g1"]);
         assert_eq!(cached(&c, "u1"), None);
         assert_eq!(cached(&c, "u2"), Some(1));
         // The user itself, named in upper case (a member's value): its entry goes.
@@ -469,7 +539,7 @@ mod tests {
         let c = live(10);
         let ticket = c.ticket(T, "u1").expect("live");
         // A write to the user committed and was heard of while the read was in flight.
-        c.notified(&format!("{T}\u{1f}U1"));
+        c.invalidate(T, ["U1"]);
         c.fill(ticket, (T, "User", "u1"), &groups(), &answer("u1", 1, &[]));
         assert_eq!(cached(&c, "u1"), None);
         // Or to a group the answer names.
@@ -511,7 +581,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_the_triggers_cannot_name_are_never_cached() {
+    fn ids_a_store_cannot_name_are_never_cached() {
         let c = live(10);
         for (tenant, id) in [
             (T, "é"),
@@ -560,14 +630,14 @@ mod tests {
     }
 
     #[test]
-    fn anything_but_a_key_clears_everything() {
+    fn clear_drops_everything_and_reads_in_flight() {
         let c = live(10);
         read(&c, "u1", 1, &[]);
-        c.notified(EVERYTHING);
+        let ticket = c.ticket(T, "u2").expect("live");
+        c.clear();
         assert_eq!(cached(&c, "u1"), None);
-        read(&c, "u1", 1, &[]);
-        c.notified("not a payload of ours");
-        assert_eq!(cached(&c, "u1"), None);
+        c.fill(ticket, (T, "User", "u2"), &groups(), &answer("u2", 1, &[]));
+        assert_eq!(cached(&c, "u2"), None, "read before the clear");
     }
 
     #[test]

@@ -1,0 +1,321 @@
+//! The read cache (`SqliteOptions::read_cache`): what it answers is never older than a
+//! write this store acknowledged, and a write by another process reaches it within the
+//! poll. Where a test must tell an answer from the cache apart from one read anew, it
+//! changes a row behind the store's back (a connection of its own on the file) with the
+//! store's poll set to an hour: only a cached answer can still show the old row.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scim_core::{block_on, ElementChange, Referrer, Store, StoredResource};
+use scim_schema::Registry;
+use scim_store_sqlite::{CacheOptions, SqliteOptions, SqliteStore};
+use serde_json::{json, Value};
+
+use super::temp_dir;
+
+const T: &str = "t";
+
+fn groups() -> Referrer {
+    Referrer::new("Group", "members")
+}
+
+fn user(name: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})
+}
+
+/// A store on `path` whose writer looks for other processes' commits every `poll`.
+fn store_on(path: &Path, poll: Duration) -> SqliteStore {
+    let mut cache = CacheOptions::default();
+    cache.poll = poll;
+    SqliteStore::open_with(
+        path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+        SqliteOptions::default().read_cache(cache),
+    )
+    .unwrap()
+}
+
+fn db(name: &str) -> PathBuf {
+    temp_dir(name).join("cache.db")
+}
+
+/// `GET /Users/{id}` as the engine asks it: the user's version, userName and groups.
+fn read(store: &SqliteStore, id: &str) -> Option<(u64, String, Vec<String>)> {
+    let (user, refs) = block_on(store.get_with_references(T, "User", id, &groups())).unwrap()?;
+    let mut in_groups: Vec<String> = refs
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let display = r.display.and_then(|d| d.as_str().map(str::to_owned));
+            format!("{}:{}", r.referrer, display.unwrap_or_default())
+        })
+        .collect();
+    in_groups.sort();
+    Some((
+        user.version,
+        user.resource["userName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        in_groups,
+    ))
+}
+
+fn hits(store: &SqliteStore) -> u64 {
+    store.read_cache().unwrap().stats().hits
+}
+
+/// Reads `id` until an answer comes from the cache.
+fn warm(store: &SqliteStore, id: &str) {
+    let start = Instant::now();
+    loop {
+        let before = hits(store);
+        read(store, id).unwrap();
+        if hits(store) > before {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{id} never cached"
+        );
+    }
+}
+
+fn create(store: &SqliteStore, rt: &str, body: Value) -> StoredResource {
+    block_on(store.create(T, rt, body, vec![])).unwrap()
+}
+
+/// Renames `id`'s userName behind the store's back (another connection: another process,
+/// as far as the store can tell).
+fn rename_in_sql(path: &Path, id: &str, name: &str) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    let n = c
+        .execute(
+            "UPDATE resources SET resource = json_set(resource, '$.userName', ?1), \
+             version = version + 1 WHERE id = ?2",
+            rusqlite::params![name, id],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+/// Waits (up to 5 s) until `check` holds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < Duration::from_secs(5), "never: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn answers_come_from_the_cache_and_the_stores_own_writes_evict_them() {
+    let path = db("cache-own-writes");
+    // Another process's commits are never looked for: only the store's own writes evict.
+    let store = store_on(&path, Duration::from_secs(3600));
+    let u = create(&store, "User", user("alice"));
+    let other = create(&store, "User", user("bob"));
+    let g = create(
+        &store,
+        "Group",
+        json!({"displayName": "Admins", "members": [{"value": u.id}]}),
+    );
+    assert_eq!(read(&store, &u.id).unwrap().2, [format!("{}:Admins", g.id)]);
+    assert_eq!(read(&store, &other.id).unwrap().2, Vec::<String>::new());
+    warm(&store, &u.id);
+    warm(&store, &other.id);
+
+    // Proof that answers are cached: a row changed behind the store's back still reads as
+    // before.
+    rename_in_sql(&path, &u.id, "changed-in-sql");
+    assert_eq!(read(&store, &u.id).unwrap().1, "alice");
+
+    // The store's own writes, each read back at once.
+    // A replace of the user.
+    let v = block_on(store.get(T, "User", &u.id))
+        .unwrap()
+        .unwrap()
+        .version;
+    let mut body = user("alice2");
+    body["id"] = json!(u.id);
+    block_on(store.replace(T, "User", &u.id, v, body, vec![])).unwrap();
+    assert_eq!(read(&store, &u.id).unwrap().1, "alice2");
+    // A member added to the group: the added user's groups change.
+    warm(&store, &other.id);
+    let head = block_on(store.get_head(T, "Group", &g.id))
+        .unwrap()
+        .unwrap();
+    let mut change = ElementChange::new("members");
+    change.added = vec![json!({"value": other.id})];
+    block_on(store.patch_elements(
+        T,
+        "Group",
+        &g.id,
+        head.version,
+        head.resource,
+        false,
+        change,
+        vec![],
+    ))
+    .unwrap();
+    assert_eq!(
+        read(&store, &other.id).unwrap().2,
+        [format!("{}:Admins", g.id)]
+    );
+    // The group renamed by a replace that also drops the first user.
+    warm(&store, &u.id);
+    warm(&store, &other.id);
+    let head = block_on(store.get(T, "Group", &g.id)).unwrap().unwrap();
+    block_on(store.replace(
+        T,
+        "Group",
+        &g.id,
+        head.version,
+        json!({"id": g.id, "displayName": "Owners", "members": [{"value": other.id}]}),
+        vec![],
+    ))
+    .unwrap();
+    assert_eq!(read(&store, &u.id).unwrap().2, Vec::<String>::new());
+    assert_eq!(
+        read(&store, &other.id).unwrap().2,
+        [format!("{}:Owners", g.id)]
+    );
+    // The group deleted.
+    warm(&store, &other.id);
+    block_on(store.delete(T, "Group", &g.id, None)).unwrap();
+    assert_eq!(read(&store, &other.id).unwrap().2, Vec::<String>::new());
+    // The user deleted.
+    warm(&store, &u.id);
+    block_on(store.delete(T, "User", &u.id, None)).unwrap();
+    assert_eq!(read(&store, &u.id), None);
+    // Another tenant never sees the entry of this one.
+    warm(&store, &other.id);
+    assert!(
+        block_on(store.get_with_references("other", "User", &other.id, &groups()))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_write_by_another_process_is_seen_within_the_poll() {
+    let path = db("cache-elsewhere");
+    let a = store_on(&path, Duration::from_millis(10));
+    let b = store_on(&path, Duration::from_millis(10));
+    let u = create(&b, "User", user("carol"));
+    assert_eq!(read(&a, &u.id).unwrap().1, "carol");
+    warm(&a, &u.id);
+    // Written by the other store: A's writer is idle and finds it by polling.
+    let mut body = user("carol2");
+    body["id"] = json!(u.id);
+    block_on(b.replace(T, "User", &u.id, 1, body, vec![])).unwrap();
+    eventually("A reads B's replace", || {
+        read(&a, &u.id).unwrap().1 == "carol2"
+    });
+    // A group holding the user, created by the other store.
+    warm(&a, &u.id);
+    let g = create(
+        &b,
+        "Group",
+        json!({"displayName": "Ops", "members": [{"value": u.id}]}),
+    );
+    eventually("A sees the user's new group", || {
+        read(&a, &u.id).unwrap().2 == [format!("{}:Ops", g.id)]
+    });
+    // Written by hand in SQL, by no store at all.
+    warm(&a, &u.id);
+    rename_in_sql(&path, &u.id, "carol-sql");
+    eventually("A reads the SQL update", || {
+        read(&a, &u.id).unwrap().1 == "carol-sql"
+    });
+    // Deleted by the other store.
+    warm(&a, &u.id);
+    block_on(b.delete(T, "User", &u.id, None)).unwrap();
+    eventually("A finds the user gone", || read(&a, &u.id).is_none());
+}
+
+/// Readers fill the cache while a writer replaces the user over and over; after each
+/// acknowledged write, no read may show an older version. With the poll at an hour, only
+/// the store's own eviction and the fill check keep it so.
+#[test]
+fn no_read_after_an_acknowledged_write_shows_an_older_version() {
+    let path = db("cache-no-stale");
+    let store = Arc::new(store_on(&path, Duration::from_secs(3600)));
+    let u = create(&store, "User", user("erin"));
+    let acknowledged = Arc::new(AtomicU64::new(1));
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (store, id) = (Arc::clone(&store), u.id.clone());
+            let (acknowledged, done) = (Arc::clone(&acknowledged), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut reads = 0u32;
+                while !done.load(Ordering::SeqCst) {
+                    let floor = acknowledged.load(Ordering::SeqCst);
+                    let (version, ..) = read(&store, &id).unwrap();
+                    assert!(
+                        version >= floor,
+                        "read v{version} after v{floor} was acknowledged"
+                    );
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    for v in 1..=150u64 {
+        let mut body = user(&format!("erin{v}"));
+        body["id"] = json!(u.id);
+        block_on(store.replace(T, "User", &u.id, v, body, vec![])).unwrap();
+        acknowledged.store(v + 1, Ordering::SeqCst);
+        assert_eq!(read(&store, &u.id).unwrap().0, v + 1);
+    }
+    done.store(true, Ordering::SeqCst);
+    let reads: u32 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(reads > 150, "the readers ran ({reads} reads)");
+    let stats = store.read_cache().unwrap().stats();
+    assert!(
+        stats.hits > 0 && stats.fills > 0,
+        "the cache was used: {stats:?}"
+    );
+}
+
+#[test]
+fn with_the_cache_off_every_read_is_fresh() {
+    let path = db("cache-off");
+    let store = SqliteStore::open_with(
+        &path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+        SqliteOptions::default().read_cache(CacheOptions::off()),
+    )
+    .unwrap();
+    assert!(store.read_cache().is_none());
+    let u = create(&store, "User", user("frank"));
+    assert_eq!(read(&store, &u.id).unwrap().1, "frank");
+    assert_eq!(read(&store, &u.id).unwrap().1, "frank");
+    rename_in_sql(&path, &u.id, "frank-sql");
+    assert_eq!(read(&store, &u.id).unwrap().1, "frank-sql");
+}
+
+#[test]
+fn a_batch_naming_more_keys_than_it_lists_clears_everything() {
+    let path = db("cache-many");
+    let store = store_on(&path, Duration::from_secs(3600));
+    let u = create(&store, "User", user("gina"));
+    warm(&store, &u.id);
+    // A group of 12,000 members, the user among them: more keys than one batch lists.
+    let mut members: Vec<Value> = (0..12_000)
+        .map(|i| json!({"value": format!("x{i}")}))
+        .collect();
+    members.push(json!({"value": u.id}));
+    let g = create(
+        &store,
+        "Group",
+        json!({"displayName": "Big", "members": members}),
+    );
+    assert_eq!(read(&store, &u.id).unwrap().2, [format!("{}:Big", g.id)]);
+}

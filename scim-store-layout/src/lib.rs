@@ -220,17 +220,22 @@ pub fn index_keys(search: &Value, id: &str) -> Vec<(&'static str, String)> {
     .0
 }
 
+/// A label over the cap of [`Row::of_capped`], with every key its values fold to (in
+/// document order, repeats kept): what a store keeps instead of index rows (the SQLite
+/// store, a Bloom filter of them) is made from these, not from the search text read again.
+pub type Capped = (&'static str, Vec<String>);
+
 /// [`index_keys`] read through `values` (the strings at `name[.sub]`, [`text_values`] or
 /// its case-insensitive twin), with `id_value` the document's `id`: a label with more than
-/// `cap` distinct keys has none (and is listed second), found without folding them all.
+/// `cap` distinct keys has none (and is listed second, with its keys).
 fn capped_keys<'a>(
     values: impl Fn(&str, Option<&str>) -> Vec<&'a str>,
     id_value: Option<&Value>,
     id: &str,
     cap: usize,
-) -> (Vec<(&'static str, String)>, Vec<&'static str>) {
+) -> (Vec<(&'static str, String)>, Vec<Capped>) {
     let mut keys: Vec<(&'static str, String)> = Vec::new();
-    let mut over: Vec<&'static str> = Vec::new();
+    let mut over: Vec<Capped> = Vec::new();
     // Each label is added by one call only, so repeats are looked for within a call.
     let mut add = |label: &'static str, values: Vec<&str>| {
         if values.len() > cap {
@@ -241,7 +246,7 @@ fn capped_keys<'a>(
                 distinct.len() > cap
             });
             if many {
-                over.push(label);
+                over.push((label, values.iter().map(|v| v.to_lowercase()).collect()));
                 return;
             }
         }
@@ -602,8 +607,8 @@ impl Row {
     }
 
     /// [`Row::of`], with the [`keys`](Row::keys) of a label that has more than `cap`
-    /// distinct keys left out; those labels come second. Linear in the size of the
-    /// resource, and such a label's values are not all folded.
+    /// distinct keys left out; those labels come second, each with its keys ([`Capped`]).
+    /// Linear in the size of the resource.
     ///
     /// ```
     /// use scim_store_layout::Row;
@@ -611,7 +616,8 @@ impl Row {
     ///     "emails": [{"value": "a@x"}, {"value": "b@x"}, {"value": "c@x"}]});
     /// let (row, over) = Row::of_capped(&user, "1", None, &[], 2)?;
     /// assert_eq!(row.keys, vec![("username", "u".to_owned())]);
-    /// assert_eq!(over, vec!["emails.value"]);
+    /// let keys = vec!["a@x".to_owned(), "b@x".to_owned(), "c@x".to_owned()];
+    /// assert_eq!(over, vec![("emails.value", keys)]);
     /// # Ok::<(), scim_core::StoreError>(())
     /// ```
     pub fn of_capped(
@@ -620,7 +626,7 @@ impl Row {
         ool: Option<&str>,
         hidden: &[Hidden],
         cap: usize,
-    ) -> Result<(Row, Vec<&'static str>), StoreError> {
+    ) -> Result<(Row, Vec<Capped>), StoreError> {
         // A hidden attribute that index keys or times are read from is stripped before
         // they are: left to the general path.
         let reads_hidden = hidden.iter().any(|h| {
@@ -1038,7 +1044,9 @@ mod tests {
         assert!(over.is_empty());
         same(&row, &reference_row(&user, "1", &hide));
         let (row, over) = Row::of_capped(&user, "1", None, &hide, 1).expect("row");
-        assert_eq!(over, vec!["emails.value"]);
+        // With every key folded, repeats kept: what the Bloom filter is made of.
+        let folded = vec!["a@x".to_owned(), "a@x".to_owned(), "b@x".to_owned()];
+        assert_eq!(over, vec![("emails.value", folded.clone())]);
         assert_eq!(row.keys, vec![("username", "u".to_owned())]);
         assert!(!row.search.contains("secret"));
         // The general path (a key duplicated by case) caps the same way.
@@ -1046,7 +1054,7 @@ mod tests {
         odd["USERNAME"] = json!("v");
         let (row, over) = Row::of_capped(&odd, "1", None, &hide, 1).expect("row");
         assert!(row.ambiguous);
-        assert_eq!(over, vec!["emails.value"]);
+        assert_eq!(over, vec![("emails.value", folded)]);
         assert_eq!(row.keys.len(), 1);
     }
 

@@ -8,7 +8,7 @@ use scim_core::{
 };
 use serde_json::Value;
 
-use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Element, Row};
+use crate::layout::{changed_out_of_line, hidden_of, search_doc, without, Capped, Element, Row};
 use crate::{keys_of, references, trigrams, unavailable, Core};
 
 /// A resource about to be created: its id, the document with it, and its rows
@@ -17,7 +17,7 @@ pub(crate) struct PreparedCreate {
     id: String,
     resource: Value,
     row: Row,
-    over: Vec<&'static str>,
+    over: Vec<Capped>,
 }
 
 impl Core {
@@ -334,7 +334,7 @@ pub(crate) fn write_side_tables(
     tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),
     row: &Row,
-    over: &[&'static str],
+    over: &[Capped],
     existing: bool,
 ) -> Result<(), StoreError> {
     write_keys(tx, (tenant, rt, id), Some((row, over)), existing)?;
@@ -393,7 +393,7 @@ CREATE TABLE IF NOT EXISTS capped (
 pub(crate) fn write_keys(
     tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),
-    indexed: Option<(&Row, &[&'static str])>,
+    indexed: Option<(&Row, &[Capped])>,
     existing: bool,
 ) -> Result<(), StoreError> {
     let keys = indexed.map_or(&[][..], |(row, _)| &row.keys[..]);
@@ -406,7 +406,7 @@ pub(crate) fn write_keys(
         .and_then(|mut s| s.execute(params![tenant, rt, id]))
         .map_err(unavailable)?;
     }
-    let Some((row, over)) = indexed.filter(|(_, over)| !over.is_empty()) else {
+    let Some((_, over)) = indexed.filter(|(_, over)| !over.is_empty()) else {
         return Ok(());
     };
     let mut insert = tx
@@ -415,15 +415,9 @@ pub(crate) fn write_keys(
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(unavailable)?;
-    for label in over {
-        // The keys the index would hold, read again from the search text, for the filter.
-        let bloom = match keys_of::label_attr(label) {
-            Some((name, sub)) => {
-                let keys = keys_of::keys_of(&row.search, name, sub).map_err(unavailable)?;
-                Some(keys_of::bloom(&keys))
-            }
-            None => None,
-        };
+    for (label, keys) in over {
+        // The keys the index would hold, for the filter.
+        let bloom = keys_of::label_attr(label).map(|_| keys_of::bloom(keys));
         insert
             .execute(params![tenant, rt, label, id, bloom])
             .map_err(unavailable)?;

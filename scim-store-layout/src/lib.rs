@@ -19,6 +19,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use scim_core::secret::{random_uuid, time_ordered_uuid, Entropy};
 use scim_core::StoreError;
 use scim_core::StoreSchema;
 use scim_filter::Instant;
@@ -796,6 +797,31 @@ pub fn without(mut resource: Value, attr: &str) -> Value {
         }
     }
     resource
+}
+
+/// A new resource id nobody can guess from another: with `time_ordered`, a version-7 UUID
+/// (the creation millisecond, read from the system clock, then 74 random bits; see
+/// [`scim_core::secret::time_ordered_uuid`]), which lands at the end of every index keyed
+/// by id instead of on a random page; else a random version-4 one.
+///
+/// ```
+/// let entropy = scim_core::secret::default_entropy();
+/// let id = scim_store_layout::new_id(&*entropy, true)?;
+/// assert_eq!(&id[14..15], "7");
+/// assert_eq!(&scim_store_layout::new_id(&*entropy, false)?[14..15], "4");
+/// # Ok::<(), scim_core::StoreError>(())
+/// ```
+pub fn new_id(entropy: &dyn Entropy, time_ordered: bool) -> Result<String, StoreError> {
+    let id = if time_ordered {
+        // A clock before 1970 gives 0: the id is still unique, only not in order.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        time_ordered_uuid(entropy, now)
+    } else {
+        random_uuid(entropy)
+    };
+    id.map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
-use scim_core::secret::{default_entropy, random_uuid, Entropy};
+use scim_core::secret::{default_entropy, Entropy};
 #[cfg(doc)]
 use scim_core::{Store, UniqueKey};
 use scim_core::{StoreError, StoreSchema};
@@ -169,6 +169,8 @@ pub(crate) struct Core {
     pub(crate) types: StoreSchema,
     pub(crate) pool: Pool,
     pub(crate) entropy: Arc<dyn Entropy>,
+    /// [`PostgresOptions::time_ordered_ids`].
+    pub(crate) time_ordered_ids: bool,
     /// [`PostgresOptions::serialization_retries`].
     pub(crate) retries: u32,
     pub(crate) schema: String,
@@ -182,9 +184,10 @@ impl Core {
         scim_store_layout::out_of_line_of(&self.types, rt)
     }
 
-    /// A random version-4 UUID.
+    /// A new id nobody can guess from another: a version-7 UUID (time first, see
+    /// [`PostgresOptions::time_ordered_ids`]) or a random version-4 one.
     pub(crate) fn next_id(&self) -> Result<String, StoreError> {
-        random_uuid(&*self.entropy).map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
+        scim_store_layout::new_id(&*self.entropy, self.time_ordered_ids)
     }
 
     /// A connection from the pool.
@@ -359,6 +362,7 @@ impl PostgresStore {
                 types,
                 pool,
                 entropy: default_entropy(),
+                time_ordered_ids: options.time_ordered_ids,
                 retries: options.serialization_retries,
                 schema: options.schema.clone(),
                 cache: std::num::NonZeroUsize::new(options.read_cache).map(|n| {

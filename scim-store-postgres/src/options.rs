@@ -126,6 +126,12 @@ pub struct PostgresOptions {
     /// The longest an answer stays in the read cache, however quiet its resource (default
     /// 5 minutes): a bound on anything missed.
     pub read_cache_ttl: Duration,
+    /// Whether new ids are version-7 UUIDs (the creation time, then 74 random bits; see
+    /// [`scim_core::secret::time_ordered_uuid`]) rather than version-4 (all random).
+    /// Default `true`: ids made in a row land at the end of every B-tree keyed by id
+    /// instead of on a random page each. Either kind is unguessable; a version-7 id also
+    /// tells the millisecond of its creation, as `meta.created` does.
+    pub time_ordered_ids: bool,
 }
 
 impl PostgresOptions {
@@ -143,6 +149,7 @@ impl PostgresOptions {
             read_cache: 10_000,
             read_cache_bytes: 64 << 20,
             read_cache_ttl: Duration::from_secs(300),
+            time_ordered_ids: true,
         }
     }
 
@@ -200,6 +207,18 @@ impl PostgresOptions {
         self
     }
 
+    /// Sets [`PostgresOptions::time_ordered_ids`].
+    ///
+    /// ```
+    /// let o = scim_store_postgres::PostgresOptions::new("postgres://localhost/scim");
+    /// assert!(o.time_ordered_ids);
+    /// assert!(!o.time_ordered_ids(false).time_ordered_ids);
+    /// ```
+    pub fn time_ordered_ids(mut self, on: bool) -> Self {
+        self.time_ordered_ids = on;
+        self
+    }
+
     /// Sets [`PostgresOptions::read_cache_bytes`].
     ///
     /// ```
@@ -240,6 +259,7 @@ impl fmt::Debug for PostgresOptions {
             .field("read_cache", &self.read_cache)
             .field("read_cache_bytes", &self.read_cache_bytes)
             .field("read_cache_ttl", &self.read_cache_ttl)
+            .field("time_ordered_ids", &self.time_ordered_ids)
             .finish()
     }
 }

@@ -132,6 +132,13 @@
 //! that the member exists inside the transaction that writes it. A crash leaves the old
 //! state or the new one; a DELETE of an id that is gone still removes its memberships.
 //!
+//! # Read cache
+//!
+//! `GET /Users/{id}` ([`Store::get_with_references`]) is answered from memory while nothing
+//! it depends on has changed ([`SqliteOptions::read_cache`], [`CacheOptions`]): the
+//! store's own writes evict what they touch before they are answered, another process's
+//! writes to the file are noticed within [`CacheOptions::poll`].
+//!
 //! # Schema version
 //!
 //! The file's layout is versioned with `PRAGMA user_version` (now 4). A file written

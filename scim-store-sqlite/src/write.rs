@@ -2,7 +2,6 @@
 //! (index keys, unique keys, out-of-line elements, trigrams), and element-level PATCH.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use scim_core::secret::{random_uuid, time_ordered_uuid};
 use scim_core::{
     ElementChange, ElementPatch, ReferenceCheck, StoreError, StoredResource, UniqueKey,
 };
@@ -24,16 +23,7 @@ impl Core {
     /// A new id nobody can guess from another: a version-7 UUID (time first, see
     /// [`crate::SqliteOptions::time_ordered_ids`]) or a random version-4 one.
     pub(crate) fn next_id(&self) -> Result<String, StoreError> {
-        let id = if self.time_ordered_ids {
-            // A clock before 1970 gives 0: the id is still unique, only not in order.
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            time_ordered_uuid(&*self.entropy, now)
-        } else {
-            random_uuid(&*self.entropy)
-        };
-        id.map_err(|e| StoreError::Unavailable(format!("no id: {e}")))
+        crate::layout::new_id(&*self.entropy, self.time_ordered_ids)
     }
 
     /// A new resource's id and rows, made before the write: on the caller's thread, so that

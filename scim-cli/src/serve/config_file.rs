@@ -159,7 +159,8 @@ struct Argon2Keys {
 
 /// `"postgres": {"schema": …, "pool_size": …, "statement_timeout_ms": …,
 /// "connect_timeout_ms": …, "tls": …, "serialization_retries": …, "read_cache": …,
-/// "read_cache_bytes": …, "read_cache_ttl_ms": …}`; a key left out keeps its default.
+/// "read_cache_bytes": …, "read_cache_ttl_ms": …, "time_ordered_ids": …}`; a key left out
+/// keeps its default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostgresKeys {
@@ -172,6 +173,7 @@ struct PostgresKeys {
     read_cache: Option<u64>,
     read_cache_bytes: Option<u64>,
     read_cache_ttl_ms: Option<u64>,
+    time_ordered_ids: Option<bool>,
 }
 
 impl PostgresKeys {
@@ -206,6 +208,9 @@ impl PostgresKeys {
         }
         if let Some(d) = millis("postgres.read_cache_ttl_ms", self.read_cache_ttl_ms)? {
             o.read_cache_ttl = d;
+        }
+        if let Some(on) = self.time_ordered_ids {
+            o.time_ordered_ids = on;
         }
         Ok(())
     }
@@ -518,7 +523,8 @@ mod tests {
             r#"{"db": "postgres://scim@db/directory", "postgres": {"schema": "tenant_a",
                 "pool_size": 3, "statement_timeout_ms": 250, "connect_timeout_ms": 900,
                 "tls": "verify-full", "serialization_retries": 9, "read_cache": 0,
-                "read_cache_bytes": 4096, "read_cache_ttl_ms": 1500}}"#,
+                "read_cache_bytes": 4096, "read_cache_ttl_ms": 1500,
+                "time_ordered_ids": false}}"#,
         )
         .unwrap();
         assert_eq!(
@@ -537,6 +543,8 @@ mod tests {
             (p.read_cache, p.read_cache_bytes, p.read_cache_ttl),
             (0, 4096, Duration::from_millis(1500))
         );
+        assert!(!p.time_ordered_ids);
+        assert!(ServeOptions::new().postgres.time_ordered_ids);
         let e = load(r#"{"postgres": {"tls": "maybe"}}"#).unwrap_err();
         assert!(e.contains("postgres.tls") && e.contains("maybe"), "{e}");
         let e = load(r#"{"postgres": {"pool_size": 0}}"#).unwrap_err();

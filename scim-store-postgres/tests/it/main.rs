@@ -8,6 +8,7 @@
 
 mod cache;
 mod connect;
+mod ids;
 mod layout;
 mod members;
 mod no_errors;

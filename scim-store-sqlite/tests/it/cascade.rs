@@ -8,9 +8,7 @@ use scim_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
 
 fn temp_db(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("scim-sqlite-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = super::temp_dir(name);
     let path = dir.join("db.sqlite");
     (dir, path)
 }

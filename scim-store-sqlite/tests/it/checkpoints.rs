@@ -8,12 +8,7 @@ use scim_schema::Registry;
 use scim_store_sqlite::SqliteStore;
 use serde_json::json;
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("scim-sqlite-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
-}
+use super::temp_dir;
 
 fn main_file_holds(path: &std::path::Path, needle: &str) -> bool {
     let bytes = std::fs::read(path).expect("read");

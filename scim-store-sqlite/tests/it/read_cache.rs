@@ -319,3 +319,26 @@ fn a_batch_naming_more_keys_than_it_lists_clears_everything() {
     );
     assert_eq!(read(&store, &u.id).unwrap().2, [format!("{}:Big", g.id)]);
 }
+
+/// The store's own checkpoints (another connection copying the WAL into the file, and the
+/// writer finishing the copy so the WAL starts over) change no content: they do not empty
+/// the cache, whose answers stay good across them.
+#[test]
+fn checkpoints_do_not_empty_the_cache() {
+    let path = db("cache-checkpoints");
+    let store = store_on(&path, Duration::from_millis(5));
+    let u = create(&store, "User", user("hana"));
+    warm(&store, &u.id);
+    for round in 0..3 {
+        for i in 0..50 {
+            create(&store, "User", user(&format!("x{round}-{i}")));
+        }
+        // Idle: the writer asks for a checkpoint after 20 ms, and polls every 5 ms.
+        std::thread::sleep(Duration::from_millis(150));
+        let before = hits(&store);
+        assert_eq!(read(&store, &u.id).unwrap().1, "hana");
+        assert_eq!(hits(&store), before + 1, "round {round}: the entry went");
+    }
+    let wal = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
+    assert!(wal > 0, "the WAL was written");
+}

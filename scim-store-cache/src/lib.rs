@@ -218,6 +218,17 @@ impl State {
     }
 }
 
+/// What a read found in a store's cache (if it has one) before going to the database
+/// ([`ReadCache::lookup`]).
+#[derive(Debug)]
+pub enum Lookup {
+    /// The answer, from memory.
+    Hit(WithReferences),
+    /// Not there: read it, then [`ReadCache::fill`] with the ticket (none when the store
+    /// has no cache, or the cache is off or may not keep this answer).
+    Miss(Option<Ticket>),
+}
+
 /// The cache of one store (see the crate docs).
 pub struct ReadCache {
     state: Mutex<State>,
@@ -301,6 +312,36 @@ impl ReadCache {
             None => state.stats.misses += 1,
         }
         found
+    }
+
+    /// The cached answer for `id` in `cache`, or the ticket a read that misses fills it
+    /// with.
+    ///
+    /// ```
+    /// # use std::{num::NonZeroUsize, time::Duration};
+    /// use scim_store_cache::{Lookup, ReadCache};
+    /// let groups = scim_core::Referrer::new("Group", "members");
+    /// let off = ReadCache::lookup(None, "t", "User", "u1", &groups);
+    /// assert!(matches!(off, Lookup::Miss(None)));
+    /// let cache = ReadCache::new(NonZeroUsize::MIN, 1 << 20, Duration::from_secs(1));
+    /// cache.go_live();
+    /// let on = ReadCache::lookup(Some(&cache), "t", "User", "u1", &groups);
+    /// assert!(matches!(on, Lookup::Miss(Some(_))));
+    /// ```
+    pub fn lookup(
+        cache: Option<&ReadCache>,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> Lookup {
+        let Some(cache) = cache else {
+            return Lookup::Miss(None);
+        };
+        match cache.get(tenant, resource_type, id, referrer) {
+            Some(answer) => Lookup::Hit(answer),
+            None => Lookup::Miss(cache.ticket(tenant, id)),
+        }
     }
 
     /// Taken before a read that missed: what [`ReadCache::fill`] checks. `None` while the

@@ -10,6 +10,8 @@ use scim_core::{
 };
 use serde_json::Value;
 
+use scim_store_cache::{Lookup, ReadCache};
+
 use crate::query::Plan;
 use crate::{retrying, text, Fail, PostgresStore};
 
@@ -249,37 +251,35 @@ impl Store for PostgresStore {
         id: &str,
         referrer: &Referrer,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
-        let cache = self.core.cache.as_deref();
-        let hit = cache.and_then(|c| c.get(tenant, rt, id, referrer));
-        let ticket = match hit {
-            Some(_) => None,
-            None => cache.and_then(|c| c.ticket(tenant, id)),
+        let job = match ReadCache::lookup(self.core.cache.as_deref(), tenant, rt, id, referrer) {
+            Lookup::Hit(answer) => Err(answer),
+            Lookup::Miss(ticket) => Ok({
+                let asked = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+                let (tenant, rt, id) = owned(tenant, rt, id);
+                let referrer = referrer.clone();
+                read_job!(self, |core, client| async move {
+                    // Both statements go out together on the one connection (tokio-postgres
+                    // pipelines them): one round trip, not two. Neither reads the other's
+                    // answer.
+                    let ids = [id.clone()];
+                    let (found, references) = tokio::try_join!(
+                        core.get(&client, (&tenant, &rt, &id)),
+                        core.references_to(&client, &tenant, &referrer, &ids),
+                    )?;
+                    let found = found.map(|found| (found, references));
+                    if let (Some(ticket), Some(cache), Some(answer)) = (ticket, &core.cache, &found)
+                    {
+                        let (tenant, rt, id) = &asked;
+                        cache.fill(ticket, (tenant, rt, id), &referrer, answer);
+                    }
+                    Ok::<_, Fail>(found)
+                })
+            }),
         };
-        let job = hit.is_none().then(|| {
-            let asked = (tenant.to_owned(), rt.to_owned(), id.to_owned());
-            let (tenant, rt, id) = owned(tenant, rt, id);
-            let referrer = referrer.clone();
-            read_job!(self, |core, client| async move {
-                // Both statements go out together on the one connection (tokio-postgres
-                // pipelines them): one round trip, not two. Neither reads the other's
-                // answer.
-                let ids = [id.clone()];
-                let (found, references) = tokio::try_join!(
-                    core.get(&client, (&tenant, &rt, &id)),
-                    core.references_to(&client, &tenant, &referrer, &ids),
-                )?;
-                let found = found.map(|found| (found, references));
-                if let (Some(ticket), Some(cache), Some(answer)) = (ticket, &core.cache, &found) {
-                    let (tenant, rt, id) = &asked;
-                    cache.fill(ticket, (tenant, rt, id), &referrer, answer);
-                }
-                Ok::<_, Fail>(found)
-            })
-        });
         async move {
             match job {
-                Some(job) => job.await,
-                None => Ok(hit),
+                Ok(read) => read.await,
+                Err(hit) => Ok(Some(hit)),
             }
         }
     }

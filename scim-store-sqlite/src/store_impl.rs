@@ -10,6 +10,8 @@ use scim_core::{
 };
 use serde_json::Value;
 
+use scim_store_cache::{Lookup, ReadCache};
+
 use crate::read::OwnedQuery;
 use crate::{references, SqliteStore};
 
@@ -174,33 +176,30 @@ impl Store for SqliteStore {
         // From the read cache, on the caller's thread, when nothing it depends on changed
         // since it was read (see `crate::cache`); else read, and kept unless a write to it
         // (or to a group it names) ended meanwhile.
-        let cache = self.core.cache.as_deref();
-        let hit = cache.and_then(|c| c.get(tenant, rt, id, referrer));
-        let ticket = match hit {
-            Some(_) => None,
-            None => cache.and_then(|c| c.ticket(tenant, id)),
+        let job = match ReadCache::lookup(self.core.cache.as_deref(), tenant, rt, id, referrer) {
+            Lookup::Hit(answer) => Err(answer),
+            Lookup::Miss(ticket) => Ok({
+                let core = Arc::clone(&self.core);
+                let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+                let referrer = referrer.clone();
+                self.pool.read(move |conn| {
+                    let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                        return Ok(None);
+                    };
+                    let references =
+                        core.references_in(conn, &tenant, &referrer, std::slice::from_ref(&id))?;
+                    let answer = (found, references);
+                    if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
+                        cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
+                    }
+                    Ok(Some(answer))
+                })
+            }),
         };
-        let job = hit.is_none().then(|| {
-            let core = Arc::clone(&self.core);
-            let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
-            let referrer = referrer.clone();
-            self.pool.read(move |conn| {
-                let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
-                    return Ok(None);
-                };
-                let references =
-                    core.references_in(conn, &tenant, &referrer, std::slice::from_ref(&id))?;
-                let answer = (found, references);
-                if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
-                    cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
-                }
-                Ok(Some(answer))
-            })
-        });
         async move {
             match job {
-                Some(job) => job.await,
-                None => Ok(hit),
+                Ok(read) => read.await,
+                Err(hit) => Ok(Some(hit)),
             }
         }
     }

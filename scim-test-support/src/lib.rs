@@ -23,6 +23,33 @@ pub mod filters;
 #[cfg(feature = "filters")]
 pub mod sorting;
 
+#[cfg(feature = "read-cache")]
+pub mod read_cache;
+
+/// Asserts that `ids`, made one after another, are version-7 UUIDs in the order they were
+/// made: their first 48 bits, the millisecond, never go back (ids of one millisecond share
+/// it).
+///
+/// ```
+/// scim_test_support::assert_time_ordered(&[
+///     "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b".to_owned(),
+///     "0190a1b2-c3d5-7000-9a6b-7c8d9e0f1a2b".to_owned(),
+/// ]);
+/// ```
+///
+/// # Panics
+///
+/// When one is not of version 7, or one was made before the one before it.
+pub fn assert_time_ordered(ids: &[String]) {
+    for id in ids {
+        assert_eq!(id.get(14..15), Some("7"), "{id}");
+    }
+    let times: Vec<&str> = ids.iter().filter_map(|id| id.get(..13)).collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, times, "made in order, sorted in order");
+}
+
 /// Outcomes of a suite's cases, checked against its expected-failure list.
 #[derive(Debug)]
 pub struct Expectations<'a> {

@@ -4,26 +4,16 @@
 //! read anew, it switches the schema's notification triggers off and changes a row behind
 //! the store's back: only a cached answer can still show the old row.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use scim_core::{block_on, ElementChange, Referrer, Store, StoredResource};
+use scim_core::{block_on, Store, StoredResource};
 use scim_store_postgres::PostgresStore;
 use scim_test_support::postgres::TestSchema;
+use scim_test_support::read_cache::{eventually, read, user, T};
 use serde_json::{json, Value};
 
 use super::store_in;
-
-const T: &str = "t";
-
-fn groups() -> Referrer {
-    Referrer::new("Group", "members")
-}
-
-fn user(name: &str) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name})
-}
 
 /// A store whose cache listens (waits for it).
 fn caching_store(schema: &TestSchema) -> PostgresStore {
@@ -36,44 +26,13 @@ fn caching_store(schema: &TestSchema) -> PostgresStore {
     store
 }
 
-/// `GET /Users/{id}` as the engine asks it: the user's version, userName and group ids.
-fn read(store: &PostgresStore, id: &str) -> Option<(u64, String, Vec<String>)> {
-    let (user, refs) = block_on(store.get_with_references(T, "User", id, &groups())).unwrap()?;
-    let mut in_groups: Vec<String> = refs
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            let display = r.display.and_then(|d| d.as_str().map(str::to_owned));
-            format!("{}:{}", r.referrer, display.unwrap_or_default())
-        })
-        .collect();
-    in_groups.sort();
-    Some((
-        user.version,
-        user.resource["userName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        in_groups,
-    ))
+/// Reads `id` until an answer comes from the cache.
+fn warm(store: &PostgresStore, id: &str) {
+    scim_test_support::read_cache::warm(store, id, || hits(store));
 }
 
-/// Reads `id` until an answer comes from the cache (the first reads may overlap the
-/// notifications of the writes before them, which keep them from filling).
-fn warm(store: &PostgresStore, id: &str) {
-    let start = Instant::now();
-    loop {
-        let hits = store.read_cache().unwrap().stats().hits;
-        read(store, id).unwrap();
-        if store.read_cache().unwrap().stats().hits > hits {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{id} never cached"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+fn hits(store: &PostgresStore) -> u64 {
+    store.read_cache().unwrap().stats().hits
 }
 
 fn create(store: &PostgresStore, rt: &str, body: Value) -> StoredResource {
@@ -100,15 +59,6 @@ fn rename_in_sql(schema: &TestSchema, id: &str, name: &str) {
     ));
 }
 
-/// Waits (up to 5 s) until `check` holds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < Duration::from_secs(5), "never: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 #[test]
 fn answers_come_from_the_cache_and_the_stores_own_writes_evict_them() {
     let Some(schema) = TestSchema::new("cache_own_writes") else {
@@ -117,76 +67,11 @@ fn answers_come_from_the_cache_and_the_stores_own_writes_evict_them() {
     let store = caching_store(&schema);
     // With no notification in flight, nothing but the store's own writes evicts.
     notifications(&schema, false);
-    let u = create(&store, "User", user("alice"));
-    let other = create(&store, "User", user("bob"));
-    let g = create(
+    scim_test_support::read_cache::own_writes_evict(
         &store,
-        "Group",
-        json!({"displayName": "Admins", "members": [{"value": u.id}]}),
+        || hits(&store),
+        |id, name| rename_in_sql(&schema, id, name),
     );
-    assert_eq!(read(&store, &u.id).unwrap().2, [format!("{}:Admins", g.id)]);
-    assert_eq!(read(&store, &other.id).unwrap().2, Vec::<String>::new());
-    warm(&store, &u.id);
-    warm(&store, &other.id);
-
-    // Proof that answers are cached: with notifications off, a row changed behind the
-    // store's back still reads as before.
-    rename_in_sql(&schema, &u.id, "changed-in-sql");
-    assert_eq!(read(&store, &u.id).unwrap().1, "alice");
-
-    // The store's own writes, each read back at once with no notification to help.
-    // A replace of the user.
-    let v = block_on(store.get(T, "User", &u.id))
-        .unwrap()
-        .unwrap()
-        .version;
-    let mut body = user("alice2");
-    body["id"] = json!(u.id);
-    block_on(store.replace(T, "User", &u.id, v, body, vec![])).unwrap();
-    assert_eq!(read(&store, &u.id).unwrap().1, "alice2");
-    // A member added to the group: the added user's groups change.
-    let head = block_on(store.get_head(T, "Group", &g.id))
-        .unwrap()
-        .unwrap();
-    let mut change = ElementChange::new("members");
-    change.added = vec![json!({"value": other.id})];
-    block_on(store.patch_elements(
-        T,
-        "Group",
-        &g.id,
-        head.version,
-        head.resource,
-        false,
-        change,
-        vec![],
-    ))
-    .unwrap();
-    assert_eq!(
-        read(&store, &other.id).unwrap().2,
-        [format!("{}:Admins", g.id)]
-    );
-    // The group renamed by a replace that also drops the first user.
-    let head = block_on(store.get(T, "Group", &g.id)).unwrap().unwrap();
-    block_on(store.replace(
-        T,
-        "Group",
-        &g.id,
-        head.version,
-        json!({"id": g.id, "displayName": "Owners", "members": [{"value": other.id}]}),
-        vec![],
-    ))
-    .unwrap();
-    assert_eq!(read(&store, &u.id).unwrap().2, Vec::<String>::new());
-    assert_eq!(
-        read(&store, &other.id).unwrap().2,
-        [format!("{}:Owners", g.id)]
-    );
-    // The group deleted.
-    block_on(store.delete(T, "Group", &g.id, None)).unwrap();
-    assert_eq!(read(&store, &other.id).unwrap().2, Vec::<String>::new());
-    // The user deleted.
-    block_on(store.delete(T, "User", &u.id, None)).unwrap();
-    assert_eq!(read(&store, &u.id), None);
     notifications(&schema, true);
 }
 
@@ -281,39 +166,8 @@ fn no_read_after_an_acknowledged_write_shows_an_older_version() {
         return;
     };
     let store = Arc::new(caching_store(&schema));
-    let u = create(&store, "User", user("erin"));
     notifications(&schema, false);
-    let acknowledged = Arc::new(AtomicU64::new(1));
-    let done = Arc::new(AtomicBool::new(false));
-    let readers: Vec<_> = (0..3)
-        .map(|_| {
-            let (store, id) = (Arc::clone(&store), u.id.clone());
-            let (acknowledged, done) = (Arc::clone(&acknowledged), Arc::clone(&done));
-            std::thread::spawn(move || {
-                let mut reads = 0u32;
-                while !done.load(Ordering::SeqCst) {
-                    let floor = acknowledged.load(Ordering::SeqCst);
-                    let (version, ..) = read(&store, &id).unwrap();
-                    assert!(
-                        version >= floor,
-                        "read v{version} after v{floor} was acknowledged"
-                    );
-                    reads += 1;
-                }
-                reads
-            })
-        })
-        .collect();
-    for v in 1..=150u64 {
-        let mut body = user(&format!("erin{v}"));
-        body["id"] = json!(u.id);
-        block_on(store.replace(T, "User", &u.id, v, body, vec![])).unwrap();
-        acknowledged.store(v + 1, Ordering::SeqCst);
-        assert_eq!(read(&store, &u.id).unwrap().0, v + 1);
-    }
-    done.store(true, Ordering::SeqCst);
-    let reads: u32 = readers.into_iter().map(|r| r.join().unwrap()).sum();
-    assert!(reads > 150, "the readers ran ({reads} reads)");
+    scim_test_support::read_cache::no_stale_read_after_acknowledged_writes(&store);
     let stats = store.read_cache().unwrap().stats();
     assert!(
         stats.hits > 0 && stats.fills > 0,

@@ -25,15 +25,7 @@ fn ids_are_time_ordered_unless_asked_otherwise() {
     let Some(schema) = TestSchema::new("ids") else {
         return;
     };
-    let ids = four_ids(super::options(&schema));
-    for id in &ids {
-        assert_eq!(&id[14..15], "7", "{id}");
-    }
-    // Their first 48 bits, the millisecond, never go back.
-    let times: Vec<&str> = ids.iter().map(|id| &id[..13]).collect();
-    let mut sorted = times.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, times, "made in order, sorted in order");
+    scim_test_support::assert_time_ordered(&four_ids(super::options(&schema)));
 
     let random = four_ids(super::options(&schema).time_ordered_ids(false));
     for id in &random {

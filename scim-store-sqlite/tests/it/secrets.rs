@@ -217,14 +217,7 @@ fn unrelated(ids: &[String], from: usize) {
 #[test]
 fn ids_are_time_ordered_and_unguessable() {
     let ids = four_ids(scim_store_sqlite::SqliteOptions::default());
-    for id in &ids {
-        assert_eq!(&id[14..15], "7", "{id}");
-    }
-    // Their first 48 bits, the millisecond, never go back (ids of one millisecond share it).
-    let times: Vec<&str> = ids.iter().map(|id| &id[..13]).collect();
-    let mut sorted = times.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, times, "made in order, sorted in order");
+    scim_test_support::assert_time_ordered(&ids);
     // After the 48 bits of time and the version digit.
     unrelated(&ids, 13);
 }

@@ -38,10 +38,12 @@ enum Command {
         /// JSON config file (tokens with scopes, addr, base_path, public_url, idp_profiles,
         /// primary_rule ("rfc" or "keep_existing"), db, postgres ({"schema", "pool_size",
         /// "statement_timeout_ms", "connect_timeout_ms", "tls", "serialization_retries",
-        /// "read_cache", "read_cache_bytes", "read_cache_ttl_ms", "time_ordered_ids"}),
+        /// "read_cache", "read_cache_bytes", "read_cache_ttl_ms", "time_ordered_ids",
+        /// "analyze_after_writes"}),
         /// the SQLite store's read_cache, read_cache_bytes, read_cache_ttl_ms,
-        /// read_cache_poll_ms, and the limits: max_payload, max_connections, header_timeout_ms, idle_timeout_ms,
-        /// body_timeout_ms, max_uri_length, max_header_bytes, max_discard, listen_backlog;
+        /// read_cache_poll_ms, and the limits: max_payload, max_connections,
+        /// header_timeout_ms, idle_timeout_ms, body_timeout_ms, max_uri_length,
+        /// max_header_bytes, max_discard, listen_backlog;
         /// tls_cert, tls_key, metrics_token, log_json; tokens with their tenant; jwt).
         #[arg(long)]
         config: Option<PathBuf>,

@@ -115,6 +115,7 @@ mod options;
 mod query;
 mod read;
 mod references;
+mod statistics;
 mod store_impl;
 mod tls;
 mod translate;
@@ -176,6 +177,8 @@ pub(crate) struct Core {
     pub(crate) schema: String,
     /// The read cache ([`PostgresOptions::read_cache`]), if on.
     pub(crate) cache: Option<Arc<scim_store_cache::ReadCache>>,
+    /// [`PostgresOptions::analyze_after_writes`], unless 0.
+    pub(crate) statistics: Option<statistics::Statistics>,
 }
 
 impl Core {
@@ -364,6 +367,7 @@ impl PostgresStore {
                 entropy: default_entropy(),
                 time_ordered_ids: options.time_ordered_ids,
                 retries: options.serialization_retries,
+                statistics: statistics::Statistics::new(options.analyze_after_writes),
                 schema: options.schema.clone(),
                 cache: std::num::NonZeroUsize::new(options.read_cache).map(|n| {
                     Arc::new(scim_store_cache::ReadCache::new(

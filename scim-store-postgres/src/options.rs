@@ -132,6 +132,12 @@ pub struct PostgresOptions {
     /// instead of on a random page each. Either kind is unguessable; a version-7 id also
     /// tells the millisecond of its creation, as `meta.created` does.
     pub time_ordered_ids: bool,
+    /// After how many resources written (by this store, since its last) it runs `ANALYZE`
+    /// on its tables, in the background (default 1,000; or a tenth of the resources, if
+    /// that is more; 0 leaves it to autovacuum). A schema filled in one go otherwise has
+    /// no statistics until autovacuum's next round, up to a minute, and its lookups are
+    /// planned as if each table held one row (see `statistics.rs`).
+    pub analyze_after_writes: u64,
 }
 
 impl PostgresOptions {
@@ -150,6 +156,7 @@ impl PostgresOptions {
             read_cache_bytes: 64 << 20,
             read_cache_ttl: Duration::from_secs(300),
             time_ordered_ids: true,
+            analyze_after_writes: 1_000,
         }
     }
 
@@ -207,6 +214,18 @@ impl PostgresOptions {
         self
     }
 
+    /// Sets [`PostgresOptions::analyze_after_writes`].
+    ///
+    /// ```
+    /// let o = scim_store_postgres::PostgresOptions::new("postgres://localhost/scim");
+    /// assert_eq!(o.analyze_after_writes, 1_000);
+    /// assert_eq!(o.analyze_after_writes(0).analyze_after_writes, 0);
+    /// ```
+    pub fn analyze_after_writes(mut self, rows: u64) -> Self {
+        self.analyze_after_writes = rows;
+        self
+    }
+
     /// Sets [`PostgresOptions::time_ordered_ids`].
     ///
     /// ```
@@ -260,6 +279,7 @@ impl fmt::Debug for PostgresOptions {
             .field("read_cache_bytes", &self.read_cache_bytes)
             .field("read_cache_ttl", &self.read_cache_ttl)
             .field("time_ordered_ids", &self.time_ordered_ids)
+            .field("analyze_after_writes", &self.analyze_after_writes)
             .finish()
     }
 }

@@ -30,7 +30,8 @@ macro_rules! read_job {
 /// A write: `$attempt` (one transaction) is tried until it commits, fails for good, or
 /// has been retried as often as the options allow. Then, whatever the outcome (a commit
 /// whose answer was lost may have happened), the read cache forgets `$evict` (a tenant and
-/// the ids written) in the same task, before the caller hears of the write.
+/// the ids written) in the same task, before the caller hears of the write; and counts the
+/// ids toward the next `ANALYZE` (`crate::statistics`).
 macro_rules! write_job {
     ($store:expr, evict $evict:expr, |$core:ident, $client:ident| $attempt:expr) => {{
         let $core = Arc::clone(&$store.core);
@@ -44,6 +45,11 @@ macro_rules! write_job {
             .await;
             if let Some(cache) = &$core.cache {
                 cache.invalidate(&tenant, ids.iter().map(String::as_str));
+            }
+            // One resource at least (a create names no id to evict), and its members.
+            let rows = u64::try_from(ids.len().max(1)).unwrap_or(u64::MAX);
+            if $core.statistics.as_ref().is_some_and(|s| s.wrote(rows)) {
+                tokio::spawn(crate::statistics::analyze(Arc::clone(&$core)));
             }
             done
         })

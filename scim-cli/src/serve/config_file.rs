@@ -159,8 +159,8 @@ struct Argon2Keys {
 
 /// `"postgres": {"schema": …, "pool_size": …, "statement_timeout_ms": …,
 /// "connect_timeout_ms": …, "tls": …, "serialization_retries": …, "read_cache": …,
-/// "read_cache_bytes": …, "read_cache_ttl_ms": …, "time_ordered_ids": …}`; a key left out
-/// keeps its default.
+/// "read_cache_bytes": …, "read_cache_ttl_ms": …, "time_ordered_ids": …,
+/// "analyze_after_writes": …}`; a key left out keeps its default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostgresKeys {
@@ -174,6 +174,7 @@ struct PostgresKeys {
     read_cache_bytes: Option<u64>,
     read_cache_ttl_ms: Option<u64>,
     time_ordered_ids: Option<bool>,
+    analyze_after_writes: Option<u64>,
 }
 
 impl PostgresKeys {
@@ -211,6 +212,9 @@ impl PostgresKeys {
         }
         if let Some(on) = self.time_ordered_ids {
             o.time_ordered_ids = on;
+        }
+        if let Some(n) = self.analyze_after_writes {
+            o.analyze_after_writes = n;
         }
         Ok(())
     }
@@ -524,7 +528,7 @@ mod tests {
                 "pool_size": 3, "statement_timeout_ms": 250, "connect_timeout_ms": 900,
                 "tls": "verify-full", "serialization_retries": 9, "read_cache": 0,
                 "read_cache_bytes": 4096, "read_cache_ttl_ms": 1500,
-                "time_ordered_ids": false}}"#,
+                "time_ordered_ids": false, "analyze_after_writes": 7}}"#,
         )
         .unwrap();
         assert_eq!(
@@ -544,6 +548,7 @@ mod tests {
             (0, 4096, Duration::from_millis(1500))
         );
         assert!(!p.time_ordered_ids);
+        assert_eq!(p.analyze_after_writes, 7);
         assert!(ServeOptions::new().postgres.time_ordered_ids);
         let e = load(r#"{"postgres": {"tls": "maybe"}}"#).unwrap_err();
         assert!(e.contains("postgres.tls") && e.contains("maybe"), "{e}");

@@ -101,7 +101,7 @@ pub struct ServeOptions {
     /// is taken from `db`): key `"postgres": {"schema": "scim", "pool_size": 8,
     /// "statement_timeout_ms": 2000, "connect_timeout_ms": 5000, "tls": "prefer",
     /// "serialization_retries": 5, "read_cache": 10000, "read_cache_bytes": 67108864,
-    /// "read_cache_ttl_ms": 300000, "time_ordered_ids": true}`
+    /// "read_cache_ttl_ms": 300000, "time_ordered_ids": true, "analyze_after_writes": 1000}`
     /// (`tls`: `disable`, `prefer`, `require` or `verify-full`; `read_cache` 0 turns the
     /// read cache off).
     pub postgres: PostgresOptions,
@@ -198,7 +198,8 @@ impl ServeOptions {
     ///   "postgres": {"schema": "scim", "pool_size": 8, "statement_timeout_ms": 2000,
     ///                "connect_timeout_ms": 5000, "tls": "prefer", "serialization_retries": 5,
     ///                "read_cache": 10000, "read_cache_bytes": 67108864,
-    ///                "read_cache_ttl_ms": 300000, "time_ordered_ids": true},
+    ///                "read_cache_ttl_ms": 300000, "time_ordered_ids": true,
+    ///                "analyze_after_writes": 1000},
     ///   "tls_cert": "cert.pem", "tls_key": "key.pem", "metrics_token": "...", "log_json": false,
     ///   "tokens": [{"token": "...", "scopes": ["https://gluu.org/scim/users.read", ...],
     ///               "tenant": "acme"}],

@@ -167,7 +167,8 @@ impl Invalidation {
             cache,
             named,
             data_version,
-            poll,
+            // Never a busy loop: at least a millisecond between two looks.
+            poll: poll.max(Duration::from_millis(1)),
             polled: Instant::now(),
         })
     }

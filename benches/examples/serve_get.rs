@@ -7,7 +7,9 @@
 //!     valgrind --tool=callgrind target/profiling/examples/serve_get :memory: 2000
 //!
 //! Instructions per request: the difference between two runs with different `N`, divided
-//! by the difference in `N` (set-up and shutdown cancel out).
+//! by the difference in `N` (set-up and shutdown cancel out). `RUST_LOG` is read as
+//! `scim serve` reads it: `RUST_LOG=warn` leaves the request lines out, and the difference
+//! is what the log costs (about 6,000 instructions a request, a tenth of the whole).
 //!
 //! With a third argument `post:C`, the `N` requests are instead `POST /Users` (each a new
 //! user, as `benches/http/create-user.lua` sends them) from `C` clients at once, each on a
@@ -92,7 +94,10 @@ fn main() {
     let n: usize = args.next().map_or(20_000, |n| n.parse().unwrap());
 
     let (writer, _flush_on_exit) = serve::BatchedLog::new(std::io::sink(), 1 << 20);
-    tracing::subscriber::set_global_default(serve::log_subscriber(writer, false, "info")).unwrap();
+    // `RUST_LOG` as `scim serve` reads it (`warn` leaves the request lines out).
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    tracing::subscriber::set_global_default(serve::log_subscriber(writer, false, &directives))
+        .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
         .block_on(async { serve::bind("127.0.0.1:0".parse().unwrap(), 1024) })

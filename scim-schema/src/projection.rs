@@ -308,6 +308,21 @@ impl<'r> Projection<'r> {
         decision: &Decision,
         value: &mut Value,
     ) -> bool {
+        // Shown whole, with no sub-attribute hidden by its `returned` or excluded by name:
+        // every element is kept as it is, and 25,000 emails are not walked to find that out.
+        let whole = *decision == Decision::Whole
+            && def.is_none_or(|d| {
+                d.sub_attributes
+                    .iter()
+                    .all(|s| matches!(s.returned, Returned::Default | Returned::Always))
+            })
+            && !self
+                .exclude
+                .iter()
+                .any(|s| s.sub.is_some() && s.is(scope, name));
+        if whole {
+            return true;
+        }
         let project = |obj: &mut Object| -> bool {
             let had = !obj.is_empty();
             obj.retain(|k, _| {

@@ -24,6 +24,9 @@ use scim_core::StoreError;
 use scim_core::StoreSchema;
 use scim_filter::Instant;
 
+mod text;
+use text::DocText;
+
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -239,21 +242,19 @@ fn capped_keys<'a>(
     let mut over: Vec<Capped> = Vec::new();
     // Each label is added by one call only, so repeats are looked for within a call.
     let mut add = |label: &'static str, values: Vec<&str>| {
-        if values.len() > cap {
+        // Each value folded once, whichever way the label goes.
+        let lowered: Vec<String> = values.into_iter().map(str::to_lowercase).collect();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(lowered.len().min(cap) + 1);
+        let mut first = Vec::with_capacity(lowered.len());
+        for k in &lowered {
+            first.push(seen.insert(k.as_str()));
             // Over the cap as soon as `cap + 1` distinct keys are seen.
-            let mut distinct: HashSet<String> = HashSet::with_capacity(cap.saturating_add(1));
-            let many = values.iter().any(|v| {
-                distinct.insert(v.to_lowercase());
-                distinct.len() > cap
-            });
-            if many {
-                over.push((label, values.iter().map(|v| v.to_lowercase()).collect()));
+            if seen.len() > cap {
+                drop(seen);
+                over.push((label, lowered));
                 return;
             }
         }
-        let lowered: Vec<String> = values.into_iter().map(str::to_lowercase).collect();
-        let mut seen: HashSet<&str> = HashSet::with_capacity(lowered.len());
-        let first: Vec<bool> = lowered.iter().map(|k| seen.insert(k.as_str())).collect();
         drop(seen);
         keys.extend(
             lowered
@@ -322,113 +323,6 @@ fn text_values_ci<'a>(resource: &'a Value, name: &str, sub: Option<&str>) -> Vec
         }
     }
     out
-}
-
-/// Whether some object of `v` has two keys that differ only in ASCII case (its search
-/// form would be [ambiguous](search_doc)). Allocates only for objects with an upper-case key.
-fn has_case_collision(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => {
-            if m.keys().any(|k| k.bytes().any(|b| b.is_ascii_uppercase())) {
-                let mut lowered: Vec<String> = m.keys().map(|k| k.to_ascii_lowercase()).collect();
-                lowered.sort_unstable();
-                if lowered.windows(2).any(|w| w[0] == w[1]) {
-                    return true;
-                }
-            }
-            m.values().any(has_case_collision)
-        }
-        Value::Array(items) => items.iter().any(has_case_collision),
-        _ => false,
-    }
-}
-
-/// Serialises a document as its search form (object keys ASCII-lower-cased, objects in the
-/// order of their lower-cased keys, as a [`Map`] of them would be) without building it.
-/// For a document without keys duplicated by case.
-struct Lowered<'a>(&'a Value);
-
-impl serde::Serialize for Lowered<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        match self.0 {
-            Value::Object(m) => {
-                let mut out = serializer.serialize_map(Some(m.len()))?;
-                if m.keys().any(|k| k.bytes().any(|b| b.is_ascii_uppercase())) {
-                    let mut entries: Vec<(String, &Value)> =
-                        m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-                    entries.sort_by(|a, b| a.0.cmp(&b.0));
-                    for (k, v) in entries {
-                        out.serialize_entry(&k, &Lowered(v))?;
-                    }
-                } else {
-                    for (k, v) in m {
-                        out.serialize_entry(k, &Lowered(v))?;
-                    }
-                }
-                out.end()
-            }
-            Value::Array(items) => {
-                let mut out = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    out.serialize_element(&Lowered(item))?;
-                }
-                out.end()
-            }
-            other => other.serialize(serializer),
-        }
-    }
-}
-
-/// The search form of `resource` as text, for a document without keys duplicated by case:
-/// [`search_doc`] with the `hidden` attributes stripped, serialised, but built only for the
-/// top-level attributes a hidden one is in (a password, not 25,000 emails).
-fn search_text(resource: &Value, hidden: &[Hidden]) -> Result<String, StoreError> {
-    let Value::Object(m) = resource else {
-        let (mut search, _) = search_doc(resource);
-        strip_hidden(&mut search, hidden);
-        return serde_json::to_string(&search).map_err(unavailable);
-    };
-    let touched = |key: &str| {
-        hidden.iter().any(|h| match &h.urn {
-            Some(urn) => urn.as_str() == key,
-            None => h.name == key,
-        })
-    };
-    // In the order of the lower-cased keys, as the search document's map has them.
-    let mut entries: Vec<(String, &Value)> =
-        m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut parts: Vec<(String, Option<Value>, &Value)> = Vec::with_capacity(entries.len());
-    for (key, v) in entries {
-        if touched(&key) {
-            // That attribute alone, the old way.
-            let mut one = Map::new();
-            one.insert(key.clone(), lower_keys(v, &mut false));
-            let mut one = Value::Object(one);
-            strip_hidden(&mut one, hidden);
-            if let Some(kept) = one.as_object_mut().and_then(|o| o.remove(&key)) {
-                parts.push((key, Some(kept), v));
-            }
-        } else {
-            parts.push((key, None, v));
-        }
-    }
-    struct Top<'p, 'a>(&'p [(String, Option<Value>, &'a Value)]);
-    impl serde::Serialize for Top<'_, '_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap;
-            let mut out = serializer.serialize_map(Some(self.0.len()))?;
-            for (k, built, given) in self.0 {
-                match built {
-                    Some(v) => out.serialize_entry(k, v)?,
-                    None => out.serialize_entry(k, &Lowered(given))?,
-                }
-            }
-            out.end()
-        }
-    }
-    serde_json::to_string(&Top(&parts)).map_err(unavailable)
 }
 
 /// The search document: object keys ASCII-lower-cased, recursively; and whether two keys of
@@ -636,8 +530,13 @@ impl Row {
                     || h.name == "meta"
                     || INDEXED.iter().any(|(name, _, _)| *name == h.name))
         });
-        if ool.is_none() && !reads_hidden && !has_case_collision(resource) {
-            // The search form is never built: its text is written from the document, and
+        let text = if ool.is_none() && !reads_hidden {
+            DocText::of(resource)?
+        } else {
+            None
+        };
+        if let Some(text) = text {
+            // The search form is never built: its text is written from the document's, and
             // what is read of it is read from the document, keys compared without case.
             let (keys, over) = capped_keys(
                 |name, sub| text_values_ci(resource, name, sub),
@@ -652,8 +551,8 @@ impl Row {
             };
             return Ok((
                 Row {
-                    resource: serde_json::to_string(resource).map_err(unavailable)?,
-                    search: search_text(resource, hidden)?,
+                    search: text.search(resource, hidden)?,
+                    resource: text.text,
                     keys,
                     ambiguous: false,
                     irregular: false,

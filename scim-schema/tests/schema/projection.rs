@@ -157,3 +157,49 @@ fn nothing_projects_to_an_empty_value() {
     assert!(shown.get("name").is_none(), "{shown}");
     assert_eq!(shown["emails"], json!([{"display": "B"}]));
 }
+
+#[test]
+fn sub_attributes_hidden_by_returned_are_removed_from_every_element() {
+    use scim_schema::{AttrType, Attribute, Registry, ResourceType, Returned, Schema};
+    const URN: &str = "urn:example:params:scim:schemas:Device";
+    let keys_attr = Attribute::new("keys", AttrType::Complex)
+        .multi_valued(true)
+        .sub_attributes(vec![
+            Attribute::new("value", AttrType::String),
+            Attribute::new("secret", AttrType::String).returned(Returned::Never),
+            Attribute::new("note", AttrType::String).returned(Returned::Request),
+        ]);
+    let plain = Attribute::new("tags", AttrType::Complex)
+        .multi_valued(true)
+        .sub_attributes(vec![Attribute::new("value", AttrType::String)]);
+    let r = Registry::builder()
+        .schema(
+            Schema::new(URN, "Device")
+                .with_attribute(keys_attr)
+                .with_attribute(plain),
+        )
+        .resource_type(ResourceType::new("Device", "/Devices", URN))
+        .build()
+        .unwrap();
+    let devices = r.resource_type("Device").unwrap();
+    let device = json!({"schemas": [URN], "id": "1",
+        "keys": [{"value": "a", "secret": "s", "note": "n"}, {"secret": "only"}],
+        "tags": [{"value": "t", "extra": 1}, {}]});
+    let shown = Projection::default_for(&devices).apply(&device);
+    // An element left with nothing goes; an attribute with nothing to hide stays as it is.
+    assert_eq!(shown["keys"], json!([{"value": "a"}]));
+    assert_eq!(shown["tags"], device["tags"]);
+    let shown = Projection::parse(&devices, Some("keys.note,tags"), None)
+        .unwrap()
+        .apply(&device);
+    assert_eq!(shown["keys"], json!([{"note": "n"}]));
+    assert_eq!(shown["tags"], device["tags"]);
+    let shown = Projection::parse(&devices, Some("keys"), None)
+        .unwrap()
+        .apply(&device);
+    assert_eq!(shown["keys"], json!([{"value": "a"}]));
+    let shown = Projection::parse(&devices, None, Some("tags.value"))
+        .unwrap()
+        .apply(&device);
+    assert_eq!(shown["tags"], json!([{"extra": 1}, {}]));
+}

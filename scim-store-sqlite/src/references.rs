@@ -72,16 +72,14 @@ pub(crate) fn delete_row(
         (Some(v), Some(e)) if v != version_param(e) => return Err(StoreError::VersionMismatch),
         _ => {}
     }
-    tx.execute(
-        "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-        params![tenant, rt, id],
-    )
-    .map_err(unavailable)?;
+    tx.prepare_cached("DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3")
+        .and_then(|mut s| s.execute(params![tenant, rt, id]))
+        .map_err(unavailable)?;
     write_keys(tx, (tenant, rt, id), None, true)?;
-    tx.execute(
+    tx.prepare_cached(
         "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 AND owner_id = ?3",
-        params![tenant, rt, id],
     )
+    .and_then(|mut s| s.execute(params![tenant, rt, id]))
     .map_err(unavailable)?;
     index_unique(tx, tenant, rt, id, &[], true)?;
     Ok(true)
@@ -147,13 +145,16 @@ impl Core {
             .and_then(|mut s| s.execute(params![tenant, rt, owner, key, id]))
             .map_err(unavailable)?;
             let head: Option<(i64, String, Option<String>, bool)> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT version, resource, members_key, ambiguous FROM resources \
                      WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                    params![tenant, rt, owner],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
-                .optional()
+                .and_then(|mut s| {
+                    s.query_row(params![tenant, rt, owner], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .optional()
+                })
                 .map_err(unavailable)?;
             // Members of a group row that is gone (left by an older crash): just removed.
             let Some((version, text, old_key, old_ambiguous)) = head else {

@@ -139,13 +139,16 @@ impl Core {
         {
             let expected = version_param(expected_version);
             let current: Option<(i64, Option<String>, bool)> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT version, members_key, ambiguous FROM resources \
                      WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                    params![tenant, rt, id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
-                .optional()
+                .and_then(|mut s| {
+                    s.query_row(params![tenant, rt, id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                })
                 .map_err(unavailable)?;
             let (old_key, old_ambiguous) = match current {
                 None => return Err(StoreError::NotFound),
@@ -157,11 +160,11 @@ impl Core {
             let mut changed = 0usize;
             if change.clear {
                 changed += tx
-                    .execute(
+                    .prepare_cached(
                         "DELETE FROM members WHERE tenant = ?1 AND resource_type = ?2 \
                          AND owner_id = ?3",
-                        params![tenant, rt, id],
                     )
+                    .and_then(|mut s| s.execute(params![tenant, rt, id]))
                     .map_err(unavailable)?;
             }
             {
@@ -183,13 +186,14 @@ impl Core {
             let mut added_ambiguous = false;
             if !change.added.is_empty() {
                 let mut seq: i64 = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT seq FROM members WHERE tenant = ?1 AND resource_type = ?2 \
                          AND owner_id = ?3 ORDER BY seq DESC LIMIT 1",
-                        params![tenant, rt, id],
-                        |r| r.get(0),
                     )
-                    .optional()
+                    .and_then(|mut s| {
+                        s.query_row(params![tenant, rt, id], |r| r.get(0))
+                            .optional()
+                    })
                     .map_err(unavailable)?
                     .unwrap_or(0);
                 // A value present already is skipped (RFC 7644 §3.5.2.1).
@@ -611,14 +615,13 @@ pub(crate) fn member_state(
     rt: &str,
     id: &str,
 ) -> Result<(bool, bool), StoreError> {
-    tx.query_row(
+    tx.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM members WHERE tenant = ?1 AND resource_type = ?2 \
          AND owner_id = ?3), \
          EXISTS (SELECT 1 FROM members WHERE tenant = ?1 AND resource_type = ?2 \
          AND value_key IS NULL AND owner_id = ?3)",
-        params![tenant, rt, id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
     )
+    .and_then(|mut s| s.query_row(params![tenant, rt, id], |r| Ok((r.get(0)?, r.get(1)?))))
     .map_err(unavailable)
 }
 
@@ -632,13 +635,16 @@ pub(crate) fn update_row(
     row: &Row,
     (ambiguous, members_key, irregular): (bool, Option<&str>, bool),
 ) -> Result<(), StoreError> {
+    // Prepared once per connection: parsing this statement cost a tenth of a small PATCH.
     let updated = tx
-        .execute(
+        .prepare_cached(
             "UPDATE resources SET version = version + 1, resource = ?5, search = ?6, \
              ambiguous = ?7, created = ?8, last_modified = ?9, members_key = ?10, \
              irregular = ?11 \
              WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3 AND version = ?4",
-            params![
+        )
+        .and_then(|mut s| {
+            s.execute(params![
                 tenant,
                 rt,
                 id,
@@ -650,8 +656,8 @@ pub(crate) fn update_row(
                 row.last_modified,
                 members_key,
                 irregular
-            ],
-        )
+            ])
+        })
         .map_err(unavailable)?;
     if updated == 0 {
         return Err(StoreError::VersionMismatch);

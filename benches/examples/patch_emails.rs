@@ -6,7 +6,8 @@
 //!     perf record -g target/profiling/examples/patch_emails /tmp/e.db 25000 200
 //!
 //! Arguments: the store (`memory`, or a SQLite file, removed first), the number of emails,
-//! and the number of PATCHes. Prints the mean time of a PATCH.
+//! the number of PATCHes, and optionally `204` to answer them without the resource
+//! (`patch_no_content`). Prints the mean time of a PATCH.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::Instant;
@@ -21,9 +22,10 @@ use serde_json::{json, Value};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn run<S: Store>(store: S, n: usize, patches: usize) {
+fn run<S: Store>(store: S, n: usize, patches: usize, no_content: bool) {
     let mut config = Config::new("https://example.com/scim/v2");
     config.max_payload = 64 << 20;
+    config.patch_no_content = no_content;
     let engine = Engine::new(Registry::standard(), store, config);
     let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH).tenant("t");
     let emails: Vec<Value> = (0..n)
@@ -48,7 +50,13 @@ fn run<S: Store>(store: S, n: usize, patches: usize) {
             &ctx,
             Request::new(Method::Patch, path.as_str()).with_json(&body),
         ));
-        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        let expected = if no_content { 204 } else { 200 };
+        assert_eq!(
+            resp.status,
+            expected,
+            "{}",
+            String::from_utf8_lossy(&resp.body)
+        );
         old = new;
     }
     eprintln!(
@@ -62,13 +70,19 @@ fn main() {
     let store = args.get(1).map(String::as_str).unwrap_or("memory");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(25_000);
     let patches: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let no_content = args.get(4).is_some_and(|a| a == "204");
     if store == "memory" {
-        run(MemoryStore::new(), n, patches);
+        run(MemoryStore::new(), n, patches, no_content);
     } else {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{store}{suffix}"));
         }
         let schema = StoreSchema::of(&Registry::standard());
-        run(SqliteStore::open(store, schema).unwrap(), n, patches);
+        run(
+            SqliteStore::open(store, schema).unwrap(),
+            n,
+            patches,
+            no_content,
+        );
     }
 }

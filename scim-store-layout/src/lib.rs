@@ -551,7 +551,7 @@ impl Row {
             };
             return Ok((
                 Row {
-                    search: text.search(resource, hidden)?,
+                    search: text.search(hidden)?,
                     resource: text.text,
                     keys,
                     ambiguous: false,

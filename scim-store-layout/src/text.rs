@@ -15,6 +15,8 @@ use scim_core::StoreError;
 
 /// A document serialised for storage, with where each top-level attribute's value lies.
 pub(crate) struct DocText<'a> {
+    /// The document.
+    doc: &'a Value,
     /// Exactly `serde_json::to_string` of the document.
     pub(crate) text: String,
     /// The top-level attributes, in the document's order.
@@ -97,6 +99,7 @@ impl<'a> DocText<'a> {
         let Value::Object(m) = resource else {
             let text = serde_json::to_string(resource).map_err(unavailable)?;
             return Ok(Some(DocText {
+                doc: resource,
                 text,
                 parts: Vec::new(),
             }));
@@ -128,16 +131,20 @@ impl<'a> DocText<'a> {
         }
         buf.push(b'}');
         let text = String::from_utf8(buf).map_err(unavailable)?;
-        Ok(Some(DocText { text, parts }))
+        Ok(Some(DocText {
+            doc: resource,
+            text,
+            parts,
+        }))
     }
 
     /// The search form of the document as text: [`search_doc`] with the `hidden` attributes
     /// stripped, serialised. Only the top-level attributes a hidden one is in (a password,
     /// not 25,000 emails) are built as values; an attribute with lower-case keys throughout
     /// is copied from the document's text.
-    pub(crate) fn search(&self, resource: &Value, hidden: &[Hidden]) -> Result<String, StoreError> {
-        if !resource.is_object() {
-            let (mut search, _) = search_doc(resource);
+    pub(crate) fn search(&self, hidden: &[Hidden]) -> Result<String, StoreError> {
+        if !self.doc.is_object() {
+            let (mut search, _) = search_doc(self.doc);
             strip_hidden(&mut search, hidden);
             return serde_json::to_string(&search).map_err(unavailable);
         }
@@ -259,7 +266,7 @@ mod tests {
         }
         let (search, _) = search_doc(&user);
         assert_eq!(
-            doc.search(&user, &[]).unwrap(),
+            doc.search(&[]).unwrap(),
             serde_json::to_string(&search).unwrap()
         );
     }

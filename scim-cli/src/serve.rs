@@ -66,6 +66,7 @@ fn engine_with<S: scim_core::Store>(
     config.max_payload = max_payload;
     config.patch_no_content = options.patch_no_content;
     config.max_patch_retries = options.max_patch_retries;
+    config.max_values = options.max_values;
     config.patch = config.patch.primary_rule(options.primary_rule);
     if idp_profiles {
         config = config
@@ -287,6 +288,27 @@ mod tests {
             ));
             let id = created.body_json()["id"].as_str().unwrap().to_owned();
             assert_eq!(patch(&engine, &id), status);
+        }
+    }
+
+    /// `max_values` reaches the engine: a user with more emails than it allows is refused.
+    #[test]
+    fn max_values_from_the_options_bounds_a_multi_valued_attribute() {
+        let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+        for (max, status) in [(2, 400), (3, 201)] {
+            let mut options = ServeOptions::new();
+            options.max_values = max;
+            let engine = engine("http://localhost/scim/v2", &options).unwrap();
+            let emails: Vec<_> = (0..3)
+                .map(|i| json!({"value": format!("u{i}@example.com")}))
+                .collect();
+            let created = block_on(engine.handle(
+                &ctx,
+                Request::new(Method::Post, "/Users").with_json(&json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "u", "emails": emails})),
+            ));
+            assert_eq!(created.status, status, "{}", created.body_json());
         }
     }
 

@@ -115,6 +115,14 @@ pub struct Config {
     pub validation: ValidationOptions,
     /// Scopes per operation.
     pub scopes: ScopePolicy,
+    /// Most values one multi-valued attribute of a resource may hold after a write: beyond
+    /// it, a create, replace or PATCH that adds values is refused with 400 `invalidValue`
+    /// (one that leaves as many or fewer passes, so a resource over a lowered limit can still
+    /// be changed). Request bodies are bounded by `max_payload`, but repeated PATCH `add`s
+    /// would otherwise grow a resource without end, and the cost of every read and write of
+    /// it with it. The attribute a store keeps out of line (a group's members in the SQL
+    /// stores) is not counted. Default 100,000.
+    pub max_values: usize,
     /// Most candidates the engine filters in memory when a store could not apply a filter;
     /// beyond it the request fails with `tooMany` (RFC 7644 §3.12). Default 100,000.
     pub max_filter_scan: usize,
@@ -162,6 +170,7 @@ impl Config {
             patch_no_content: false,
             max_patch_retries: 16,
             max_filter_scan: 100_000,
+            max_values: 100_000,
             remove_deleted_from_groups: true,
             passwords: Arc::new(Argon2id::new(Argon2Params::default(), default_entropy())),
             trim_identifiers: false,

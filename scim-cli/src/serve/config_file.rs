@@ -29,6 +29,7 @@ pub(crate) struct ConfigFile {
     postgres: Option<PostgresKeys>,
     patch_no_content: Option<bool>,
     max_patch_retries: Option<u64>,
+    max_values: Option<u64>,
     argon2: Option<Argon2Keys>,
     max_payload: Option<u64>,
     header_timeout_ms: Option<u64>,
@@ -300,6 +301,9 @@ impl ConfigFile {
         if let Some(n) = self.max_patch_retries {
             o.max_patch_retries = size(n);
         }
+        if let Some(n) = self.max_values {
+            o.max_values = size(n);
+        }
         if let Some(a) = self.argon2 {
             let d = Argon2Params::default();
             o.argon2 = Argon2Params::new(
@@ -443,6 +447,7 @@ mod tests {
             r#"{"addr": "127.0.0.1:9090", "base_path": "/v2", "public_url": "https://x.example/v2",
                 "idp_profiles": false, "primary_rule": "keep_existing", "max_payload": 2048,
                 "patch_no_content": true, "max_patch_retries": 13, "db": ":memory:",
+                "max_values": 20,
                 "header_timeout_ms": 1,
                 "idle_timeout_ms": 2, "body_timeout_ms": 3, "max_connections": 4,
                 "max_uri_length": 5, "max_header_bytes": 6, "max_discard": 7, "listen_backlog": 8,
@@ -464,6 +469,10 @@ mod tests {
         assert!(!o.idp_profiles && o.patch_no_content && o.db.is_none());
         assert_eq!(o.max_patch_retries, 13);
         assert_eq!(ServeOptions::new().max_patch_retries, 1000);
+        assert_eq!(
+            (o.max_values, ServeOptions::new().max_values),
+            (20, 100_000)
+        );
         assert_eq!(o.primary_rule, scim_patch::PrimaryRule::KeepExisting);
         assert_eq!(o.max_payload, 2048);
         assert_eq!(

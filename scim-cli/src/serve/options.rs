@@ -48,6 +48,11 @@ pub struct ServeOptions {
     /// one group over two replicas all succeed (`tests/replicas.rs`), where the engine's
     /// default of 16 answered 60 of them 412.
     pub max_patch_retries: usize,
+    /// Most values one multi-valued attribute of a resource may hold after a write (default
+    /// 100,000; key `max_values`): a write that would grow one past it is answered 400
+    /// `invalidValue`, so repeated PATCH `add`s cannot grow a user without end. A group's
+    /// members in the SQL stores are not counted (they are kept out of line).
+    pub max_values: usize,
     /// How long a client may take to send a whole request head, counted from the
     /// connection's start or from its first byte after an idle spell (default 10 s; key
     /// `header_timeout_ms`). The connection is then closed.
@@ -161,6 +166,7 @@ impl ServeOptions {
             db: None,
             patch_no_content: false,
             max_patch_retries: 1000,
+            max_values: 100_000,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),
@@ -186,7 +192,7 @@ impl ServeOptions {
     /// Reads a JSON config file:
     /// `{"addr": "127.0.0.1:8080", "base_path": "/scim/v2", "public_url": "...",
     ///   "idp_profiles": true, "primary_rule": "rfc", "max_payload": 1048576,
-    ///   "patch_no_content": false, "max_patch_retries": 1000,
+    ///   "patch_no_content": false, "max_patch_retries": 1000, "max_values": 100000,
     ///   "db": "scim.db", "header_timeout_ms": 10000, "idle_timeout_ms": 60000,
     ///   "body_timeout_ms": 30000, "max_connections": 1024, "max_uri_length": 8192,
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,

@@ -11,6 +11,7 @@ mod read_time;
 mod resources;
 mod sealing;
 mod user_groups;
+mod value_counts;
 
 pub use groups::OVERHEAD_BYPASS;
 

@@ -63,7 +63,10 @@ impl<S: Store> Engine<S> {
             let head_changed = if split.rest.operations.is_empty() {
                 false
             } else {
-                patcher.apply(&mut head, &split.rest)?.changed
+                let before = self.value_counts(rt, &head);
+                let changed = patcher.apply(&mut head, &split.rest)?.changed;
+                self.check_value_counts(rt, &before, &head)?;
+                changed
             };
             let mut change = ElementChange::new(attr.clone());
             change.clear = split.clear;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::groups::{bypass, is_group, is_user};
 use super::sealing::sealed_view;
 use super::user_groups::{group_members, groups_path, UserGroups};
+use super::value_counts::ValueCounts;
 use super::{json_body, never_read, read_time, Engine, Result};
 use crate::store::{Cascade, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
@@ -56,6 +57,22 @@ impl<S: Store> Engine<S> {
             location.push_str(part);
         }
         location
+    }
+
+    /// The [`ValueCounts`] of `resource` ([`Config::max_values`](crate::Config::max_values)).
+    pub(super) fn value_counts(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> ValueCounts {
+        ValueCounts::of(rt, resource, self.store.out_of_line(&rt.definition().name))
+    }
+
+    /// Refuses a write that leaves an attribute of `resource` with more than
+    /// [`Config::max_values`](crate::Config::max_values) values and more than `before`.
+    pub(super) fn check_value_counts(
+        &self,
+        rt: &ResourceTypeRef<'_>,
+        before: &ValueCounts,
+        resource: &Value,
+    ) -> Result<()> {
+        before.check(&self.value_counts(rt, resource), self.config.max_values)
     }
 
     /// The resource as responses show it: `meta.location` and `meta.version` filled in,
@@ -256,6 +273,7 @@ impl<S: Store> Engine<S> {
         self.require_type(ctx, rt, true)?;
         let body = json_body(req)?;
         let mut resource = rt.validate_create(body, &self.config.validation)?.resource;
+        self.check_value_counts(rt, &ValueCounts::default(), &resource)?;
         self.check_members(ctx, rt, req, &mut resource, None)
             .await?;
         // Checked again inside the write: a member deleted meanwhile is never committed.
@@ -331,6 +349,7 @@ impl<S: Store> Engine<S> {
         let mut resource = rt
             .validate_replace(body, &current.resource, &self.config.validation)?
             .resource;
+        self.check_value_counts(rt, &self.value_counts(rt, &current.resource), &resource)?;
         // Only members the replacement adds are checked for existence.
         let known: HashSet<&str> = member_ids(&current.resource).collect();
         let added: HashSet<String> = member_ids(&resource)
@@ -413,7 +432,9 @@ impl<S: Store> Engine<S> {
                 let view = sealed_view(rt, &stored);
                 (stored, view)
             };
+            let before = self.value_counts(rt, &resource);
             let outcome = patcher.apply(&mut resource, &request)?;
+            self.check_value_counts(rt, &before, &resource)?;
             let mut check = None;
             if let Some(change) = outcome.delta.get("members") {
                 let added: HashSet<String> = change

@@ -422,3 +422,60 @@ fn excluded_members_are_not_read_back() {
     assert_eq!(body["members"][0]["value"], uid);
     assert_eq!(split.store().whole_reads.load(Ordering::SeqCst), 1);
 }
+
+/// `Config::max_values` does not count the attribute a store keeps out of line (a group's
+/// members in their own table cost nothing to the rest of the group); a store that keeps
+/// them in the document counts them.
+#[test]
+fn members_kept_out_of_line_are_not_held_to_max_values() {
+    let mut config = Config::new(BASE);
+    config.max_values = 1;
+    let split = Engine::new(
+        scim_schema::Registry::standard(),
+        SplitStore::default(),
+        config.clone(),
+    );
+    let whole = Engine::new(
+        scim_schema::Registry::standard(),
+        crate::sequential_store(),
+        config,
+    );
+    fn user<S: Store>(e: &Engine<S>, n: &str) -> String {
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": n});
+        post(e, "/Users", body)["id"].as_str().unwrap().to_owned()
+    }
+    let group = |ids: &[String]| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g",
+            "members": ids.iter().map(|id| json!({"value": id})).collect::<Vec<_>>()})
+    };
+    let ids: Vec<String> = ["ann", "bob", "cy"]
+        .iter()
+        .map(|n| user(&split, n))
+        .collect();
+    let gid = post(&split, "/Groups", group(&ids[..2]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, body, _) = send(
+        &split,
+        &ctx(),
+        patch_req(
+            &gid,
+            json!([{"op": "add", "path": "members", "value": [{"value": ids[2]}]}]),
+        ),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["members"].as_array().map(Vec::len), Some(3), "{body}");
+    let ids: Vec<String> = ["ann", "bob"].iter().map(|n| user(&whole, n)).collect();
+    let (s, body, _) = send(
+        &whole,
+        &ctx(),
+        Request::new(Method::Post, "/Groups").with_json(&group(&ids)),
+    );
+    assert_eq!(
+        (s, &body["scimType"]),
+        (400, &json!("invalidValue")),
+        "{body}"
+    );
+}

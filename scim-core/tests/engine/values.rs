@@ -161,3 +161,95 @@ fn projection_leaves_out_what_projects_to_nothing() {
         "{body}"
     );
 }
+
+/// `Config::max_values`: no write may grow a multi-valued attribute past it, whatever the
+/// path (POST, PUT, PATCH `add`, PATCH `replace` of the whole array, Bulk); a resource over
+/// it (the limit was lowered) can still be changed and shrunk.
+#[test]
+fn attributes_grow_no_further_than_max_values() {
+    let registry = || {
+        scim_schema::gluu::registry_builder(scim_schema::gluu::example_user_extension())
+            .build()
+            .unwrap()
+    };
+    let with_limit = |max: usize| {
+        let mut config = scim_core::Config::new(crate::BASE);
+        config.max_values = max;
+        scim_core::Engine::new(registry(), crate::sequential_store(), config)
+    };
+    let emails = |n: usize| -> Value {
+        (0..n)
+            .map(|i| json!({"value": format!("u{i}@example.com")}))
+            .collect()
+    };
+    let e = with_limit(3);
+    let c = ctx();
+    let user = |n: usize| json!({"schemas": [USER], "userName": "u", "emails": emails(n)});
+    let (s, body, _) = send(&e, &c, req(Method::Post, "/Users").with_json(&user(4)));
+    refused(s, &body, "`emails` would hold 4 values");
+    let (s, body, _) = send(&e, &c, req(Method::Post, "/Users").with_json(&user(3)));
+    assert_eq!(s, 201, "{body}");
+    let path = format!("/Users/{}", body["id"].as_str().unwrap());
+    let patch = |ops: Value| {
+        req(Method::Patch, &path).with_json(&json!({"schemas": [PATCH], "Operations": ops}))
+    };
+    let add_one = json!([{"op": "add", "path": "emails", "value": [{"value": "x@example.com"}]}]);
+    for refused_write in [
+        patch(add_one.clone()),
+        patch(json!([{"op": "replace", "path": "emails", "value": emails(4)}])),
+        patch(json!([{"op": "add", "value": {"emails": emails(5)}}])),
+        req(Method::Put, &path).with_json(&user(4)),
+        req(Method::Post, "/Bulk").with_json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [{"method": "PATCH", "path": path,
+                "data": {"schemas": [PATCH], "Operations": add_one}}]})),
+    ] {
+        let (s, body, _) = send(&e, &c, refused_write);
+        let (s, body) = if s == 200 && body["Operations"].is_array() {
+            let op = &body["Operations"][0];
+            (
+                op["status"].as_str().unwrap().parse().unwrap(),
+                op["response"].clone(),
+            )
+        } else {
+            (s, body)
+        };
+        refused(s, &body, "max_values");
+    }
+    // Nothing of them was kept.
+    let (_, body, _) = send(&e, &c, req(Method::Get, &path));
+    assert_eq!(body["emails"].as_array().map(Vec::len), Some(3), "{body}");
+    // Over a lowered limit (the user stored as it was, then the limit set to 2): a change
+    // that does not add values passes, one that does not.
+    let lowered = with_limit(2);
+    let stored = scim_core::block_on(scim_core::Store::create(
+        lowered.store(),
+        "default",
+        "User",
+        body,
+        Vec::new(),
+    ))
+    .unwrap();
+    let path = format!("/Users/{}", stored.id);
+    let patch = |ops: Value| {
+        req(Method::Patch, &path).with_json(&json!({"schemas": [PATCH], "Operations": ops}))
+    };
+    let (s, body, _) = send(
+        &lowered,
+        &c,
+        patch(
+            json!([{"op": "replace", "path": "emails[value eq \"u0@example.com\"].type",
+            "value": "work"}]),
+        ),
+    );
+    assert_eq!(s, 200, "{body}");
+    let (s, body, _) = send(&lowered, &c, patch(add_one.clone()));
+    refused(s, &body, "`emails` would hold 4 values");
+    let (s, body, _) = send(
+        &lowered,
+        &c,
+        patch(json!([{"op": "remove", "path": "emails[value eq \"u0@example.com\"]"}])),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["emails"].as_array().map(Vec::len), Some(2), "{body}");
+}

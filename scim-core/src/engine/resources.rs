@@ -59,22 +59,6 @@ impl<S: Store> Engine<S> {
         location
     }
 
-    /// The [`ValueCounts`] of `resource` ([`Config::max_values`](crate::Config::max_values)).
-    pub(super) fn value_counts(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> ValueCounts {
-        ValueCounts::of(rt, resource, self.store.out_of_line(&rt.definition().name))
-    }
-
-    /// Refuses a write that leaves an attribute of `resource` with more than
-    /// [`Config::max_values`](crate::Config::max_values) values and more than `before`.
-    pub(super) fn check_value_counts(
-        &self,
-        rt: &ResourceTypeRef<'_>,
-        before: &ValueCounts,
-        resource: &Value,
-    ) -> Result<()> {
-        before.check(&self.value_counts(rt, resource), self.config.max_values)
-    }
-
     /// The resource as responses show it: `meta.location` and `meta.version` filled in,
     /// then projected (`returned: never` attributes such as `password` never leave).
     pub(crate) fn render(

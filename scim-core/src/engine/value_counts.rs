@@ -13,8 +13,26 @@
 use scim_schema::ResourceTypeRef;
 use serde_json::Value;
 
-use super::Result;
-use crate::{ScimError, ScimType};
+use super::{Engine, Result};
+use crate::{ScimError, ScimType, Store};
+
+impl<S: Store> Engine<S> {
+    /// The [`ValueCounts`] of `resource`, without the attribute the store keeps out of line.
+    pub(super) fn value_counts(&self, rt: &ResourceTypeRef<'_>, resource: &Value) -> ValueCounts {
+        ValueCounts::of(rt, resource, self.store.out_of_line(&rt.definition().name))
+    }
+
+    /// Refuses a write that leaves an attribute of `resource` with more than
+    /// [`Config::max_values`](crate::Config::max_values) values and more than `before`.
+    pub(super) fn check_value_counts(
+        &self,
+        rt: &ResourceTypeRef<'_>,
+        before: &ValueCounts,
+        resource: &Value,
+    ) -> Result<()> {
+        before.check(&self.value_counts(rt, resource), self.config.max_values)
+    }
+}
 
 /// The number of values of each counted attribute of a resource, named `attr` or
 /// `urn:…:attr`.

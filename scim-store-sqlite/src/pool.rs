@@ -184,10 +184,16 @@ impl Pool {
                 writer
                     .pragma_update(None, "synchronous", "OFF")
                     .map_err(unavailable)?;
+                // After `wal_autocheckpoint`, which sets a hook of its own.
+                writer.wal_hook(Some(note_wal_frames));
                 let (tx, rx) = sync_channel::<()>(1);
-                let wal_state = Arc::new(WalState::default());
-                let flag = Arc::clone(&wal_state);
                 let limit = options.max_wal_frames;
+                let wal_state = Arc::new(WalState {
+                    catch_up: AtomicBool::new(false),
+                    pressing: AtomicBool::new(false),
+                    limit,
+                });
+                let flag = Arc::clone(&wal_state);
                 threads.push(spawn("scim-sqlite-checkpoint", move || {
                     checkpoint_loop(&checkpointer, &rx, &flag, limit)
                 })?);
@@ -504,12 +510,28 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 const CHECKPOINT_EVERY_PRESSED: Duration = Duration::from_millis(50);
 
 /// What the checkpoint thread tells the writer about the WAL.
-#[derive(Default)]
 struct WalState {
     /// Over the limit: finish the copy between two batches.
     catch_up: AtomicBool,
     /// Over half the limit: ask for checkpoints every [`CHECKPOINT_EVERY_PRESSED`].
     pressing: AtomicBool,
+    /// [`PoolOptions::max_wal_frames`].
+    limit: u64,
+}
+
+thread_local! {
+    /// The frames in the WAL after the last commit on this thread's connection (the
+    /// writer's), as SQLite's WAL hook counts them.
+    static WAL_FRAMES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The WAL hook of the writer's connection: notes the frames the WAL holds after a commit.
+/// The writer acts on the count itself, whatever the time: a burst of commits faster than
+/// the checkpoint thread is asked (at most every [`CHECKPOINT_EVERY`]) still starts the WAL
+/// over near [`PoolOptions::max_wal_frames`].
+fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: std::os::raw::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(u64::try_from(frames).unwrap_or(0)));
+    Ok(())
 }
 
 /// How long the writer waits for work after a commit before it asks for a checkpoint of
@@ -658,7 +680,8 @@ fn write_loop(
             (_, commit) => deliver(finished, commit.err()),
         }
         if let Some((checkpoints, state)) = &checkpoints {
-            if state.catch_up.swap(false, Ordering::Relaxed) {
+            let frames = WAL_FRAMES.with(std::cell::Cell::get);
+            if state.catch_up.swap(false, Ordering::Relaxed) || frames > state.limit {
                 // No transaction of this connection is open: the copy completes unless a
                 // reader holds an old snapshot, and the next batch starts the WAL over. It
                 // syncs the WAL before copying and the database before the WAL may be
@@ -668,7 +691,7 @@ fn write_loop(
                 let _ = conn.pragma_update(None, "synchronous", "OFF");
             }
             unasked = true;
-            let every = if state.pressing.load(Ordering::Relaxed) {
+            let every = if state.pressing.load(Ordering::Relaxed) || frames > state.limit / 2 {
                 CHECKPOINT_EVERY_PRESSED
             } else {
                 CHECKPOINT_EVERY

@@ -41,11 +41,7 @@ impl Table {
         self.keys.retain(|_, owner| owner != id);
         self.keys
             .extend(unique.into_iter().map(|k| (k, id.to_owned())));
-        let stored = StoredResource {
-            id: id.to_owned(),
-            version,
-            resource,
-        };
+        let stored = StoredResource::new(id.to_owned(), version, resource);
         self.rows.insert(id.to_owned(), stored.clone());
         stored
     }

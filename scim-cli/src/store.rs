@@ -167,6 +167,16 @@ impl Store for HostStore {
         async move { each!(self, s => s.get_with_references(tenant, resource_type, id, referrer).await) }
     }
 
+    fn get_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: Option<&Referrer>,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        async move { each!(self, s => s.get_text(tenant, resource_type, id, referrer).await) }
+    }
+
     fn keeps_references(&self) -> bool {
         each!(self, s => s.keeps_references())
     }

@@ -90,10 +90,21 @@ pub trait Hooks: Send + Sync {
     fn after(&self, ctx: &RequestContext, resource_type: &str, resource: &mut Value) {
         let _ = (ctx, resource_type, resource);
     }
+
+    /// Whether [`Hooks::after`] may change a resource. `true` unless said otherwise; a host
+    /// whose `after` never changes anything answers `false`, and the engine may then write
+    /// a response straight from the text a store keeps, never building the resource.
+    fn alters_responses(&self) -> bool {
+        true
+    }
 }
 
 /// The hooks of an engine without any: every method is the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHooks;
 
-impl Hooks for NoHooks {}
+impl Hooks for NoHooks {
+    fn alters_responses(&self) -> bool {
+        false
+    }
+}

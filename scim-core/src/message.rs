@@ -185,6 +185,11 @@ pub const SCIM_JSON: &str = "application/scim+json";
 impl Response {
     /// A JSON response with `Content-Type: application/scim+json`.
     pub fn json(status: u16, body: &Value) -> Self {
+        Self::json_text(status, json_bytes(body))
+    }
+
+    /// [`Response::json`] with a body written already: `body` must be JSON text.
+    pub(crate) fn json_text(status: u16, body: Vec<u8>) -> Self {
         Response {
             status,
             // Room for the `ETag` and `Location` a resource's response adds.
@@ -193,7 +198,7 @@ impl Response {
                 headers.push(("Content-Type".to_owned(), SCIM_JSON.to_owned()));
                 headers
             },
-            body: json_bytes(body),
+            body,
             cause: None,
         }
     }

@@ -255,11 +255,7 @@ mod tests {
                 if let Some(v) = v {
                     set(&mut doc, &path, v.clone());
                 }
-                StoredResource {
-                    id: i.to_string(),
-                    version: 1,
-                    resource: doc,
-                }
+                StoredResource::new(i.to_string(), 1, doc)
             })
             .collect();
         sort_resources(&mut resources, &path, descending, Some(&rt));

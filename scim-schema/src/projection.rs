@@ -213,6 +213,61 @@ impl<'r> Projection<'r> {
         }
     }
 
+    /// How the top-level member `key` of a resource shows: `Some(true)` as it is,
+    /// `Some(false)` not at all, `None` when that depends on its value (some of its
+    /// sub-attributes are hidden, or it is an extension, decided attribute by attribute):
+    /// then [`Projection::apply_owned`] to an object holding only that member says. Each
+    /// member is projected on its own, so a resource can be shown member by member.
+    ///
+    /// ```
+    /// use scim_schema::{Projection, Registry};
+    /// let registry = Registry::standard();
+    /// let users = registry.resource_type("User").unwrap();
+    /// let p = Projection::default_for(&users);
+    /// assert_eq!(p.shows_whole("emails"), Some(true));
+    /// assert_eq!(p.shows_whole("password"), Some(false)); // returned: never
+    /// let p = Projection::parse(&users, Some("emails.value"), None)?;
+    /// assert_eq!(p.shows_whole("emails"), None); // only the `value` of each
+    /// assert_eq!(p.shows_whole("id"), Some(true)); // returned: always
+    /// # Ok::<(), scim_schema::ProjectionError>(())
+    /// ```
+    pub fn shows_whole(&self, key: &str) -> Option<bool> {
+        if key.eq_ignore_ascii_case("schemas") {
+            return Some(true);
+        }
+        if self.rt.extension(key).is_some() {
+            return None;
+        }
+        let def =
+            find(self.rt.common_attributes(), key).or_else(|| self.rt.core_schema().attribute(key));
+        match self.decide_top(&Scope::Root, key, def, false) {
+            Decision::Drop => Some(false),
+            decision if self.shown_as_is(&Scope::Root, key, def, &decision) => Some(true),
+            _ => None,
+        }
+    }
+
+    /// Shown whole, with no sub-attribute hidden by its `returned` or excluded by name:
+    /// every element is kept as it is.
+    fn shown_as_is(
+        &self,
+        scope: &Scope,
+        name: &str,
+        def: Option<&Attribute>,
+        decision: &Decision,
+    ) -> bool {
+        *decision == Decision::Whole
+            && def.is_none_or(|d| {
+                d.sub_attributes
+                    .iter()
+                    .all(|s| matches!(s.returned, Returned::Default | Returned::Always))
+            })
+            && !self
+                .exclude
+                .iter()
+                .any(|s| s.sub.is_some() && s.is(scope, name))
+    }
+
     /// Projects `value` in place; whether anything of it is shown.
     fn attribute(
         &self,
@@ -308,19 +363,8 @@ impl<'r> Projection<'r> {
         decision: &Decision,
         value: &mut Value,
     ) -> bool {
-        // Shown whole, with no sub-attribute hidden by its `returned` or excluded by name:
-        // every element is kept as it is, and 25,000 emails are not walked to find that out.
-        let whole = *decision == Decision::Whole
-            && def.is_none_or(|d| {
-                d.sub_attributes
-                    .iter()
-                    .all(|s| matches!(s.returned, Returned::Default | Returned::Always))
-            })
-            && !self
-                .exclude
-                .iter()
-                .any(|s| s.sub.is_some() && s.is(scope, name));
-        if whole {
+        // 25,000 emails shown as they are are not walked to find that out.
+        if self.shown_as_is(scope, name, def, decision) {
             return true;
         }
         let project = |obj: &mut Object| -> bool {

@@ -37,7 +37,7 @@
 //! assert!(cache.get("t", "User", "u1", &groups).is_none());
 //! let ticket = cache.ticket("t", "u1").unwrap();
 //! let answer = (
-//!     StoredResource { id: "u1".into(), version: 1, resource: json!({"userName": "bjensen"}) },
+//!     StoredResource::new("u1", 1, json!({"userName": "bjensen"})),
 //!     Some(vec![]),
 //! );
 //! cache.fill(ticket, ("t", "User", "u1"), &groups, &answer);
@@ -113,7 +113,8 @@ fn weigh(v: &Value, limit: usize, total: &mut usize) -> bool {
 
 /// About what `answer` takes in memory, or `None` when it is over `limit`.
 fn weight_of(answer: &WithReferences, limit: usize) -> Option<usize> {
-    let mut total = 0;
+    // The text kept with the resource weighs what it holds.
+    let mut total = answer.0.text.as_ref().map_or(0, |t| t.len());
     if !weigh(&answer.0.resource, limit, &mut total) {
         return None;
     }
@@ -290,6 +291,36 @@ impl ReadCache {
         id: &str,
         referrer: &Referrer,
     ) -> Option<WithReferences> {
+        self.get_as(tenant, resource_type, id, referrer, |answer| answer.clone())
+    }
+
+    /// [`ReadCache::get`] with the resource as its text only, when the answer kept has
+    /// it ([`StoredResource::text_only`](scim_core::StoredResource::text_only)): no copy of
+    /// the resource is made.
+    pub fn get_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> Option<WithReferences> {
+        self.get_as(
+            tenant,
+            resource_type,
+            id,
+            referrer,
+            |(found, references)| (found.text_only(), references.clone()),
+        )
+    }
+
+    fn get_as(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+        copy: impl FnOnce(&WithReferences) -> WithReferences,
+    ) -> Option<WithReferences> {
         if !cacheable(tenant, id) {
             return None;
         }
@@ -304,7 +335,7 @@ impl ReadCache {
             Some(entry) if live => (entry.resource_type == resource_type
                 && entry.id == id
                 && entry.referrer == *referrer)
-                .then(|| entry.answer.clone()),
+                .then(|| copy(&entry.answer)),
             _ => None,
         };
         match found {
@@ -339,6 +370,23 @@ impl ReadCache {
             return Lookup::Miss(None);
         };
         match cache.get(tenant, resource_type, id, referrer) {
+            Some(answer) => Lookup::Hit(answer),
+            None => Lookup::Miss(cache.ticket(tenant, id)),
+        }
+    }
+
+    /// [`ReadCache::lookup`] with a hit's resource as its text only ([`ReadCache::get_text`]).
+    pub fn lookup_text(
+        cache: Option<&ReadCache>,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: &Referrer,
+    ) -> Lookup {
+        let Some(cache) = cache else {
+            return Lookup::Miss(None);
+        };
+        match cache.get_text(tenant, resource_type, id, referrer) {
             Some(answer) => Lookup::Hit(answer),
             None => Lookup::Miss(cache.ticket(tenant, id)),
         }
@@ -516,11 +564,11 @@ mod tests {
 
     fn answer(id: &str, version: u64, in_groups: &[&str]) -> WithReferences {
         (
-            StoredResource {
-                id: id.to_owned(),
+            StoredResource::new(
+                id.to_owned(),
                 version,
-                resource: json!({"id": id, "userName": format!("{id}-v{version}")}),
-            },
+                json!({"id": id, "userName": format!("{id}-v{version}")}),
+            ),
             Some(
                 in_groups
                     .iter()
@@ -647,11 +695,7 @@ mod tests {
         c.go_live();
         let big = |id: &str, n: usize| -> WithReferences {
             (
-                StoredResource {
-                    id: id.to_owned(),
-                    version: 1,
-                    resource: json!({"id": id, "title": "x".repeat(n)}),
-                },
+                StoredResource::new(id.to_owned(), 1, json!({"id": id, "title": "x".repeat(n)})),
                 None,
             )
         };

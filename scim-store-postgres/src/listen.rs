@@ -219,11 +219,7 @@ mod tests {
 
     fn fill(c: &ReadCache, id: &str) {
         let answer: WithReferences = (
-            StoredResource {
-                id: id.to_owned(),
-                version: 1,
-                resource: json!({"id": id}),
-            },
+            StoredResource::new(id.to_owned(), 1, json!({"id": id})),
             Some(Vec::new()),
         );
         let ticket = c.ticket("t", id).unwrap();

@@ -31,11 +31,11 @@ pub(crate) fn assemble(
         let elements: Value = serde_json::from_str(elements).map_err(unavailable)?;
         m.insert(key, elements);
     }
-    Ok(StoredResource {
-        id: id.to_owned(),
-        version: version_of(version),
+    Ok(StoredResource::new(
+        id.to_owned(),
+        version_of(version),
         resource,
-    })
+    ))
 }
 
 impl Core {

@@ -126,11 +126,7 @@ impl Core {
         write_unique(&tx, (tenant, rt, &id), unique, false).await?;
         write_side_tables(&tx, (tenant, rt, &id), &row, false).await?;
         tx.commit().await?;
-        Ok(StoredResource {
-            id,
-            version: 1,
-            resource,
-        })
+        Ok(StoredResource::new(id, 1, resource))
     }
 
     /// [`Store::replace_checked`](scim_core::Store::replace_checked), one try: not found
@@ -158,11 +154,11 @@ impl Core {
         write_unique(&tx, (tenant, rt, id), unique, true).await?;
         write_side_tables(&tx, (tenant, rt, id), &row, true).await?;
         tx.commit().await?;
-        Ok(StoredResource {
-            id: id.to_owned(),
-            version: expected_version + 1,
-            resource: resource.clone(),
-        })
+        Ok(StoredResource::new(
+            id.to_owned(),
+            expected_version + 1,
+            resource.clone(),
+        ))
     }
 
     /// [`Store::delete`](scim_core::Store::delete), one try.

@@ -3,6 +3,7 @@
 //! elements, and single-resource reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use scim_core::{Query, QueryResult, Sort, StoreError, StoredResource};
@@ -297,11 +298,11 @@ impl Core {
             if let (true, Some(key)) = (load_members, members_key) {
                 holders.push((resources.len(), key));
             }
-            resources.push(StoredResource {
+            resources.push(StoredResource::new(
                 id,
-                version: u64::try_from(version).unwrap_or(0),
+                u64::try_from(version).unwrap_or(0),
                 resource,
-            });
+            ));
         }
         attach_members_of_page(conn, tenant, rt, &mut resources, &holders)?;
         // A page shorter than asked, not past the end, holds every match from its offset
@@ -345,29 +346,38 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<(StoredResource, Option<String>)>, StoreError> {
-        // The JSON is parsed where SQLite holds it, not copied into a `String` first.
-        let row: Option<(i64, serde_json::Result<Value>, Option<String>)> = conn
+        // The JSON is parsed where SQLite holds it, and copied once more only when it is
+        // the whole resource (no elements out of line): the response is written from it.
+        type Read = (
+            i64,
+            serde_json::Result<Value>,
+            Option<Arc<str>>,
+            Option<String>,
+        );
+        let row: Option<Read> = conn
             .prepare_cached(
                 "SELECT version, resource, members_key FROM resources \
                  WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
             )
             .and_then(|mut s| {
                 s.query_row(params![tenant, rt, id], |r| {
-                    let resource = serde_json::from_str(r.get_ref(1)?.as_str()?);
-                    Ok((r.get(0)?, resource, r.get(2)?))
+                    let text = r.get_ref(1)?.as_str()?;
+                    let resource = serde_json::from_str(text);
+                    let key: Option<String> = r.get(2)?;
+                    let whole = key.is_none().then(|| Arc::from(text));
+                    Ok((r.get(0)?, resource, whole, key))
                 })
                 .optional()
             })
             .map_err(unavailable)?;
-        row.map(|(version, resource, key)| {
-            Ok((
-                StoredResource {
-                    id: id.to_owned(),
-                    version: u64::try_from(version).unwrap_or(0),
-                    resource: resource.map_err(unavailable)?,
-                },
-                key,
-            ))
+        row.map(|(version, resource, text, key)| {
+            let mut stored = StoredResource::new(
+                id.to_owned(),
+                u64::try_from(version).unwrap_or(0),
+                resource.map_err(unavailable)?,
+            );
+            stored.text = text;
+            Ok((stored, key))
         })
         .transpose()
     }
@@ -400,6 +410,7 @@ impl Core {
         Ok(self.read(conn, tenant, rt, id)?.map(|(mut stored, _)| {
             if let Some(attr) = self.ool(rt) {
                 stored.resource = without(stored.resource, attr);
+                stored.text = None;
             }
             stored
         }))

@@ -173,33 +173,26 @@ impl Store for SqliteStore {
         id: &str,
         referrer: &Referrer,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
-        // From the read cache, on the caller's thread, when nothing it depends on changed
-        // since it was read (see `crate::cache`); else read, and kept unless a write to it
-        // (or to a group it names) ended meanwhile.
-        let job = match ReadCache::lookup(self.core.cache.as_deref(), tenant, rt, id, referrer) {
-            Lookup::Hit(answer) => Err(answer),
-            Lookup::Miss(ticket) => Ok({
-                let core = Arc::clone(&self.core);
-                let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
-                let referrer = referrer.clone();
-                self.pool.read(move |conn| {
-                    let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
-                        return Ok(None);
-                    };
-                    let references =
-                        core.references_in(conn, &tenant, &referrer, std::slice::from_ref(&id))?;
-                    let answer = (found, references);
-                    if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
-                        cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
-                    }
-                    Ok(Some(answer))
-                })
-            }),
+        self.get_referred(tenant, rt, id, referrer, false)
+    }
+
+    /// The document's text as stored, when it is the whole resource (no elements out of
+    /// line), and from the read cache without a copy of the resource.
+    fn get_text(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: Option<&Referrer>,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let job = match referrer {
+            Some(referrer) => Ok(self.get_referred(tenant, rt, id, referrer, true)),
+            None => Err(self.get(tenant, rt, id)),
         };
         async move {
             match job {
-                Ok(read) => read.await,
-                Err(hit) => Ok(Some(hit)),
+                Ok(referred) => referred.await,
+                Err(get) => Ok(get.await?.map(|found| (found.text_only(), None))),
             }
         }
     }
@@ -282,5 +275,57 @@ impl Store for SqliteStore {
                 check.as_ref(),
             )
         })
+    }
+}
+
+impl SqliteStore {
+    /// [`Store::get_with_references`], the resource as its text only when `text_only`.
+    fn get_referred(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: &Referrer,
+        text_only: bool,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        // From the read cache, on the caller's thread, when nothing it depends on changed
+        // since it was read (see `crate::cache`); else read, and kept unless a write to it
+        // (or to a group it names) ended meanwhile.
+        let cache = self.core.cache.as_deref();
+        let lookup = if text_only {
+            ReadCache::lookup_text(cache, tenant, rt, id, referrer)
+        } else {
+            ReadCache::lookup(cache, tenant, rt, id, referrer)
+        };
+        let job = match lookup {
+            Lookup::Hit(answer) => Err(answer),
+            Lookup::Miss(ticket) => Ok({
+                let core = Arc::clone(&self.core);
+                let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+                let referrer = referrer.clone();
+                self.pool.read(move |conn| {
+                    let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                        return Ok(None);
+                    };
+                    let references =
+                        core.references_in(conn, &tenant, &referrer, std::slice::from_ref(&id))?;
+                    let answer = (found, references);
+                    if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
+                        cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
+                    }
+                    if text_only {
+                        // The resource built for the cache is dropped here, on the reader.
+                        return Ok(Some((answer.0.text_only(), answer.1)));
+                    }
+                    Ok(Some(answer))
+                })
+            }),
+        };
+        async move {
+            match job {
+                Ok(read) => read.await,
+                Err(hit) => Ok(Some(hit)),
+            }
+        }
     }
 }

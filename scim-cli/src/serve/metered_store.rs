@@ -157,6 +157,24 @@ impl<S: Store> Store for MeteredStore<S> {
         self.timed("references_to", call)
     }
 
+    /// Counted under the operation it stands for (`get`, `get_with_references`): how the
+    /// answer is carried changes no dashboard.
+    fn get_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: Option<&Referrer>,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let operation = if referrer.is_some() {
+            "get_with_references"
+        } else {
+            "get"
+        };
+        let call = self.inner.get_text(tenant, resource_type, id, referrer);
+        self.timed(operation, call)
+    }
+
     fn get_with_references(
         &self,
         tenant: &str,

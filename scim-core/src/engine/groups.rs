@@ -327,7 +327,7 @@ impl<S: Store> Engine<S> {
                     self.references_to_users(ctx, &ids).await?
                 }
             };
-            self.attach_groups(resources, &references);
+            self.attach_groups(resources, &references)?;
         }
         Ok(())
     }
@@ -352,6 +352,10 @@ impl<S: Store> Engine<S> {
         let with_refs = shows("members.$ref")?;
         if !look_up && !with_refs {
             return Ok(());
+        }
+        // A group read as its text only: its members are read from the resource.
+        for r in resources.iter_mut() {
+            r.parse_text()?;
         }
         // id → (type, name), when looked up.
         let mut found: HashMap<String, (&'static str, Option<Value>)> = HashMap::new();
@@ -385,6 +389,8 @@ impl<S: Store> Engine<S> {
             let Some(Value::Array(members)) = r.resource.get_mut("members") else {
                 continue;
             };
+            // Members get read-time sub-attributes: the stored text no longer says it all.
+            r.text = None;
             for m in members.iter_mut() {
                 let Value::Object(o) = m else { continue };
                 let Some(value) = o.get("value").and_then(Value::as_str) else {

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::groups::{bypass, is_group, is_user};
 use super::sealing::sealed_view;
+use super::text_response::{self, MetaFill};
 use super::user_groups::{group_members, groups_path, UserGroups};
 use super::value_counts::ValueCounts;
 use super::{json_body, never_read, read_time, Engine, Result};
@@ -35,16 +36,6 @@ pub(crate) fn etag(version: u64) -> String {
     tag.extend(digits[at..].iter().map(|&d| char::from(d)));
     tag.push('"');
     tag
-}
-
-/// Sets `key` of `map` to `value`, reusing the key when it is there already.
-fn set(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
-    match map.get_mut(key) {
-        Some(old) => *old = value,
-        None => {
-            map.insert(key.to_owned(), value);
-        }
-    }
 }
 
 impl<S: Store> Engine<S> {
@@ -105,12 +96,12 @@ impl<S: Store> Engine<S> {
                 m.insert("meta".into(), Value::Object(serde_json::Map::new()));
             }
             if let Some(Value::Object(meta)) = m.get_mut("meta") {
-                set(meta, "location", Value::String(location));
-                set(meta, "version", Value::String(version));
-                if !meta.contains_key("resourceType") {
-                    let name = Value::String(rt.definition().name.clone());
-                    meta.insert("resourceType".into(), name);
+                MetaFill {
+                    location: &location,
+                    version: &version,
+                    resource_type: &rt.definition().name,
                 }
+                .fill(meta);
             }
         }
         // The host's hook first, the projection last: `returned: never` stays out whatever
@@ -182,18 +173,67 @@ impl<S: Store> Engine<S> {
         let [StoredResource {
             id,
             version,
-            resource,
+            mut resource,
+            text,
         }] = one;
         let tag = etag(version);
         let location = self.location(rt, &id);
-        let body = self.render_meta(
-            ctx,
-            rt,
-            (location.clone(), tag.clone()),
-            resource,
-            projection,
-        );
-        Ok(Response::json(status, &body)
+        // From the stored text when it says all: no hook changes the resource, and nothing
+        // was added to it since it was read (`decorate_with` drops the text when it adds).
+        let meta = MetaFill {
+            location: &location,
+            version: &tag,
+            resource_type: &rt.definition().name,
+        };
+        let written = text
+            .as_ref()
+            .filter(|_| !self.hooks.alters_responses())
+            .and_then(|text| text_response::render(text, projection, &meta));
+        // Only the text was read, and the response is not written from it after all.
+        if written.is_none() || cfg!(debug_assertions) {
+            let mut whole = StoredResource {
+                id,
+                version,
+                resource,
+                text,
+            };
+            whole.parse_text()?;
+            resource = whole.resource;
+        }
+        let body = match written {
+            Some(body) => {
+                // Every test checks that the text gives the bytes the resource gives.
+                #[cfg(debug_assertions)]
+                {
+                    let expected = self.render_meta(
+                        ctx,
+                        rt,
+                        (location.clone(), tag.clone()),
+                        resource,
+                        projection,
+                    );
+                    debug_assert_eq!(
+                        String::from_utf8_lossy(&body),
+                        expected.to_string(),
+                        "the response written from the stored text"
+                    );
+                }
+                body
+            }
+            None => {
+                let body = self.render_meta(
+                    ctx,
+                    rt,
+                    (location.clone(), tag.clone()),
+                    resource,
+                    projection,
+                );
+                return Ok(Response::json(status, &body)
+                    .with_header("ETag", tag)
+                    .with_header("Location", location));
+            }
+        };
+        Ok(Response::json_text(status, body)
             .with_header("ETag", tag)
             .with_header("Location", location))
     }
@@ -292,16 +332,26 @@ impl<S: Store> Engine<S> {
         let wants_groups = projection
             .as_ref()
             .is_some_and(|p| p.includes(&groups_path()));
-        let (current, groups) = if wants_groups {
-            let (found, references) = self
-                .store
-                .get_with_references(&ctx.tenant, &rt.definition().name, id, &group_members())
-                .await?
-                .ok_or_else(|| ScimError::not_found(format!("Resource {id} not found")))?;
-            (
-                found,
-                references.map_or(UserGroups::Lookup, UserGroups::Known),
-            )
+        // The response written from the stored text, when the store keeps it: not for a
+        // group (its members get read-time sub-attributes) nor when a hook may change it.
+        let from_text = !is_group(rt) && !self.hooks.alters_responses();
+        let (current, groups) = if wants_groups || from_text {
+            let members = group_members();
+            let referrer = wants_groups.then_some(&members);
+            let name = &rt.definition().name;
+            let (found, references) = if from_text {
+                self.store.get_text(&ctx.tenant, name, id, referrer).await?
+            } else {
+                self.store
+                    .get_with_references(&ctx.tenant, name, id, &members)
+                    .await?
+            }
+            .ok_or_else(|| ScimError::not_found(format!("Resource {id} not found")))?;
+            let groups = match references {
+                Some(references) if wants_groups => UserGroups::Known(references),
+                _ => UserGroups::Lookup,
+            };
+            (found, groups)
         } else {
             (self.current(ctx, rt, id).await?, UserGroups::Lookup)
         };
@@ -404,6 +454,7 @@ impl<S: Store> Engine<S> {
                 id: current_id,
                 version: current_version,
                 resource: stored,
+                ..
             } = current;
             // The patcher undoes its own changes on error: the stored resource is patched in
             // place. What the write needs of it before the patch is `previous`: all of it for
@@ -464,12 +515,12 @@ impl<S: Store> Engine<S> {
                     Err(e) => return Err(e.into()),
                 }
             } else {
-                StoredResource {
-                    id: current_id,
-                    version: current_version,
-                    // Unchanged: as stored (a group's members as stored, not as checked).
-                    resource: if group { previous } else { resource },
-                }
+                // Unchanged: as stored (a group's members as stored, not as checked).
+                StoredResource::new(
+                    current_id,
+                    current_version,
+                    if group { previous } else { resource },
+                )
             };
             if self.config.patch_no_content {
                 return Ok(Response::empty(204).with_header("ETag", etag(stored.version)));

@@ -75,8 +75,14 @@ impl<S: Store> Engine<S> {
         Ok(found)
     }
 
-    /// Sets (or removes) `groups` of each of `users` from `references`.
-    pub(crate) fn attach_groups(&self, users: &mut [StoredResource], references: &[Reference]) {
+    /// Sets (or removes) `groups` of each of `users` from `references`. A user read as its
+    /// text only is built from it first when that changes anything (a text names a stored
+    /// `groups` as `"groups"`: it is what `serde_json` writes).
+    pub(crate) fn attach_groups(
+        &self,
+        users: &mut [StoredResource],
+        references: &[Reference],
+    ) -> Result<()> {
         let group_rt = self.registry.resource_type("Group");
         for user in users.iter_mut() {
             let mine: Vec<Value> = references
@@ -93,13 +99,28 @@ impl<S: Store> Engine<S> {
                     entry
                 })
                 .collect();
+            if user.is_text_only() {
+                let stored_groups = user
+                    .text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("\"groups\""));
+                if mine.is_empty() && !stored_groups {
+                    continue;
+                }
+                user.parse_text()?;
+            }
             if let Value::Object(o) = &mut user.resource {
+                // The stored text no longer says what the resource holds once it changes.
                 if mine.is_empty() {
-                    o.remove("groups");
+                    if o.remove("groups").is_some() {
+                        user.text = None;
+                    }
                 } else {
                     o.insert("groups".into(), Value::Array(mine));
+                    user.text = None;
                 }
             }
         }
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{
     Cascade, Cascaded, Query, QueryResult, Reference, ReferenceCheck, Referrer, Store, StoreError,
-    StoredResource, UniqueKey,
+    StoredResource, UniqueKey, WithReferences,
 };
 use crate::secret::{default_entropy, random_uuid, Entropy};
 
@@ -193,11 +193,8 @@ impl Table {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
-        let stored = StoredResource {
-            id: id.clone(),
-            version: 1,
-            resource,
-        };
+        // The text kept with the resource: every read is answered from it.
+        let stored = StoredResource::new(id.clone(), 1, resource).with_text_of_resource();
         self.rows.insert(id.clone(), stored.clone());
         self.index(&id, unique);
         Ok(stored)
@@ -215,11 +212,8 @@ impl Table {
             return Err(StoreError::VersionMismatch);
         }
         self.check_unique(id, &unique)?;
-        let stored = StoredResource {
-            id: id.to_owned(),
-            version: expected_version + 1,
-            resource,
-        };
+        let stored = StoredResource::new(id.to_owned(), expected_version + 1, resource)
+            .with_text_of_resource();
         self.rows.insert(id.to_owned(), stored.clone());
         self.index(id, unique);
         Ok(stored)
@@ -270,6 +264,7 @@ impl Table {
                 );
             }
             stored.version += 1;
+            stored.text = serde_json::to_string(&stored.resource).ok().map(Into::into);
             changed += 1;
         }
         changed
@@ -405,6 +400,29 @@ impl Store for MemoryStore {
         ready(self.read(tenant, rt, |t| t.and_then(|t| t.rows.get(id).cloned())))
     }
 
+    /// The text kept with each resource, not a copy of the resource.
+    fn get_text(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: Option<&Referrer>,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let found = self.read(tenant, rt, |t| {
+            t.and_then(|t| t.rows.get(id).map(StoredResource::text_only))
+        });
+        async move {
+            let Some(found) = found? else {
+                return Ok(None);
+            };
+            let references = match referrer {
+                Some(referrer) => self.references_to(tenant, referrer, &[id]).await?,
+                None => None,
+            };
+            Ok(Some((found, references)))
+        }
+    }
+
     fn create(
         &self,
         tenant: &str,
@@ -535,11 +553,9 @@ impl Store for MemoryStore {
                     .filter(|r| query.filter.is_none_or(|f| f.matches(&r.resource)))
                     .map(|r| match query.attributes {
                         // Copy only what the engine will read.
-                        Some(attrs) => StoredResource {
-                            id: r.id.clone(),
-                            version: r.version,
-                            resource: select(&r.resource, attrs),
-                        },
+                        Some(attrs) => {
+                            StoredResource::new(r.id.clone(), r.version, select(&r.resource, attrs))
+                        }
                         None => r.clone(),
                     })
                     .collect(),

@@ -18,7 +18,22 @@ pub use schema::{StoreSchema, StoredType};
 
 /// A stored resource: its id, its version (for ETags and optimistic concurrency) and its
 /// JSON (with `id` and `meta.created`/`lastModified`/`resourceType`).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A store that holds the resource as JSON text may hand that text over too
+/// ([`StoredResource::with_text`]): the engine then writes the response from it, copying
+/// the attributes the response shows whole instead of serialising them again.
+///
+/// ```
+/// use scim_core::StoredResource;
+/// use serde_json::json;
+///
+/// let resource = json!({"id": "u1", "userName": "bjensen"});
+/// let stored = StoredResource::new("u1", 1, resource.clone()).with_text_of_resource();
+/// assert_eq!(stored.text.as_deref(), Some(r#"{"id":"u1","userName":"bjensen"}"#));
+/// // Equality is that of the id, version and resource: the text is only their cache.
+/// assert_eq!(stored, StoredResource::new("u1", 1, resource));
+/// ```
+#[derive(Debug, Clone)]
 pub struct StoredResource {
     /// The id.
     pub id: String,
@@ -26,6 +41,82 @@ pub struct StoredResource {
     pub version: u64,
     /// The resource.
     pub resource: Value,
+    /// `resource` as compact JSON text, exactly as `serde_json::to_string` writes it (keys
+    /// in order, no white space), when the store has it at hand; `None` otherwise. Whoever
+    /// changes `resource` must set this to `None` (or to the new text).
+    pub text: Option<std::sync::Arc<str>>,
+}
+
+impl PartialEq for StoredResource {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.version == other.version && self.resource == other.resource
+    }
+}
+
+impl StoredResource {
+    /// A stored resource without its text.
+    pub fn new(id: impl Into<String>, version: u64, resource: Value) -> Self {
+        StoredResource {
+            id: id.into(),
+            version,
+            resource,
+            text: None,
+        }
+    }
+
+    /// With `text`, which must be `serde_json::to_string(&self.resource)`.
+    pub fn with_text(mut self, text: impl Into<std::sync::Arc<str>>) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// With the text of its resource, serialised now (a store that keeps the text pays this
+    /// once a write, and every read of it is spared it).
+    pub fn with_text_of_resource(mut self) -> Self {
+        self.text = serde_json::to_string(&self.resource).ok().map(Into::into);
+        self
+    }
+
+    /// A copy with the text only, when there is a text ([`Store::get_text`]): `resource`
+    /// is `Value::Null`, not built. Without a text, a copy of all of it.
+    ///
+    /// ```
+    /// use scim_core::StoredResource;
+    /// let stored = StoredResource::new("u1", 1, serde_json::json!({"id": "u1"}));
+    /// assert!(!stored.text_only().is_text_only(), "no text: the resource is kept");
+    /// let mut only = stored.with_text_of_resource().text_only();
+    /// assert!(only.is_text_only());
+    /// only.parse_text()?;
+    /// assert_eq!(only.resource, serde_json::json!({"id": "u1"}));
+    /// # Ok::<(), scim_core::StoreError>(())
+    /// ```
+    pub fn text_only(&self) -> Self {
+        match &self.text {
+            Some(text) => StoredResource {
+                id: self.id.clone(),
+                version: self.version,
+                resource: Value::Null,
+                text: Some(text.clone()),
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// Whether only the text is here: `resource` is not built (`Value::Null`; a stored
+    /// resource is an object) and `text` holds it.
+    pub fn is_text_only(&self) -> bool {
+        self.resource.is_null() && self.text.is_some()
+    }
+
+    /// Builds `resource` from `text` when only the text is here; the text is kept. Fails
+    /// when the text is not JSON (a store's text always is).
+    pub fn parse_text(&mut self) -> Result<(), StoreError> {
+        if let (true, Some(text)) = (self.resource.is_null(), &self.text) {
+            self.resource = serde_json::from_str(text)
+                .map_err(|e| StoreError::Unavailable(format!("stored text of {}: {e}", self.id)))?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a store operation failed.
@@ -487,6 +578,34 @@ pub trait Store: Send + Sync {
             };
             let references = self.references_to(tenant, referrer, &[id]).await?;
             Ok(Some((found, references)))
+        }
+    }
+
+    /// [`Store::get`] (with [`Store::get_with_references`] when `referrer` is given), for
+    /// a response: a store that keeps each resource's JSON text may answer with the text
+    /// alone ([`StoredResource::text_only`]), sparing the resource's building, and the
+    /// engine writes the response from the text ([`StoredResource::parse_text`] when it
+    /// needs the resource after all). The references are `None` when `referrer` is.
+    ///
+    /// The default answers as `get` and `get_with_references` do.
+    fn get_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        referrer: Option<&Referrer>,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        async move {
+            match referrer {
+                Some(referrer) => {
+                    self.get_with_references(tenant, resource_type, id, referrer)
+                        .await
+                }
+                None => Ok(self
+                    .get(tenant, resource_type, id)
+                    .await?
+                    .map(|found| (found, None))),
+            }
         }
     }
 

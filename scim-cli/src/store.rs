@@ -111,6 +111,15 @@ impl Store for HostStore {
         async move { each!(self, s => s.query(tenant, resource_type, query).await) }
     }
 
+    fn query_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        async move { each!(self, s => s.query_text(tenant, resource_type, query).await) }
+    }
+
     fn out_of_line(&self, resource_type: &str) -> Option<&str> {
         each!(self, s => s.out_of_line(resource_type))
     }

@@ -172,7 +172,7 @@ pub struct Response {
 
 /// `value` as compact JSON text, written straight into bytes (its `Display` goes through a
 /// `fmt::Write` per token; the text is the same).
-fn json_bytes(value: &Value) -> Vec<u8> {
+pub(crate) fn json_bytes(value: &Value) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(512);
     // Cannot fail: a `Value`'s keys are strings and a `Vec` takes every write.
     let _ = serde_json::to_writer(&mut bytes, value);

@@ -257,8 +257,26 @@ impl Core {
         rt: &str,
         query: &Query<'_>,
     ) -> Result<QueryResult, StoreError> {
+        self.query_rows(conn, tenant, rt, query, false)
+    }
+
+    /// [`Core::query_sync`]; with `text`, each document that is a whole resource goes back
+    /// as its text only ([`scim_core::Store::query_text`]) when SQL filtered and sorted the
+    /// results: the engine reads no resource then.
+    pub(crate) fn query_rows(
+        &self,
+        conn: &Connection,
+        tenant: &str,
+        rt: &str,
+        query: &Query<'_>,
+        text: bool,
+    ) -> Result<QueryResult, StoreError> {
         self.refuse_sure_scans(conn, tenant, rt, query)?;
         let plan = self.plan(conn, tenant, rt, query)?;
+        let text_only = text
+            && query.attributes.is_none()
+            && (query.filter.is_none() || plan.filtered)
+            && (query.sort.is_none() || plan.sorted);
         // Out-of-line elements are read only when the engine may look at them: it asked
         // for them, or it finishes the filter or the sort in memory.
         let load_members = self.ool(rt).is_some_and(|attr| match query.attributes {
@@ -294,15 +312,18 @@ impl Core {
         for row in rows {
             let (id, version, text, members_key, total) = row.map_err(unavailable)?;
             window_total = window_total.or(total);
+            let version = u64::try_from(version).unwrap_or(0);
+            if text_only && members_key.is_none() {
+                let mut stored = StoredResource::new(id, version, Value::Null);
+                stored.text = Some(Arc::from(text));
+                resources.push(stored);
+                continue;
+            }
             let resource = serde_json::from_str(&text).map_err(unavailable)?;
             if let (true, Some(key)) = (load_members, members_key) {
                 holders.push((resources.len(), key));
             }
-            resources.push(StoredResource::new(
-                id,
-                u64::try_from(version).unwrap_or(0),
-                resource,
-            ));
+            resources.push(StoredResource::new(id, version, resource));
         }
         attach_members_of_page(conn, tenant, rt, &mut resources, &holders)?;
         // A page shorter than asked, not past the end, holds every match from its offset

@@ -76,6 +76,20 @@ impl Store for SqliteStore {
             .read(move |conn| query.with(|q| core.query_sync(conn, &tenant, &rt, q)))
     }
 
+    /// The documents' texts, where SQL filtered and sorted ([`Core::query_rows`]).
+    fn query_text(
+        &self,
+        tenant: &str,
+        rt: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        let query = OwnedQuery::of(&query);
+        self.pool
+            .read(move |conn| query.with(|q| core.query_rows(conn, &tenant, &rt, q, true)))
+    }
+
     /// `members` for a resource type whose core schema is the Group schema.
     fn out_of_line(&self, resource_type: &str) -> Option<&str> {
         self.core.ool(resource_type)

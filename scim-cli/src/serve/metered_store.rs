@@ -110,6 +110,15 @@ impl<S: Store> Store for MeteredStore<S> {
         self.timed("query", self.inner.query(tenant, resource_type, query))
     }
 
+    fn query_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        self.timed("query", self.inner.query_text(tenant, resource_type, query))
+    }
+
     fn out_of_line(&self, resource_type: &str) -> Option<&str> {
         self.inner.out_of_line(resource_type)
     }

@@ -4,7 +4,10 @@ use scim_filter::{AttrPath, AttrSchema, CompiledFilter, Filter, UrnLocation};
 use scim_schema::{Projection, ResourceTypeRef};
 use serde_json::{json, Value};
 
+use super::groups::is_group;
+use super::resources::etag;
 use super::{json_body, never_read, read_hint, Engine, Result};
+use crate::message::json_bytes;
 use crate::sort::{sort_mixed, sort_resources, SortAttr};
 use crate::store::{Query, Sort, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, ScimType, Store};
@@ -308,10 +311,23 @@ impl<S: Store> Engine<S> {
                 count: if single { count } else { usize::MAX },
                 attributes: needed.as_deref(),
             };
-            let mut result = self
-                .store
-                .query(&ctx.tenant, &rt.definition().name, query)
-                .await?;
+            // The texts alone where the store keeps them, for responses written from them:
+            // not for groups (their members get read-time sub-attributes) nor when a hook
+            // may change what is shown.
+            let name = &rt.definition().name;
+            let mut result = if !is_group(rt) && !self.hooks.alters_responses() {
+                self.store.query_text(&ctx.tenant, name, query).await?
+            } else {
+                self.store.query(&ctx.tenant, name, query).await?
+            };
+            // What the engine finishes itself reads the resources.
+            let finishes = (!result.filtered && compiled.is_some())
+                || (sort_path.is_some() && (!result.sorted || !single));
+            if finishes {
+                for r in &mut result.resources {
+                    r.parse_text()?;
+                }
+            }
             // Complete in memory what the store did not do.
             if !result.filtered {
                 if let Some(c) = &compiled {
@@ -373,19 +389,19 @@ impl<S: Store> Engine<S> {
             .into_iter()
             .map(|batch| batch.into_iter().map(Some).collect())
             .collect();
-        let rendered: Vec<Value> = order
-            .iter()
-            .filter_map(|&(i, j)| {
-                let stored = slots[i][j].take()?;
-                Some(self.render(ctx, &types[i], stored, &projections[i]))
-            })
-            .collect();
+        let mut rendered: Vec<Vec<u8>> = Vec::with_capacity(order.len());
+        for &(i, j) in &order {
+            if let Some(stored) = slots[i][j].take() {
+                let rt = &types[i];
+                let meta = (self.location(rt, &stored.id), etag(stored.version));
+                rendered.push(self.body_of(ctx, rt, stored, &projections[i], meta)?);
+            }
+        }
         let items = rendered.len();
         let mut body = json!({
             "schemas": [LIST_RESPONSE],
             "totalResults": total,
             "itemsPerPage": items,
-            "Resources": rendered,
         });
         if params.cursor.is_some() {
             if start_index - 1 + items < total {
@@ -398,11 +414,36 @@ impl<S: Store> Engine<S> {
         } else {
             body["startIndex"] = json!(start_index);
         }
-        Ok(Response::json(200, &body))
+        Ok(Response::json_text(200, with_resources(&body, &rendered)))
     }
 }
 
 /// The first schema URN in `filter` that is not one of `rt`'s schemas.
+/// The ListResponse `envelope` with `Resources` (each resource's JSON text), as
+/// serialising the whole message writes it: `Resources` is its first key (upper case sorts
+/// first).
+fn with_resources(envelope: &Value, resources: &[Vec<u8>]) -> Vec<u8> {
+    let tail = json_bytes(envelope);
+    let mut body =
+        Vec::with_capacity(tail.len() + 16 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
+    body.extend_from_slice(br#"{"Resources":["#);
+    for (k, r) in resources.iter().enumerate() {
+        if k > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(r);
+    }
+    body.push(b']');
+    // The envelope's own members follow: `{…}` less its `{`, after a comma.
+    if tail.len() > 2 {
+        body.push(b',');
+        body.extend_from_slice(tail.get(1..).unwrap_or_default());
+    } else {
+        body.push(b'}');
+    }
+    body
+}
+
 fn foreign_urn<'f>(rt: &ResourceTypeRef<'_>, filter: &'f Filter) -> Option<&'f str> {
     let foreign = |p: &'f AttrPath| {
         p.urn

@@ -14,6 +14,7 @@ use super::text_response::{self, MetaFill};
 use super::user_groups::{group_members, groups_path, UserGroups};
 use super::value_counts::ValueCounts;
 use super::{json_body, never_read, read_time, Engine, Result};
+use crate::message::json_bytes;
 use crate::store::{Cascade, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
 
@@ -50,39 +51,9 @@ impl<S: Store> Engine<S> {
         location
     }
 
-    /// The resource as responses show it: `meta.location` and `meta.version` filled in,
-    /// then projected (`returned: never` attributes such as `password` never leave).
-    pub(crate) fn render(
-        &self,
-        ctx: &RequestContext,
-        rt: &ResourceTypeRef<'_>,
-        stored: StoredResource,
-        projection: &Projection<'_>,
-    ) -> Value {
-        self.render_owned(
-            ctx,
-            rt,
-            (&stored.id, stored.version),
-            stored.resource,
-            projection,
-        )
-    }
-
-    /// [`Engine::render`] of a resource the caller gives away (`(id, version)` beside it):
-    /// the projection removes what is not shown in place, nothing is copied.
-    fn render_owned(
-        &self,
-        ctx: &RequestContext,
-        rt: &ResourceTypeRef<'_>,
-        (id, version): (&str, u64),
-        resource: Value,
-        projection: &Projection<'_>,
-    ) -> Value {
-        let meta = (self.location(rt, id), etag(version));
-        self.render_meta(ctx, rt, meta, resource, projection)
-    }
-
-    /// [`Engine::render_owned`] with `meta.location` and `meta.version` given.
+    /// The resource as responses show it: `meta.location` and `meta.version` (given) filled
+    /// in, the host's hook run, then projected (`returned: never` attributes such as
+    /// `password` never leave).
     fn render_meta(
         &self,
         ctx: &RequestContext,
@@ -170,46 +141,49 @@ impl<S: Store> Engine<S> {
         let mut one = [stored];
         self.decorate_with(ctx, rt, req, projection, &mut one, groups)
             .await?;
-        let [StoredResource {
-            id,
-            version,
-            mut resource,
-            text,
-        }] = one;
-        let tag = etag(version);
-        let location = self.location(rt, &id);
-        // From the stored text when it says all: no hook changes the resource, and nothing
-        // was added to it since it was read (`decorate_with` drops the text when it adds).
+        let [stored] = one;
+        let tag = etag(stored.version);
+        let location = self.location(rt, &stored.id);
+        let body = self.body_of(ctx, rt, stored, projection, (location.clone(), tag.clone()))?;
+        Ok(Response::json_text(status, body)
+            .with_header("ETag", tag)
+            .with_header("Location", location))
+    }
+
+    /// The JSON text of a resource as a response shows it ([`Engine::render_meta`]), with
+    /// `meta.location` and `meta.version` given: from the stored text when that says all (no
+    /// hook changes the resource, and nothing was added to it since it was read:
+    /// `decorate_with` drops the text when it adds), else from the resource, built from
+    /// the text first when only the text was read.
+    pub(crate) fn body_of(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        mut stored: StoredResource,
+        projection: &Projection<'_>,
+        (location, tag): (String, String),
+    ) -> Result<Vec<u8>> {
         let meta = MetaFill {
             location: &location,
             version: &tag,
             resource_type: &rt.definition().name,
         };
-        let written = text
+        let written = stored
+            .text
             .as_ref()
             .filter(|_| !self.hooks.alters_responses())
             .and_then(|text| text_response::render(text, projection, &meta));
-        // Only the text was read, and the response is not written from it after all.
-        if written.is_none() || cfg!(debug_assertions) {
-            let mut whole = StoredResource {
-                id,
-                version,
-                resource,
-                text,
-            };
-            whole.parse_text()?;
-            resource = whole.resource;
-        }
-        let body = match written {
+        match written {
             Some(body) => {
                 // Every test checks that the text gives the bytes the resource gives.
                 #[cfg(debug_assertions)]
                 {
+                    stored.parse_text()?;
                     let expected = self.render_meta(
                         ctx,
                         rt,
                         (location.clone(), tag.clone()),
-                        resource,
+                        stored.resource,
                         projection,
                     );
                     debug_assert_eq!(
@@ -218,24 +192,14 @@ impl<S: Store> Engine<S> {
                         "the response written from the stored text"
                     );
                 }
-                body
+                Ok(body)
             }
             None => {
-                let body = self.render_meta(
-                    ctx,
-                    rt,
-                    (location.clone(), tag.clone()),
-                    resource,
-                    projection,
-                );
-                return Ok(Response::json(status, &body)
-                    .with_header("ETag", tag)
-                    .with_header("Location", location));
+                stored.parse_text()?;
+                let body = self.render_meta(ctx, rt, (location, tag), stored.resource, projection);
+                Ok(json_bytes(&body))
             }
-        };
-        Ok(Response::json_text(status, body)
-            .with_header("ETag", tag)
-            .with_header("Location", location))
+        }
     }
 
     /// Sets `meta` for a write: `lastModified` now, `created` kept from `previous` (the

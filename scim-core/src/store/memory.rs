@@ -544,7 +544,32 @@ impl Store for MemoryStore {
         rt: &str,
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
-        let result = self.read(tenant, rt, |t| {
+        ready(self.query_sync(tenant, rt, query, false))
+    }
+
+    /// The texts kept, where the engine needs no resource: without a sort (left to the
+    /// engine, which reads the resources) and with every attribute read.
+    fn query_text(
+        &self,
+        tenant: &str,
+        rt: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        let text_only = query.sort.is_none() && query.attributes.is_none();
+        ready(self.query_sync(tenant, rt, query, text_only))
+    }
+}
+
+impl MemoryStore {
+    /// [`Store::query`], the resources as their texts only when `text_only`.
+    fn query_sync(
+        &self,
+        tenant: &str,
+        rt: &str,
+        query: Query<'_>,
+        text_only: bool,
+    ) -> Result<QueryResult, StoreError> {
+        self.read(tenant, rt, |t| {
             let matching: Vec<StoredResource> = match t {
                 None => Vec::new(),
                 Some(t) => t
@@ -556,6 +581,7 @@ impl Store for MemoryStore {
                         Some(attrs) => {
                             StoredResource::new(r.id.clone(), r.version, select(&r.resource, attrs))
                         }
+                        None if text_only => r.text_only(),
                         None => r.clone(),
                     })
                     .collect(),
@@ -584,7 +610,6 @@ impl Store for MemoryStore {
                 sorted: true,
                 paged: true,
             }
-        });
-        ready(result)
+        })
     }
 }

@@ -609,6 +609,21 @@ pub trait Store: Send + Sync {
         }
     }
 
+    /// [`Store::query`] for a response: a store that keeps each resource's JSON text may
+    /// answer with the texts alone ([`StoredResource::text_only`]) where it filtered and
+    /// sorted the results itself (`filtered`, and `sorted` when there is a sort). The engine
+    /// builds a resource from its text only where it must ([`StoredResource::parse_text`]).
+    ///
+    /// The default answers as `query` does.
+    fn query_text(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        query: Query<'_>,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        self.query(tenant, resource_type, query)
+    }
+
     /// Whether this store keeps references consistent itself: [`Store::delete_cascade`]
     /// removes a deleted resource from its referrers in the same atomic write, and
     /// [`Store::create_checked`], [`Store::replace_checked`] and

@@ -491,6 +491,21 @@ impl ReadCache {
         self.state().live
     }
 
+    /// Whether an answer whose resource's text is `text_len` bytes may be kept: a store
+    /// that reads such a text only for a response need not build the resource to fill the
+    /// cache when it may not ([`ReadCache::fill`] refuses an answer over a sixteenth of the
+    /// budget).
+    ///
+    /// ```
+    /// # use std::{num::NonZeroUsize, time::Duration};
+    /// let cache = scim_store_cache::ReadCache::new(NonZeroUsize::MIN, 1 << 20, Duration::ZERO);
+    /// assert!(cache.may_keep(1_000));
+    /// assert!(!cache.may_keep(100_000), "over 64 KiB, a sixteenth of 1 MiB");
+    /// ```
+    pub fn may_keep(&self, text_len: usize) -> bool {
+        text_len <= self.budget / MAX_SHARE
+    }
+
     /// What the cache did so far.
     pub fn stats(&self) -> CacheStats {
         let state = self.state();

@@ -367,6 +367,18 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<(StoredResource, Option<String>)>, StoreError> {
+        self.read_as(conn, (tenant, rt, id), |_| true)
+    }
+
+    /// [`Core::read`], the resource built only when `build` says so for the length of its
+    /// text, or when its elements are out of line: else the text only
+    /// ([`StoredResource::text_only`]).
+    fn read_as(
+        &self,
+        conn: &Connection,
+        (tenant, rt, id): (&str, &str, &str),
+        build: impl FnOnce(usize) -> bool,
+    ) -> Result<Option<(StoredResource, Option<String>)>, StoreError> {
         // The JSON is parsed where SQLite holds it, and copied once more only when it is
         // the whole resource (no elements out of line): the response is written from it.
         type Read = (
@@ -383,8 +395,12 @@ impl Core {
             .and_then(|mut s| {
                 s.query_row(params![tenant, rt, id], |r| {
                     let text = r.get_ref(1)?.as_str()?;
-                    let resource = serde_json::from_str(text);
                     let key: Option<String> = r.get(2)?;
+                    let resource = if key.is_some() || build(text.len()) {
+                        serde_json::from_str(text)
+                    } else {
+                        Ok(Value::Null)
+                    };
                     let whole = key.is_none().then(|| Arc::from(text));
                     Ok((r.get(0)?, resource, whole, key))
                 })
@@ -403,6 +419,24 @@ impl Core {
         .transpose()
     }
 
+    /// [`Store::get_text`](scim_core::Store::get_text) on `conn`: the resource built only
+    /// when `build` says so for the length of its text (the read cache may keep it), else
+    /// its text only.
+    pub(crate) fn get_text_in(
+        &self,
+        conn: &Connection,
+        (tenant, rt, id): (&str, &str, &str),
+        build: impl FnOnce(usize) -> bool,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let Some((mut stored, key)) = self.read_as(conn, (tenant, rt, id), build)? else {
+            return Ok(None);
+        };
+        if let Some(key) = key {
+            attach_members(conn, tenant, rt, id, &mut stored.resource, key)?;
+        }
+        Ok(Some(stored))
+    }
+
     /// [`Store::get`] on `conn`.
     pub(crate) fn get_in(
         &self,
@@ -411,13 +445,7 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let Some((mut stored, key)) = self.read(conn, tenant, rt, id)? else {
-            return Ok(None);
-        };
-        if let Some(key) = key {
-            attach_members(conn, tenant, rt, id, &mut stored.resource, key)?;
-        }
-        Ok(Some(stored))
+        self.get_text_in(conn, (tenant, rt, id), |_| true)
     }
 
     /// [`Store::get_head`] on `conn`.

@@ -201,12 +201,17 @@ impl Store for SqliteStore {
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
         let job = match referrer {
             Some(referrer) => Ok(self.get_referred(tenant, rt, id, referrer, true)),
-            None => Err(self.get(tenant, rt, id)),
+            None => Err({
+                let core = Arc::clone(&self.core);
+                let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+                self.pool
+                    .read(move |conn| core.get_text_in(conn, (&tenant, &rt, &id), |_| false))
+            }),
         };
         async move {
             match job {
                 Ok(referred) => referred.await,
-                Err(get) => Ok(get.await?.map(|found| (found.text_only(), None))),
+                Err(get) => Ok(get.await?.map(|found| (found, None))),
             }
         }
     }
@@ -318,11 +323,19 @@ impl SqliteStore {
                 let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
                 let referrer = referrer.clone();
                 self.pool.read(move |conn| {
-                    let Some(found) = core.get_in(conn, &tenant, &rt, &id)? else {
+                    // For a response, the resource is built only to be kept in the cache.
+                    let keep = |len: usize| match (&ticket, &core.cache) {
+                        (Some(_), Some(cache)) => !text_only || cache.may_keep(len),
+                        _ => !text_only,
+                    };
+                    let Some(found) = core.get_text_in(conn, (&tenant, &rt, &id), keep)? else {
                         return Ok(None);
                     };
                     let references =
                         core.references_in(conn, &tenant, &referrer, std::slice::from_ref(&id))?;
+                    if found.is_text_only() {
+                        return Ok(Some((found, references)));
+                    }
                     let answer = (found, references);
                     if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
                         cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);

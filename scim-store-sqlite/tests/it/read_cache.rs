@@ -182,3 +182,59 @@ fn checkpoints_do_not_empty_the_cache() {
     let wal = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
     assert!(wal > 0, "the WAL was written");
 }
+
+/// A read for a response (`Store::get_text`) gives the document's text as stored, alone
+/// for one too big for the cache (the store builds no resource for it: that saving shows
+/// in instruction counts, not here), and from the cache without a copy of the resource.
+#[test]
+fn reads_for_responses_give_the_text_and_cached_answers_no_copy() {
+    let path = db("text-reads");
+    let mut cache = CacheOptions::default();
+    cache.bytes = 1 << 20; // answers of up to 64 KiB are kept
+    let store = SqliteStore::open_with(
+        &path,
+        scim_core::StoreSchema::of(&Registry::standard()),
+        SqliteOptions::default().read_cache(cache),
+    )
+    .unwrap();
+    let groups = scim_core::Referrer::new("Group", "members");
+    let small = create(&store, "User", json!({"userName": "small"}));
+    let big = create(
+        &store,
+        "User",
+        json!({"userName": "big", "title": "x".repeat(100_000)}),
+    );
+    let read = |id: &str| {
+        let (found, references) = block_on(store.get_text(T, "User", id, Some(&groups)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(references, Some(vec![]));
+        found
+    };
+    for _ in 0..3 {
+        let found = read(&big.id);
+        assert!(found.is_text_only(), "too big for the cache: never built");
+        let text = found.text.as_deref().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(text).unwrap(), big.resource);
+    }
+    // Read until it comes from the cache: then as its text only, with no copy built.
+    let mut from_cache = false;
+    for _ in 0..50 {
+        let before = hits(&store);
+        let found = read(&small.id);
+        assert_eq!(
+            serde_json::from_str::<Value>(found.text.as_deref().unwrap()).unwrap(),
+            small.resource
+        );
+        if hits(&store) > before {
+            assert!(found.is_text_only(), "a cached answer is given as its text");
+            from_cache = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(from_cache, "never answered from the cache");
+    // `get` still builds the resource.
+    let got = block_on(store.get(T, "User", &big.id)).unwrap().unwrap();
+    assert_eq!(got.resource, big.resource);
+}

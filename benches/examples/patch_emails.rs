@@ -7,7 +7,8 @@
 //!
 //! Arguments: the store (`memory`, or a SQLite file, removed first), the number of emails,
 //! the number of PATCHes, and optionally `204` to answer them without the resource
-//! (`patch_no_content`). Prints the mean time of a PATCH.
+//! (`patch_no_content`) or `get` to send that many `GET /Users/{id}` of the user instead.
+//! Prints the mean time of a PATCH (or GET).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::Instant;
@@ -22,7 +23,8 @@ use serde_json::{json, Value};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn run<S: Store>(store: S, n: usize, patches: usize, no_content: bool) {
+fn run<S: Store>(store: S, n: usize, patches: usize, mode: &str) {
+    let no_content = mode == "204";
     let mut config = Config::new("https://example.com/scim/v2");
     config.max_payload = 64 << 20;
     config.patch_no_content = no_content;
@@ -41,6 +43,15 @@ fn run<S: Store>(store: S, n: usize, patches: usize, no_content: bool) {
     let path = format!("/Users/{id}");
     let mut old = format!("u.{}@example.com", n / 2);
     let started = Instant::now();
+    if mode == "get" {
+        for _ in 0..patches {
+            let resp = block_on(engine.handle(&ctx, Request::new(Method::Get, path.as_str())));
+            assert_eq!(resp.status, 200);
+            assert!(resp.body.len() > n * 30);
+        }
+        eprintln!("get: {:?} each", started.elapsed() / patches.max(1) as u32);
+        return;
+    }
     for k in 0..patches {
         let new = format!("moved-{k}@example.net");
         let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -70,19 +81,14 @@ fn main() {
     let store = args.get(1).map(String::as_str).unwrap_or("memory");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(25_000);
     let patches: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(100);
-    let no_content = args.get(4).is_some_and(|a| a == "204");
+    let mode = args.get(4).map_or("", String::as_str);
     if store == "memory" {
-        run(MemoryStore::new(), n, patches, no_content);
+        run(MemoryStore::new(), n, patches, mode);
     } else {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{store}{suffix}"));
         }
         let schema = StoreSchema::of(&Registry::standard());
-        run(
-            SqliteStore::open(store, schema).unwrap(),
-            n,
-            patches,
-            no_content,
-        );
+        run(SqliteStore::open(store, schema).unwrap(), n, patches, mode);
     }
 }

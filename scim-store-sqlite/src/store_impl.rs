@@ -76,7 +76,7 @@ impl Store for SqliteStore {
             .read(move |conn| query.with(|q| core.query_sync(conn, &tenant, &rt, q)))
     }
 
-    /// The documents' texts, where SQL filtered and sorted ([`Core::query_rows`]).
+    /// The documents' texts, where SQL filtered and sorted: the engine reads no resource.
     fn query_text(
         &self,
         tenant: &str,

@@ -570,41 +570,44 @@ impl MemoryStore {
         text_only: bool,
     ) -> Result<QueryResult, StoreError> {
         self.read(tenant, rt, |t| {
-            let matching: Vec<StoredResource> = match t {
+            let matches: Vec<&StoredResource> = match t {
                 None => Vec::new(),
                 Some(t) => t
                     .rows
                     .values()
                     .filter(|r| query.filter.is_none_or(|f| f.matches(&r.resource)))
-                    .map(|r| match query.attributes {
-                        // Copy only what the engine will read.
-                        Some(attrs) => {
-                            StoredResource::new(r.id.clone(), r.version, select(&r.resource, attrs))
-                        }
-                        None if text_only => r.text_only(),
-                        None => r.clone(),
-                    })
                     .collect(),
             };
+            let copy = |r: &StoredResource| match query.attributes {
+                // Copy only what the engine will read.
+                Some(attrs) => {
+                    StoredResource::new(r.id.clone(), r.version, select(&r.resource, attrs))
+                }
+                None if text_only => r.text_only(),
+                None => r.clone(),
+            };
+            let total = matches.len();
             // The reference store leaves sorting to the engine's one implementation of it
             // (RFC 7644 §3.4.2.3): with a sort, every match goes back unsorted and unpaged,
             // and the engine sorts and pages.
             if query.sort.is_some() {
-                let total = matching.len();
                 return QueryResult {
-                    resources: matching,
+                    resources: matches.into_iter().map(copy).collect(),
                     total_results: total,
                     filtered: true,
                     sorted: false,
                     paged: false,
                 };
             }
-            let total = matching.len();
+            // Only the page is copied, not every match.
             let start = query.start_index.max(1) - 1;
-            let page: Vec<StoredResource> =
-                matching.into_iter().skip(start).take(query.count).collect();
             QueryResult {
-                resources: page,
+                resources: matches
+                    .into_iter()
+                    .skip(start)
+                    .take(query.count)
+                    .map(copy)
+                    .collect(),
                 total_results: total,
                 filtered: true,
                 sorted: true,

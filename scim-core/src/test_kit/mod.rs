@@ -11,7 +11,7 @@
 //!
 //! Each behaviour is a module of its own (CRUD and versions, unique keys, filters, sort and
 //! paging, out-of-line members, cascades, checked references, races, extension URNs,
-//! secrets); the helpers they share are here.
+//! secrets, the texts given for responses); the helpers they share are here.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // a test harness
 
@@ -25,6 +25,7 @@ mod read_time;
 mod references;
 mod secrets;
 mod sort;
+mod texts;
 mod unique;
 
 use std::collections::BTreeSet;
@@ -45,6 +46,7 @@ use read_time::{engine_foreign_schema_urns, engine_read_time_filters};
 use references::{checked_writes, references_to_members};
 use secrets::{look_alike_identifiers, no_password_in_clear};
 use sort::sort_and_paging;
+use texts::texts_agree_with_resources;
 use unique::{concurrent_unique_creates, unique_keys};
 
 pub use filters::{check_query, fixture, ANSWERS, FILTERS};
@@ -61,6 +63,7 @@ pub fn run_store_suite<S: Store>(make: impl Fn() -> S) {
     let store = make();
     let ids = load_fixture(&store);
     filters_match_brute_force(&store, &ids);
+    texts_agree_with_resources(&store, &ids);
     sort_and_paging(&store);
     concurrent_writers(&make());
     concurrent_unique_creates(&make());

@@ -291,7 +291,18 @@ impl ReadCache {
         id: &str,
         referrer: &Referrer,
     ) -> Option<WithReferences> {
-        self.get_as(tenant, resource_type, id, referrer, |answer| answer.clone())
+        // Without its text: only reads for responses hand that over (`get_text`).
+        self.get_as(
+            tenant,
+            resource_type,
+            id,
+            referrer,
+            |(found, references)| {
+                let mut found = found.clone();
+                found.text = None;
+                (found, references.clone())
+            },
+        )
     }
 
     /// [`ReadCache::get`] with the resource as its text only, when the answer kept has
@@ -366,13 +377,7 @@ impl ReadCache {
         id: &str,
         referrer: &Referrer,
     ) -> Lookup {
-        let Some(cache) = cache else {
-            return Lookup::Miss(None);
-        };
-        match cache.get(tenant, resource_type, id, referrer) {
-            Some(answer) => Lookup::Hit(answer),
-            None => Lookup::Miss(cache.ticket(tenant, id)),
-        }
+        Self::lookup_as(cache, (tenant, resource_type, id), referrer, ReadCache::get)
     }
 
     /// [`ReadCache::lookup`] with a hit's resource as its text only ([`ReadCache::get_text`]).
@@ -383,10 +388,24 @@ impl ReadCache {
         id: &str,
         referrer: &Referrer,
     ) -> Lookup {
+        Self::lookup_as(
+            cache,
+            (tenant, resource_type, id),
+            referrer,
+            ReadCache::get_text,
+        )
+    }
+
+    fn lookup_as(
+        cache: Option<&ReadCache>,
+        (tenant, resource_type, id): (&str, &str, &str),
+        referrer: &Referrer,
+        get: impl FnOnce(&ReadCache, &str, &str, &str, &Referrer) -> Option<WithReferences>,
+    ) -> Lookup {
         let Some(cache) = cache else {
             return Lookup::Miss(None);
         };
-        match cache.get_text(tenant, resource_type, id, referrer) {
+        match get(cache, tenant, resource_type, id, referrer) {
             Some(answer) => Lookup::Hit(answer),
             None => Lookup::Miss(cache.ticket(tenant, id)),
         }

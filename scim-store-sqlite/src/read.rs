@@ -32,6 +32,13 @@ pub(crate) struct Plan {
     pub(crate) windowed: bool,
 }
 
+/// `stored` as `get`, `query` and the writes answer: its text is handed over only by the
+/// reads for responses ([`scim_core::Store::get_text`], [`scim_core::Store::query_text`]).
+pub(crate) fn without_text(mut stored: StoredResource) -> StoredResource {
+    stored.text = None;
+    stored
+}
+
 impl Core {
     /// The SQL for `query`: what is pushed down, and how; never a statement SQLite refuses
     /// (see [`statement_fits`]): a filter SQL cannot run is left to the engine.
@@ -250,19 +257,9 @@ impl Core {
         cost.check(rows, self.max_scan)
     }
 
-    pub(crate) fn query_sync(
-        &self,
-        conn: &Connection,
-        tenant: &str,
-        rt: &str,
-        query: &Query<'_>,
-    ) -> Result<QueryResult, StoreError> {
-        self.query_rows(conn, tenant, rt, query, false)
-    }
-
-    /// [`Core::query_sync`]; with `text`, each document that is a whole resource goes back
-    /// as its text only ([`scim_core::Store::query_text`]) when SQL filtered and sorted the
-    /// results: the engine reads no resource then.
+    /// [`Store::query`](scim_core::Store::query) on `conn`; with `text`, each document that
+    /// is a whole resource goes back as its text only ([`scim_core::Store::query_text`]) when
+    /// SQL filtered and sorted the results: the engine reads no resource then.
     pub(crate) fn query_rows(
         &self,
         conn: &Connection,
@@ -445,7 +442,9 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        self.get_text_in(conn, (tenant, rt, id), |_| true)
+        Ok(self
+            .get_text_in(conn, (tenant, rt, id), |_| true)?
+            .map(without_text))
     }
 
     /// [`Store::get_head`] on `conn`.

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use scim_store_cache::{Lookup, ReadCache};
 
-use crate::read::OwnedQuery;
+use crate::read::{without_text, OwnedQuery};
 use crate::{references, SqliteStore};
 
 impl Store for SqliteStore {
@@ -69,11 +69,7 @@ impl Store for SqliteStore {
         rt: &str,
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
-        let core = Arc::clone(&self.core);
-        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
-        let query = OwnedQuery::of(&query);
-        self.pool
-            .read(move |conn| query.with(|q| core.query_sync(conn, &tenant, &rt, q)))
+        self.query_as(tenant, rt, query, false)
     }
 
     /// The documents' texts, where SQL filtered and sorted: the engine reads no resource.
@@ -83,11 +79,7 @@ impl Store for SqliteStore {
         rt: &str,
         query: Query<'_>,
     ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
-        let core = Arc::clone(&self.core);
-        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
-        let query = OwnedQuery::of(&query);
-        self.pool
-            .read(move |conn| query.with(|q| core.query_rows(conn, &tenant, &rt, q, true)))
+        self.query_as(tenant, rt, query, true)
     }
 
     /// `members` for a resource type whose core schema is the Group schema.
@@ -298,6 +290,21 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// [`Store::query`], the documents as their texts only when `text` allows it.
+    fn query_as(
+        &self,
+        tenant: &str,
+        rt: &str,
+        query: Query<'_>,
+        text: bool,
+    ) -> impl Future<Output = Result<QueryResult, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt) = (tenant.to_owned(), rt.to_owned());
+        let query = OwnedQuery::of(&query);
+        self.pool
+            .read(move |conn| query.with(|q| core.query_rows(conn, &tenant, &rt, q, text)))
+    }
+
     /// [`Store::get_with_references`], the resource as its text only when `text_only`.
     fn get_referred(
         &self,
@@ -340,11 +347,16 @@ impl SqliteStore {
                     if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
                         cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
                     }
-                    if text_only {
-                        // The resource built for the cache is dropped here, on the reader.
-                        return Ok(Some((answer.0.text_only(), answer.1)));
-                    }
-                    Ok(Some(answer))
+                    let (found, references) = answer;
+                    Ok(Some((
+                        if text_only {
+                            // The resource built for the cache is dropped here, on the reader.
+                            found.text_only()
+                        } else {
+                            without_text(found)
+                        },
+                        references,
+                    )))
                 })
             }),
         };

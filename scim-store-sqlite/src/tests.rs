@@ -76,7 +76,7 @@ fn a_page_of_groups_reads_members_at_once() {
                 count: usize::MAX,
                 attributes,
             };
-            core.query_sync(conn, "t", "Group", &query)
+            core.query_rows(conn, "t", "Group", &query, false)
         };
         let with = page(None)?;
         let without = page(Some(&["id", "displayName", "schemas", "meta"]))?;
@@ -127,7 +127,7 @@ fn cached_statements_are_not_prepared_again() {
                 attributes: Some(&["displayName"]),
             };
             core.get_in(conn, "t", "User", id)?;
-            core.query_sync(conn, "t", "Group", &query)?;
+            core.query_rows(conn, "t", "Group", &query, false)?;
             sql = core.plan(conn, "t", "Group", &query)?.sql;
         }
         let get = conn

@@ -113,7 +113,7 @@ impl Core {
         .map_err(unavailable)?;
         write_side_tables(tx, (tenant, rt, &id), &row, &over, false)?;
         index_unique(tx, tenant, rt, &id, unique, false)?;
-        Ok(with_text(StoredResource::new(id, 1, resource), row))
+        Ok(StoredResource::new(id, 1, resource))
     }
 
     /// [`Store::patch_elements`] inside `tx`.
@@ -295,9 +295,10 @@ impl Core {
         update_row(tx, (tenant, rt, id), expected, &row, flags)?;
         write_side_tables(tx, (tenant, rt, id), &row, &over, true)?;
         index_unique(tx, tenant, rt, id, unique, true)?;
-        Ok(with_text(
-            StoredResource::new(id.to_owned(), expected_version + 1, resource),
-            row,
+        Ok(StoredResource::new(
+            id.to_owned(),
+            expected_version + 1,
+            resource,
         ))
     }
 
@@ -319,15 +320,6 @@ impl Core {
 
 /// Fills `attr_index` (and the trigram and capped tables, see [`write_keys`]) and
 /// `members` for a stored row (`existing`: first drop what the resource had).
-/// `stored` with the document text of `row`, when that is the whole resource (not a head
-/// whose elements are kept out of line): the response is written from it.
-fn with_text(stored: StoredResource, row: Row) -> StoredResource {
-    match row.out_of_line {
-        None => stored.with_text(row.resource),
-        Some(_) => stored,
-    }
-}
-
 pub(crate) fn write_side_tables(
     tx: &Connection,
     (tenant, rt, id): (&str, &str, &str),

@@ -177,6 +177,13 @@ impl MemoryStore {
     }
 }
 
+/// A row as `get`, `query` and the writes answer it: without its text, which only the reads
+/// for responses hand over ([`Store::get_text`], [`Store::query_text`]): a store wrapping
+/// this one and changing what it answers cannot leave a text that says otherwise.
+fn answer(row: &StoredResource) -> StoredResource {
+    StoredResource::new(row.id.clone(), row.version, row.resource.clone())
+}
+
 impl Table {
     fn create(
         &mut self,
@@ -193,9 +200,10 @@ impl Table {
         if let Value::Object(m) = &mut resource {
             m.insert("id".into(), Value::String(id.clone()));
         }
-        // The text kept with the resource: every read is answered from it.
-        let stored = StoredResource::new(id.clone(), 1, resource).with_text_of_resource();
-        self.rows.insert(id.clone(), stored.clone());
+        // The text kept with the resource: reads for responses are answered from it.
+        let row = StoredResource::new(id.clone(), 1, resource).with_text_of_resource();
+        let stored = answer(&row);
+        self.rows.insert(id.clone(), row);
         self.index(&id, unique);
         Ok(stored)
     }
@@ -212,9 +220,10 @@ impl Table {
             return Err(StoreError::VersionMismatch);
         }
         self.check_unique(id, &unique)?;
-        let stored = StoredResource::new(id.to_owned(), expected_version + 1, resource)
+        let row = StoredResource::new(id.to_owned(), expected_version + 1, resource)
             .with_text_of_resource();
-        self.rows.insert(id.to_owned(), stored.clone());
+        let stored = answer(&row);
+        self.rows.insert(id.to_owned(), row);
         self.index(id, unique);
         Ok(stored)
     }
@@ -397,7 +406,7 @@ impl Store for MemoryStore {
         rt: &str,
         id: &str,
     ) -> impl Future<Output = Result<Option<StoredResource>, StoreError>> + Send {
-        ready(self.read(tenant, rt, |t| t.and_then(|t| t.rows.get(id).cloned())))
+        ready(self.read(tenant, rt, |t| t.and_then(|t| t.rows.get(id).map(answer))))
     }
 
     /// The text kept with each resource, not a copy of the resource.
@@ -584,7 +593,7 @@ impl MemoryStore {
                     StoredResource::new(r.id.clone(), r.version, select(&r.resource, attrs))
                 }
                 None if text_only => r.text_only(),
-                None => r.clone(),
+                None => answer(r),
             };
             let total = matches.len();
             // The reference store leaves sorting to the engine's one implementation of it

@@ -19,9 +19,13 @@ pub use schema::{StoreSchema, StoredType};
 /// A stored resource: its id, its version (for ETags and optimistic concurrency) and its
 /// JSON (with `id` and `meta.created`/`lastModified`/`resourceType`).
 ///
-/// A store that holds the resource as JSON text may hand that text over too
-/// ([`StoredResource::with_text`]): the engine then writes the response from it, copying
-/// the attributes the response shows whole instead of serialising them again.
+/// A store that holds the resource as JSON text may hand that text over in its answers to
+/// the reads for responses, [`Store::get_text`] and [`Store::query_text`]
+/// ([`StoredResource::with_text`], [`StoredResource::text_only`]): the engine then writes
+/// the response from it, copying the attributes the response shows whole instead of
+/// serialising them again. Its other answers carry no text, so that a store wrapping
+/// another and changing what it answers (adding members kept elsewhere, say) can leave no
+/// text that says otherwise.
 ///
 /// ```
 /// use scim_core::StoredResource;
@@ -42,8 +46,9 @@ pub struct StoredResource {
     /// The resource.
     pub resource: Value,
     /// `resource` as compact JSON text, exactly as `serde_json::to_string` writes it (keys
-    /// in order, no white space), when the store has it at hand; `None` otherwise. Whoever
-    /// changes `resource` must set this to `None` (or to the new text).
+    /// in order, no white space), in an answer to [`Store::get_text`] or
+    /// [`Store::query_text`] from a store that keeps it; `None` otherwise. Whoever changes
+    /// `resource` must set this to `None` (or to the new text).
     pub text: Option<std::sync::Arc<str>>,
 }
 

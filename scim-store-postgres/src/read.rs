@@ -43,7 +43,23 @@ impl Core {
     pub(crate) async fn get(
         &self,
         client: &impl GenericClient,
+        at: (&str, &str, &str),
+    ) -> Result<Option<StoredResource>, Fail> {
+        let found = self.get_text(client, at, |_| true).await?;
+        Ok(found.map(|mut found| {
+            found.text = None;
+            found
+        }))
+    }
+
+    /// [`Store::get_text`](scim_core::Store::get_text): the resource with its text (as
+    /// written: a `json` column keeps it) when it has no elements out of line; built only
+    /// when `build` says so for the text's length, else the text only.
+    pub(crate) async fn get_text(
+        &self,
+        client: &impl GenericClient,
         (tenant, rt, id): (&str, &str, &str),
+        build: impl FnOnce(usize) -> bool,
     ) -> Result<Option<StoredResource>, Fail> {
         let Some(row) = client
             .query_opt(&client.prepare_cached(GET).await?, &[&tenant, &rt, &id])
@@ -53,12 +69,17 @@ impl Core {
         };
         let key: Option<String> = row.get(2);
         let elements: Option<&str> = row.get(3);
-        Ok(Some(assemble(
-            id,
-            row.get(0),
-            row.get(1),
-            key.zip(elements),
-        )?))
+        let text: &str = row.get(1);
+        if key.is_some() {
+            return Ok(Some(assemble(id, row.get(0), text, key.zip(elements))?));
+        }
+        let mut found = if build(text.len()) {
+            assemble(id, row.get(0), text, None)?
+        } else {
+            StoredResource::new(id.to_owned(), version_of(row.get(0)), Value::Null)
+        };
+        found.text = Some(text.into());
+        Ok(Some(found))
     }
 
     /// [`Store::get_head`](scim_core::Store::get_head): the row alone.

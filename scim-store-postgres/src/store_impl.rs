@@ -257,35 +257,33 @@ impl Store for PostgresStore {
         id: &str,
         referrer: &Referrer,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
-        let job = match ReadCache::lookup(self.core.cache.as_deref(), tenant, rt, id, referrer) {
-            Lookup::Hit(answer) => Err(answer),
-            Lookup::Miss(ticket) => Ok({
-                let asked = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.get_referred(tenant, rt, id, referrer, false)
+    }
+
+    /// The document's text as written (a `json` column keeps it), when it is the whole
+    /// resource, and from the read cache without a copy of the resource.
+    fn get_text(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: Option<&Referrer>,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let job = match referrer {
+            Some(referrer) => Ok(self.get_referred(tenant, rt, id, referrer, true)),
+            None => Err({
                 let (tenant, rt, id) = owned(tenant, rt, id);
-                let referrer = referrer.clone();
-                read_job!(self, |core, client| async move {
-                    // Both statements go out together on the one connection (tokio-postgres
-                    // pipelines them): one round trip, not two. Neither reads the other's
-                    // answer.
-                    let ids = [id.clone()];
-                    let (found, references) = tokio::try_join!(
-                        core.get(&client, (&tenant, &rt, &id)),
-                        core.references_to(&client, &tenant, &referrer, &ids),
-                    )?;
-                    let found = found.map(|found| (found, references));
-                    if let (Some(ticket), Some(cache), Some(answer)) = (ticket, &core.cache, &found)
-                    {
-                        let (tenant, rt, id) = &asked;
-                        cache.fill(ticket, (tenant, rt, id), &referrer, answer);
-                    }
-                    Ok::<_, Fail>(found)
-                })
+                read_job!(self, |core, client| core.get_text(
+                    &client,
+                    (&tenant, &rt, &id),
+                    |_| false
+                ))
             }),
         };
         async move {
             match job {
-                Ok(read) => read.await,
-                Err(hit) => Ok(Some(hit)),
+                Ok(referred) => referred.await,
+                Err(get) => Ok(get.await?.map(|found| (found, None))),
             }
         }
     }
@@ -365,5 +363,74 @@ impl Store for PostgresStore {
                 &unique,
                 check.as_ref()
             ))
+    }
+}
+
+impl PostgresStore {
+    /// [`Store::get_with_references`], the resource as its text only when `text_only`.
+    fn get_referred(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        referrer: &Referrer,
+        text_only: bool,
+    ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
+        let cache = self.core.cache.as_deref();
+        let lookup = if text_only {
+            ReadCache::lookup_text(cache, tenant, rt, id, referrer)
+        } else {
+            ReadCache::lookup(cache, tenant, rt, id, referrer)
+        };
+        let job = match lookup {
+            Lookup::Hit(answer) => Err(answer),
+            Lookup::Miss(ticket) => Ok({
+                let asked = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+                let (tenant, rt, id) = owned(tenant, rt, id);
+                let referrer = referrer.clone();
+                read_job!(self, |core, client| async move {
+                    // For a response, the resource is built only to be kept in the cache.
+                    let keep = |len: usize| match (&ticket, &core.cache) {
+                        (Some(_), Some(cache)) => !text_only || cache.may_keep(len),
+                        _ => !text_only,
+                    };
+                    // Both statements go out together on the one connection (tokio-postgres
+                    // pipelines them): one round trip, not two. Neither reads the other's
+                    // answer.
+                    let ids = [id.clone()];
+                    let (found, references) = tokio::try_join!(
+                        core.get_text(&client, (&tenant, &rt, &id), keep),
+                        core.references_to(&client, &tenant, &referrer, &ids),
+                    )?;
+                    let Some(found) = found else {
+                        return Ok::<_, Fail>(None);
+                    };
+                    if found.is_text_only() {
+                        return Ok(Some((found, references)));
+                    }
+                    let answer = (found, references);
+                    if let Some(ticket) = ticket {
+                        if let Some(cache) = &core.cache {
+                            let (tenant, rt, id) = &asked;
+                            cache.fill(ticket, (tenant, rt, id), &referrer, &answer);
+                        }
+                    }
+                    let (mut found, references) = answer;
+                    if text_only {
+                        found = found.text_only();
+                    } else {
+                        // Only reads for responses hand a text over.
+                        found.text = None;
+                    }
+                    Ok(Some((found, references)))
+                })
+            }),
+        };
+        async move {
+            match job {
+                Ok(read) => read.await,
+                Err(hit) => Ok(Some(hit)),
+            }
+        }
     }
 }

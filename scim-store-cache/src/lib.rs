@@ -54,7 +54,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
-use scim_core::{Referrer, WithReferences};
+use scim_core::{Referrer, StoredResource, WithReferences};
 use serde_json::Value;
 
 /// The field separator of a PostgreSQL store's notification (`tenant \x1f id`): a tenant
@@ -394,6 +394,56 @@ impl ReadCache {
             referrer,
             ReadCache::get_text,
         )
+    }
+
+    /// [`ReadCache::lookup_text`] for a read for a response (`text_only`), else
+    /// [`ReadCache::lookup`].
+    pub fn lookup_as_asked(
+        cache: Option<&ReadCache>,
+        (tenant, resource_type, id): (&str, &str, &str),
+        referrer: &Referrer,
+        text_only: bool,
+    ) -> Lookup {
+        if text_only {
+            Self::lookup_text(cache, tenant, resource_type, id, referrer)
+        } else {
+            Self::lookup(cache, tenant, resource_type, id, referrer)
+        }
+    }
+
+    /// Whether a read that missed builds the resource of a text `len` bytes long: the
+    /// caller wants the resource (not `text_only`), or the cache may keep it (the read has
+    /// a `ticket`, and [`ReadCache::may_keep`]).
+    ///
+    /// ```
+    /// use scim_store_cache::ReadCache;
+    /// assert!(ReadCache::worth_building(None, None, false, 10));
+    /// assert!(!ReadCache::worth_building(None, None, true, 10), "no cache to fill");
+    /// ```
+    pub fn worth_building(
+        cache: Option<&ReadCache>,
+        ticket: Option<&Ticket>,
+        text_only: bool,
+        len: usize,
+    ) -> bool {
+        match (ticket, cache) {
+            (Some(_), Some(cache)) => !text_only || cache.may_keep(len),
+            _ => !text_only,
+        }
+    }
+
+    /// A resource read (and kept in the cache with its text) as the caller asked: its
+    /// text only for a response (`text_only`), else without its text (only reads for
+    /// responses hand a text over).
+    pub fn as_asked(found: StoredResource, text_only: bool) -> StoredResource {
+        if text_only {
+            found.text_only()
+        } else {
+            StoredResource {
+                text: None,
+                ..found
+            }
+        }
     }
 
     fn lookup_as(

@@ -377,12 +377,7 @@ impl PostgresStore {
         text_only: bool,
     ) -> impl Future<Output = Result<Option<WithReferences>, StoreError>> + Send {
         let cache = self.core.cache.as_deref();
-        let lookup = if text_only {
-            ReadCache::lookup_text(cache, tenant, rt, id, referrer)
-        } else {
-            ReadCache::lookup(cache, tenant, rt, id, referrer)
-        };
-        let job = match lookup {
+        let job = match ReadCache::lookup_as_asked(cache, (tenant, rt, id), referrer, text_only) {
             Lookup::Hit(answer) => Err(answer),
             Lookup::Miss(ticket) => Ok({
                 let asked = (tenant.to_owned(), rt.to_owned(), id.to_owned());
@@ -390,9 +385,13 @@ impl PostgresStore {
                 let referrer = referrer.clone();
                 read_job!(self, |core, client| async move {
                     // For a response, the resource is built only to be kept in the cache.
-                    let keep = |len: usize| match (&ticket, &core.cache) {
-                        (Some(_), Some(cache)) => !text_only || cache.may_keep(len),
-                        _ => !text_only,
+                    let keep = |len: usize| {
+                        ReadCache::worth_building(
+                            core.cache.as_deref(),
+                            ticket.as_ref(),
+                            text_only,
+                            len,
+                        )
                     };
                     // Both statements go out together on the one connection (tokio-postgres
                     // pipelines them): one round trip, not two. Neither reads the other's
@@ -415,14 +414,8 @@ impl PostgresStore {
                             cache.fill(ticket, (tenant, rt, id), &referrer, &answer);
                         }
                     }
-                    let (mut found, references) = answer;
-                    if text_only {
-                        found = found.text_only();
-                    } else {
-                        // Only reads for responses hand a text over.
-                        found.text = None;
-                    }
-                    Ok(Some((found, references)))
+                    let (found, references) = answer;
+                    Ok(Some((ReadCache::as_asked(found, text_only), references)))
                 })
             }),
         };

@@ -34,7 +34,7 @@ pub(crate) struct Plan {
 
 /// `stored` as `get`, `query` and the writes answer: its text is handed over only by the
 /// reads for responses ([`scim_core::Store::get_text`], [`scim_core::Store::query_text`]).
-pub(crate) fn without_text(mut stored: StoredResource) -> StoredResource {
+fn without_text(mut stored: StoredResource) -> StoredResource {
     stored.text = None;
     stored
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use scim_store_cache::{Lookup, ReadCache};
 
-use crate::read::{without_text, OwnedQuery};
+use crate::read::OwnedQuery;
 use crate::{references, SqliteStore};
 
 impl Store for SqliteStore {
@@ -318,12 +318,7 @@ impl SqliteStore {
         // since it was read (see `crate::cache`); else read, and kept unless a write to it
         // (or to a group it names) ended meanwhile.
         let cache = self.core.cache.as_deref();
-        let lookup = if text_only {
-            ReadCache::lookup_text(cache, tenant, rt, id, referrer)
-        } else {
-            ReadCache::lookup(cache, tenant, rt, id, referrer)
-        };
-        let job = match lookup {
+        let job = match ReadCache::lookup_as_asked(cache, (tenant, rt, id), referrer, text_only) {
             Lookup::Hit(answer) => Err(answer),
             Lookup::Miss(ticket) => Ok({
                 let core = Arc::clone(&self.core);
@@ -331,9 +326,13 @@ impl SqliteStore {
                 let referrer = referrer.clone();
                 self.pool.read(move |conn| {
                     // For a response, the resource is built only to be kept in the cache.
-                    let keep = |len: usize| match (&ticket, &core.cache) {
-                        (Some(_), Some(cache)) => !text_only || cache.may_keep(len),
-                        _ => !text_only,
+                    let keep = |len: usize| {
+                        ReadCache::worth_building(
+                            core.cache.as_deref(),
+                            ticket.as_ref(),
+                            text_only,
+                            len,
+                        )
                     };
                     let Some(found) = core.get_text_in(conn, (&tenant, &rt, &id), keep)? else {
                         return Ok(None);
@@ -347,16 +346,9 @@ impl SqliteStore {
                     if let (Some(ticket), Some(cache)) = (ticket, &core.cache) {
                         cache.fill(ticket, (&tenant, &rt, &id), &referrer, &answer);
                     }
+                    // The resource built for the cache alone is dropped here, on the reader.
                     let (found, references) = answer;
-                    Ok(Some((
-                        if text_only {
-                            // The resource built for the cache is dropped here, on the reader.
-                            found.text_only()
-                        } else {
-                            without_text(found)
-                        },
-                        references,
-                    )))
+                    Ok(Some((ReadCache::as_asked(found, text_only), references)))
                 })
             }),
         };

@@ -45,11 +45,8 @@ impl Core {
         client: &impl GenericClient,
         at: (&str, &str, &str),
     ) -> Result<Option<StoredResource>, Fail> {
-        let found = self.get_text(client, at, |_| true).await?;
-        Ok(found.map(|mut found| {
-            found.text = None;
-            found
-        }))
+        // Only reads for responses hand a text over: none is copied here.
+        self.read(client, at, |_| true, false).await
     }
 
     /// [`Store::get_text`](scim_core::Store::get_text): the resource with its text (as
@@ -58,8 +55,19 @@ impl Core {
     pub(crate) async fn get_text(
         &self,
         client: &impl GenericClient,
+        at: (&str, &str, &str),
+        build: impl FnOnce(usize) -> bool,
+    ) -> Result<Option<StoredResource>, Fail> {
+        self.read(client, at, build, true).await
+    }
+
+    /// [`Core::get_text`], the text kept only with `text`.
+    async fn read(
+        &self,
+        client: &impl GenericClient,
         (tenant, rt, id): (&str, &str, &str),
         build: impl FnOnce(usize) -> bool,
+        text: bool,
     ) -> Result<Option<StoredResource>, Fail> {
         let Some(row) = client
             .query_opt(&client.prepare_cached(GET).await?, &[&tenant, &rt, &id])
@@ -69,16 +77,16 @@ impl Core {
         };
         let key: Option<String> = row.get(2);
         let elements: Option<&str> = row.get(3);
-        let text: &str = row.get(1);
-        if key.is_some() {
-            return Ok(Some(assemble(id, row.get(0), text, key.zip(elements))?));
+        let doc: &str = row.get(1);
+        if key.is_some() || !text {
+            return Ok(Some(assemble(id, row.get(0), doc, key.zip(elements))?));
         }
-        let mut found = if build(text.len()) {
-            assemble(id, row.get(0), text, None)?
+        let mut found = if build(doc.len()) {
+            assemble(id, row.get(0), doc, None)?
         } else {
             StoredResource::new(id.to_owned(), version_of(row.get(0)), Value::Null)
         };
-        found.text = Some(text.into());
+        found.text = Some(doc.into());
         Ok(Some(found))
     }
 

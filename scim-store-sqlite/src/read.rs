@@ -32,13 +32,6 @@ pub(crate) struct Plan {
     pub(crate) windowed: bool,
 }
 
-/// `stored` as `get`, `query` and the writes answer: its text is handed over only by the
-/// reads for responses ([`scim_core::Store::get_text`], [`scim_core::Store::query_text`]).
-fn without_text(mut stored: StoredResource) -> StoredResource {
-    stored.text = None;
-    stored
-}
-
 impl Core {
     /// The SQL for `query`: what is pushed down, and how; never a statement SQLite refuses
     /// (see [`statement_fits`]): a filter SQL cannot run is left to the engine.
@@ -364,20 +357,22 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<(StoredResource, Option<String>)>, StoreError> {
-        self.read_as(conn, (tenant, rt, id), |_| true)
+        self.read_as(conn, (tenant, rt, id), |_| true, false)
     }
 
     /// [`Core::read`], the resource built only when `build` says so for the length of its
     /// text, or when its elements are out of line: else the text only
-    /// ([`StoredResource::text_only`]).
+    /// ([`StoredResource::text_only`]). With `text`, the text is kept when it is the whole
+    /// resource.
     fn read_as(
         &self,
         conn: &Connection,
         (tenant, rt, id): (&str, &str, &str),
         build: impl FnOnce(usize) -> bool,
+        text: bool,
     ) -> Result<Option<(StoredResource, Option<String>)>, StoreError> {
-        // The JSON is parsed where SQLite holds it, and copied once more only when it is
-        // the whole resource (no elements out of line): the response is written from it.
+        // The JSON is parsed where SQLite holds it, and copied once more only when asked
+        // for and it is the whole resource (no elements out of line).
         type Read = (
             i64,
             serde_json::Result<Value>,
@@ -391,14 +386,14 @@ impl Core {
             )
             .and_then(|mut s| {
                 s.query_row(params![tenant, rt, id], |r| {
-                    let text = r.get_ref(1)?.as_str()?;
+                    let doc = r.get_ref(1)?.as_str()?;
                     let key: Option<String> = r.get(2)?;
-                    let resource = if key.is_some() || build(text.len()) {
-                        serde_json::from_str(text)
+                    let whole = (text && key.is_none()).then(|| Arc::from(doc));
+                    let resource = if whole.is_none() || build(doc.len()) {
+                        serde_json::from_str(doc)
                     } else {
                         Ok(Value::Null)
                     };
-                    let whole = key.is_none().then(|| Arc::from(text));
                     Ok((r.get(0)?, resource, whole, key))
                 })
                 .optional()
@@ -425,7 +420,18 @@ impl Core {
         (tenant, rt, id): (&str, &str, &str),
         build: impl FnOnce(usize) -> bool,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let Some((mut stored, key)) = self.read_as(conn, (tenant, rt, id), build)? else {
+        self.get_as(conn, (tenant, rt, id), build, true)
+    }
+
+    /// [`Core::read_as`] with the out-of-line elements put back.
+    fn get_as(
+        &self,
+        conn: &Connection,
+        (tenant, rt, id): (&str, &str, &str),
+        build: impl FnOnce(usize) -> bool,
+        text: bool,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let Some((mut stored, key)) = self.read_as(conn, (tenant, rt, id), build, text)? else {
             return Ok(None);
         };
         if let Some(key) = key {
@@ -442,9 +448,8 @@ impl Core {
         rt: &str,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        Ok(self
-            .get_text_in(conn, (tenant, rt, id), |_| true)?
-            .map(without_text))
+        // Only reads for responses hand a text over: none is copied here.
+        self.get_as(conn, (tenant, rt, id), |_| true, false)
     }
 
     /// [`Store::get_head`] on `conn`.
@@ -458,7 +463,6 @@ impl Core {
         Ok(self.read(conn, tenant, rt, id)?.map(|(mut stored, _)| {
             if let Some(attr) = self.ool(rt) {
                 stored.resource = without(stored.resource, attr);
-                stored.text = None;
             }
             stored
         }))

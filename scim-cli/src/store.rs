@@ -5,7 +5,8 @@ use std::future::Future;
 
 use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Reference,
-    ReferenceCheck, Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
+    ReferenceCheck, Referrer, ResourceEdit, Store, StoreError, StoredResource, UniqueKey,
+    WithReferences,
 };
 use scim_store_postgres::PostgresStore;
 use scim_store_sqlite::SqliteStore;
@@ -188,6 +189,24 @@ impl Store for HostStore {
 
     fn keeps_references(&self) -> bool {
         each!(self, s => s.keeps_references())
+    }
+
+    fn applies_edits(&self) -> bool {
+        each!(self, s => s.applies_edits())
+    }
+
+    fn replace_edited(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        async move {
+            each!(self, s => s.replace_edited(tenant, resource_type, id, expected_version, edit, unique).await)
+        }
     }
 
     fn delete_cascade(

@@ -134,6 +134,12 @@ pub struct Config {
     pub patch_no_content: bool,
     /// How often a PATCH is retried when a concurrent write changed the version.
     pub max_patch_retries: usize,
+    /// Fewest values of a multi-valued attribute for a PATCH that changes some of them by
+    /// value filter (`replace emails[value eq "x"].value`) to be applied to the stored text
+    /// ([`Store::get_text`](crate::Store::get_text)): only the elements the filter may
+    /// select are parsed, and the others are copied as text. Default 256; `usize::MAX`
+    /// patches every resource whole.
+    pub min_values_patched_in_text: usize,
     /// `authenticationSchemes` reported by `/ServiceProviderConfig`.
     pub authentication_schemes: Vec<serde_json::Value>,
     /// How `returned: never` values (passwords) are stored: hashed by this scheme after the
@@ -169,6 +175,7 @@ impl Config {
             scopes: ScopePolicy::default(),
             patch_no_content: false,
             max_patch_retries: 16,
+            min_values_patched_in_text: 256,
             max_filter_scan: 100_000,
             max_values: 100_000,
             remove_deleted_from_groups: true,

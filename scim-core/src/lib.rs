@@ -44,6 +44,6 @@ pub use hooks::{Hooks, NoHooks};
 pub use message::{Method, Request, Response, SCIM_JSON};
 pub use store::{
     Cascade, Cascaded, ElementChange, ElementPatch, MemoryStore, Query, QueryResult, Reference,
-    ReferenceCheck, Referrer, Sort, Store, StoreError, StoreSchema, StoredResource, StoredType,
-    UniqueKey, WithReferences,
+    ReferenceCheck, Referrer, ResourceEdit, Sort, Store, StoreError, StoreSchema, StoredResource,
+    StoredType, UniqueKey, WithReferences,
 };

@@ -24,6 +24,8 @@ use scim_core::StoreError;
 use scim_core::StoreSchema;
 use scim_filter::Instant;
 
+mod edit;
+mod probe;
 mod text;
 use text::DocText;
 

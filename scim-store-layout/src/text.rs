@@ -26,7 +26,8 @@ pub(crate) struct DocText<'a> {
 /// One top-level attribute of a [`DocText`].
 struct Part<'a> {
     key: &'a str,
-    value: &'a Value,
+    /// The value, unless its text was copied from an edit ([`DocText::of_edit`]).
+    value: Option<&'a Value>,
     /// Its value's bytes in [`DocText::text`].
     range: Range<usize>,
     /// Whether every object key in the value is free of ASCII upper case: then its search
@@ -35,16 +36,16 @@ struct Part<'a> {
 }
 
 /// What serialising a value saw of its object keys.
-#[derive(Clone, Copy, Default)]
-struct Keys {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Keys {
     /// Some key has an ASCII upper-case letter.
-    upper: bool,
+    pub(crate) upper: bool,
     /// Some object has two keys that differ only in ASCII case.
-    collide: bool,
+    pub(crate) collide: bool,
 }
 
 impl Keys {
-    fn merge(self, other: Keys) -> Keys {
+    pub(crate) fn merge(self, other: Keys) -> Keys {
         Keys {
             upper: self.upper || other.upper,
             collide: self.collide || other.collide,
@@ -107,35 +108,77 @@ impl<'a> DocText<'a> {
         if object_keys(m).collide {
             return Ok(None);
         }
-        let mut buf = Vec::new();
-        let mut parts = Vec::with_capacity(m.len());
+        let members = m.iter().map(|(k, v)| (k.as_str(), Some(v))).collect();
+        DocText::of_members(resource, members, "")
+    }
+
+    /// The text of a document whose top-level members other than `key` are `head`'s and
+    /// whose `key` holds the JSON array `array` (with no upper-case keys in its objects:
+    /// `keys` says what [`ArrayProbe`](crate::probe::ArrayProbe) found of it), the array's
+    /// text copied; `None` when a key of `head` collides by case, `array`'s keys have upper
+    /// case or collide, or `head` holds `key`.
+    pub(crate) fn of_edit(
+        head: &'a Value,
+        key: &'a str,
+        array: &str,
+        keys: Keys,
+    ) -> Result<Option<DocText<'a>>, StoreError> {
+        let Value::Object(m) = head else {
+            return Ok(None);
+        };
+        if keys.upper || keys.collide || m.contains_key(key) || object_keys(m).collide {
+            return Ok(None);
+        }
+        // The members in order, as a map with `key` among them writes them.
+        let mut members: Vec<(&'a str, Option<&'a Value>)> =
+            m.iter().map(|(k, v)| (k.as_str(), Some(v))).collect();
+        let at = members.partition_point(|(k, _)| *k < key);
+        members.insert(at, (key, None));
+        DocText::of_members(head, members, array)
+    }
+
+    /// The text of `doc`, whose members are `members` in order: each value serialised (its
+    /// keys noted), or `array` copied for the one without a value (checked by the caller to
+    /// have lower-case keys); `None` when a value's keys collide by case.
+    fn of_members(
+        doc: &'a Value,
+        members: Vec<(&'a str, Option<&'a Value>)>,
+        array: &str,
+    ) -> Result<Option<DocText<'a>>, StoreError> {
+        let mut buf = Vec::with_capacity(array.len() + 1024);
+        let mut parts = Vec::with_capacity(members.len());
         buf.push(b'{');
-        for (k, v) in m {
+        for (k, v) in members {
             if !parts.is_empty() {
                 buf.push(b',');
             }
             serde_json::to_writer(&mut buf, k).map_err(unavailable)?;
             buf.push(b':');
-            let seen = Cell::new(Keys::default());
             let start = buf.len();
-            serde_json::to_writer(&mut buf, &Probed(v, &seen)).map_err(unavailable)?;
-            if seen.get().collide {
-                return Ok(None);
-            }
+            let lower = match v {
+                Some(v) => {
+                    let seen = Cell::new(Keys::default());
+                    serde_json::to_writer(&mut buf, &Probed(v, &seen)).map_err(unavailable)?;
+                    if seen.get().collide {
+                        return Ok(None);
+                    }
+                    !seen.get().upper
+                }
+                None => {
+                    buf.extend_from_slice(array.as_bytes());
+                    true
+                }
+            };
             parts.push(Part {
                 key: k,
                 value: v,
                 range: start..buf.len(),
-                lower: !seen.get().upper,
+                lower,
             });
         }
         buf.push(b'}');
         let text = String::from_utf8(buf).map_err(unavailable)?;
-        Ok(Some(DocText {
-            doc: resource,
-            text,
-            parts,
-        }))
+        Ok(Some(DocText { doc, text, parts }))
     }
 
     /// The search form of the document as text: [`search_doc`] with the `hidden` attributes
@@ -167,8 +210,11 @@ impl<'a> DocText<'a> {
         for (key, part) in entries {
             let built = if touched(&key) {
                 // That attribute alone, the old way; nothing of it may be left.
+                let value = part
+                    .value
+                    .ok_or_else(|| unavailable("an edited attribute is hidden"))?;
                 let mut one = Map::new();
-                one.insert(key.clone(), lower_keys(part.value, &mut false));
+                one.insert(key.clone(), lower_keys(value, &mut false));
                 let mut one = Value::Object(one);
                 strip_hidden(&mut one, hidden);
                 match one.as_object_mut().and_then(|o| o.remove(&key)) {
@@ -190,7 +236,10 @@ impl<'a> DocText<'a> {
                     buf.extend_from_slice(&self.text.as_bytes()[part.range.clone()])
                 }
                 None => {
-                    serde_json::to_writer(&mut buf, &Lowered(part.value)).map_err(unavailable)?
+                    let value = part
+                        .value
+                        .ok_or_else(|| unavailable("an edited attribute has upper-case keys"))?;
+                    serde_json::to_writer(&mut buf, &Lowered(value)).map_err(unavailable)?
                 }
             }
         }
@@ -261,7 +310,7 @@ mod tests {
         for p in &doc.parts {
             assert_eq!(
                 &doc.text[p.range.clone()],
-                serde_json::to_string(p.value).unwrap()
+                serde_json::to_string(&p.value).unwrap()
             );
         }
         let (search, _) = search_doc(&user);

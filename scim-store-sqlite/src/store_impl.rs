@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
-    Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
+    Referrer, ResourceEdit, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use serde_json::Value;
 
@@ -254,6 +254,29 @@ impl Store for SqliteStore {
                 &unique,
                 check.as_ref(),
             )
+        })
+    }
+
+    /// True: an edit's row is read from its text ([`Row::of_edit`]), its elements not built.
+    ///
+    /// [`Row::of_edit`]: scim_store_layout::Row::of_edit
+    fn applies_edits(&self) -> bool {
+        true
+    }
+
+    fn replace_edited(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let core = Arc::clone(&self.core);
+        let (tenant, rt, id) = (tenant.to_owned(), rt.to_owned(), id.to_owned());
+        self.pool.write(move |tx| {
+            core.replace_edited_in(tx, (&tenant, &rt, &id), expected_version, edit, &unique)
         })
     }
 

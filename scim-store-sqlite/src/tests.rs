@@ -5,7 +5,7 @@
 use super::*;
 use crate::read::OwnedQuery;
 use rusqlite::{params, params_from_iter};
-use scim_core::{Query, Store};
+use scim_core::{Query, ResourceEdit, Store};
 use scim_filter::{CompiledFilter, Filter};
 use scim_schema::Registry;
 use serde_json::json;
@@ -421,5 +421,120 @@ fn filtered_pages_carry_their_total() {
         if let Some(first) = first {
             assert_eq!(result.resources[0].resource["userName"], first);
         }
+    }
+}
+
+/// What a write left of resource `id`: the document, its search form, the flags and
+/// times, the index keys, the capped labels, and the keys in the trigram index.
+type Written = (
+    (String, String, i64, Option<String>, Option<String>),
+    Vec<(String, String)>,
+    Vec<(String, Option<Vec<u8>>)>,
+    Vec<(String, String)>,
+);
+
+fn written(s: &SqliteStore, id: &str) -> Written {
+    let id = id.to_owned();
+    scim_core::block_on(s.pool.read(move |c| {
+        let row = c
+            .query_row(
+                "SELECT resource, search, ambiguous + 2 * irregular, created, last_modified \
+                 FROM resources WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .map_err(unavailable)?;
+        let pairs = |sql: &str| -> Result<Vec<(String, String)>, StoreError> {
+            let mut stmt = c.prepare(sql).map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(unavailable)?;
+            rows.collect::<Result<_, _>>().map_err(unavailable)
+        };
+        let keys = pairs("SELECT attr, key FROM attr_index WHERE id = ?1 ORDER BY attr, key")?;
+        let texts = pairs("SELECT attr, key FROM attr_text WHERE id = ?1 ORDER BY attr, key")?;
+        let mut stmt = c
+            .prepare("SELECT attr, bloom FROM capped WHERE id = ?1 ORDER BY attr")
+            .map_err(unavailable)?;
+        let capped = stmt
+            .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(unavailable)?
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)?;
+        Ok((row, keys, capped, texts))
+    }))
+    .expect("read")
+}
+
+/// An edit ([`Store::replace_edited`]) writes exactly what replacing the resource with its
+/// whole document writes, with few emails (indexed one by one) and many (capped), and
+/// falls back to that write for an edit its text cannot give a row for.
+#[test]
+fn an_edit_writes_what_writing_the_whole_document_writes() {
+    let user = |n: usize, moved: &str| {
+        let emails: Vec<_> = (0..n)
+            .map(|i| {
+                let value = if i == 2 {
+                    moved.to_owned()
+                } else {
+                    format!("u{i}@Example.com")
+                };
+                json!({"value": value, "type": "work", "primary": i == 0})
+            })
+            .collect();
+        json!({"userName": "bjensen", "displayName": "Babs Jensen", "emails": emails,
+            "name": {"givenName": "Babs"}, "phoneNumbers": [{"value": "555", "type": "work"}],
+            "meta": {"created": "2024-01-01T00:00:00Z", "lastModified": "2024-03-01T00:00:00Z"}})
+    };
+    for (n, emails_key) in [(5, "emails"), (300, "emails"), (300, "Emails")] {
+        let (edited, whole) = (store(), store());
+        let before = user(n, "first@example.org");
+        let ids: Vec<String> = [&edited, &whole]
+            .iter()
+            .map(|s| {
+                scim_core::block_on(s.create("t", "User", before.clone(), vec![]))
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        let mut after = user(n, "Moved@Example.org");
+        if emails_key != "emails" {
+            let m = after.as_object_mut().unwrap();
+            let emails = m.remove("emails").unwrap();
+            m.insert(emails_key.to_owned(), emails);
+        }
+        let text = serde_json::to_string(&after).unwrap();
+        let mut head = after.as_object().unwrap().clone();
+        let array = serde_json::to_string(&head.remove(emails_key).unwrap()).unwrap();
+        let start = text.find(&array).unwrap();
+        let edit = ResourceEdit {
+            text: text.clone(),
+            attribute: emails_key.to_owned(),
+            elements: vec![(2, after[emails_key][2].clone())],
+            head,
+            range: start..start + array.len(),
+        };
+        // Read from the text, not parsed.
+        let hidden = crate::layout::hidden_of(&edited.core.schema, "User");
+        assert!(crate::layout::Row::of_edit(&edit, &ids[0], &hidden, 100)
+            .unwrap()
+            .is_some());
+        let answer =
+            scim_core::block_on(edited.replace_edited("t", "User", &ids[0], 1, edit, vec![]))
+                .unwrap();
+        assert_eq!(
+            (answer.version, answer.text.as_deref()),
+            (2, Some(text.as_str()))
+        );
+        scim_core::block_on(whole.replace("t", "User", &ids[1], 1, after.clone(), vec![])).unwrap();
+        assert_eq!(
+            written(&edited, &ids[0]),
+            written(&whole, &ids[1]),
+            "{n} {emails_key}"
+        );
+        let got = scim_core::block_on(edited.get("t", "User", &ids[0]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.resource, after);
     }
 }

@@ -3,7 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use scim_core::{
-    ElementChange, ElementPatch, ReferenceCheck, StoreError, StoredResource, UniqueKey,
+    ElementChange, ElementPatch, ReferenceCheck, ResourceEdit, StoreError, StoredResource,
+    UniqueKey,
 };
 use serde_json::Value;
 
@@ -300,6 +301,42 @@ impl Core {
             expected_version + 1,
             resource,
         ))
+    }
+
+    /// [`Store::replace_edited`] inside `tx`: the row read from the edit's text
+    /// ([`Row::of_edit`]) without building the document, else from the document parsed.
+    pub(crate) fn replace_edited_in(
+        &self,
+        tx: &Connection,
+        (tenant, rt, id): (&str, &str, &str),
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: &[UniqueKey],
+    ) -> Result<StoredResource, StoreError> {
+        let hidden = hidden_of(&self.schema, rt);
+        let row = match self.ool(rt) {
+            None => Row::of_edit(&edit, id, &hidden, self.max_indexed_values)?,
+            Some(_) => None,
+        };
+        let Some((row, over)) = row else {
+            let resource = serde_json::from_str(&edit.text).map_err(unavailable)?;
+            return self.replace_in(tx, tenant, rt, id, expected_version, resource, unique, None);
+        };
+        drop(edit);
+        let expected = version_param(expected_version);
+        match current_version(tx, tenant, rt, id)? {
+            None => return Err(StoreError::NotFound),
+            Some(v) if v != expected => return Err(StoreError::VersionMismatch),
+            Some(_) => {}
+        }
+        check_unique(tx, tenant, rt, id, unique)?;
+        update_row(tx, (tenant, rt, id), expected, &row, (false, None, false))?;
+        write_side_tables(tx, (tenant, rt, id), &row, &over, true)?;
+        index_unique(tx, tenant, rt, id, unique, true)?;
+        Ok(
+            StoredResource::new(id.to_owned(), expected_version + 1, Value::Null)
+                .with_text(row.resource),
+        )
     }
 
     /// [`Store::delete`] inside `tx`.

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
-    Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
+    Referrer, ResourceEdit, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use serde_json::Value;
 
@@ -199,6 +199,26 @@ impl<S: Store> Store for MeteredStore<S> {
 
     fn keeps_references(&self) -> bool {
         self.inner.keeps_references()
+    }
+
+    fn applies_edits(&self) -> bool {
+        self.inner.applies_edits()
+    }
+
+    /// Counted as `replace`: the write it stands for.
+    fn replace_edited(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let call =
+            self.inner
+                .replace_edited(tenant, resource_type, id, expected_version, edit, unique);
+        self.timed("replace", call)
     }
 
     fn delete_cascade(

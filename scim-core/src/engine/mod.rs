@@ -10,6 +10,7 @@ mod read_hint;
 mod read_time;
 mod resources;
 mod sealing;
+mod text_patch;
 mod text_response;
 mod user_groups;
 mod value_counts;

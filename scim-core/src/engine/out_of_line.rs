@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::resources::etag;
 use super::{Engine, Result};
 use crate::store::ElementChange;
-use crate::{Request, RequestContext, Response, ScimError, Store, StoreError};
+use crate::{Request, RequestContext, Response, ScimError, Store};
 
 impl<S: Store> Engine<S> {
     /// The response, when the store keeps an attribute of `rt` out of line and `request`
@@ -92,19 +92,10 @@ impl<S: Store> Engine<S> {
                 .await;
             let done = match written {
                 Ok(done) => done,
-                // A concurrent write moved the version: again on the new state, unless the
-                // client pinned a version.
-                Err(StoreError::VersionMismatch)
-                    if req.header("If-Match").is_none()
-                        && attempt < self.config.max_patch_retries =>
-                {
-                    attempt += 1;
+                Err(e) => {
+                    self.retry_patch(req, id, &mut attempt, e)?;
                     continue;
                 }
-                Err(StoreError::NotFound) => {
-                    return Err(ScimError::not_found(format!("Resource {id} not found")))
-                }
-                Err(e) => return Err(e.into()),
             };
             if self.config.patch_no_content {
                 return Ok(Some(

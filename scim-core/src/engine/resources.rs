@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::groups::{bypass, is_group, is_user};
 use super::sealing::sealed_view;
+use super::text_patch::TextPatch;
 use super::text_response::{self, MetaFill};
 use super::user_groups::{group_members, groups_path, UserGroups};
 use super::value_counts::ValueCounts;
@@ -410,9 +411,21 @@ impl<S: Store> Engine<S> {
         {
             return Ok(response);
         }
+        let mut read = match self
+            .patch_in_text(ctx, rt, id, req, &patcher, &request)
+            .await?
+        {
+            TextPatch::Answered(response) => return Ok(response),
+            TextPatch::Whole(read) => read,
+        };
         let mut attempt = 0;
         loop {
-            let current = self.current(ctx, rt, id).await?;
+            // What the text path read, if it did (once: a retry reads again).
+            let mut current = match read.take() {
+                Some(current) => current,
+                None => self.current(ctx, rt, id).await?,
+            };
+            current.parse_text()?;
             Self::check_if_match(req, &current)?;
             let StoredResource {
                 id: current_id,
@@ -467,16 +480,11 @@ impl<S: Store> Engine<S> {
                     .await
                 {
                     Ok(stored) => stored,
-                    // Read-modify-write: a concurrent write moved the version; try again on the
-                    // new state unless the client pinned a version.
-                    Err(StoreError::VersionMismatch)
-                        if req.header("If-Match").is_none()
-                            && attempt < self.config.max_patch_retries =>
-                    {
-                        attempt += 1;
+                    // Read-modify-write: a concurrent write moved the version.
+                    Err(e) => {
+                        self.retry_patch(req, id, &mut attempt, e)?;
                         continue;
                     }
-                    Err(e) => return Err(e.into()),
                 }
             } else {
                 // Unchanged: as stored (a group's members as stored, not as checked).
@@ -486,10 +494,45 @@ impl<S: Store> Engine<S> {
                     if group { previous } else { resource },
                 )
             };
-            if self.config.patch_no_content {
-                return Ok(Response::empty(204).with_header("ETag", etag(stored.version)));
+            return self.patched(ctx, rt, stored, req).await;
+        }
+    }
+
+    /// The answer to a PATCH that left `stored`: 200 with the resource (RFC 7644 §3.5.2),
+    /// or 204 with its `ETag` under [`Config::patch_no_content`](crate::Config::patch_no_content).
+    pub(super) async fn patched(
+        &self,
+        ctx: &RequestContext,
+        rt: &ResourceTypeRef<'_>,
+        stored: StoredResource,
+        req: &Request,
+    ) -> Result<Response> {
+        if self.config.patch_no_content {
+            return Ok(Response::empty(204).with_header("ETag", etag(stored.version)));
+        }
+        self.respond(ctx, 200, rt, stored, req).await
+    }
+
+    /// After a PATCH's write failed with `e`: `Ok` to try again on the new state (a
+    /// concurrent write moved the version, the client pinned none with `If-Match`, and
+    /// fewer than [`Config::max_patch_retries`](crate::Config::max_patch_retries) tries
+    /// were made; `attempt` counts this one), else the error.
+    pub(super) fn retry_patch(
+        &self,
+        req: &Request,
+        id: &str,
+        attempt: &mut usize,
+        e: StoreError,
+    ) -> Result<()> {
+        match e {
+            StoreError::VersionMismatch
+                if req.header("If-Match").is_none() && *attempt < self.config.max_patch_retries =>
+            {
+                *attempt += 1;
+                Ok(())
             }
-            return self.respond(ctx, 200, rt, stored, req).await;
+            StoreError::NotFound => Err(ScimError::not_found(format!("Resource {id} not found"))),
+            e => Err(e.into()),
         }
     }
 

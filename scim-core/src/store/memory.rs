@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use super::{
-    Cascade, Cascaded, Query, QueryResult, Reference, ReferenceCheck, Referrer, Store, StoreError,
-    StoredResource, UniqueKey, WithReferences,
+    Cascade, Cascaded, Query, QueryResult, Reference, ReferenceCheck, Referrer, ResourceEdit,
+    Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use crate::secret::{default_entropy, random_uuid, Entropy};
 
@@ -208,6 +208,20 @@ impl Table {
         Ok(stored)
     }
 
+    /// Whether `id` may be replaced: it exists at `expected_version`, and `unique` is free.
+    fn may_replace(
+        &self,
+        id: &str,
+        expected_version: u64,
+        unique: &[UniqueKey],
+    ) -> Result<(), StoreError> {
+        let current = self.rows.get(id).ok_or(StoreError::NotFound)?;
+        if current.version != expected_version {
+            return Err(StoreError::VersionMismatch);
+        }
+        self.check_unique(id, unique)
+    }
+
     fn replace(
         &mut self,
         id: &str,
@@ -215,15 +229,34 @@ impl Table {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> Result<StoredResource, StoreError> {
-        let current = self.rows.get(id).ok_or(StoreError::NotFound)?;
-        if current.version != expected_version {
-            return Err(StoreError::VersionMismatch);
-        }
-        self.check_unique(id, &unique)?;
+        self.may_replace(id, expected_version, &unique)?;
         let row = StoredResource::new(id.to_owned(), expected_version + 1, resource)
             .with_text_of_resource();
         let stored = answer(&row);
         self.rows.insert(id.to_owned(), row);
+        self.index(id, unique);
+        Ok(stored)
+    }
+
+    /// Applies `edit` to the stored resource in place (no copy of its unchanged elements)
+    /// and answers with the new text only.
+    fn replace_edited(
+        &mut self,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> Result<StoredResource, StoreError> {
+        self.may_replace(id, expected_version, &unique)?;
+        let row = self.rows.get_mut(id).ok_or(StoreError::NotFound)?;
+        if !edit.apply_to(&mut row.resource) {
+            // Not the document the edit was made from: written whole.
+            row.resource = serde_json::from_str(&edit.text)
+                .map_err(|e| StoreError::Unavailable(format!("an edited document: {e}")))?;
+        }
+        row.version = expected_version + 1;
+        row.text = Some(edit.text.into());
+        let stored = row.text_only();
         self.index(id, unique);
         Ok(stored)
     }
@@ -453,6 +486,25 @@ impl Store for MemoryStore {
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
         ready(self.write(tenant, rt, |t| {
             t.replace(id, expected_version, resource, unique)
+        }))
+    }
+
+    /// True: an edit changes the stored tree in place.
+    fn applies_edits(&self) -> bool {
+        true
+    }
+
+    fn replace_edited(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        ready(self.write(tenant, rt, |t| {
+            t.replace_edited(id, expected_version, edit, unique)
         }))
     }
 

@@ -3,6 +3,7 @@
 //! Methods return futures (`impl Future + Send`), so the engine runs on any executor and a
 //! synchronous store simply returns `std::future::ready(..)`.
 
+mod edit;
 mod memory;
 mod reference;
 mod schema;
@@ -12,6 +13,7 @@ use std::future::Future;
 use scim_filter::{AttrInfo, AttrPath, CompiledFilter};
 use serde_json::Value;
 
+pub use edit::ResourceEdit;
 pub use memory::MemoryStore;
 pub use reference::{Reference, WithReferences};
 pub use schema::{StoreSchema, StoredType};
@@ -709,6 +711,49 @@ pub trait Store: Send + Sync {
             resource,
             unique,
         )
+    }
+
+    /// Whether [`Store::replace_edited`] applies a [`ResourceEdit`] without building the
+    /// whole document again (the memory store edits its tree in place). The engine patches
+    /// a large multi-valued attribute on the stored text only for such a store: the default
+    /// `replace_edited` parses the whole new document, which costs what patching it whole
+    /// does. Default `false`.
+    fn applies_edits(&self) -> bool {
+        false
+    }
+
+    /// [`Store::replace`] with the new document given as a [`ResourceEdit`]: what a PATCH
+    /// of a few elements of a large multi-valued attribute wrote (the engine patched those
+    /// elements only, on the text [`Store::get_text`] gave). A store that keeps the document
+    /// as a tree applies the edit in place ([`ResourceEdit::apply_to`]) instead of building
+    /// the whole document again; the answer may then carry the text only
+    /// ([`StoredResource::text_only`]), which is exactly the document.
+    ///
+    /// The default parses [`ResourceEdit::text`] and calls [`Store::replace_checked`].
+    fn replace_edited(
+        &self,
+        tenant: &str,
+        resource_type: &str,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        async move {
+            let resource: Value = serde_json::from_str(&edit.text)
+                .map_err(|e| StoreError::Unavailable(format!("an edited document: {e}")))?;
+            drop(edit);
+            self.replace_checked(
+                tenant,
+                resource_type,
+                id,
+                expected_version,
+                resource,
+                unique,
+                None,
+            )
+            .await
+        }
     }
 
     /// [`Store::patch_elements`], refusing with [`StoreError::MissingReference`] inside the

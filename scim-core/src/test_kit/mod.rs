@@ -17,6 +17,7 @@
 
 mod cascades;
 mod crud;
+mod edits;
 mod extensions;
 mod filters;
 mod members;
@@ -38,6 +39,7 @@ use crate::{block_on, Query, QueryResult, Store, StoredResource, UniqueKey};
 
 use cascades::{cascading_deletes, engine_cascades};
 use crud::{concurrent_writers, crud_and_versions, not_found, tenants_and_types_are_isolated};
+use edits::engine_edits_answer_as_whole;
 use extensions::engine_extension_urns;
 use filters::{filters_match_brute_force, load_fixture};
 use members::{engine_members_once_with_their_type, out_of_line_elements};
@@ -79,6 +81,7 @@ pub fn run_store_suite<S: Store>(make: impl Fn() -> S) {
     engine_members_once_with_their_type(make());
     engine_read_time_filters(make());
     engine_foreign_schema_urns(make(), make());
+    engine_edits_answer_as_whole(make());
 }
 
 fn engine_over<S: Store>(store: S) -> crate::Engine<S> {

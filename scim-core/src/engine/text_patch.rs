@@ -222,7 +222,10 @@ fn selection(text: &str, elements: &[&RawValue], finders: &[Finder<'_>]) -> Vec<
     let Some(span) = text.as_bytes().get(start..offset(last) + last.get().len()) else {
         return vec![true; elements.len()];
     };
-    let starts: Vec<usize> = elements.iter().map(|e| offset(e) - start).collect();
+    let starts: Vec<usize> = elements
+        .iter()
+        .map(|e| offset(e).saturating_sub(start))
+        .collect();
     let mut mark = |at: usize| {
         let i = starts.partition_point(|&s| s <= at);
         if let Some(slot) = i.checked_sub(1).and_then(|i| selected.get_mut(i)) {
@@ -591,5 +594,145 @@ mod tests {
             &written[range],
             serde_json::to_string(&expected["emails"]).unwrap()
         );
+    }
+
+    mod props {
+        use super::*;
+        use crate::{block_on, Config, MemoryStore, Method, Request, RequestContext};
+        use proptest::prelude::*;
+        use scim_schema::Registry;
+
+        fn engine(min: usize) -> Engine<MemoryStore> {
+            let mut config = Config::new("https://example.com/scim/v2");
+            config.min_values_patched_in_text = min;
+            Engine::new(
+                Registry::standard(),
+                MemoryStore::with_id_generator(|| "u1".to_owned()),
+                config,
+            )
+        }
+
+        /// Values that share prefixes, case and escapes, so that filters select several.
+        fn word() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("a@x".to_owned()),
+                Just("A@X".to_owned()),
+                Just("b@x".to_owned()),
+                Just("ab@x".to_owned()),
+                Just("\u{e9}@x".to_owned()),
+                Just("q\"@x".to_owned()),
+                Just("work".to_owned()),
+                Just("home".to_owned()),
+            ]
+        }
+
+        fn email() -> impl Strategy<Value = Value> {
+            (
+                word(),
+                proptest::option::of(word()),
+                any::<bool>(),
+                proptest::option::of(word()),
+            )
+                .prop_map(|(value, kind, primary, display)| {
+                    let mut m = Map::new();
+                    m.insert("value".into(), json!(value));
+                    if let Some(k) = kind {
+                        m.insert("type".into(), json!(k));
+                    }
+                    if primary {
+                        m.insert("primary".into(), json!(true));
+                    }
+                    if let Some(d) = display {
+                        m.insert("display".into(), json!(d));
+                    }
+                    Value::Object(m)
+                })
+        }
+
+        fn leaf() -> impl Strategy<Value = String> {
+            let sub = prop_oneof![Just("value"), Just("type"), Just("display"), Just("Value")];
+            let op = prop_oneof![Just("eq"), Just("co"), Just("sw"), Just("ew"), Just("ne")];
+            (sub, op, word()).prop_map(|(s, o, w)| {
+                format!("{s} {o} {}", serde_json::to_string(&w).unwrap_or_default())
+            })
+        }
+
+        fn filter() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => leaf(),
+                1 => (leaf(), leaf()).prop_map(|(a, b)| format!("{a} or {b}")),
+                1 => (leaf(), leaf()).prop_map(|(a, b)| format!("{a} and {b}")),
+                1 => Just("primary eq true".to_owned()),
+            ]
+        }
+
+        fn operation() -> impl Strategy<Value = Value> {
+            let kind = prop_oneof![Just("add"), Just("replace"), Just("remove")];
+            let sub = prop_oneof![
+                Just(Some("value")),
+                Just(Some("type")),
+                Just(Some("display")),
+                Just(Some("primary")),
+                Just(None)
+            ];
+            prop_oneof![
+                6 => (kind, filter(), sub, word(), any::<bool>()).prop_map(|(k, f, s, w, b)| {
+                    let path = match s {
+                        Some(s) => format!("emails[{f}].{s}"),
+                        None => format!("emails[{f}]"),
+                    };
+                    let value = match s {
+                        Some("primary") => json!(b),
+                        Some(_) => json!(w),
+                        None => json!({"value": w, "primary": b}),
+                    };
+                    json!({"op": k, "path": path, "value": value})
+                }),
+                1 => word().prop_map(|w| json!({"op": "replace", "path": "displayName", "value": w})),
+                1 => word().prop_map(|w| json!({"op": "add", "path": "emails", "value": [{"value": w}]})),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// Random requests on a user with many emails: the engine that patches on the
+            /// text (from 4 values) answers each as the one that patches whole, and both
+            /// keep the same user.
+            #[test]
+            fn the_text_patch_answers_as_the_whole_patch(
+                emails in prop::collection::vec(email(), 4..12),
+                requests in prop::collection::vec(prop::collection::vec(operation(), 1..3), 1..5),
+            ) {
+                let ctx = RequestContext::new(chrono::DateTime::UNIX_EPOCH);
+                let (fast, whole) = (engine(4), engine(usize::MAX));
+                // One primary at the most, as a create requires.
+                let mut emails = emails;
+                let mut seen = false;
+                for e in &mut emails {
+                    if e.get("primary").is_some() {
+                        if let (true, Value::Object(m)) = (seen, &mut *e) {
+                            m.remove("primary");
+                        }
+                        seen = true;
+                    }
+                }
+                let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "u", "emails": emails});
+                for e in [&fast, &whole] {
+                    let created = block_on(e.handle(&ctx, Request::new(Method::Post, "/Users").with_json(&user)));
+                    prop_assert_eq!(created.status, 201, "{}", created.body_json());
+                }
+                for ops in requests {
+                    let req = Request::new(Method::Patch, "/Users/u1").with_json(&json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": ops}));
+                    let a = block_on(fast.handle(&ctx, req.clone()));
+                    let b = block_on(whole.handle(&ctx, req));
+                    prop_assert_eq!(a.status, b.status);
+                    prop_assert_eq!(String::from_utf8_lossy(&a.body), String::from_utf8_lossy(&b.body));
+                }
+            }
+        }
     }
 }

@@ -67,6 +67,7 @@ fn engine_with<S: scim_core::Store>(
     config.patch_no_content = options.patch_no_content;
     config.max_patch_retries = options.max_patch_retries;
     config.max_values = options.max_values;
+    config.min_values_patched_in_text = options.min_values_patched_in_text;
     config.patch = config.patch.primary_rule(options.primary_rule);
     if idp_profiles {
         config = config

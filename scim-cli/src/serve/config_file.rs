@@ -30,6 +30,7 @@ pub(crate) struct ConfigFile {
     patch_no_content: Option<bool>,
     max_patch_retries: Option<u64>,
     max_values: Option<u64>,
+    min_values_patched_in_text: Option<u64>,
     argon2: Option<Argon2Keys>,
     max_payload: Option<u64>,
     header_timeout_ms: Option<u64>,
@@ -304,6 +305,9 @@ impl ConfigFile {
         if let Some(n) = self.max_values {
             o.max_values = size(n);
         }
+        if let Some(n) = self.min_values_patched_in_text {
+            o.min_values_patched_in_text = size(n);
+        }
         if let Some(a) = self.argon2 {
             let d = Argon2Params::default();
             o.argon2 = Argon2Params::new(
@@ -447,7 +451,7 @@ mod tests {
             r#"{"addr": "127.0.0.1:9090", "base_path": "/v2", "public_url": "https://x.example/v2",
                 "idp_profiles": false, "primary_rule": "keep_existing", "max_payload": 2048,
                 "patch_no_content": true, "max_patch_retries": 13, "db": ":memory:",
-                "max_values": 20,
+                "max_values": 20, "min_values_patched_in_text": 21,
                 "header_timeout_ms": 1,
                 "idle_timeout_ms": 2, "body_timeout_ms": 3, "max_connections": 4,
                 "max_uri_length": 5, "max_header_bytes": 6, "max_discard": 7, "listen_backlog": 8,
@@ -472,6 +476,13 @@ mod tests {
         assert_eq!(
             (o.max_values, ServeOptions::new().max_values),
             (20, 100_000)
+        );
+        assert_eq!(
+            (
+                o.min_values_patched_in_text,
+                ServeOptions::new().min_values_patched_in_text
+            ),
+            (21, 256)
         );
         assert_eq!(o.primary_rule, scim_patch::PrimaryRule::KeepExisting);
         assert_eq!(o.max_payload, 2048);

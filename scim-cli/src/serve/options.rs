@@ -53,6 +53,11 @@ pub struct ServeOptions {
     /// `invalidValue`, so repeated PATCH `add`s cannot grow a user without end. A group's
     /// members in the SQL stores are not counted (they are kept out of line).
     pub max_values: usize,
+    /// Fewest values of a multi-valued attribute for a PATCH that changes some of them by
+    /// value filter to be applied to the stored text (default 256; key
+    /// `min_values_patched_in_text`; see
+    /// [`Config::min_values_patched_in_text`](scim_core::Config::min_values_patched_in_text)).
+    pub min_values_patched_in_text: usize,
     /// How long a client may take to send a whole request head, counted from the
     /// connection's start or from its first byte after an idle spell (default 10 s; key
     /// `header_timeout_ms`). The connection is then closed.
@@ -167,6 +172,7 @@ impl ServeOptions {
             patch_no_content: false,
             max_patch_retries: 1000,
             max_values: 100_000,
+            min_values_patched_in_text: 256,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),
@@ -193,6 +199,7 @@ impl ServeOptions {
     /// `{"addr": "127.0.0.1:8080", "base_path": "/scim/v2", "public_url": "...",
     ///   "idp_profiles": true, "primary_rule": "rfc", "max_payload": 1048576,
     ///   "patch_no_content": false, "max_patch_retries": 1000, "max_values": 100000,
+    ///   "min_values_patched_in_text": 256,
     ///   "db": "scim.db", "header_timeout_ms": 10000, "idle_timeout_ms": 60000,
     ///   "body_timeout_ms": 30000, "max_connections": 1024, "max_uri_length": 8192,
     ///   "max_header_bytes": 16384, "max_discard": 16777216, "listen_backlog": 1024,

@@ -97,7 +97,7 @@ impl<S: Store> Engine<S> {
             self.stamp(ctx, rt, &mut resource, Some(&previous));
             #[cfg(debug_assertions)]
             {
-                let fast = write_text(&resource, &key, &elements, &positions);
+                let fast = written(&resource, &key, &elements, &positions).map(|(text, _)| text);
                 let whole = self.patch_whole(ctx, rt, &text, patcher, request);
                 debug_assert!(
                     fast.is_some() && fast == whole,
@@ -424,17 +424,8 @@ fn same_shape(resource: &Value, key: &str, count: usize) -> bool {
 }
 
 /// The text of the patched document: `resource`'s members serialised, and under `key` the
-/// elements as stored, the parsed ones (at `positions`) replaced by `resource`'s.
-fn write_text(
-    resource: &Value,
-    key: &str,
-    elements: &[&RawValue],
-    positions: &[usize],
-) -> Option<String> {
-    written(resource, key, elements, positions).map(|(text, _)| text)
-}
-
-/// [`write_text`], with where the array of `key` is in the text.
+/// elements as stored, the parsed ones (at `positions`) replaced by `resource`'s; with
+/// where the array of `key` is in the text.
 fn written(
     resource: &Value,
     key: &str,

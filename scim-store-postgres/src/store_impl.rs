@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scim_core::{
     Cascade, Cascaded, ElementChange, ElementPatch, Query, QueryResult, Reference, ReferenceCheck,
-    Referrer, Store, StoreError, StoredResource, UniqueKey, WithReferences,
+    Referrer, ResourceEdit, Store, StoreError, StoredResource, UniqueKey, WithReferences,
 };
 use serde_json::Value;
 
@@ -333,6 +333,35 @@ impl Store for PostgresStore {
                 &unique,
                 check.as_ref()
             ))
+    }
+
+    /// True: an edit's row is read from its text
+    /// ([`Row::of_edit`](scim_store_layout::Row::of_edit)), its elements not built.
+    fn applies_edits(&self) -> bool {
+        true
+    }
+
+    fn replace_edited(
+        &self,
+        tenant: &str,
+        rt: &str,
+        id: &str,
+        expected_version: u64,
+        edit: ResourceEdit,
+        unique: Vec<UniqueKey>,
+    ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send {
+        let (tenant, rt, id) = owned(tenant, rt, id);
+        write_job!(
+            self,
+            evict(tenant.clone(), vec![id.clone()]),
+            |core, client| core.replace_edited(
+                &mut client,
+                (&tenant, &rt, &id),
+                expected_version,
+                &edit,
+                &unique
+            )
+        )
     }
 
     /// [`Store::patch_elements`] with the members locked in its transaction, after the

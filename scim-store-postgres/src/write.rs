@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use deadpool_postgres::{GenericClient, Object, Transaction};
 use scim_core::{
-    ElementChange, ElementPatch, ReferenceCheck, StoreError, StoredResource, UniqueKey,
+    ElementChange, ElementPatch, ReferenceCheck, ResourceEdit, StoreError, StoredResource,
+    UniqueKey,
 };
 use scim_store_layout::{
     changed_out_of_line, folded, hidden_of, search_doc, without, Element, Row,
@@ -159,6 +160,52 @@ impl Core {
             expected_version + 1,
             resource.clone(),
         ))
+    }
+
+    /// [`Store::replace_edited`](scim_core::Store::replace_edited), one try: the row read
+    /// from the edit's text ([`Row::of_edit`]) without building the document, else from the
+    /// document parsed ([`Core::replace`]).
+    pub(crate) async fn replace_edited(
+        &self,
+        client: &mut Object,
+        (tenant, rt, id): (&str, &str, &str),
+        expected_version: u64,
+        edit: &ResourceEdit,
+        unique: &[UniqueKey],
+    ) -> Result<StoredResource, Fail> {
+        let row = match self.ool(rt) {
+            None => Row::of_edit(edit, id, &hidden_of(&self.types, rt), usize::MAX)?,
+            Some(_) => None,
+        };
+        let Some((row, _)) = row else {
+            let resource: Value = serde_json::from_str(&edit.text)
+                .map_err(|e| StoreError::Unavailable(format!("an edited document: {e}")))?;
+            return self
+                .replace(
+                    client,
+                    (tenant, rt, id),
+                    expected_version,
+                    &resource,
+                    unique,
+                    None,
+                )
+                .await;
+        };
+        let tx = client.transaction().await?;
+        let expected = version_param(expected_version);
+        match current_version(&tx, (tenant, rt, id)).await? {
+            None => return Err(StoreError::NotFound.into()),
+            Some(v) if v != expected => return Err(StoreError::VersionMismatch.into()),
+            Some(_) => {}
+        }
+        update_row(&tx, (tenant, rt, id), expected, &Stored::of(&row)).await?;
+        write_unique(&tx, (tenant, rt, id), unique, true).await?;
+        write_side_tables(&tx, (tenant, rt, id), &row, true).await?;
+        tx.commit().await?;
+        Ok(
+            StoredResource::new(id.to_owned(), expected_version + 1, Value::Null)
+                .with_text(row.resource),
+        )
     }
 
     /// [`Store::delete`](scim_core::Store::delete), one try.

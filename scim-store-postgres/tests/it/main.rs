@@ -9,6 +9,7 @@
 mod analyze;
 mod cache;
 mod connect;
+mod edits;
 mod ids;
 mod layout;
 mod members;

@@ -21,6 +21,7 @@ use memchr::memmem::Finder;
 use scim_filter::{CompValue, CompareOp, Filter, PatchPath};
 use scim_patch::{PatchRequest, Patcher};
 use scim_schema::{AttrType, Attribute, ResourceTypeRef, Uniqueness};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -31,7 +32,6 @@ use super::{Engine, Result};
 use crate::secret::holds_secret;
 use crate::store::{ResourceEdit, StoredResource};
 use crate::{Request, RequestContext, Response, ScimError, Store};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 impl<S: Store> Engine<S> {
     /// The response, when `request` changes only elements of a multi-valued attribute of
@@ -219,7 +219,10 @@ fn selection(text: &str, elements: &[&RawValue], finders: &[Finder<'_>]) -> Vec<
         return selected;
     };
     let start = offset(first);
-    let Some(span) = text.as_bytes().get(start..offset(last) + last.get().len()) else {
+    let Some(span) = text
+        .as_bytes()
+        .get(start..offset(last).saturating_add(last.get().len()))
+    else {
         return vec![true; elements.len()];
     };
     let starts: Vec<usize> = elements

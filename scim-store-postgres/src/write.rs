@@ -143,11 +143,7 @@ impl Core {
     ) -> Result<StoredResource, Fail> {
         let tx = client.transaction().await?;
         let expected = version_param(expected_version);
-        match current_version(&tx, (tenant, rt, id)).await? {
-            None => return Err(StoreError::NotFound.into()),
-            Some(v) if v != expected => return Err(StoreError::VersionMismatch.into()),
-            Some(_) => {}
-        }
+        expect_version(&tx, (tenant, rt, id), expected).await?;
         // The members first, then the resource: every write locks in that order.
         references::check(&tx, tenant, check).await?;
         let row = Row::of(resource, id, self.ool(rt), &hidden_of(&self.types, rt))?;
@@ -193,11 +189,7 @@ impl Core {
         };
         let tx = client.transaction().await?;
         let expected = version_param(expected_version);
-        match current_version(&tx, (tenant, rt, id)).await? {
-            None => return Err(StoreError::NotFound.into()),
-            Some(v) if v != expected => return Err(StoreError::VersionMismatch.into()),
-            Some(_) => {}
-        }
+        expect_version(&tx, (tenant, rt, id), expected).await?;
         update_row(&tx, (tenant, rt, id), expected, &Stored::of(&row)).await?;
         write_unique(&tx, (tenant, rt, id), unique, true).await?;
         write_side_tables(&tx, (tenant, rt, id), &row, true).await?;
@@ -239,11 +231,7 @@ impl Core {
         let tx = client.transaction().await?;
         let expected = version_param(expected_version);
         let key = (tenant, rt, id);
-        match current_version(&tx, key).await? {
-            None => return Err(StoreError::NotFound.into()),
-            Some(v) if v != expected => return Err(StoreError::VersionMismatch.into()),
-            Some(_) => {}
-        }
+        expect_version(&tx, key, expected).await?;
         // A member deleted since the engine's check is refused; one being deleted is waited
         // for (its row lock), then refused.
         references::check(&tx, tenant, check).await?;
@@ -649,6 +637,20 @@ pub(crate) async fn write_unique(
         }
     }
     Ok(())
+}
+
+/// Refuses a write unless the resource `key` is stored at version `expected` (a
+/// [`version_param`]): [`StoreError::NotFound`] or [`StoreError::VersionMismatch`].
+async fn expect_version(
+    client: &impl GenericClient,
+    key: (&str, &str, &str),
+    expected: i64,
+) -> Result<(), Fail> {
+    match current_version(client, key).await? {
+        None => Err(StoreError::NotFound.into()),
+        Some(v) if v != expected => Err(StoreError::VersionMismatch.into()),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The version of the resource, if it exists (no lock).

@@ -274,11 +274,7 @@ impl Core {
         check: Option<&ReferenceCheck>,
     ) -> Result<StoredResource, StoreError> {
         let expected = version_param(expected_version);
-        match current_version(tx, tenant, rt, id)? {
-            None => return Err(StoreError::NotFound),
-            Some(v) if v != expected => return Err(StoreError::VersionMismatch),
-            Some(_) => {}
-        }
+        expect_version(tx, (tenant, rt, id), expected)?;
         references::check(tx, tenant, check)?;
         check_unique(tx, tenant, rt, id, unique)?;
         let (row, over) = Row::of_capped(
@@ -324,11 +320,7 @@ impl Core {
         };
         drop(edit);
         let expected = version_param(expected_version);
-        match current_version(tx, tenant, rt, id)? {
-            None => return Err(StoreError::NotFound),
-            Some(v) if v != expected => return Err(StoreError::VersionMismatch),
-            Some(_) => {}
-        }
+        expect_version(tx, (tenant, rt, id), expected)?;
         check_unique(tx, tenant, rt, id, unique)?;
         update_row(tx, (tenant, rt, id), expected, &row, (false, None, false))?;
         write_side_tables(tx, (tenant, rt, id), &row, &over, true)?;
@@ -618,6 +610,20 @@ pub(crate) fn index_unique(
             .map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// Refuses a write unless `id` is stored at version `expected` (a [`version_param`]):
+/// [`StoreError::NotFound`] or [`StoreError::VersionMismatch`].
+fn expect_version(
+    tx: &Connection,
+    (tenant, rt, id): (&str, &str, &str),
+    expected: i64,
+) -> Result<(), StoreError> {
+    match current_version(tx, tenant, rt, id)? {
+        None => Err(StoreError::NotFound),
+        Some(v) if v != expected => Err(StoreError::VersionMismatch),
+        Some(_) => Ok(()),
+    }
 }
 
 pub(crate) fn current_version(
